@@ -1,0 +1,40 @@
+#!/bin/sh
+# Installs everything vmrun needs on Debian 12 to build, run and test:
+# the four libraries' -dev packages, cmocka, QEMU, OVMF, clang for the fuzz
+# targets, and the pieces the demo guest and the lab are built from.
+# Idempotent and non-interactive: packages already present are skipped, so a
+# second run costs one dpkg query.
+set -eu
+
+PACKAGES="
+build-essential cmake pkg-config
+libpci-dev pci.ids libcap-ng-dev libcjson-dev libnuma-dev
+libcmocka-dev
+clang libclang-rt-14-dev
+qemu-system-x86 qemu-utils ovmf
+busybox-static cpio xz-utils kmod
+python3 jq procps util-linux iproute2 psmisc
+"
+
+missing=""
+for p in $PACKAGES; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+
+if [ -z "$missing" ]; then
+    echo "install-deps: everything is installed"
+    exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO="sudo"
+fi
+
+echo "install-deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing
