@@ -46,8 +46,8 @@
 struct qmp_client;
 
 struct qmp_event {
-    char *name;  /* "SHUTDOWN", "POWERDOWN", ... */
-    cJSON *data; /* may be NULL */
+    char *name;                /* "SHUTDOWN", "POWERDOWN", ... */
+    cJSON *data;               /* may be NULL */
     long long ts_sec, ts_usec; /* QEMU's timestamp; 0 when it sent none */
 };
 
@@ -77,9 +77,9 @@ void qmp_version(const struct qmp_client *c, int *major, int *minor, int *micro)
 /* Execute cmd with optional args (a JSON object; ownership is taken, also on
  * failure; NULL for none) and wait up to timeout_ms for its reply. On success
  * *ret (if not NULL) receives the "return" value, which the caller frees with
- * cJSON_Delete. A QMP error reply gives -EREMOTEIO with its class and desc in
- * the last error; the session goes on. No reply in time gives -ETIMEDOUT.
- * Events that arrive meanwhile are queued. */
+ * cJSON_Delete (on failure *ret is NULL). A QMP error reply gives -EREMOTEIO
+ * with its class and desc in the last error; the session goes on. No reply in
+ * time gives -ETIMEDOUT. Events that arrive meanwhile are queued. */
 int qmp_execute(struct qmp_client *c, const char *cmd, cJSON *args, cJSON **ret, int timeout_ms);
 
 /* Read whatever is available on the socket without blocking (after poll()
