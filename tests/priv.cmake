@@ -1,0 +1,26 @@
+# Privilege drop, ownership handover, profile trust, desktop launchers and
+# the shipped scripts (launcher/priv_*.c, trust.c, cli_desktop.c, scripts/).
+
+# The real QEMU started through priv_drop(): non-root, no capabilities,
+# NoNewPrivs, seccomp. Needs root (skipped otherwise).
+add_executable(priv_qemu_drop_test ${CMAKE_SOURCE_DIR}/tests/priv/qemu_drop_test.c)
+target_link_libraries(priv_qemu_drop_test PRIVATE vmrun_core)
+add_test(NAME priv_qemu_drop COMMAND priv_qemu_drop_test)
+set_tests_properties(priv_qemu_drop PROPERTIES ENVIRONMENT "${VMRUN_TEST_ENV}"
+                     LABELS "priv;integration" SKIP_RETURN_CODE 77 TIMEOUT 60)
+
+vmrun_unit_test(priv_unit SOURCES ${CMAKE_SOURCE_DIR}/tests/priv/test_priv.c LIBS vmrun_core)
+set_tests_properties(priv_unit PROPERTIES SKIP_RETURN_CODE 77 LABELS "unit;priv")
+vmrun_unit_test(priv_trust SOURCES ${CMAKE_SOURCE_DIR}/tests/priv/test_trust.c LIBS vmrun_core)
+set_tests_properties(priv_trust PROPERTIES SKIP_RETURN_CODE 77 LABELS "unit;priv")
+
+# vmrun desktop install/remove through the real binary, under sudo-like
+# conditions (SUDO_UID set, real uid 0).
+add_test(NAME priv_desktop COMMAND sh ${CMAKE_SOURCE_DIR}/tests/priv/desktop.sh)
+set_tests_properties(priv_desktop PROPERTIES ENVIRONMENT "${VMRUN_TEST_ENV}"
+                     LABELS "priv;integration" SKIP_RETURN_CODE 77)
+
+# The shipped scripts: man pages render without warnings, the completion
+# script parses and completes, the unit and policy files are well formed.
+add_test(NAME priv_scripts COMMAND sh ${CMAKE_SOURCE_DIR}/tests/priv/scripts.sh)
+set_tests_properties(priv_scripts PROPERTIES ENVIRONMENT "${VMRUN_TEST_ENV}" LABELS "priv")

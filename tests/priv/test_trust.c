@@ -1,0 +1,219 @@
+/* Profile trust: which files vmrun believes under sudo/pkexec and as root.
+ * Builds real directory trees under /run (root-owned, 0755, so a trusted
+ * chain exists) and changes owners, hence needs root (skipped otherwise). */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "trust.h"
+
+static char root[64];
+static const uid_t other_uid = 65534;
+
+static void path(char *buf, size_t len, const char *rel)
+{
+    snprintf(buf, len, "%s/%s", root, rel);
+}
+
+static void make_file(const char *rel, mode_t mode, uid_t owner)
+{
+    char p[256];
+    path(p, sizeof(p), rel);
+    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "{}\n", 3), 3);
+    close(fd);
+    assert_int_equal(chmod(p, mode), 0);
+    assert_int_equal(chown(p, owner, (gid_t)-1), 0);
+}
+
+static void make_dir(const char *rel, mode_t mode, uid_t owner)
+{
+    char p[256];
+    path(p, sizeof(p), rel);
+    assert_int_equal(mkdir(p, mode), 0);
+    assert_int_equal(chmod(p, mode), 0);
+    assert_int_equal(chown(p, owner, (gid_t)-1), 0);
+}
+
+static void make_link(const char *rel, const char *target)
+{
+    char p[256];
+    path(p, sizeof(p), rel);
+    assert_int_equal(symlink(target, p), 0);
+}
+
+static int setup(void **state)
+{
+    snprintf(root, sizeof(root), "/run/vmrun-trust-XXXXXX");
+    if (mkdtemp(root) == NULL)
+        return -1;
+    chmod(root, 0755);
+    make_dir("etc", 0755, 0);
+    make_file("etc/good.json", 0644, 0);
+    make_file("etc/user-owned.json", 0644, other_uid);
+    make_file("etc/world-writable.json", 0666, 0);
+    make_file("etc/group-writable.json", 0664, 0);
+    make_dir("home", 0755, other_uid);
+    make_file("home/vm.json", 0644, other_uid);
+    make_file("home/rootfile.json", 0644, 0);
+    make_dir("tmp", 01777, 0);
+    make_file("tmp/vm.json", 0644, 0);
+    make_link("etc/link-to-home.json", "../home/vm.json");
+    make_link("home/link-to-good.json", "../etc/good.json");
+    make_link("etc/rel-good.json", "good.json");
+    make_link("etc/abs-good.json", "/nonexistent");
+    char abs[256], p[256];
+    path(abs, sizeof(abs), "etc/good.json");
+    path(p, sizeof(p), "etc/abs-good.json");
+    unlink(p);
+    assert_int_equal(symlink(abs, p), 0);
+    make_link("etc/loop.json", "loop.json");
+    make_dir("etc/sub", 0755, 0);
+    make_file("etc/sub/bin", 0755, 0);
+    make_file("etc/sub/userbin", 0755, other_uid);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", root);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static int check(const char *rel, struct vmrun_error *err)
+{
+    char p[256];
+    path(p, sizeof(p), rel);
+    memset(err, 0, sizeof(*err));
+    return trust_check_path(p, err);
+}
+
+static void test_path_rules(void **state)
+{
+    struct vmrun_error err;
+    assert_int_equal(check("etc/good.json", &err), 0);
+    assert_int_equal(check("etc/rel-good.json", &err), 0);
+    assert_int_equal(check("etc/abs-good.json", &err), 0);
+    assert_int_equal(check("etc/sub/../good.json", &err), 0);
+
+    assert_int_equal(check("etc/user-owned.json", &err), -EPERM);
+    assert_non_null(strstr(err.msg, "owned by uid 65534"));
+    assert_int_equal(check("etc/world-writable.json", &err), -EPERM);
+    assert_non_null(strstr(err.msg, "writable by others (mode 0666)"));
+    assert_int_equal(check("etc/group-writable.json", &err), -EPERM);
+    assert_non_null(strstr(err.msg, "its group"));
+    /* A root-owned file in a directory a user owns: the user can replace it. */
+    assert_int_equal(check("home/rootfile.json", &err), -EPERM);
+    assert_non_null(strstr(err.msg, "/home is owned by uid 65534"));
+    /* Sticky /tmp-like directories are writable by others. */
+    assert_int_equal(check("tmp/vm.json", &err), -EPERM);
+    /* A trusted symlink to an untrusted file, and an untrusted symlink to a
+     * trusted file: both refused. */
+    assert_int_equal(check("etc/link-to-home.json", &err), -EPERM);
+    assert_int_equal(check("home/link-to-good.json", &err), -EPERM);
+    assert_int_equal(check("etc/loop.json", &err), -ELOOP);
+    assert_int_equal(check("etc/missing.json", &err), -ENOENT);
+    assert_int_equal(check("etc", &err), -EISDIR);
+    assert_int_equal(check("etc/good.json/x", &err), -ENOTDIR);
+}
+
+static void test_relative_path(void **state)
+{
+    char cwd[4096], p[256];
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    path(p, sizeof(p), "etc");
+    assert_int_equal(chdir(p), 0);
+    struct vmrun_error err = {0};
+    assert_int_equal(trust_check_path("good.json", &err), 0);
+    assert_int_equal(trust_check_path("./user-owned.json", &err), -EPERM);
+    assert_int_equal(chdir(cwd), 0);
+}
+
+static void test_profile_under_sudo(void **state)
+{
+    setenv("SUDO_UID", "65534", 1);
+    setenv("SUDO_GID", "65534", 1);
+    assert_int_equal(trust_mode(), TRUST_DELEGATED);
+    struct vm_profile prof = {0};
+    snprintf(prof.name, sizeof(prof.name), "gaming");
+    char p[256];
+    struct vmrun_error err = {0};
+
+    path(p, sizeof(p), "home/vm.json");
+    assert_int_equal(trust_check_profile(p, &prof, &err), -EPERM);
+    assert_non_null(strstr(err.msg, "sudo or pkexec"));
+    assert_non_null(strstr(err.msg, "/etc/vmrun/gaming.json"));
+    assert_non_null(strstr(err.msg, "owned by uid 65534"));
+
+    /* The same bytes under a root-owned 0755 chain are accepted. */
+    path(p, sizeof(p), "etc/good.json");
+    assert_int_equal(trust_check_profile(p, &prof, &err), 0);
+
+    /* pkexec is the same as sudo. */
+    unsetenv("SUDO_UID");
+    setenv("PKEXEC_UID", "65534", 1);
+    path(p, sizeof(p), "etc/user-owned.json");
+    assert_int_equal(trust_check_profile(p, &prof, &err), -EPERM);
+    unsetenv("PKEXEC_UID");
+    unsetenv("SUDO_GID");
+}
+
+static void test_profile_as_root(void **state)
+{
+    assert_int_equal(trust_mode(), TRUST_ROOT);
+    struct vm_profile prof = {0};
+    snprintf(prof.name, sizeof(prof.name), "gaming");
+    char p[256];
+    struct vmrun_error err = {0};
+    path(p, sizeof(p), "home/vm.json");
+    /* Root running a user's profile: accepted... */
+    assert_int_equal(trust_check_profile(p, &prof, &err), 0);
+    /* ...but not its extra_args or binary. */
+    char *extra[] = {(char *)"-device", (char *)"x"};
+    prof.qemu.extra_args = extra;
+    prof.qemu.n_extra_args = 2;
+    assert_int_equal(trust_check_profile(p, &prof, &err), -EPERM);
+    assert_non_null(strstr(err.msg, "extra_args"));
+    path(p, sizeof(p), "etc/good.json");
+    assert_int_equal(trust_check_profile(p, &prof, &err), 0);
+    prof.qemu.n_extra_args = 0;
+
+    /* A binary path must itself be root-controlled. */
+    char bin[256];
+    path(bin, sizeof(bin), "etc/sub/userbin");
+    prof.qemu.binary = bin;
+    assert_int_equal(trust_check_profile(p, &prof, &err), -EPERM);
+    assert_non_null(strstr(err.msg, "qemu.binary"));
+    path(bin, sizeof(bin), "etc/sub/bin");
+    assert_int_equal(trust_check_profile(p, &prof, &err), 0);
+    prof.qemu.binary = (char *)"qemu-system-x86_64";
+    assert_int_equal(trust_check_profile(p, &prof, &err), 0);
+}
+
+int main(void)
+{
+    if (geteuid() != 0) {
+        fprintf(stderr, "SKIP: needs root\n");
+        return 77;
+    }
+    unsetenv("SUDO_UID");
+    unsetenv("PKEXEC_UID");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_path_rules),
+        cmocka_unit_test(test_relative_path),
+        cmocka_unit_test(test_profile_under_sudo),
+        cmocka_unit_test(test_profile_as_root),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
