@@ -1,0 +1,407 @@
+/* libvmrun_sysfs_sim.so: an LD_PRELOAD shim that gives a simulated sysfs
+ * tree (tests/pci/make-fake-host.sh) the kernel's behaviour when it is
+ * written, in the spirit of libvirt's virpcimock. Only writes are
+ * intercepted (reads go to the plain files): opening one of the files below
+ * for writing under $VMRUN_SYSFS_ROOT, then write():
+ *
+ *   bus/pci/devices/BDF/driver_override   stores the value; an empty line
+ *                                         clears it to "(null)"
+ *   bus/pci/drivers/X/unbind              BDF: removes devices/BDF/driver and
+ *                                         drivers/X/BDF (ENODEV if not on X);
+ *                                         blocks forever when the device has
+ *                                         a .sim_block_unbind file
+ *   bus/pci/drivers/X/bind                BDF: binds when X matches (EBUSY if
+ *                                         bound, ENODEV if X does not match)
+ *   bus/pci/drivers_probe                 BDF: binds to driver_override if set,
+ *                                         else to the first driver in the
+ *                                         device's .sim_drivers that exists
+ *
+ * X matches a device when driver_override names X, or, without an override,
+ * when .sim_drivers lists X (vfio-pci matches nothing by itself, as in the
+ * kernel). Binding to vfio-pci creates $VMRUN_DEV_ROOT/vfio/GROUP; the last
+ * group member leaving vfio-pci removes it.
+ *
+ * Safety: the shim does nothing unless VMRUN_SYSFS_ROOT is set and resolves
+ * to something other than the real /sys. */
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum kind { K_NONE, K_OVERRIDE, K_UNBIND, K_BIND, K_PROBE };
+
+#define MAX_FDS 1024
+static struct {
+    enum kind kind;
+    char arg[256]; /* BDF for K_OVERRIDE, driver name for K_UNBIND/K_BIND */
+} tracked[MAX_FDS];
+
+static int (*real_open)(const char *, int, ...);
+static int (*real_openat)(int, const char *, int, ...);
+static ssize_t (*real_write)(int, const void *, size_t);
+static int (*real_close)(int);
+
+static void init_real(void)
+{
+    if (real_write != NULL)
+        return;
+    real_open = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, "open");
+    real_openat = (int (*)(int, const char *, int, ...))dlsym(RTLD_NEXT, "openat");
+    real_close = (int (*)(int))dlsym(RTLD_NEXT, "close");
+    real_write = (ssize_t(*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
+}
+
+/* The resolved simulated roots, or NULL when the shim must stay out. */
+static const char *sys_root(void)
+{
+    static char root[PATH_MAX];
+    const char *env = getenv("VMRUN_SYSFS_ROOT");
+    if (env == NULL || env[0] != '/' || realpath(env, root) == NULL)
+        return NULL;
+    if (strcmp(root, "/sys") == 0 || strncmp(root, "/sys/", 5) == 0 || strcmp(root, "/") == 0)
+        return NULL;
+    return root;
+}
+
+static int sim_path(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int sim_path(char *buf, const char *fmt, ...)
+{
+    const char *root = sys_root();
+    if (root == NULL)
+        return -1;
+    int n = snprintf(buf, PATH_MAX, "%s", root);
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(buf + n, (size_t)(PATH_MAX - n), fmt, ap);
+    va_end(ap);
+    return m < 0 || n + m >= PATH_MAX ? -1 : 0;
+}
+
+static void read_file(const char *path, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    int fd = real_open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = read(fd, buf, len - 1);
+    real_close(fd);
+    if (n < 0)
+        n = 0;
+    buf[n] = '\0';
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+        buf[--n] = '\0';
+}
+
+static void write_file(const char *path, const char *value)
+{
+    int fd = real_open(path, O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return;
+    if (real_write(fd, value, strlen(value)) < 0) {
+        /* nothing sensible to do in a test shim */
+    }
+    real_close(fd);
+}
+
+static bool exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+static void current_driver(const char *bdf, char *buf, size_t len)
+{
+    char path[PATH_MAX], target[PATH_MAX];
+    buf[0] = '\0';
+    if (sim_path(path, "/bus/pci/devices/%s/driver", bdf) < 0)
+        return;
+    ssize_t n = readlink(path, target, sizeof(target) - 1);
+    if (n < 0)
+        return;
+    target[n] = '\0';
+    const char *s = strrchr(target, '/');
+    snprintf(buf, len, "%s", s ? s + 1 : target);
+}
+
+static int group_of(const char *bdf)
+{
+    char path[PATH_MAX], target[PATH_MAX];
+    if (sim_path(path, "/bus/pci/devices/%s/iommu_group", bdf) < 0)
+        return -1;
+    ssize_t n = readlink(path, target, sizeof(target) - 1);
+    if (n < 0)
+        return -1;
+    target[n] = '\0';
+    const char *s = strrchr(target, '/');
+    return atoi(s ? s + 1 : target);
+}
+
+static int vfio_node(int group, char *buf)
+{
+    const char *dev = getenv("VMRUN_DEV_ROOT");
+    if (dev == NULL || dev[0] != '/' || strcmp(dev, "/dev") == 0)
+        return -1;
+    snprintf(buf, PATH_MAX, "%s/vfio/%d", dev, group);
+    return 0;
+}
+
+/* The device directory relative to the root: "devices/pci0000:00/.../BDF". */
+static int device_rel(const char *bdf, char *rel, size_t len)
+{
+    char path[PATH_MAX], real[PATH_MAX];
+    const char *root = sys_root();
+    if (root == NULL || sim_path(path, "/bus/pci/devices/%s", bdf) < 0 ||
+        realpath(path, real) == NULL)
+        return -ENODEV;
+    size_t n = strlen(root);
+    if (strncmp(real, root, n) != 0 || real[n] != '/')
+        return -ENODEV;
+    snprintf(rel, len, "%s", real + n + 1);
+    return 0;
+}
+
+static int do_bind(const char *bdf, const char *drv)
+{
+    char path[PATH_MAX], link[2 * PATH_MAX], rel[PATH_MAX], cur[256], buf[1024];
+    if (device_rel(bdf, rel, sizeof(rel)) < 0)
+        return -ENODEV;
+    if (sim_path(path, "/bus/pci/drivers/%s", drv) < 0 || !exists(path))
+        return -ENODEV;
+    current_driver(bdf, cur, sizeof(cur));
+    if (cur[0] != '\0')
+        return -EBUSY;
+    sim_path(path, "/bus/pci/devices/%s/driver_override", bdf);
+    read_file(path, buf, sizeof(buf));
+    bool match = false;
+    if (buf[0] != '\0' && strcmp(buf, "(null)") != 0) {
+        match = strcmp(buf, drv) == 0;
+    } else {
+        sim_path(path, "/bus/pci/devices/%s/.sim_drivers", bdf);
+        read_file(path, buf, sizeof(buf));
+        for (char *save, *t = strtok_r(buf, " \n", &save); t; t = strtok_r(NULL, " \n", &save))
+            match |= strcmp(t, drv) == 0;
+    }
+    if (!match)
+        return -ENODEV;
+    int group = group_of(bdf);
+    if (strcmp(drv, "vfio-pci") == 0 && group < 0)
+        return -EINVAL; /* vfio-pci's probe needs an IOMMU group */
+
+    /* devices/.../BDF/driver -> ../(one per component)bus/pci/drivers/X */
+    char up[PATH_MAX] = "";
+    for (const char *c = rel; *c; c++)
+        if (*c == '/')
+            strcat(up, "../");
+    strcat(up, "../");
+    snprintf(link, sizeof(link), "%sbus/pci/drivers/%s", up, drv);
+    sim_path(path, "/%s/driver", rel);
+    if (symlink(link, path) < 0)
+        return -errno;
+    snprintf(link, sizeof(link), "../../../../%s", rel);
+    sim_path(path, "/bus/pci/drivers/%s/%s", drv, bdf);
+    if (symlink(link, path) < 0)
+        return -errno;
+    if (strcmp(drv, "vfio-pci") == 0 && vfio_node(group, path) == 0)
+        write_file(path, "");
+    return 0;
+}
+
+static bool group_has_vfio(int group)
+{
+    char path[PATH_MAX], cur[256];
+    if (sim_path(path, "/kernel/iommu_groups/%d/devices", group) < 0)
+        return false;
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return false;
+    bool any = false;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        current_driver(e->d_name, cur, sizeof(cur));
+        any |= strcmp(cur, "vfio-pci") == 0;
+    }
+    closedir(d);
+    return any;
+}
+
+static int do_unbind(const char *bdf, const char *drv)
+{
+    char path[PATH_MAX], cur[256];
+    current_driver(bdf, cur, sizeof(cur));
+    if (strcmp(cur, drv) != 0)
+        return -ENODEV;
+    sim_path(path, "/bus/pci/devices/%s/.sim_block_unbind", bdf);
+    if (exists(path))
+        for (;;)
+            pause(); /* a holder that never lets go */
+    sim_path(path, "/bus/pci/devices/%s/driver", bdf);
+    unlink(path);
+    sim_path(path, "/bus/pci/drivers/%s/%s", drv, bdf);
+    unlink(path);
+    int group = group_of(bdf);
+    if (strcmp(drv, "vfio-pci") == 0 && group >= 0 && !group_has_vfio(group) &&
+        vfio_node(group, path) == 0)
+        unlink(path);
+    return 0;
+}
+
+static int do_probe(const char *bdf)
+{
+    char path[PATH_MAX], cur[256], buf[1024];
+    char rel[PATH_MAX];
+    if (device_rel(bdf, rel, sizeof(rel)) < 0)
+        return -ENODEV;
+    current_driver(bdf, cur, sizeof(cur));
+    if (cur[0] != '\0')
+        return 0;
+    sim_path(path, "/bus/pci/devices/%s/driver_override", bdf);
+    read_file(path, buf, sizeof(buf));
+    if (buf[0] != '\0' && strcmp(buf, "(null)") != 0) {
+        do_bind(bdf, buf);
+        return 0;
+    }
+    sim_path(path, "/bus/pci/devices/%s/.sim_drivers", bdf);
+    read_file(path, buf, sizeof(buf));
+    for (char *save, *t = strtok_r(buf, " \n", &save); t; t = strtok_r(NULL, " \n", &save))
+        if (do_bind(bdf, t) == 0)
+            break;
+    return 0; /* like the kernel: no matching driver is not an error */
+}
+
+static int do_override(const char *bdf, const char *value)
+{
+    char path[PATH_MAX], content[300];
+    if (sim_path(path, "/bus/pci/devices/%s/driver_override", bdf) < 0)
+        return -ENODEV;
+    snprintf(content, sizeof(content), "%s\n", value[0] ? value : "(null)");
+    write_file(path, content);
+    return 0;
+}
+
+static void track(int fd, const char *path, int flags)
+{
+    if (fd < 0 || fd >= MAX_FDS)
+        return;
+    tracked[fd].kind = K_NONE;
+    if ((flags & O_ACCMODE) == O_RDONLY)
+        return;
+    const char *root = sys_root();
+    char real[PATH_MAX];
+    if (root == NULL || realpath(path, real) == NULL)
+        return;
+    size_t n = strlen(root);
+    if (strncmp(real, root, n) != 0 || real[n] != '/')
+        return;
+    const char *rel = real + n;
+    char drv[256];
+    const char *base = strrchr(rel, '/') + 1;
+    if (strcmp(rel, "/bus/pci/drivers_probe") == 0) {
+        tracked[fd].kind = K_PROBE;
+    } else if (sscanf(rel, "/bus/pci/drivers/%255[^/]/", drv) == 1 &&
+               (strcmp(base, "bind") == 0 || strcmp(base, "unbind") == 0) &&
+               strchr(rel + strlen("/bus/pci/drivers/") + strlen(drv) + 1, '/') == NULL) {
+        tracked[fd].kind = strcmp(base, "bind") == 0 ? K_BIND : K_UNBIND;
+        snprintf(tracked[fd].arg, sizeof(tracked[fd].arg), "%s", drv);
+    } else if (strncmp(rel, "/devices/", 9) == 0 && strcmp(base, "driver_override") == 0) {
+        /* .../BDF/driver_override: the BDF is the directory's name */
+        const char *end = base - 1, *start = end;
+        while (start > rel && start[-1] != '/')
+            start--;
+        snprintf(tracked[fd].arg, sizeof(tracked[fd].arg), "%.*s", (int)(end - start), start);
+        tracked[fd].kind = K_OVERRIDE;
+    }
+}
+
+int open(const char *path, int flags, ...)
+{
+    init_real();
+    mode_t mode = 0;
+    if (flags & (O_CREAT | O_TMPFILE)) {
+        va_list ap;
+        va_start(ap, flags);
+        mode = va_arg(ap, mode_t);
+        va_end(ap);
+    }
+    int fd = real_open(path, flags, mode);
+    track(fd, path, flags);
+    return fd;
+}
+
+int open64(const char *path, int flags, ...) __attribute__((alias("open")));
+
+int __open_2(const char *path, int flags)
+{
+    return open(path, flags);
+}
+
+int openat(int dirfd, const char *path, int flags, ...)
+{
+    init_real();
+    mode_t mode = 0;
+    if (flags & (O_CREAT | O_TMPFILE)) {
+        va_list ap;
+        va_start(ap, flags);
+        mode = va_arg(ap, mode_t);
+        va_end(ap);
+    }
+    int fd = real_openat(dirfd, path, flags, mode);
+    if (path[0] == '/')
+        track(fd, path, flags);
+    else if (fd >= 0 && fd < MAX_FDS)
+        tracked[fd].kind = K_NONE;
+    return fd;
+}
+
+int openat64(int dirfd, const char *path, int flags, ...) __attribute__((alias("openat")));
+
+ssize_t write(int fd, const void *buf, size_t count)
+{
+    init_real();
+    if (fd < 0 || fd >= MAX_FDS || tracked[fd].kind == K_NONE)
+        return real_write(fd, buf, count);
+    char value[256];
+    size_t n = count < sizeof(value) - 1 ? count : sizeof(value) - 1;
+    memcpy(value, buf, n);
+    value[n] = '\0';
+    value[strcspn(value, "\n")] = '\0';
+    int r = 0;
+    switch (tracked[fd].kind) {
+    case K_OVERRIDE:
+        r = do_override(tracked[fd].arg, value);
+        break;
+    case K_UNBIND:
+        r = do_unbind(value, tracked[fd].arg);
+        break;
+    case K_BIND:
+        r = do_bind(value, tracked[fd].arg);
+        break;
+    case K_PROBE:
+        r = do_probe(value);
+        break;
+    case K_NONE:
+        break;
+    }
+    if (r < 0) {
+        errno = -r;
+        return -1;
+    }
+    return (ssize_t)count;
+}
+
+int close(int fd)
+{
+    init_real();
+    if (fd >= 0 && fd < MAX_FDS)
+        tracked[fd].kind = K_NONE;
+    return real_close(fd);
+}
