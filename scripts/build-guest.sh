@@ -1,0 +1,255 @@
+#!/bin/bash
+# Builds the small Linux guests vmrun's demo and tests boot, from Debian
+# packages only: the kernel from Debian's kernel image package (downloaded
+# with apt-get download and unpacked with dpkg -x, never installed) and the
+# userland from busybox-static.
+#
+#   scripts/build-guest.sh [--demo | --lab] [--force] [DIR]
+#
+#   --demo  (default) the demo guest: boots, prints a banner on ttyS0, powers
+#           off on the ACPI power button or after vmrun.poweroff=N seconds.
+#           Into $VMRUN_DEMO_GUEST, else /var/cache/vmrun/demo-guest.
+#   --lab   the lab guest (L1) for real-kernel tests: VFIO, 9p, e1000e, HDA
+#           and overlay modules; mounts the host root over 9p and runs a job
+#           (tests/lab/run-lab.sh, tests/lab/README.md).
+#           Into $VMRUN_LAB_GUEST, else /var/cache/vmrun/lab-guest.
+#   --force rebuild even when the outputs are up to date.
+#   DIR     the output directory (overrides the environment).
+#
+# Outputs in DIR: vmlinux (uncompressed, so QEMU boots it through the PVH
+# entry and skips the decompressor: much faster under TCG) and
+# initramfs.cpio.gz. Downloaded packages stay in $VMRUN_CACHE_DIR/debs
+# (default /var/cache/vmrun/debs). A stamp records what the outputs were
+# built from: a second run with the same kernel package, busybox and guest
+# scripts does nothing. $VMRUN_KERNEL_PACKAGE picks a kernel package other
+# than the one linux-image-amd64 depends on. Installs nothing: the tools
+# come from scripts/install-deps.sh.
+set -euo pipefail
+
+prog=build-guest
+say() { echo "$prog: $*"; }
+die() {
+    echo "$prog: error: $*" >&2
+    exit 1
+}
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+GUEST_SRC=$HERE/guest
+
+mode=demo
+force=0
+out=
+while [ $# -gt 0 ]; do
+    case $1 in
+    --demo) mode=demo ;;
+    --lab) mode=lab ;;
+    --force) force=1 ;;
+    -h | --help)
+        sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+        exit 0
+        ;;
+    -*) die "unknown option '$1' (see --help)" ;;
+    *)
+        [ -z "$out" ] || die "only one output directory, please"
+        out=$1
+        ;;
+    esac
+    shift
+done
+
+cache=${VMRUN_CACHE_DIR:-/var/cache/vmrun}
+if [ -z "$out" ]; then
+    if [ $mode = demo ]; then
+        out=${VMRUN_DEMO_GUEST:-$cache/demo-guest}
+    else
+        out=${VMRUN_LAB_GUEST:-$cache/lab-guest}
+    fi
+fi
+debs=$cache/debs
+
+# Modules each guest loads (their dependencies are added). The demo guest
+# needs the ACPI power button and the input event interface it reports
+# through; Debian builds both as modules.
+demo_modules="evdev button"
+# The lab: VFIO, the 9p shares, the emulated devices' own drivers (e1000e,
+# HDA with the generic codec QEMU's hda-duplex needs), overlayfs.
+lab_modules="vfio vfio_iommu_type1 vfio-pci 9pnet_virtio 9p virtio_pci e1000e
+snd-hda-intel snd-hda-codec-generic overlay evdev button"
+
+for tool in dpkg dpkg-deb apt-get apt-cache cpio gzip depmod modprobe; do
+    command -v "$tool" >/dev/null || die "'$tool' is missing: run scripts/install-deps.sh"
+done
+[ -x /usr/bin/python3 ] || die "/usr/bin/python3 is missing: run scripts/install-deps.sh"
+dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "install ok installed" ||
+    die "busybox-static is not installed: run scripts/install-deps.sh"
+busybox=$(dpkg-query -L busybox-static | grep -E '/bin/busybox$' | head -n 1)
+[ -x "$busybox" ] || die "busybox-static installed but its busybox binary is missing"
+busybox_version=$(dpkg-query -W -f='${Version}' busybox-static)
+
+mkdir -p "$debs" "$out" 2>/dev/null || die "cannot create $debs and $out (run as root, or set VMRUN_CACHE_DIR and the output directory)"
+if [ ! -w "$debs" ] || [ ! -w "$out" ]; then
+    die "$debs or $out is not writable (run as root, or choose other directories)"
+fi
+
+# One build at a time per output directory.
+if command -v flock >/dev/null; then
+    exec 9>"$out/.lock"
+    flock 9
+fi
+
+# --- The kernel package: the one linux-image-amd64 depends on. When apt
+# cannot give it (no or stale package lists, no archive), the newest one
+# already downloaded will do.
+kpkg=${VMRUN_KERNEL_PACKAGE:-}
+if [ -z "$kpkg" ]; then
+    kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+        sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-amd64\)$/\1/p' | head -n 1)
+fi
+
+# download_kernel PACKAGE: prints the path of its .deb in $debs, downloading
+# apt's candidate version (a security update replaces an older download).
+download_kernel() {
+    local pkg=$1 version want dl got
+    version=$(apt-cache policy "$pkg" 2>/dev/null | sed -n 's/^ *Candidate: //p')
+    if [ -z "$version" ] || [ "$version" = "(none)" ]; then
+        say "apt knows no version of $pkg" >&2
+        return 1
+    fi
+    want="$debs/${pkg}_${version//:/%3a}_amd64.deb"
+    if [ ! -f "$want" ]; then
+        say "downloading $pkg $version (Debian's kernel image package)" >&2
+        # apt-get download runs as the _apt user when it can: give it a
+        # directory it may write, then keep the file.
+        dl=$(mktemp -d "$debs/.download.XXXXXX")
+        chmod 0755 "$dl"
+        if id _apt >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+            chown _apt "$dl"
+        fi
+        if ! (cd "$dl" && apt-get download -q "$pkg=$version" 2>&1 | sed "s/^/$prog: apt: /" >&2); then
+            rm -rf "$dl"
+            say "apt-get download $pkg=$version failed" >&2
+            return 1
+        fi
+        got=$(find "$dl" -maxdepth 1 -name '*.deb' | head -n 1)
+        if [ -z "$got" ]; then
+            rm -rf "$dl"
+            say "apt-get download $pkg=$version gave no .deb" >&2
+            return 1
+        fi
+        mv "$got" "$want"
+        rm -rf "$dl"
+    fi
+    echo "$want"
+}
+
+deb=
+if [ -n "$kpkg" ]; then
+    deb=$(download_kernel "$kpkg") || deb=
+fi
+if [ -z "$deb" ]; then
+    deb=$(find "$debs" -maxdepth 1 -name 'linux-image-*-amd64_*_amd64.deb' | sort -V | tail -n 1)
+    [ -n "$deb" ] || die "no kernel package: apt cannot give one (run 'apt-get update') and $debs holds none"
+    say "WARNING: using the kernel package downloaded before, $(basename "$deb") (run 'apt-get update' to get the current one)"
+fi
+
+# --- Up to date? The stamp names everything the outputs are made of.
+stamp_text() {
+    echo "mode $mode"
+    echo "kernel $(basename "$deb") $(stat -c %s "$deb")"
+    echo "busybox $busybox_version"
+    sha256sum "$0" "$GUEST_SRC"/* | sed "s|  .*/|  |"
+}
+stamp=$out/.stamp
+if [ $force -eq 0 ] && [ -f "$out/vmlinux" ] && [ -f "$out/initramfs.cpio.gz" ] &&
+    [ -f "$stamp" ] && [ "$(stamp_text)" = "$(cat "$stamp")" ]; then
+    say "$mode guest in $out is up to date ($(basename "$deb"))"
+    exit 0
+fi
+
+say "building the $mode guest in $out from $(basename "$deb") and busybox-static $busybox_version"
+tmp=$(mktemp -d "$out/.build.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+dpkg-deb -x "$deb" "$tmp/pkg"
+vmlinuz=$(find "$tmp/pkg/boot" -maxdepth 1 -name 'vmlinuz-*' | head -n 1)
+[ -n "$vmlinuz" ] || die "$(basename "$deb") has no /boot/vmlinuz-*"
+kver=${vmlinuz##*/vmlinuz-}
+moddir=$tmp/pkg/lib/modules/$kver
+[ -d "$moddir" ] || die "the package has no /lib/modules/$kver"
+
+# --- vmlinux: the XZ stream inside vmlinuz, decompressed.
+/usr/bin/python3 - "$vmlinuz" "$tmp/vmlinux" <<'PY'
+import lzma, sys
+data = open(sys.argv[1], "rb").read()
+start = data.find(b"\xfd7zXZ\x00")
+if start < 0:
+    sys.exit("build-guest: error: no XZ stream in " + sys.argv[1])
+# The stream is followed by the rest of the bzImage: decompress the first
+# stream only and ignore what comes after it.
+out = lzma.LZMADecompressor(format=lzma.FORMAT_XZ).decompress(data[start:])
+if out[:4] != b"\x7fELF":
+    sys.exit("build-guest: error: the XZ stream in vmlinuz is not an ELF kernel")
+open(sys.argv[2], "wb").write(out)
+PY
+
+# --- The initramfs tree.
+root=$tmp/root
+mkdir -p "$root"/{bin,dev,etc,proc,sys,tmp,run,newroot,lib/modules}
+ln -s bin "$root/sbin"
+mkdir -p "$root/usr"
+ln -s ../bin "$root/usr/bin"
+ln -s ../bin "$root/usr/sbin"
+cp "$busybox" "$root/bin/busybox"
+for applet in $("$busybox" --list); do
+    [ "$applet" = busybox ] || ln -s busybox "$root/bin/$applet"
+done
+# The kernel opens /dev/console for /init before anything is mounted.
+if [ "$(id -u)" -eq 0 ]; then
+    mknod -m 600 "$root/dev/console" c 5 1
+fi
+
+# The module closure, in load order, from a depmod of the whole package.
+depmod -b "$tmp/pkg" "$kver"
+if [ $mode = demo ]; then
+    wanted=$demo_modules
+else
+    wanted=$lab_modules
+fi
+files=$(for m in $wanted; do
+    modprobe -d "$tmp/pkg" -S "$kver" --show-depends "$m" ||
+        die "module $m is not in $(basename "$deb")"
+done | sed -n 's/^insmod \([^ ]*\).*/\1/p' | awk '!seen[$0]++')
+
+if [ $mode = demo ]; then
+    # Two modules without dependencies: /init loads them with insmod.
+    for f in $files; do
+        cp "$f" "$root/lib/modules/"
+    done
+    install -m 0755 "$GUEST_SRC/demo-init" "$root/init"
+    mkdir -p "$root/etc/acpi"
+    install -m 0755 "$GUEST_SRC/demo-power-button" "$root/etc/acpi/power-button"
+    # busybox acpid: the event "PWRF" (power button) runs /etc/acpi/power-button.
+    echo "PWRF power-button" >"$root/etc/acpid.conf"
+else
+    for f in $files; do
+        rel=${f#"$tmp/pkg/"}
+        mkdir -p "$root/$(dirname "$rel")"
+        cp "$f" "$root/$rel"
+    done
+    cp "$moddir"/modules.order "$moddir"/modules.builtin "$moddir"/modules.builtin.modinfo \
+        "$root/lib/modules/$kver/"
+    depmod -b "$root" "$kver"
+    echo "$wanted" | tr ' ' '\n' | sed '/^$/d' >"$root/etc/lab-modules"
+    install -m 0755 "$GUEST_SRC/lab-init" "$root/init"
+fi
+echo "$kver" >"$root/etc/vmrun-guest-kernel"
+
+(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
+    gzip -6 >"$tmp/initramfs.cpio.gz"
+
+# Replace the outputs only when both are complete.
+mv -f "$tmp/vmlinux" "$out/vmlinux"
+mv -f "$tmp/initramfs.cpio.gz" "$out/initramfs.cpio.gz"
+echo "$kver" >"$out/kernel-release"
+stamp_text >"$stamp"
+say "done: $out/vmlinux ($kver), $out/initramfs.cpio.gz ($(du -k "$out/initramfs.cpio.gz" | cut -f1) KiB)"
