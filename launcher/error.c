@@ -5,8 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int fill(struct vmrun_error *err, int errnum, int with_strerror, const char *fmt,
-                va_list ap)
+static int fill(struct vmrun_error *err, int errnum, int with_strerror, const char *fmt, va_list ap)
 {
     if (errnum < 0)
         errnum = -errnum;

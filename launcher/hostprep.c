@@ -8,6 +8,7 @@
 #pragma weak pci_prepare
 #pragma weak memory_prepare
 #pragma weak cpu_prepare
+#pragma weak priv_prepare
 
 void host_prep_say(const struct host_prep *hp, const char *fmt, ...)
 {
@@ -57,6 +58,9 @@ int host_prep_run(struct host_prep *hp, struct vmrun_error *err)
         {"PCI devices to vfio-pci", pci_prepare},
         {"guest memory", memory_prepare},
         {"host CPUs", cpu_prepare},
+        /* Last: it hands over what the steps above made (vfio groups,
+         * the memory file) to the user QEMU runs as. */
+        {"files for QEMU's user", priv_prepare},
     };
     hp->numa_node = -1;
     hp->memory_file[0] = '\0';

@@ -24,7 +24,7 @@ struct host_prep {
     const struct vm_profile *profile;
     struct journal *journal;
     const char *runtime_dir;
-    bool force; /* --force: override only checks whose failure cannot lose data */
+    bool force;       /* --force: override only checks whose failure cannot lose data */
     bool interactive; /* stderr is a terminal: progress bars allowed */
 
     /* Messages for the user (status lines, warnings). Library code never
@@ -33,11 +33,11 @@ struct host_prep {
     void *say_opaque;
 
     /* Out, filled by the steps */
-    int numa_node;               /* node the guest memory lives on; -1 none */
-    char memory_file[PATH_MAX];  /* hugetlbfs file for QEMU; "" = plain RAM */
-    unsigned vfio_groups[64];    /* IOMMU groups now on vfio-pci: /dev/vfio/N */
+    int numa_node;              /* node the guest memory lives on; -1 none */
+    char memory_file[PATH_MAX]; /* hugetlbfs file for QEMU; "" = plain RAM */
+    unsigned vfio_groups[64];   /* IOMMU groups now on vfio-pci: /dev/vfio/N */
     size_t n_vfio_groups;
-    uid_t qemu_uid;              /* who QEMU runs as (0 = root) */
+    uid_t qemu_uid; /* who QEMU runs as (0 = root) */
     gid_t qemu_gid;
 };
 
@@ -45,13 +45,12 @@ struct host_prep {
 void host_prep_say(const struct host_prep *hp, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-
-
 /* The steps, each in its module. Each journals every change before making
  * it and returns 0 or a negative errno with err set. */
 int pci_prepare(struct host_prep *hp, struct vmrun_error *err);    /* pci_bind.c */
 int memory_prepare(struct host_prep *hp, struct vmrun_error *err); /* hugepages.c */
 int cpu_prepare(struct host_prep *hp, struct vmrun_error *err);    /* governor.c */
+int priv_prepare(struct host_prep *hp, struct vmrun_error *err);   /* priv_handover.c */
 
 /* Run the plan. On failure everything the journal lists is undone (in
  * reverse, reported through hp->say) before returning the step's error. */

@@ -15,8 +15,7 @@ extern const struct journal_op runtime_journal_ops[] __attribute__((weak));
 const struct journal_op *journal_find_op(const char *name)
 {
     const struct journal_op *tables[] = {
-        pci_journal_ops, memory_journal_ops, cpu_journal_ops, priv_journal_ops,
-        runtime_journal_ops,
+        pci_journal_ops, memory_journal_ops, cpu_journal_ops, priv_journal_ops, runtime_journal_ops,
     };
     for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
         if (tables[t] == NULL)

@@ -1,0 +1,65 @@
+#include "cli_common.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "diag.h"
+#include "error.h"
+#include "profile_load.h"
+#include "trust.h"
+
+int cli_load_profile(const char *arg, struct vm_profile *p, char *path, size_t len)
+{
+    struct diag_list diags = {0};
+    struct vmrun_error err = {0};
+    int r = profile_load(arg, p, &diags, &err);
+    if (r < 0) {
+        if (diags.n > 0)
+            diag_print_all(&diags, stderr);
+        else
+            fprintf(stderr, "vmrun: %s\n", err.msg);
+        diag_list_free(&diags);
+        /* A profile that cannot be found or read is bad input too. */
+        return VMRUN_EXIT_USAGE;
+    }
+    if (diags.n > 0)
+        diag_print_all(&diags, stderr); /* warnings */
+    diag_list_free(&diags);
+    char resolved[PATH_MAX];
+    if (profile_resolve(arg, resolved, sizeof(resolved), &err) < 0)
+        snprintf(resolved, sizeof(resolved), "%s", arg);
+    if (path != NULL)
+        snprintf(path, len, "%s", resolved);
+    /* Through sudo or pkexec a profile is a request made with root's
+     * help: only files root controls are honoured (trust.h). */
+    r = trust_check_profile(resolved, p, &err);
+    if (r < 0) {
+        fprintf(stderr, "vmrun: %s\n", err.msg);
+        profile_free(p);
+        return r == -EPERM ? VMRUN_EXIT_USAGE : VMRUN_EXIT_FAILURE;
+    }
+    return 0;
+}
+
+void cli_say(void *opaque, const char *msg)
+{
+    (void)opaque;
+    fprintf(stderr, "vmrun: %s\n", msg);
+    fflush(stderr);
+}
+
+bool cli_valid_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > PROFILE_NAME_MAX ||
+        strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "abcdefghijklmnopqrstuvwxyz"
+                     "0123456789_.-") != n ||
+        name[0] == '.') {
+        fprintf(stderr, "vmrun: '%s' is not a VM name ([A-Za-z0-9_.-], 1-64 characters)\n", name);
+        return false;
+    }
+    return true;
+}
