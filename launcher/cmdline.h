@@ -6,6 +6,7 @@
 #ifndef VMRUN_CMDLINE_H
 #define VMRUN_CMDLINE_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -14,14 +15,36 @@
 #include "profile.h"
 
 struct vm_host_facts {
-    const char *runtime_dir;  /* e.g. /run/vmrun/NAME */
-    const char *qmp_socket;   /* e.g. /run/vmrun/NAME/qmp.sock */
-    const char *memory_file;  /* hugetlbfs file prepared by vmrun; NULL: plain RAM */
-    const char *ovmf_vars;    /* the per-VM vars copy; NULL when no firmware */
-    const char *serial_log;   /* file for serial "log" */
+    const char *runtime_dir;       /* e.g. /run/vmrun/NAME */
+    const char *qmp_socket;        /* e.g. /run/vmrun/NAME/qmp.sock */
+    const char *memory_file;       /* hugetlbfs file prepared by vmrun; NULL: plain RAM */
+    const char *ovmf_vars;         /* the per-VM vars copy; NULL when no firmware */
+    const char *serial_log;        /* file for serial "log" */
     const char *looking_glass_shm; /* the /dev/shm file for looking_glass.device "shm" */
-    bool sandbox;             /* QEMU supports -sandbox: turn it on */
+    bool sandbox;                  /* QEMU supports -sandbox: turn it on */
 };
+
+/* Room for the paths of a vm_host_facts filled by vm_host_facts_default. */
+struct vm_host_facts_storage {
+    char runtime_dir[PATH_MAX];
+    char qmp_socket[PATH_MAX];
+    char memory_file[PATH_MAX];
+    char ovmf_vars[PATH_MAX];
+    char serial_log[PATH_MAX];
+    char looking_glass_shm[PATH_MAX];
+};
+
+/* The host facts of a VM when nothing about the host is known: what
+ * `vmrun print-cmd` shows, and where the supervisor starts from.
+ *   runtime_dir  NULL: "/run/vmrun/NAME"
+ * gives qmp_socket RUNTIME/qmp.sock, serial_log RUNTIME/serial.log,
+ * ovmf_vars RUNTIME/OVMF_VARS.fd (only with firmware.vars_template),
+ * memory_file /dev/hugepages/vmrun-NAME (only with hugepages),
+ * looking_glass_shm /dev/shm/looking-glass-NAME (only with device "shm"),
+ * sandbox false. Pure: reads neither the host nor the environment. h's
+ * strings point into st. */
+void vm_host_facts_default(struct vm_host_facts *h, struct vm_host_facts_storage *st,
+                           const struct vm_profile *p, const char *runtime_dir);
 
 struct argv_list {
     char **v; /* NULL-terminated */

@@ -1,0 +1,292 @@
+#!/usr/bin/python3
+"""qemu_accepts.py NAME: the real qemu-system-x86_64 accepts the argv that
+vmrun builds for profile NAME (profiles/NAME.json, or the built-in sample).
+
+The argv comes from the cmdline_argv helper (qemu_build_argv with the
+print-cmd host facts). What only exists on a passthrough host is swapped
+for a stand-in that starts here, in this script and never in the builder:
+  vfio-pci          -> edu on the same root port, bus, addr, multifunction
+  disk images       -> fresh qcow2/raw images made with qemu-img
+  OVMF vars         -> a temporary copy of the vars template
+  hugetlbfs / kvmfr -> a regular file in the temporary directory
+  bridge, tap       -> user networking
+  evdev input       -> dropped (no /dev/input here)
+  accel kvm         -> tcg (and kvm-pit, which only KVM has, dropped)
+  cpu host          -> max; hv-vpindex dropped (TCG cannot set VP_INDEX)
+  spice on a port   -> spice on a unix socket (no fixed port in tests)
+  audio / display   -> "none" when this QEMU lacks the driver module
+  kernel, initrd    -> dropped (with -append) when the files do not exist
+Everything else is passed as built. QEMU runs paused (-S is in the argv);
+the test speaks QMP on the socket from the argv: qmp_capabilities, then
+query-status must say "prelaunch" and not running, then quit. QEMU rejecting
+any option fails the test. Only the QEMU started here is ended, by pid, and
+every temporary file is removed.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+FLAGS = {"-S", "-nodefaults", "-no-user-config", "-no-hpet", "-enable-kvm",
+         "-no-reboot", "-no-shutdown", "-snapshot", "-nographic", "-full-screen"}
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+
+
+def fail(msg):
+    print("FAIL: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def split_opts(s):
+    """QEMU's option syntax: parts split on ',', ',,' is a literal comma."""
+    parts, cur, i = [], "", 0
+    while i < len(s):
+        if s[i] == ",":
+            if s[i + 1:i + 2] == ",":
+                cur += ","
+                i += 2
+                continue
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += s[i]
+        i += 1
+    parts.append(cur)
+    return parts
+
+
+def join_opts(parts):
+    return ",".join(p.replace(",", ",,") for p in parts)
+
+
+def get(parts, key):
+    for p in parts:
+        if p.startswith(key + "="):
+            return p[len(key) + 1:]
+    return None
+
+
+def put(parts, key, value):
+    for i, p in enumerate(parts):
+        if p.startswith(key + "="):
+            parts[i] = key + "=" + value
+            return
+    parts.append(key + "=" + value)
+
+
+def drop(parts, key):
+    return [p for i, p in enumerate(parts)
+            if i == 0 or not (p == key or p.startswith(key + "="))]
+
+
+def qemu_lists(qemu, option):
+    """The drivers this QEMU lists for `option help` (stdout only: missing
+    modules are reported on stderr)."""
+    out = subprocess.run([qemu, option, "help"], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True, timeout=30).stdout
+    return {l.strip() for l in out.splitlines()[1:] if l.strip()}
+
+
+def pairs(argv):
+    """(option, value-or-None) for argv[1:]."""
+    i = 1
+    while i < len(argv):
+        if argv[i] in FLAGS or i + 1 == len(argv):
+            yield argv[i], None
+            i += 1
+        else:
+            yield argv[i], argv[i + 1]
+            i += 2
+
+
+def swap(argv, qemu, tmp, notes):
+    audio = qemu_lists(qemu, "-audiodev")
+    displays = qemu_lists(qemu, "-display")
+    kernel_ok = True
+    for opt, val in pairs(argv):
+        if opt in ("-kernel", "-initrd") and not os.path.exists(val):
+            kernel_ok = False
+    out = [qemu]
+    n_images = 0
+    for opt, val in pairs(argv):
+        if val is None:
+            out.append(opt)
+            continue
+        parts = split_opts(val)
+        if opt == "-accel":
+            val = "tcg"
+        elif opt == "-global" and val.startswith("kvm-pit."):
+            notes.append("dropped " + val)
+            continue
+        elif opt == "-cpu":
+            if parts[0] == "host":
+                parts[0] = "max"
+            parts = drop(parts, "hv-vpindex")
+            val = join_opts(parts)
+        elif opt == "-chardev" and parts[0] == "socket":
+            put(parts, "path", os.path.join(tmp, get(parts, "id") + ".sock"))
+            val = join_opts(parts)
+        elif opt == "-chardev" and parts[0] == "file":
+            put(parts, "path", os.path.join(tmp, get(parts, "id") + ".log"))
+            val = join_opts(parts)
+        elif opt == "-object" and parts[0] == "memory-backend-file":
+            put(parts, "mem-path", os.path.join(tmp, get(parts, "id") + ".mem"))
+            val = join_opts(parts)
+        elif opt == "-object" and parts[0] == "input-linux":
+            notes.append("dropped input-linux " + get(parts, "evdev"))
+            continue
+        elif opt == "-drive" and get(parts, "if") == "pflash" and get(parts, "unit") == "1":
+            vars_copy = os.path.join(tmp, "OVMF_VARS.fd")
+            shutil.copyfile(OVMF_VARS, vars_copy)
+            put(parts, "file", vars_copy)
+            val = join_opts(parts)
+        elif opt == "-drive" and get(parts, "if") == "none":
+            fmt = get(parts, "format") or "raw"
+            # A comma in the name exercises the escaping for real.
+            image = os.path.join(tmp, "disk%d,%s" % (n_images, fmt))
+            n_images += 1
+            subprocess.run(["qemu-img", "create", "-q", "-f", fmt, image, "64M"], check=True)
+            put(parts, "file", image)
+            val = join_opts(parts)
+        elif opt == "-device" and parts[0] == "vfio-pci":
+            keep = [p for p in parts[1:] if p.split("=")[0] in ("bus", "addr", "multifunction")]
+            notes.append("vfio-pci %s -> edu" % get(parts, "host"))
+            val = join_opts(["edu"] + keep)
+        elif opt == "-netdev" and parts[0] in ("bridge", "tap"):
+            notes.append("netdev %s -> user" % parts[0])
+            val = join_opts(["user", "id=" + get(parts, "id")])
+        elif opt == "-audiodev" and parts[0] not in audio:
+            notes.append("audiodev %s -> none (not in this QEMU)" % parts[0])
+            parts[0] = "none"
+            val = join_opts(parts)
+        elif opt == "-display" and parts[0] not in displays:
+            notes.append("display %s -> none (not in this QEMU)" % parts[0])
+            val = "none"
+        elif opt == "-spice":
+            val = join_opts(["unix=on", "addr=" + os.path.join(tmp, "spice.sock"),
+                             "disable-ticketing=on"])
+        elif opt in ("-kernel", "-initrd", "-append") and not kernel_ok:
+            notes.append("dropped %s %s (no such kernel here)" % (opt, val))
+            continue
+        out += [opt, val]
+    return out
+
+
+class Qmp:
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(30)
+        self.sock.connect(path)
+        self.buf = b""
+        self.next_id = 1
+
+    def read(self):
+        while b"\n" not in self.buf:
+            data = self.sock.recv(65536)
+            if not data:
+                raise EOFError("QEMU closed the QMP socket")
+            self.buf += data
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def execute(self, cmd):
+        cid = self.next_id
+        self.next_id += 1
+        self.sock.sendall(json.dumps({"execute": cmd, "id": cid}).encode() + b"\n")
+        while True:
+            msg = self.read()
+            if msg.get("id") == cid:  # events and anything else pass by
+                if "error" in msg:
+                    raise RuntimeError("%s: %s" % (cmd, msg["error"]))
+                return msg["return"]
+
+
+def main():
+    if len(sys.argv) != 2:
+        print("usage: qemu_accepts.py NAME", file=sys.stderr)
+        return 2
+    name = sys.argv[1]
+    qemu = shutil.which("qemu-system-x86_64")
+    if qemu is None or shutil.which("qemu-img") is None:
+        print("SKIP: qemu-system-x86_64 or qemu-img is not installed")
+        return 77
+    helper = os.environ["CMDLINE_ARGV"]
+    src = "--sample" if name == "sample" else os.path.join(
+        os.environ["VMRUN_SOURCE_DIR"], "profiles", name + ".json")
+    built = subprocess.run([helper, src], stdout=subprocess.PIPE, text=True, check=True)
+    argv = built.stdout.splitlines()
+    if "-S" not in argv:
+        fail("the argv does not start QEMU paused (-S)")
+
+    base = os.environ.get("VMRUN_BUILD_DIR") or None  # disk-backed: O_DIRECT works
+    tmp = tempfile.mkdtemp(prefix="cmdline-qemu-", dir=base)
+    if len(tmp) > 70:  # unix socket paths are short
+        shutil.rmtree(tmp)
+        tmp = tempfile.mkdtemp(prefix="vmrun-cmdline-qemu-")
+    proc = None
+    try:
+        notes = []
+        run = swap(argv, qemu, tmp, notes)
+        for n in notes:
+            print("stand-in: " + n)
+        print("running: " + " ".join(run))
+        errlog = open(os.path.join(tmp, "stderr"), "w+")
+        proc = subprocess.Popen(run, stdin=subprocess.DEVNULL, stdout=errlog, stderr=errlog)
+        qmp_path = os.path.join(tmp, "qmp.sock")
+        deadline = time.monotonic() + 60
+        qmp = None
+        while qmp is None:
+            if proc.poll() is not None:
+                errlog.seek(0)
+                fail("QEMU exited with %d before QMP was up:\n%s" % (proc.returncode,
+                                                                     errlog.read()))
+            if time.monotonic() > deadline:
+                fail("no QMP socket after 60 s")
+            try:
+                qmp = Qmp(qmp_path)
+            except (FileNotFoundError, ConnectionRefusedError, ConnectionResetError):
+                time.sleep(0.1)
+        try:
+            greeting = qmp.read()
+            if "QMP" not in greeting:
+                fail("not a QMP greeting: %r" % greeting)
+            qmp.execute("qmp_capabilities")
+            status = qmp.execute("query-status")
+        except (OSError, EOFError, ValueError, RuntimeError) as e:
+            # QEMU opens the socket before it reads every option: a refusal
+            # shows up as the socket closing.
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+            errlog.seek(0)
+            fail("QMP failed (%s); QEMU exit status %s:\n%s" % (e, proc.returncode,
+                                                               errlog.read()))
+        print("query-status: %r" % status)
+        if status.get("status") != "prelaunch" or status.get("running") is not False:
+            fail("expected a paused VM in prelaunch, got %r" % status)
+        qmp.execute("quit")
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            fail("QEMU did not quit")
+        errlog.seek(0)
+        warnings = errlog.read().strip()
+        if warnings:
+            print("QEMU said:\n" + warnings)
+        print("ok: QEMU %s accepted the argv of %s" % (greeting["QMP"]["version"]["qemu"], name))
+        return 0
+    finally:
+        if proc is not None and proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)  # ours, by pid
+            proc.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
