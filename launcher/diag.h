@@ -9,11 +9,11 @@ enum diag_level { DIAG_ERROR, DIAG_WARNING };
 
 struct diag {
     enum diag_level level;
-    char *file;     /* as given to the parser */
-    unsigned line;  /* 1-based; 0 when unknown */
-    unsigned col;   /* 1-based; 0 when unknown */
-    char *path;     /* JSON path, e.g. "cpu.pin.vcpus[3]"; "" for the document */
-    char *message;  /* e.g. "expected a host CPU number (integer >= 0), got \"x\"" */
+    char *file;    /* as given to the parser */
+    unsigned line; /* 1-based; 0 when unknown */
+    unsigned col;  /* 1-based; 0 when unknown */
+    char *path;    /* JSON path, e.g. "cpu.pin.vcpus[3]"; "" for the document */
+    char *message; /* e.g. "expected a host CPU number (integer >= 0), got \"x\"" */
 };
 
 struct diag_list {

@@ -25,7 +25,13 @@ enum vm_disk_bus { VM_BUS_VIRTIO, VM_BUS_SCSI, VM_BUS_NVME, VM_BUS_SATA };
 enum vm_disk_media { VM_MEDIA_DISK, VM_MEDIA_CDROM };
 enum vm_net_type { VM_NET_USER, VM_NET_BRIDGE, VM_NET_TAP };
 enum vm_audio_backend { VM_AUDIO_NONE, VM_AUDIO_PIPEWIRE, VM_AUDIO_PA, VM_AUDIO_ALSA };
-enum vm_display { VM_DISPLAY_NONE, VM_DISPLAY_GTK, VM_DISPLAY_SDL, VM_DISPLAY_SPICE, VM_DISPLAY_VNC };
+enum vm_display {
+    VM_DISPLAY_NONE,
+    VM_DISPLAY_GTK,
+    VM_DISPLAY_SDL,
+    VM_DISPLAY_SPICE,
+    VM_DISPLAY_VNC
+};
 enum vm_serial { VM_SERIAL_LOG, VM_SERIAL_STDIO, VM_SERIAL_NONE };
 enum vm_governor_scope { VM_GOVERNOR_VM_CPUS, VM_GOVERNOR_ALL_CPUS };
 
@@ -39,9 +45,9 @@ struct vm_pci {
     /* Normalised "DDDD:BB:SS.F" (domain added when the profile left it out). */
     char address[13];
     unsigned domain, bus, slot, func;
-    char *rom;         /* NULL: the device's own ROM */
-    int bootindex;     /* -1: none */
-    bool take_group;   /* also take every other endpoint of its IOMMU group */
+    char *rom;       /* NULL: the device's own ROM */
+    int bootindex;   /* -1: none */
+    bool take_group; /* also take every other endpoint of its IOMMU group */
 };
 
 struct vm_disk {
@@ -111,10 +117,10 @@ struct vm_profile {
     } cpu;
 
     struct {
-        uint64_t size;           /* bytes */
-        unsigned hugepage_kb;    /* 0: no hugepages; 2048 or 1048576 */
-        int numa_node;           /* -1: auto */
-        bool drop_caches;        /* on a shortfall, also drop the page cache */
+        uint64_t size;        /* bytes */
+        unsigned hugepage_kb; /* 0: no hugepages; 2048 or 1048576 */
+        int numa_node;        /* -1: auto */
+        bool drop_caches;     /* on a shortfall, also drop the page cache */
     } memory;
 
     struct vm_pci *pci;
@@ -140,7 +146,7 @@ struct vm_profile {
     struct {
         bool present;
         unsigned width, height;
-        char *device; /* "/dev/kvmfr0" (a character device) or "shm" */
+        char *device;  /* "/dev/kvmfr0" (a character device) or "shm" */
         uint64_t size; /* bytes, from the resolution */
     } looking_glass;
 
@@ -156,8 +162,9 @@ struct vm_profile {
  *                 default name (file name without directories and ".json").
  *   data, len:    the bytes; need not be NUL-terminated.
  * Returns 0 and fills *out (caller frees with profile_free) when there is no
- * error diagnostic; otherwise -EINVAL, *out zeroed, and diags holds every
- * problem found. */
+ * error diagnostic (diags may hold warnings); otherwise -EINVAL, *out zeroed,
+ * and diags holds every problem found, in document order. Paths are kept as
+ * written: profile_load() (profile_load.h) makes relative ones absolute. */
 int profile_parse(const char *file, const char *data, size_t len, struct vm_profile *out,
                   struct diag_list *diags);
 
