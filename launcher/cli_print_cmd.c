@@ -57,7 +57,7 @@ int cli_print_cmd(int argc, char **argv)
 
     struct vm_host_facts facts;
     struct vm_host_facts_storage storage;
-    vm_host_facts_default(&facts, &storage, &p, NULL);
+    vm_host_facts_default(&facts, &storage, &p, NULL, NULL);
     struct argv_list a = {0};
     struct vmrun_error err = {0};
     if (qemu_build_argv(&p, &facts, &a, &err) < 0) {

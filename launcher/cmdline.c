@@ -147,7 +147,8 @@ static const char *fact_path(char *buf, size_t len, const char *dir, const char 
 }
 
 void vm_host_facts_default(struct vm_host_facts *h, struct vm_host_facts_storage *st,
-                           const struct vm_profile *p, const char *runtime_dir)
+                           const struct vm_profile *p, const char *runtime_dir,
+                           const char *state_dir)
 {
     memset(st, 0, sizeof(*st));
     if (runtime_dir == NULL) {
@@ -156,10 +157,16 @@ void vm_host_facts_default(struct vm_host_facts *h, struct vm_host_facts_storage
     } else {
         snprintf(st->runtime_dir, sizeof(st->runtime_dir), "%s", runtime_dir);
     }
+    char state[PATH_MAX];
+    if (state_dir == NULL)
+        snprintf(state, sizeof(state), "/var/lib/vmrun/%s", p->name);
+    else
+        snprintf(state, sizeof(state), "%s", state_dir);
     *h = (struct vm_host_facts){
         .runtime_dir = st->runtime_dir,
-        .qmp_socket = fact_path(st->qmp_socket, sizeof(st->qmp_socket), runtime_dir, "qmp.sock"),
-        .serial_log = fact_path(st->serial_log, sizeof(st->serial_log), runtime_dir, "serial.log"),
+        .qmp_socket =
+            fact_path(st->qmp_socket, sizeof(st->qmp_socket), runtime_dir, "qemu/qmp.sock"),
+        .serial_log = fact_path(st->serial_log, sizeof(st->serial_log), state, "serial.log"),
         .sandbox = false,
     };
     if (p->memory.hugepage_kb != 0) {
@@ -167,7 +174,7 @@ void vm_host_facts_default(struct vm_host_facts *h, struct vm_host_facts_storage
         h->memory_file = st->memory_file;
     }
     if (p->firmware.vars_template != NULL)
-        h->ovmf_vars = fact_path(st->ovmf_vars, sizeof(st->ovmf_vars), runtime_dir, "OVMF_VARS.fd");
+        h->ovmf_vars = fact_path(st->ovmf_vars, sizeof(st->ovmf_vars), state, "OVMF_VARS.fd");
     if (p->looking_glass.present && p->looking_glass.device != NULL &&
         strcmp(p->looking_glass.device, "shm") == 0) {
         snprintf(st->looking_glass_shm, sizeof(st->looking_glass_shm), "/dev/shm/looking-glass-%s",

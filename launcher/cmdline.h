@@ -34,17 +34,17 @@ struct vm_host_facts_storage {
     char looking_glass_shm[PATH_MAX];
 };
 
-/* The host facts of a VM when nothing about the host is known: what
- * `vmrun print-cmd` shows, and where the supervisor starts from.
- *   runtime_dir  NULL: "/run/vmrun/NAME"
- * gives qmp_socket RUNTIME/qmp.sock, serial_log RUNTIME/serial.log,
- * ovmf_vars RUNTIME/OVMF_VARS.fd (only with firmware.vars_template),
- * memory_file /dev/hugepages/vmrun-NAME (only with hugepages),
- * looking_glass_shm /dev/shm/looking-glass-NAME (only with device "shm"),
- * sandbox false. Pure: reads neither the host nor the environment. h's
- * strings point into st. */
+/* The host facts of a VM, laid out as the supervisor lays them out:
+ *   runtime_dir  NULL: "/run/vmrun/NAME"     (QMP socket: RUNTIME/qemu/qmp.sock)
+ *   state_dir    NULL: "/var/lib/vmrun/NAME" (serial.log, OVMF_VARS.fd: what
+ *                outlives a run)
+ * memory_file /dev/hugepages/vmrun-NAME (only with hugepages; the supervisor
+ * puts the prepared file there), looking_glass_shm /dev/shm/looking-glass-NAME
+ * (only with device "shm"), sandbox false. Pure: reads neither the host nor the
+ * environment, so `vmrun print-cmd` is stable. h's strings point into st. */
 void vm_host_facts_default(struct vm_host_facts *h, struct vm_host_facts_storage *st,
-                           const struct vm_profile *p, const char *runtime_dir);
+                           const struct vm_profile *p, const char *runtime_dir,
+                           const char *state_dir);
 
 struct argv_list {
     char **v; /* NULL-terminated */

@@ -58,10 +58,8 @@ struct sup {
     struct vm_runtime rt;
     struct journal journal;
     struct host_prep hp;
-    char qmp_path[PATH_MAX];
-    char ovmf_vars[PATH_MAX];
-    char serial_log[PATH_MAX];
-    char lg_shm[PATH_MAX];
+    struct vm_host_facts facts; /* where QEMU's files are (cmdline.h) */
+    struct vm_host_facts_storage facts_storage;
     pid_t qemu;
     int qemu_status; /* from waitpid, valid once qemu == 0 */
     bool qemu_reaped;
@@ -154,41 +152,42 @@ static int make_dirs(const char *path, mode_t mode, struct vmrun_error *err)
     return 0;
 }
 
-/* Per-VM files that outlive a run: the OVMF vars (the guest's boot entries
- * and settings live there, so it is made once from the template and kept)
- * and the serial log. */
-static int prepare_state_files(struct sup *s, struct vmrun_error *err)
+/* Where QEMU's files go: the runtime directory for what lives as long as
+ * the run, the state directory for what outlives it (the UEFI variables:
+ * the guest's boot entries live there, so they are made once from the
+ * template and kept; the serial log). The same layout `vmrun print-cmd`
+ * shows. */
+static int prepare_files(struct sup *s, struct vmrun_error *err)
 {
     char dir[PATH_MAX];
     int r = host_path(dir, sizeof(dir), HOST_STATE, "/%s", s->p->name);
     if (r < 0)
         return vmrun_fail(err, -r, "state directory");
+    vm_host_facts_default(&s->facts, &s->facts_storage, s->p, s->rt.dir, dir);
+    s->facts.memory_file = s->hp.memory_file[0] ? s->hp.memory_file : NULL;
+    s->facts.sandbox = qemu_supports_sandbox(s->p->qemu.binary);
+    if (s->facts.qmp_socket == NULL || s->facts.serial_log == NULL)
+        return vmrun_failx(err, ENAMETOOLONG, "paths under %s are too long", s->rt.dir);
+
     /* 0711: QEMU, when it runs as the invoking user, reaches the files
      * handed over to it here without being able to list or add any. */
     if ((r = make_dirs(dir, 0711, err)) < 0)
         return r;
     chmod(dir, 0711);
-    snprintf(s->serial_log, sizeof(s->serial_log), "%s/serial.log", dir);
-    int fd = open(s->serial_log, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int fd = open(s->facts.serial_log, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
-        return vmrun_fail(err, errno, "create %s", s->serial_log);
+        return vmrun_fail(err, errno, "create %s", s->facts.serial_log);
     close(fd);
-    if (s->p->firmware.code != NULL) {
-        snprintf(s->ovmf_vars, sizeof(s->ovmf_vars), "%s/OVMF_VARS.fd", dir);
-        if (access(s->ovmf_vars, F_OK) < 0) {
-            if (s->p->firmware.vars_template == NULL)
-                return vmrun_failx(err, EINVAL,
-                                   "firmware.code is set but firmware.vars_template is not, "
-                                   "and %s does not exist",
-                                   s->ovmf_vars);
-            if ((r = copy_file(s->p->firmware.vars_template, s->ovmf_vars, err)) < 0)
-                return r;
-            say(s, "created the VM's UEFI variable store %s", s->ovmf_vars);
-        }
+    if (s->facts.ovmf_vars != NULL && access(s->facts.ovmf_vars, F_OK) < 0) {
+        if ((r = copy_file(s->p->firmware.vars_template, s->facts.ovmf_vars, err)) < 0)
+            return r;
+        say(s, "created the VM's UEFI variable store %s", s->facts.ovmf_vars);
     }
-    if (s->p->looking_glass.present && s->p->looking_glass.device != NULL &&
-        strcmp(s->p->looking_glass.device, "shm") == 0)
-        snprintf(s->lg_shm, sizeof(s->lg_shm), "/dev/shm/looking-glass-%s", s->p->name);
+    /* QEMU's own corner of the runtime directory, for its QMP socket
+     * (handed to its user by priv_prepare when it does not run as root). */
+    snprintf(dir, sizeof(dir), "%s/%s", s->rt.dir, PRIV_QEMU_SUBDIR);
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        return vmrun_fail(err, errno, "create %s", dir);
     return 0;
 }
 
@@ -303,7 +302,7 @@ static int connect_qmp(struct sup *s, struct vmrun_error *err)
     now(&deadline);
     deadline.tv_sec += QMP_CONNECT_TIMEOUT_MS / 1000;
     for (;;) {
-        int r = qmp_connect(s->qmp_path, 200, &s->qmp);
+        int r = qmp_connect(s->facts.qmp_socket, 200, &s->qmp);
         if (r == 0)
             return 0;
         if (reap_qemu(s, false)) {
@@ -313,7 +312,7 @@ static int connect_qmp(struct sup *s, struct vmrun_error *err)
         }
         if (ms_until(&deadline) == 0)
             return vmrun_failx(err, ETIMEDOUT, "QEMU's QMP socket %s did not answer: %s",
-                               s->qmp_path, qmp_last_error(s->qmp));
+                               s->facts.qmp_socket, qmp_last_error(s->qmp));
     }
 }
 
@@ -714,35 +713,18 @@ enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor
         }
     }
 
-    if (prepare_state_files(&s, err) < 0)
+    if (prepare_files(&s, err) < 0)
         goto out_undo;
     if (o->target != NULL && o->target->change) {
         const char *mine[2];
         size_t n_mine = 0;
-        if (s.ovmf_vars[0] != '\0')
-            mine[n_mine++] = s.ovmf_vars;
-        mine[n_mine++] = s.serial_log;
+        if (s.facts.ovmf_vars != NULL)
+            mine[n_mine++] = s.facts.ovmf_vars;
+        mine[n_mine++] = s.facts.serial_log;
         if (priv_handover(&s.hp, mine, n_mine, err) < 0)
             goto out_undo;
     }
-    /* QEMU's own corner of the runtime directory (handed to its user by
-     * priv_prepare when it does not run as root). */
-    snprintf(s.qmp_path, sizeof(s.qmp_path), "%s/%s", s.rt.dir, PRIV_QEMU_SUBDIR);
-    if (mkdir(s.qmp_path, 0700) < 0 && errno != EEXIST) {
-        vmrun_fail(err, errno, "create %s", s.qmp_path);
-        goto out_undo;
-    }
-    snprintf(s.qmp_path, sizeof(s.qmp_path), "%s/%s/qmp.sock", s.rt.dir, PRIV_QEMU_SUBDIR);
-    struct vm_host_facts facts = {
-        .runtime_dir = s.rt.dir,
-        .qmp_socket = s.qmp_path,
-        .memory_file = s.hp.memory_file[0] ? s.hp.memory_file : NULL,
-        .ovmf_vars = s.ovmf_vars[0] ? s.ovmf_vars : NULL,
-        .serial_log = s.serial_log,
-        .looking_glass_shm = s.lg_shm[0] ? s.lg_shm : NULL,
-        .sandbox = qemu_supports_sandbox(p->qemu.binary),
-    };
-    if (qemu_build_argv(p, &facts, &argv, err) < 0)
+    if (qemu_build_argv(p, &s.facts, &argv, err) < 0)
         goto out_undo;
 
     say(&s, "starting QEMU (paused)");

@@ -149,7 +149,7 @@ int main(int argc, char **argv)
 
     struct vm_host_facts h;
     struct vm_host_facts_storage st;
-    vm_host_facts_default(&h, &st, &p, NULL);
+    vm_host_facts_default(&h, &st, &p, NULL, NULL);
     struct argv_list a = {0};
     struct vmrun_error err = {0};
     int rc = 0;

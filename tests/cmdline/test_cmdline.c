@@ -735,10 +735,10 @@ static void test_host_facts_default(void **state)
     strcpy(p.name, "gaming");
     struct vm_host_facts h;
     struct vm_host_facts_storage st;
-    vm_host_facts_default(&h, &st, &p, NULL);
+    vm_host_facts_default(&h, &st, &p, NULL, NULL);
     assert_string_equal(h.runtime_dir, "/run/vmrun/gaming");
-    assert_string_equal(h.qmp_socket, "/run/vmrun/gaming/qmp.sock");
-    assert_string_equal(h.serial_log, "/run/vmrun/gaming/serial.log");
+    assert_string_equal(h.qmp_socket, "/run/vmrun/gaming/qemu/qmp.sock");
+    assert_string_equal(h.serial_log, "/var/lib/vmrun/gaming/serial.log");
     assert_null(h.memory_file);
     assert_null(h.ovmf_vars);
     assert_null(h.looking_glass_shm);
@@ -749,11 +749,12 @@ static void test_host_facts_default(void **state)
     p.firmware.vars_template = (char *)"/v.fd";
     p.looking_glass.present = true;
     p.looking_glass.device = (char *)"shm";
-    vm_host_facts_default(&h, &st, &p, "/tmp/rt");
+    vm_host_facts_default(&h, &st, &p, "/tmp/rt", "/tmp/st");
     assert_string_equal(h.runtime_dir, "/tmp/rt");
-    assert_string_equal(h.qmp_socket, "/tmp/rt/qmp.sock");
+    assert_string_equal(h.qmp_socket, "/tmp/rt/qemu/qmp.sock");
+    assert_string_equal(h.serial_log, "/tmp/st/serial.log");
     assert_string_equal(h.memory_file, "/dev/hugepages/vmrun-gaming");
-    assert_string_equal(h.ovmf_vars, "/tmp/rt/OVMF_VARS.fd");
+    assert_string_equal(h.ovmf_vars, "/tmp/st/OVMF_VARS.fd");
     assert_string_equal(h.looking_glass_shm, "/dev/shm/looking-glass-gaming");
 }
 
