@@ -1,0 +1,55 @@
+#!/bin/sh
+# README's second command, and what CI runs: install everything, build, and
+# run the whole test suite twice: a normal build with warnings as errors,
+# and an AddressSanitizer + UndefinedBehaviorSanitizer build; then the
+# libFuzzer targets for a bounded time with clang, and the real-kernel lab.
+#
+# Tests need root (hugepages, pinning other processes, the lab's QEMU):
+# when not root, the suite runs through sudo.
+#   VMRUN_TEST_QUICK=1   only the normal build (no sanitizer, fuzz or lab)
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+if [ "$(id -u)" -ne 0 ]; then
+    exec sudo -E "$0" "$@"
+fi
+
+"$VMRUN_TOP/scripts/install-deps.sh"
+"$VMRUN_TOP/scripts/build-guest.sh"
+if [ -z "${VMRUN_TEST_QUICK:-}" ]; then
+    "$VMRUN_TOP/scripts/build-guest.sh" --lab
+fi
+
+status=0
+run_suite() {
+    dir=$1
+    shift
+    echo "=== $(basename "$dir"): ctest $*"
+    ctest --test-dir "$dir" --output-on-failure --timeout 900 "$@" || status=1
+}
+
+build_tree "$VMRUN_TOP/build" -DVMRUN_WERROR=ON
+if [ -n "${VMRUN_TEST_QUICK:-}" ]; then
+    run_suite "$VMRUN_TOP/build" -LE lab
+    exit $status
+fi
+
+build_tree "$VMRUN_TOP/build-asan" -DVMRUN_WERROR=ON -DVMRUN_SANITIZE=ON
+CC=clang build_tree "$VMRUN_TOP/build-fuzz" -DVMRUN_WERROR=ON -DVMRUN_FUZZ=ON
+
+# The lab must run here (skipping is only for quick runs without its guest).
+# It boots a Linux guest under TCG and needs both cores, so it runs on its
+# own, once, from the normal build.
+VMRUN_LAB=1
+export VMRUN_LAB
+run_suite "$VMRUN_TOP/build" -LE lab
+run_suite "$VMRUN_TOP/build-asan" -LE lab
+run_suite "$VMRUN_TOP/build-fuzz" -L fuzz
+run_suite "$VMRUN_TOP/build" -L lab
+
+if [ $status -eq 0 ]; then
+    echo "all test suites passed"
+else
+    echo "some tests FAILED"
+fi
+exit $status
