@@ -58,6 +58,8 @@ bool check_report_ready(const struct check_report *r)
 }
 
 static char *vformat(struct check_report *r, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+static char *vformat(struct check_report *r, const char *fmt, va_list ap)
 {
     char *s = NULL;
     if (vasprintf(&s, fmt, ap) < 0) {

@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "check_internal.h"
+#include "cmdline.h"
 #include "cleanup.h"
 #include "qemu_probe.h"
 
@@ -61,23 +62,6 @@ void check_qemu_min_version(const struct vm_profile *p, unsigned *major, unsigne
     *minor = mi;
     if (why != NULL)
         *why = w;
-}
-
-/* The audio driver the argv gives QEMU for a backend: the same mapping as
- * cmdline_build.c's audiodev_driver() (kept in step by hand: a driver
- * missing here only makes the check less precise). */
-static const char *audio_driver(enum vm_audio_backend be)
-{
-    switch (be) {
-    case VM_AUDIO_NONE:
-        return "none";
-    case VM_AUDIO_PIPEWIRE:
-    case VM_AUDIO_PA:
-        return "pa";
-    case VM_AUDIO_ALSA:
-        return "alsa";
-    }
-    return "none";
 }
 
 /* The -display backend the argv uses, or NULL when it is built in (none,
@@ -167,7 +151,7 @@ void check_qemu(const struct vm_profile *p, struct check_report *r)
     }
 
     if (p->audio.present)
-        check_qemu_backend(r, "qemu.audio", path, "-audiodev", audio_driver(p->audio.backend),
+        check_qemu_backend(r, "qemu.audio", path, "-audiodev", qemu_audiodev_driver(p->audio.backend),
                            "audio");
     const char *disp = display_backend(p->display);
     if (disp != NULL)

@@ -146,17 +146,13 @@ int cli_check(int argc, char **argv)
 
     /* What the argv builder refuses, `vmrun start` refuses too, before it
      * looks at the host: that is a bad profile, not an unready host. */
-    struct vm_host_facts facts;
-    struct vm_host_facts_storage storage;
-    vm_host_facts_default(&facts, &storage, &p, NULL, NULL);
     struct argv_list a = {0};
-    struct vmrun_error err = {0};
-    if (qemu_build_argv(&p, &facts, &a, &err) < 0) {
-        fprintf(stderr, "vmrun: %s: %s\n", path, err.msg);
+    if ((r = cli_build_default_argv(&p, path, &a)) != 0) {
         profile_free(&p);
-        return VMRUN_EXIT_USAGE;
+        return r;
     }
     argv_list_free(&a);
+    struct vmrun_error err = {0};
 
     struct check_report rep;
     r = check_profile(&p, &opt, &rep, &err);

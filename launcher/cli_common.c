@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cmdline.h"
 #include "diag.h"
 #include "error.h"
 #include "profile_load.h"
@@ -39,6 +40,19 @@ int cli_load_profile(const char *arg, struct vm_profile *p, char *path, size_t l
         fprintf(stderr, "vmrun: %s\n", err.msg);
         profile_free(p);
         return r == -EPERM ? VMRUN_EXIT_USAGE : VMRUN_EXIT_FAILURE;
+    }
+    return 0;
+}
+
+int cli_build_default_argv(const struct vm_profile *p, const char *what, struct argv_list *a)
+{
+    struct vm_host_facts facts;
+    struct vm_host_facts_storage storage;
+    struct vmrun_error err = {0};
+    vm_host_facts_default(&facts, &storage, p, NULL, NULL);
+    if (qemu_build_argv(p, &facts, a, &err) < 0) {
+        fprintf(stderr, "vmrun: %s: %s\n", what, err.msg);
+        return VMRUN_EXIT_USAGE;
     }
     return 0;
 }

@@ -12,6 +12,13 @@
  * 1 for other failures). *path receives the resolved path. */
 int cli_load_profile(const char *arg, struct vm_profile *p, char *path, size_t len);
 
+/* The QEMU argv of a profile with the default host facts (what print-cmd
+ * shows). What the builder refuses is something the profile says: the
+ * reason is printed, naming `what` (the profile as the user gave it), and
+ * the exit code for bad input is returned; 0 on success. */
+struct argv_list;
+int cli_build_default_argv(const struct vm_profile *p, const char *what, struct argv_list *a);
+
 /* "vmrun: " + message on stderr. */
 void cli_say(void *opaque, const char *msg);
 

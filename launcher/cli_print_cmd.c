@@ -55,16 +55,10 @@ int cli_print_cmd(int argc, char **argv)
     if (r != 0)
         return r;
 
-    struct vm_host_facts facts;
-    struct vm_host_facts_storage storage;
-    vm_host_facts_default(&facts, &storage, &p, NULL, NULL);
     struct argv_list a = {0};
-    struct vmrun_error err = {0};
-    if (qemu_build_argv(&p, &facts, &a, &err) < 0) {
-        /* What the builder refuses is something the profile says. */
-        fprintf(stderr, "vmrun: %s: %s\n", arg, err.msg);
+    if ((r = cli_build_default_argv(&p, arg, &a)) != 0) {
         profile_free(&p);
-        return VMRUN_EXIT_USAGE;
+        return r;
     }
     qemu_print_argv(stdout, &a);
     argv_list_free(&a);

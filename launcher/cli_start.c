@@ -62,11 +62,14 @@ static int detach_and_supervise(const struct vm_profile *p, struct supervisor_op
     char buf[VMRUN_ERROR_MSG_MAX + 16];
     size_t got = 0;
     ssize_t n;
+    /* "ok\n" comes while the supervisor lives on: stop at its newline. An
+     * error may span several lines (a group that is not viable lists its
+     * members) and ends with the supervisor closing the pipe: read to EOF. */
     while (got < sizeof(buf) - 1 &&
            ((n = read(pfd[0], buf + got, sizeof(buf) - 1 - got)) > 0 || (n < 0 && errno == EINTR)))
         if (n > 0) {
             got += (size_t)n;
-            if (memchr(buf, '\n', got) != NULL)
+            if (strncmp(buf, "ok", got < 2 ? got : 2) == 0 && memchr(buf, '\n', got) != NULL)
                 break;
         }
     close(pfd[0]);
@@ -76,7 +79,8 @@ static int detach_and_supervise(const struct vm_profile *p, struct supervisor_op
                p->name, p->name);
         return VMRUN_EXIT_OK;
     }
-    buf[strcspn(buf, "\n")] = '\0';
+    while (got > 0 && buf[got - 1] == '\n')
+        buf[--got] = '\0';
     if (strncmp(buf, "error: ", 7) == 0)
         fprintf(stderr, "vmrun: %s\n", buf + 7);
     else

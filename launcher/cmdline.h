@@ -64,6 +64,10 @@ int qemu_build_argv(const struct vm_profile *p, const struct vm_host_facts *h,
  * " \\\n    ", ready to paste into a shell. */
 void qemu_print_argv(FILE *out, const struct argv_list *a);
 
+/* The -audiodev driver a profile's audio backend becomes (QEMU 7.2 has no
+ * "pipewire" driver: PipeWire desktops serve the PulseAudio protocol). */
+const char *qemu_audiodev_driver(enum vm_audio_backend be);
+
 /* Append s to buf with QEMU's option escaping (',' doubled). */
 int qemu_escape_value(char *buf, size_t len, const char *s);
 

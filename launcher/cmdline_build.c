@@ -699,7 +699,7 @@ static int build_inputs(struct build *b)
 /* QEMU 7.2 has no "pipewire" audio driver (it came in 8.1); PipeWire
  * desktops serve the PulseAudio protocol (pipewire-pulse), so "pipewire"
  * goes to "pa". On Debian 12 "pa" is in the qemu-system-gui package. */
-static const char *audiodev_driver(enum vm_audio_backend be)
+const char *qemu_audiodev_driver(enum vm_audio_backend be)
 {
     switch (be) {
     case VM_AUDIO_NONE:
@@ -720,7 +720,7 @@ static int build_audio(struct build *b)
         return 0;
     const char *dev = or_default(p->audio.device, "hda");
     cleanup_opt struct opt o = {0};
-    opt_addf(&o, "%s,id=snd0", audiodev_driver(p->audio.backend));
+    opt_addf(&o, "%s,id=snd0", qemu_audiodev_driver(p->audio.backend));
     if (push_opt(b, "-audiodev", &o) < 0)
         return -ENOMEM;
     if (strcmp(dev, "hda") == 0) {

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+static int fill(struct vmrun_error *err, int errnum, int with_strerror, const char *fmt,
+                va_list ap) __attribute__((format(printf, 4, 0)));
 static int fill(struct vmrun_error *err, int errnum, int with_strerror, const char *fmt, va_list ap)
 {
     if (errnum < 0)

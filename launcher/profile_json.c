@@ -32,6 +32,8 @@ void pj_pop(struct pj *pj, size_t saved)
 }
 
 static void vreport(struct pj *pj, enum diag_level level, struct jsonpos at, const char *fmt,
+                    va_list ap) __attribute__((format(printf, 4, 0)));
+static void vreport(struct pj *pj, enum diag_level level, struct jsonpos at, const char *fmt,
                     va_list ap)
 {
     if (level == DIAG_ERROR) {
