@@ -700,8 +700,13 @@ enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor
         .say = say_cb,
         .say_opaque = &s,
     };
-    if (host_prep_run(&s.hp, err) < 0)
+    if (host_prep_run(&s.hp, err) < 0) {
+        /* The plan has undone what it did; a journal still there lists
+         * what it could not, for `vmrun recover`: keep it. */
+        if (access(s.journal.path, F_OK) == 0)
+            s.keep_runtime = true;
         goto out_release;
+    }
 
     /* A stop request while the host was being prepared: undo, do not start. */
     struct signalfd_siginfo si;
