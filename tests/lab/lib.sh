@@ -109,3 +109,133 @@ pci_unbind_vfio() {
     fi
     echo "$1" >/sys/bus/pci/drivers_probe
 }
+
+# pci_snapshot: every PCI function's address, driver and driver_override,
+# one a line: compare two snapshots to show that nothing changed.
+pci_snapshot() {
+    local d bdf
+    for d in /sys/bus/pci/devices/*; do
+        bdf=$(basename "$d")
+        echo "$bdf $(pci_driver "$bdf") $(cat "$d/driver_override" 2>/dev/null)"
+    done
+}
+
+# pci_override BDF: the device's driver_override ("(null)" when clear).
+pci_override() {
+    cat "/sys/bus/pci/devices/$1/driver_override"
+}
+
+# proc_alive PID: the process exists and is not a zombie.
+proc_alive() {
+    [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"
+}
+
+# proc_field PID FIELD: a field of /proc/PID/status, tabs made spaces.
+proc_field() {
+    sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" | tr '\t' ' '
+}
+
+# --- vmrun in L1 -------------------------------------------------------------
+# VMRUN: the vmrun under test (VMRUN_BIN, as ctest passes it).
+VMRUN=${VMRUN_BIN:-}
+
+# need_vmrun: ends the scenario (a failure) when there is no vmrun to test.
+need_vmrun() {
+    if [ -z "$VMRUN" ] || [ ! -x "$VMRUN" ]; then
+        fail "VMRUN_BIN names an executable vmrun (it is '${VMRUN_BIN:-}')"
+        finish
+    fi
+}
+
+# need_writable_root: /etc/vmrun must be creatable (run-lab.sh --writable-root).
+need_writable_root() {
+    if ! grep -q 'vmrun\.lab\.root=overlay' /proc/cmdline; then
+        fail "the scenario needs a writable root (run-lab.sh --writable-root)"
+        finish
+    fi
+}
+
+# lab_profile NAME JSON: writes the profile to /etc/vmrun/NAME.json, root's
+# and 0644 in root's 0755 directories (a profile root controls: vmrun then
+# honours qemu.extra_args and accepts it through sudo), and prints its path.
+lab_profile() {
+    local dir=/etc/vmrun
+    mkdir -p "$dir" && chown root:root "$dir" && chmod 0755 "$dir" || return 1
+    printf '%s\n' "$2" >"$dir/$1.json" || return 1
+    chown root:root "$dir/$1.json" && chmod 0644 "$dir/$1.json" || return 1
+    echo "$dir/$1.json"
+}
+
+# vm_run_dir NAME: the VM's runtime directory.
+vm_run_dir() {
+    echo "${VMRUN_RUN_DIR:-/run/vmrun}/$1"
+}
+
+# vm_pid NAME supervisor|qemu: a pid from the runtime directory (empty if none).
+vm_pid() {
+    tr -d '[:space:]' 2>/dev/null <"$(vm_run_dir "$1")/$2.pid"
+}
+
+# vm_state NAME: the state `vmrun status NAME --json` reports.
+vm_state() {
+    "$VMRUN" status "$1" --json 2>/dev/null | jq -r .state
+}
+
+# vm_keep_log NAME: copies the supervisor's log (running or last) to the
+# output share, for a look after a failure.
+vm_keep_log() {
+    local f
+    for f in "$(vm_run_dir "$1")/log" "/var/lib/vmrun/$1/last.log"; do
+        [ -f "$f" ] && cp "$f" "$VMRUN_LAB_OUT/$1.$(basename "$f").$(date +%s%N)" 2>/dev/null
+    done
+    return 0
+}
+
+# vm_start OUTFILE PROFILE [ARGS...]: `vmrun start --detach ARGS PROFILE`,
+# its output in OUTFILE; returns vmrun's exit status.
+vm_start() {
+    local out=$1 profile=$2
+    shift 2
+    "$VMRUN" start --detach "$@" "$profile" >"$out" 2>&1
+}
+
+# qmp SOCKET COMMAND [ARGUMENTS-JSON]: one QMP command on its own
+# connection; prints the "return" value as JSON (fails on an error reply).
+qmp() {
+    python3 - "$@" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(30)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+def reply():
+    while True:
+        line = f.readline()
+        if not line:
+            sys.exit("qmp: the connection closed")
+        m = json.loads(line)
+        if "event" not in m:
+            return m
+def execute(name, args=None):
+    c = {"execute": name}
+    if args is not None:
+        c["arguments"] = args
+    f.write(json.dumps(c) + "\n")
+    f.flush()
+    r = reply()
+    if "error" in r:
+        sys.exit("qmp %s: %s" % (name, r["error"]))
+    return r.get("return")
+reply()  # the greeting
+execute("qmp_capabilities")
+print(json.dumps(execute(sys.argv[2], json.loads(sys.argv[3]) if len(sys.argv) > 3 else None)))
+PY
+}
+
+# qmp_pci_ids SOCKET: "vendor:device" (hex) of every PCI function the guest
+# sees, behind bridges too (QMP query-pci).
+qmp_pci_ids() {
+    qmp "$1" query-pci |
+        jq -r '.. | objects | select(has("id") and has("slot")) | "\(.id.vendor) \(.id.device)"' |
+        while read -r v d; do printf '%04x:%04x\n' "$v" "$d"; done
+}

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runs one script inside the lab guest ("L1"): a Linux guest under QEMU/TCG
 # with a virtual Intel IOMMU, two NUMA nodes, an e1000e NIC and the edu
-# device on their own PCIe root ports, and an HDA controller. L1 runs the
+# device on their own PCIe root ports, an HDA controller, and a display
+# controller (a "GPU") behind a PCIe expander bridge on node 1. L1 runs the
 # host's own binaries (the host root shared read-only over 9p), so the
 # script, the build tree and QEMU are all at their host paths.
 #
@@ -138,6 +139,11 @@ qemu_args=(
     -device pcie-root-port,id=rp2,chassis=2,slot=2
     -device edu,bus=rp2
     -audiodev none,id=snd0 -device ich9-intel-hda -device hda-duplex,audiodev=snd0
+    # A GPU-class device on NUMA node 1 (the expander bridge's _PXM):
+    # memory.numa_node "auto" follows it. L1 has no driver for it.
+    -device pxb-pcie,id=pxb1,bus_nr=0x80,numa_node=1,bus=pcie.0
+    -device pcie-root-port,id=rp9,bus=pxb1,chassis=9,slot=0
+    -device bochs-display,bus=rp9
 )
 printf '%q ' "$qemu" "${qemu_args[@]}" >"$run/qemu.cmdline"
 echo >>"$run/qemu.cmdline"
