@@ -2,16 +2,23 @@
 # script inside L1 through tests/lab/run-lab.sh. They skip (77) when the lab
 # guest is not built, unless VMRUN_LAB=1 says they must run (then they fail).
 # L1 is a 2-vCPU TCG guest that wants both cores: one lab test at a time.
-#   vmrun_lab_test(NAME SCRIPT [TIMEOUT seconds])
+#   vmrun_lab_test(NAME SCRIPT [TIMEOUT seconds] [WRITABLE_ROOT])
+# WRITABLE_ROOT gives L1 a writable root (run-lab.sh --writable-root): for
+# scenarios that put profiles in /etc/vmrun or let vmrun keep state in
+# /var/lib/vmrun.
 function(vmrun_lab_test name script)
-  cmake_parse_arguments(T "" "TIMEOUT" "" ${ARGN})
+  cmake_parse_arguments(T "WRITABLE_ROOT" "TIMEOUT" "" ${ARGN})
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 900)
+  endif()
+  set(opts "")
+  if(T_WRITABLE_ROOT)
+    list(APPEND opts --writable-root)
   endif()
   # The script's own limit inside L1 leaves room for L1's boot and power-off.
   math(EXPR inner "${T_TIMEOUT} - 180")
   add_test(NAME ${name}
-           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/lab/run-lab.sh --timeout ${inner}
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/lab/run-lab.sh --timeout ${inner} ${opts}
                    ${CMAKE_CURRENT_SOURCE_DIR}/lab/${script})
   set_tests_properties(${name} PROPERTIES
                        ENVIRONMENT "${VMRUN_TEST_ENV};VMRUN_LAB_RUNS=${CMAKE_BINARY_DIR}/lab-runs"
@@ -19,3 +26,7 @@ function(vmrun_lab_test name script)
 endfunction()
 
 vmrun_lab_test(lab_smoke smoke.sh)
+# Scenarios: vmrun itself on L1's real kernel (each well under a minute).
+vmrun_lab_test(lab_vfio vfio.sh TIMEOUT 420 WRITABLE_ROOT)
+vmrun_lab_test(lab_numa numa.sh TIMEOUT 420 WRITABLE_ROOT)
+vmrun_lab_test(lab_user user.sh TIMEOUT 420 WRITABLE_ROOT)
