@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -141,18 +140,11 @@ int cli_stop(int argc, char **argv)
     /* The supervisor bounds its own stop (timeout, quit, kill); wait for it
      * with a generous margin on top, never forever. */
     long wait_s = (timeout >= 0 ? timeout : 3600) + SUPERVISOR_QUIT_GRACE_S + 60;
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = VMRUN_EXIT_OK;
-    while (runtime_probe(name, NULL) == RUNTIME_RUNNING) {
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        if (t.tv_sec - t0.tv_sec > wait_s) {
-            fprintf(stderr, "vmrun: '%s' is still stopping after %ld s; see 'vmrun status %s'\n",
-                    name, wait_s, name);
-            rc = VMRUN_EXIT_FAILURE;
-            break;
-        }
-        usleep(100000);
+    if (runtime_wait_released(name, wait_s) < 0) {
+        fprintf(stderr, "vmrun: '%s' is still stopping after %ld s; see 'vmrun status %s'\n", name,
+                wait_s, name);
+        rc = VMRUN_EXIT_FAILURE;
     }
     if (rc == VMRUN_EXIT_OK) {
         char buf[4096] = "";

@@ -4,10 +4,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -205,6 +207,34 @@ enum runtime_state runtime_probe(const char *name, pid_t *supervisor)
     if (fd < 0)
         return RUNTIME_STALE;
     return lock_is_held(fd) ? RUNTIME_RUNNING : RUNTIME_STALE;
+}
+
+static void on_alarm(int sig)
+{
+    (void)sig; /* only interrupts the blocking lock below */
+}
+
+int runtime_wait_released(const char *name, long timeout_s)
+{
+    char lock[PATH_MAX];
+    if (runtime_path(lock, sizeof(lock), name, "lock") < 0)
+        return -ENAMETOOLONG;
+    cleanup_close int fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return 0; /* the directory is gone: so is the supervisor */
+
+    struct sigaction sa = {.sa_handler = on_alarm}, old;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, &old); /* no SA_RESTART: the wait returns EINTR */
+    struct itimerval it = {.it_value = {.tv_sec = timeout_s}}, old_it;
+    setitimer(ITIMER_REAL, &it, &old_it);
+    /* A read lock conflicts with the supervisor's write lock, so this
+     * returns the moment the supervisor lets go of it. */
+    struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET};
+    int r = fcntl(fd, F_OFD_SETLKW, &fl) < 0 ? -errno : 0;
+    setitimer(ITIMER_REAL, &old_it, NULL);
+    sigaction(SIGALRM, &old, NULL);
+    return r == -EINTR ? -ETIMEDOUT : r;
 }
 
 int runtime_remove_stale(const char *name, struct vmrun_error *err)

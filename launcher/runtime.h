@@ -52,6 +52,11 @@ pid_t runtime_read_pid(const char *name, const char *file);
 int runtime_write_file(const struct vm_runtime *rt, const char *file, const char *content,
                        struct vmrun_error *err);
 
+/* Wait until the supervisor of name has released its lock (it has put the
+ * host back and is exiting), at most timeout_s seconds. 0 when it has,
+ * -ETIMEDOUT otherwise. Blocks on the lock itself: no polling delay. */
+int runtime_wait_released(const char *name, long timeout_s);
+
 /* Remove a stale directory (after its journal was recovered). */
 int runtime_remove_stale(const char *name, struct vmrun_error *err);
 

@@ -165,7 +165,6 @@ static int prepare_files(struct sup *s, struct vmrun_error *err)
         return vmrun_fail(err, -r, "state directory");
     vm_host_facts_default(&s->facts, &s->facts_storage, s->p, s->rt.dir, dir);
     s->facts.memory_file = s->hp.memory_file[0] ? s->hp.memory_file : NULL;
-    s->facts.sandbox = qemu_supports_sandbox(s->p->qemu.binary);
     if (s->facts.qmp_socket == NULL || s->facts.serial_log == NULL)
         return vmrun_failx(err, ENAMETOOLONG, "paths under %s are too long", s->rt.dir);
 
@@ -174,6 +173,8 @@ static int prepare_files(struct sup *s, struct vmrun_error *err)
     if ((r = make_dirs(dir, 0711, err)) < 0)
         return r;
     chmod(dir, 0711);
+    /* After the state directory exists: the answer is cached there. */
+    s->facts.sandbox = qemu_supports_sandbox(s->p->qemu.binary);
     int fd = open(s->facts.serial_log, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return vmrun_fail(err, errno, "create %s", s->facts.serial_log);
