@@ -379,22 +379,27 @@ int prefault_file(int fd, uint64_t size, int node, unsigned threads, prefault_pr
             }
             started++;
         }
-        /* Wait, drawing progress once the work has taken over a second. */
-        /* A short tick, so a small guest is not made to wait for it; the
-         * bar is redrawn about ten times a second. */
-        double drawn = 0;
-        while (atomic_load(&job.running) > 0) {
-            struct timespec tick = {0, 2 * 1000 * 1000};
-            nanosleep(&tick, NULL);
-            double t = now_s();
-            if (progress != NULL && t - t0 >= 1.0 && t - drawn >= 0.1) {
-                progress(opaque, atomic_load(&job.done), size);
-                shown = true;
-                drawn = t;
+        /* Wait in the kernel, not in a polling loop: on a small host the
+         * workers have every CPU, and a waiter waking up every few
+         * milliseconds would take time from them. The bar (once the work
+         * has taken over a second) is redrawn about ten times a second. */
+        for (unsigned i = 0; i < started; i++) {
+            for (;;) {
+                struct timespec until;
+                clock_gettime(CLOCK_REALTIME, &until);
+                until.tv_nsec += 100 * 1000 * 1000;
+                if (until.tv_nsec >= 1000000000L) {
+                    until.tv_sec++;
+                    until.tv_nsec -= 1000000000L;
+                }
+                if (pthread_timedjoin_np(workers[i].thread, NULL, &until) == 0)
+                    break;
+                if (progress != NULL && now_s() - t0 >= 1.0) {
+                    progress(opaque, atomic_load(&job.done), size);
+                    shown = true;
+                }
             }
         }
-        for (unsigned i = 0; i < started; i++)
-            pthread_join(workers[i].thread, NULL);
     }
     double elapsed = now_s() - t0;
     if (shown)
