@@ -23,14 +23,21 @@ for p in $PACKAGES; do
     fi
 done
 
-if [ -z "$missing" ]; then
-    echo "install-deps: everything is installed"
-    exit 0
-fi
-
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
     SUDO="sudo"
+fi
+
+# The demo and lab guests take Debian's kernel package with apt-get
+# download, which needs the package lists even when nothing is missing.
+if ! apt-cache show linux-image-amd64 >/dev/null 2>&1; then
+    echo "install-deps: updating the package lists"
+    $SUDO apt-get update -qq
+fi
+
+if [ -z "$missing" ]; then
+    echo "install-deps: everything is installed"
+    exit 0
 fi
 
 echo "install-deps: installing:$missing"
