@@ -83,8 +83,8 @@ if [ ! -f "$guest/vmlinux" ] || [ ! -f "$guest/initramfs.cpio.gz" ]; then
 fi
 command -v "$qemu" >/dev/null || cannot_run "$qemu is not installed"
 case $script in
-/proc/* | /sys/* | /dev/* | /tmp/* | /run/*)
-    die "$script is hidden inside L1 (L1 mounts its own /proc, /sys, /dev, /tmp and /run); put it elsewhere"
+/proc/* | /sys/* | /dev/* | /run/*)
+    die "$script is hidden inside L1 (L1 mounts its own /proc, /sys, /dev and /run); put it elsewhere"
     ;;
 esac
 
