@@ -211,6 +211,10 @@ static bool is_test_sysfs(void)
     return strcmp(host_root(HOST_SYS), "/sys") != 0;
 }
 
+/* Loading vfio-pci is the one host change that is not journaled or
+ * undone: an idle module binds nothing (driver_override decides which
+ * devices it takes), unloading it could pull it from under another VM, and
+ * the next start needs it again. */
 int pci_load_vfio(struct vmrun_error *err)
 {
     char path[PATH_MAX];
