@@ -1,6 +1,7 @@
 #include "cli_common.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -54,6 +55,40 @@ int cli_build_default_argv(const struct vm_profile *p, const char *what, struct 
         fprintf(stderr, "vmrun: %s: %s\n", what, err.msg);
         return VMRUN_EXIT_USAGE;
     }
+    return 0;
+}
+
+int cli_parse_json_flag(int argc, char **argv, const char *cmd, bool *json, const char **name,
+                        void (*help)(FILE *))
+{
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j':
+            *json = true;
+            break;
+        case 'h':
+            help(stdout);
+            return -1;
+        default:
+            help(stderr);
+            return VMRUN_EXIT_USAGE;
+        }
+    }
+    int max_args = name != NULL ? 1 : 0;
+    if (argc - optind > max_args) {
+        fprintf(stderr, "vmrun %s: unexpected argument '%s'\n", cmd, argv[optind + max_args]);
+        help(stderr);
+        return VMRUN_EXIT_USAGE;
+    }
+    if (name != NULL)
+        *name = optind < argc ? argv[optind] : NULL;
     return 0;
 }
 

@@ -4,6 +4,7 @@
 #define VMRUN_CLI_COMMON_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "profile.h"
 
@@ -18,6 +19,12 @@ int cli_load_profile(const char *arg, struct vm_profile *p, char *path, size_t l
  * the exit code for bad input is returned; 0 on success. */
 struct argv_list;
 int cli_build_default_argv(const struct vm_profile *p, const char *what, struct argv_list *a);
+
+/* Options of the commands that take only --json (and --help) and at most
+ * one NAME (name != NULL) or none (name == NULL). Returns 0 to go on, -1
+ * when help was printed (exit 0), or the exit code for bad usage. */
+int cli_parse_json_flag(int argc, char **argv, const char *cmd, bool *json, const char **name,
+                        void (*help)(FILE *));
 
 /* "vmrun: " + message on stderr. */
 void cli_say(void *opaque, const char *msg);

@@ -23,7 +23,6 @@
  * A warning flags a group where a GPU (class 0x03xx) shares the group with
  * an endpoint that is neither a bridge nor another function of the GPU's
  * own slot: passing the GPU through then means passing that device too. */
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +31,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "cli_common.h"
 #include "error.h"
 #include "pci_host.h"
 
@@ -117,31 +117,9 @@ static int cmp_int(const void *a, const void *b)
 int cli_iommu(int argc, char **argv)
 {
     bool json = false;
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'j':
-            json = true;
-            break;
-        case 'h':
-            usage(stdout);
-            return VMRUN_EXIT_OK;
-        default:
-            usage(stderr);
-            return VMRUN_EXIT_USAGE;
-        }
-    }
-    if (optind != argc) {
-        fprintf(stderr, "vmrun iommu: unexpected argument '%s'\n", argv[optind]);
-        usage(stderr);
-        return VMRUN_EXIT_USAGE;
-    }
+    int r = cli_parse_json_flag(argc, argv, "iommu", &json, NULL, usage);
+    if (r != 0)
+        return r < 0 ? VMRUN_EXIT_OK : r;
 
     if (!pci_iommu_enabled()) {
         if (json)

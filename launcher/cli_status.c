@@ -249,43 +249,6 @@ static void print_vm(const cJSON *j)
     }
 }
 
-static int parse_json_flag(int argc, char **argv, bool *json, const char **name,
-                           void (*help)(FILE *))
-{
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'j':
-            *json = true;
-            break;
-        case 'h':
-            help(stdout);
-            return -1;
-        default:
-            help(stderr);
-            return VMRUN_EXIT_USAGE;
-        }
-    }
-    if (name == NULL && optind != argc) {
-        help(stderr);
-        return VMRUN_EXIT_USAGE;
-    }
-    if (name != NULL) {
-        if (argc - optind > 1) {
-            help(stderr);
-            return VMRUN_EXIT_USAGE;
-        }
-        *name = optind < argc ? argv[optind] : NULL;
-    }
-    return 0;
-}
-
 static void status_help(FILE *out)
 {
     fprintf(out, "usage: vmrun status [NAME] [--json]\n\n"
@@ -344,7 +307,7 @@ int cli_status(int argc, char **argv)
 {
     bool json = false;
     const char *name = NULL;
-    int r = parse_json_flag(argc, argv, &json, &name, status_help);
+    int r = cli_parse_json_flag(argc, argv, "status", &json, &name, status_help);
     if (r != 0)
         return r < 0 ? VMRUN_EXIT_OK : r;
     if (name != NULL) {
@@ -382,7 +345,7 @@ int cli_status(int argc, char **argv)
 int cli_list(int argc, char **argv)
 {
     bool json = false;
-    int r = parse_json_flag(argc, argv, &json, NULL, list_help);
+    int r = cli_parse_json_flag(argc, argv, "list", &json, NULL, list_help);
     if (r != 0)
         return r < 0 ? VMRUN_EXIT_OK : r;
     cJSON *arr = all_vms(false);

@@ -105,6 +105,19 @@ static inline struct memtest *memtest_new(void)
     return t;
 }
 
+/* A simulated host: the sysfs and procfs roots point at the fixture's own
+ * tree (t->dir/sys, t->dir/proc) until memtest_fake_host_end(). */
+static inline struct memtest *memtest_fake_host(void)
+{
+    struct memtest *t = memtest_new();
+    char root[PATH_MAX + 8];
+    snprintf(root, sizeof(root), "%s/sys", t->dir);
+    setenv("VMRUN_SYSFS_ROOT", root, 1);
+    snprintf(root, sizeof(root), "%s/proc", t->dir);
+    setenv("VMRUN_PROCFS_ROOT", root, 1);
+    return t;
+}
+
 static inline void memtest_free(struct memtest *t)
 {
     if (t == NULL)
@@ -117,6 +130,13 @@ static inline void memtest_free(struct memtest *t)
 }
 
 /* Undo the whole journal (as `vmrun recover` does); returns its result. */
+static inline void memtest_fake_host_end(struct memtest *t)
+{
+    memtest_free(t);
+    unsetenv("VMRUN_SYSFS_ROOT");
+    unsetenv("VMRUN_PROCFS_ROOT");
+}
+
 static inline int memtest_recover(struct memtest *t, struct vmrun_error *err)
 {
     journal_close(&t->journal);

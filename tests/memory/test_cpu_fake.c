@@ -19,12 +19,7 @@
 
 static int setup(void **state)
 {
-    struct memtest *t = memtest_new();
-    char root[PATH_MAX + 8];
-    snprintf(root, sizeof(root), "%s/sys", t->dir);
-    setenv("VMRUN_SYSFS_ROOT", root, 1);
-    snprintf(root, sizeof(root), "%s/proc", t->dir);
-    setenv("VMRUN_PROCFS_ROOT", root, 1);
+    struct memtest *t = memtest_fake_host();
     memtest_put(t->dir, CPU "online", "0-3\n");
     const char *govs[] = {"powersave", "powersave", "powersave", "schedutil"};
     for (int c = 0; c < 4; c++) {
@@ -54,9 +49,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    memtest_free(*state);
-    unsetenv("VMRUN_SYSFS_ROOT");
-    unsetenv("VMRUN_PROCFS_ROOT");
+    memtest_fake_host_end(*state);
     return 0;
 }
 

@@ -17,12 +17,7 @@
 
 static int setup(void **state)
 {
-    struct memtest *t = memtest_new();
-    char root[PATH_MAX + 8];
-    snprintf(root, sizeof(root), "%s/sys", t->dir);
-    setenv("VMRUN_SYSFS_ROOT", root, 1);
-    snprintf(root, sizeof(root), "%s/proc", t->dir);
-    setenv("VMRUN_PROCFS_ROOT", root, 1);
+    struct memtest *t = memtest_fake_host();
     memtest_put(t->dir, POOL "nr_hugepages", "8\n");
     memtest_put(t->dir, POOL "free_hugepages", "3\n");
     memtest_put(t->dir, "/sys/kernel/mm/hugepages/hugepages-2048kB/resv_hugepages", "1\n");
@@ -37,9 +32,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    memtest_free(*state);
-    unsetenv("VMRUN_SYSFS_ROOT");
-    unsetenv("VMRUN_PROCFS_ROOT");
+    memtest_fake_host_end(*state);
     return 0;
 }
 
