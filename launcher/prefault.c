@@ -245,7 +245,6 @@ struct prefault_job {
     _Atomic uint64_t next; /* offset of the next chunk to hand out */
     _Atomic uint64_t done; /* bytes populated */
     _Atomic int error;     /* first errno; stops everyone */
-    _Atomic unsigned running;
 };
 
 struct prefault_worker {
@@ -282,7 +281,6 @@ static void *prefault_worker_main(void *arg)
         }
         atomic_fetch_add(&job->done, len);
     }
-    atomic_fetch_sub(&job->running, 1);
     return NULL;
 }
 
@@ -369,10 +367,8 @@ int prefault_file(int fd, uint64_t size, int node, unsigned threads, prefault_pr
             }
             workers[i].job = &job;
             workers[i].cpu = cpu;
-            atomic_fetch_add(&job.running, 1);
             int pr = pthread_create(&workers[i].thread, NULL, prefault_worker_main, &workers[i]);
             if (pr != 0) {
-                atomic_fetch_sub(&job.running, 1);
                 if (started == 0)
                     r = vmrun_fail(err, pr, "start a prefault thread");
                 break;
