@@ -9,9 +9,9 @@ set_tests_properties(check_cli PROPERTIES ENVIRONMENT "${VMRUN_TEST_ENV}" LABELS
                      TIMEOUT 120)
 
 vmrun_unit_test(check_qemu_probe_test SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/check/test_qemu_probe.c
-                LIBS vmrun_core)
+                LIBS vmrun_core_test)
 
-vmrun_unit_test(check_test SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/check/test_check.c LIBS vmrun_core)
+vmrun_unit_test(check_test SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/check/test_check.c LIBS vmrun_core_test)
 target_compile_definitions(check_test PRIVATE
   CHECK_FAKE_HOST_SCRIPT="${CMAKE_SOURCE_DIR}/tests/pci/make-fake-host.sh")
 set_tests_properties(check_test PROPERTIES TIMEOUT 60)

@@ -1,4 +1,4 @@
-# The QEMU command-line builder (launcher/cmdline*.c) and `vmrun print-cmd`.
+# The QEMU command-line builder (launcher/qemu/cmdline*.c) and `vmrun print-cmd`.
 #   test_cmdline          unit tests: each piece of the argv from profiles
 #                         filled in C
 #   cmdline_golden_NAME   the argv of each example profile (and of a built-in
@@ -12,8 +12,8 @@
 #                         golden argv, --help, exit codes
 # The builder is pure, so its tests compile it directly and link only the
 # profile library: they do not wait for the rest of vmrun_core.
-set(CMDLINE_SOURCES ${CMAKE_SOURCE_DIR}/launcher/cmdline.c
-                    ${CMAKE_SOURCE_DIR}/launcher/cmdline_build.c)
+set(CMDLINE_SOURCES ${CMAKE_SOURCE_DIR}/launcher/qemu/cmdline.c
+                    ${CMAKE_SOURCE_DIR}/launcher/qemu/cmdline_build.c)
 
 vmrun_unit_test(test_cmdline SOURCES cmdline/test_cmdline.c ${CMDLINE_SOURCES}
                 LIBS vmrun_profile)
@@ -21,7 +21,7 @@ vmrun_unit_test(test_cmdline SOURCES cmdline/test_cmdline.c ${CMDLINE_SOURCES}
 add_executable(cmdline_argv cmdline/cmdline_argv.c ${CMDLINE_SOURCES})
 target_link_libraries(cmdline_argv PRIVATE vmrun_profile)
 set(CMDLINE_GOLDEN_NAMES sample)
-if(EXISTS ${CMAKE_SOURCE_DIR}/launcher/profile_load.c)
+if(EXISTS ${CMAKE_SOURCE_DIR}/launcher/profile/profile_load.c)
   target_compile_definitions(cmdline_argv PRIVATE CMDLINE_ARGV_WITH_LOADER)
   file(GLOB CMDLINE_PROFILES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/profiles/*.json)
   foreach(f ${CMDLINE_PROFILES})

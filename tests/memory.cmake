@@ -5,16 +5,16 @@
 
 vmrun_unit_test(memory_fake
   SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/memory/test_memory_fake.c
-  LIBS vmrun_core)
+  LIBS vmrun_core_test)
 target_include_directories(memory_fake PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/memory)
 
 vmrun_unit_test(cpu_fake
   SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/memory/test_cpu_fake.c
-  LIBS vmrun_core)
+  LIBS vmrun_core_test)
 target_include_directories(cpu_fake PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/memory)
 
 add_executable(memory_hugepages_real ${CMAKE_CURRENT_SOURCE_DIR}/memory/test_hugepages_real.c)
-target_link_libraries(memory_hugepages_real PRIVATE PkgConfig::CMOCKA vmrun_core)
+target_link_libraries(memory_hugepages_real PRIVATE PkgConfig::CMOCKA vmrun_core_test)
 target_include_directories(memory_hugepages_real PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/memory)
 add_test(NAME memory_hugepages_real
          COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/memory/run-real.sh
@@ -26,7 +26,7 @@ set_tests_properties(memory_hugepages_real PROPERTIES
 
 # The prefault benchmark: prints figures; a target, not a test.
 add_executable(prefault_bench EXCLUDE_FROM_ALL ${CMAKE_CURRENT_SOURCE_DIR}/bench/prefault_bench.c)
-target_link_libraries(prefault_bench PRIVATE vmrun_core)
+target_link_libraries(prefault_bench PRIVATE vmrun_core_test)
 add_custom_target(run-prefault-bench
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/bench/run-prefault-bench.sh $<TARGET_FILE:prefault_bench>
   DEPENDS prefault_bench USES_TERMINAL)

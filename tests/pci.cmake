@@ -23,7 +23,7 @@ set(VMRUN_PCI_TEST_ENV ${VMRUN_TEST_ENV}
 
 # The unit/integration test re-executes itself with the simulator preloaded
 # (see test_pci.c), so it also runs by hand without any environment.
-vmrun_unit_test(pci_test SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/pci/test_pci.c LIBS vmrun_core)
+vmrun_unit_test(pci_test SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/pci/test_pci.c LIBS vmrun_core_test)
 target_compile_definitions(pci_test PRIVATE
   PCI_FAKE_HOST_SCRIPT="${CMAKE_SOURCE_DIR}/tests/pci/make-fake-host.sh"
   PCI_SYSFS_SIM="${CMAKE_BINARY_DIR}/tests/libvmrun_sysfs_sim.so")

@@ -4,14 +4,14 @@
 # The real QEMU started through priv_drop(): non-root, no capabilities,
 # NoNewPrivs, seccomp. Needs root (skipped otherwise).
 add_executable(priv_qemu_drop_test ${CMAKE_SOURCE_DIR}/tests/priv/qemu_drop_test.c)
-target_link_libraries(priv_qemu_drop_test PRIVATE vmrun_core)
+target_link_libraries(priv_qemu_drop_test PRIVATE vmrun_core_test)
 add_test(NAME priv_qemu_drop COMMAND priv_qemu_drop_test)
 set_tests_properties(priv_qemu_drop PROPERTIES ENVIRONMENT "${VMRUN_TEST_ENV}"
                      LABELS "priv;integration" SKIP_RETURN_CODE 77 TIMEOUT 60)
 
-vmrun_unit_test(priv_unit SOURCES ${CMAKE_SOURCE_DIR}/tests/priv/test_priv.c LIBS vmrun_core)
+vmrun_unit_test(priv_unit SOURCES ${CMAKE_SOURCE_DIR}/tests/priv/test_priv.c LIBS vmrun_core_test)
 set_tests_properties(priv_unit PROPERTIES SKIP_RETURN_CODE 77 LABELS "unit;priv")
-vmrun_unit_test(priv_trust SOURCES ${CMAKE_SOURCE_DIR}/tests/priv/test_trust.c LIBS vmrun_core)
+vmrun_unit_test(priv_trust SOURCES ${CMAKE_SOURCE_DIR}/tests/priv/test_trust.c LIBS vmrun_core_test)
 set_tests_properties(priv_trust PROPERTIES SKIP_RETURN_CODE 77 LABELS "unit;priv")
 
 # vmrun desktop install/remove through the real binary, under sudo-like

@@ -22,8 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "prefault.h"
+#include "base/cleanup.h"
+#include "host/memory/prefault.h"
 
 #define PAGE (2UL << 20)
 

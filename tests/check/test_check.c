@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "check.h"
+#include "check/check.h"
 
 static char root[] = "/tmp/vmrun-check-unit-XXXXXX";
 

@@ -14,8 +14,8 @@
 
 #include <cmocka.h>
 
-#include "check.h"
-#include "qemu_probe.h"
+#include "check/check.h"
+#include "qemu/qemu_probe.h"
 
 static char dir[] = "/tmp/vmrun-qemu-probe-XXXXXX";
 

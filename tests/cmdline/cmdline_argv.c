@@ -13,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmdline.h"
-#include "diag.h"
-#include "error.h"
-#include "profile.h"
+#include "qemu/cmdline.h"
+#include "base/diag.h"
+#include "base/error.h"
+#include "profile/profile.h"
 #ifdef CMDLINE_ARGV_WITH_LOADER
-#include "profile_load.h"
+#include "profile/profile_load.h"
 #endif
 
 /* The profile struct is mutable; these literals are never written. */

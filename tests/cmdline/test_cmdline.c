@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "cmdline.h"
+#include "qemu/cmdline.h"
 
 /* A small valid profile: KVM, host CPU, 2x2 vCPUs, 4 GiB of plain RAM, no
  * devices, no display, no serial. Each test changes what it is about. */

@@ -12,9 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "hostprep.h"
-#include "journal.h"
-#include "profile.h"
+#include "plan/hostprep.h"
+#include "plan/undo.h"
+#include "journal/journal.h"
+#include "profile/profile.h"
 
 struct memtest {
     char dir[1024]; /* scratch */

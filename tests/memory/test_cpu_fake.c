@@ -8,9 +8,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "cpu_prep.h"
-#include "governor.h"
-#include "isolate.h"
+#include "host/cpu/cpu_prep.h"
+#include "host/cpu/governor.h"
+#include "host/cpu/isolate.h"
 #include "memtest.h"
 
 #define CPU "/sys/devices/system/cpu/"

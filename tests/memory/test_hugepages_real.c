@@ -12,8 +12,8 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 
-#include "hugepages.h"
-#include "memory_prep.h"
+#include "host/memory/hugepages.h"
+#include "host/memory/memory_prep.h"
 #include "memtest.h"
 
 #define NR "/sys/devices/system/node/node0/hugepages/hugepages-2048kB/nr_hugepages"

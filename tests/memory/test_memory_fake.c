@@ -7,11 +7,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "cpulist.h"
-#include "hugepages.h"
-#include "memory_prep.h"
+#include "base/cpulist.h"
+#include "host/memory/hugepages.h"
+#include "host/memory/memory_prep.h"
 #include "memtest.h"
-#include "prefault.h"
+#include "host/memory/prefault.h"
 
 #define POOL "/sys/devices/system/node/node0/hugepages/hugepages-2048kB/"
 

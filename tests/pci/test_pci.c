@@ -20,12 +20,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hostprep.h"
-#include "journal.h"
-#include "pci_bind.h"
-#include "pci_host.h"
-#include "pci_sysfs.h"
-#include "pci_users.h"
+#include "plan/hostprep.h"
+#include "journal/journal.h"
+#include "plan/undo.h"
+#include "host/pci/pci_bind.h"
+#include "host/pci/pci_host.h"
+#include "host/pci/pci_sysfs.h"
+#include "host/pci/pci_users.h"
 
 struct fixture {
     char dir[PATH_MAX];

@@ -26,9 +26,9 @@
 #include <linux/capability.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "priv_drop.h"
-#include "priv_sandbox.h"
+#include "base/cleanup.h"
+#include "priv/priv_drop.h"
+#include "qemu/qemu_sandbox.h"
 
 extern char **environ;
 

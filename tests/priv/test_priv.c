@@ -15,10 +15,12 @@
 
 #include <cmocka.h>
 
-#include "journal.h"
-#include "priv_drop.h"
-#include "priv_handover.h"
-#include "priv_notify.h"
+#include "journal/journal.h"
+#include "plan/hostprep.h"
+#include "plan/undo.h"
+#include "priv/priv_drop.h"
+#include "priv/priv_handover.h"
+#include "priv/priv_notify.h"
 
 static const uid_t NOBODY = 65534;
 static gid_t nogroup;

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "trust.h"
+#include "priv/trust.h"
 
 static char root[64];
 static const uid_t other_uid = 65534;

@@ -17,13 +17,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "diag.h"
-#include "jsonpos.h"
-#include "profile.h"
-#include "profile_json.h"
-#include "profile_load.h"
-#include "size.h"
+#include "base/cleanup.h"
+#include "base/diag.h"
+#include "profile/jsonpos.h"
+#include "profile/profile.h"
+#include "profile/profile_json.h"
+#include "profile/profile_load.h"
+#include "base/size.h"
 
 static const char *source_dir(void)
 {

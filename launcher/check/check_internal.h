@@ -1,0 +1,34 @@
+/* Shared by the check_*.c files: building the report, and the checks of
+ * each area. Not for use outside `vmrun check`. */
+#ifndef VMRUN_CHECK_INTERNAL_H
+#define VMRUN_CHECK_INTERNAL_H
+
+#include <stddef.h>
+
+#include "check/check.h"
+
+/* Append a result; returns it so that a hint can follow, or NULL when out
+ * of memory (r->oom is then set and the callers carry on: the report is
+ * thrown away at the end). */
+struct check_item *check_add(struct check_report *r, const char *name, enum check_result res,
+                             const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Set the hint of a result (it may be NULL: nothing happens). */
+void check_hint(struct check_report *r, struct check_item *it, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Append to a NUL-terminated text, truncating at len. */
+void check_append(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* check_qemu.c: the binary, its version, its audio and display backends. */
+void check_qemu(const struct vm_profile *p, struct check_report *r);
+
+/* check_memory.c: guest RAM or hugepages on the VM's node; RLIMIT_MEMLOCK. */
+void check_memory(const struct vm_profile *p, struct check_report *r);
+void check_memlock(const struct vm_profile *p, struct check_report *r);
+
+/* check_pci.c: the IOMMU, vfio-pci and each device. */
+void check_pci(const struct vm_profile *p, const struct check_options *opt, struct check_report *r);
+
+#endif

@@ -1,0 +1,278 @@
+/* `vmrun check`: guest memory, hugepages on the VM's NUMA node, and
+ * RLIMIT_MEMLOCK (check.h). */
+#include <cap-ng.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "check/check.h"
+#include "check/check_internal.h"
+#include "host/memory/hugepages.h"
+#include "host/memory/memory_prep.h"
+#include "priv/priv_drop.h"
+#include "sys/hostfile.h"
+#include "sys/hostpath.h"
+
+#define KIB UINT64_C(1024)
+
+/* ---- memory and hugepages ---- */
+
+/* One "Key: N kB" figure from a meminfo file (the node's lines start with
+ * "Node N "). -1 when absent. */
+static long long meminfo_kb(const char *path, const char *key)
+{
+    cleanup_fclose FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return -1;
+    char line[256];
+    size_t klen = strlen(key);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        char *s = line;
+        if (strncmp(s, "Node ", 5) == 0) {
+            s += 5;
+            s += strspn(s, "0123456789");
+            s += strspn(s, " ");
+        }
+        if (strncmp(s, key, klen) == 0 && s[klen] == ':')
+            return strtoll(s + klen + 1, NULL, 10);
+    }
+    return -1;
+}
+
+/* Free blocks of at least 2^order pages on a node, counted in blocks of
+ * exactly 2^order pages (an order-10 block holds two order-9 ones), from
+ * /proc/buddyinfo. -1 when unreadable. */
+static long long buddy_blocks(int node, unsigned order)
+{
+    char path[PATH_MAX];
+    if (host_path(path, sizeof(path), HOST_PROC, "/buddyinfo") < 0)
+        return -1;
+    cleanup_fclose FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return -1;
+    char line[1024];
+    long long total = 0;
+    bool seen = false;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        int n, off = 0;
+        char zone[32];
+        if (sscanf(line, "Node %d, zone %31s%n", &n, zone, &off) != 2 || n != node)
+            continue;
+        /* The movable and normal zones serve hugepages; so does DMA32 on
+         * x86-64, whose blocks count too. DMA (the first 16 MiB) does not. */
+        if (strcmp(zone, "DMA") == 0)
+            continue;
+        seen = true;
+        char *s = line + off;
+        for (unsigned o = 0;; o++) {
+            char *end;
+            long long c = strtoll(s, &end, 10);
+            if (end == s)
+                break;
+            s = end;
+            if (o >= order)
+                total += c << (o - order);
+        }
+    }
+    return seen ? total : -1;
+}
+
+void check_memory(const struct vm_profile *p, struct check_report *r)
+{
+    char want[32], have[32];
+    hugepages_format_size(p->memory.size, want, sizeof(want));
+    if (p->memory.hugepage_kb == 0) {
+        char path[PATH_MAX];
+        long long avail = -1;
+        if (host_path(path, sizeof(path), HOST_PROC, "/meminfo") == 0)
+            avail = meminfo_kb(path, "MemAvailable");
+        if (avail < 0) {
+            check_add(r, "memory", CHECK_WARN, "cannot read MemAvailable from %s", path);
+            return;
+        }
+        hugepages_format_size((uint64_t)avail * KIB, have, sizeof(have));
+        if ((uint64_t)avail * KIB < p->memory.size) {
+            struct check_item *it = check_add(r, "memory", CHECK_WARN,
+                                              "the guest's %s is more than the %s the host has "
+                                              "available",
+                                              want, have);
+            check_hint(r, it,
+                       "the host may swap or the kernel may kill QEMU: free memory or lower "
+                       "memory.size");
+            return;
+        }
+        check_add(r, "memory", CHECK_PASS, "guest RAM %s; %s available on the host (no hugepages)",
+                  want, have);
+        return;
+    }
+
+    unsigned kb = p->memory.hugepage_kb;
+    uint64_t page = (uint64_t)kb * KIB;
+    unsigned long pages = (unsigned long)((p->memory.size + page - 1) / page);
+    char psize[32];
+    hugepages_format_size(page, psize, sizeof(psize));
+
+    int node = 0;
+    char why[128] = "";
+    struct vmrun_error e = {0};
+    if (memory_pick_node(p, &node, why, sizeof(why), &e) < 0) {
+        struct check_item *it = check_add(r, "hugepages", CHECK_FAIL, "%s", e.msg);
+        check_hint(r, it, "set memory.numa_node to one of the host's nodes, or to \"auto\"");
+        return;
+    }
+    struct hugepage_pool pool;
+    if (hugepages_read_pool(node, kb, &pool, &e) < 0) {
+        struct check_item *it = check_add(r, "hugepages", CHECK_FAIL, "%s", e.msg);
+        check_hint(r, it,
+                   "memory.hugepages must be a page size this CPU and kernel offer (2M, 1G)");
+        return;
+    }
+    /* As hugepages_reserve() counts them: pages promised to existing
+     * mappings (HugePages_Rsvd, kept only globally) look free but are not. */
+    unsigned long resv = 0;
+    char rpath[PATH_MAX];
+    if (host_path(rpath, sizeof(rpath), HOST_SYS,
+                  "/kernel/mm/hugepages/hugepages-%ukB/resv_hugepages", kb) == 0)
+        (void)hostfile_read_ulong(rpath, &resv);
+    unsigned long usable = pool.free > resv ? pool.free - resv : 0;
+    if (usable >= pages) {
+        check_add(r, "hugepages", CHECK_PASS,
+                  "node %d (%s): %lu free %s pages already in the pool cover the %lu needed for %s",
+                  node, why, usable, psize, pages, want);
+        return;
+    }
+    unsigned long shortfall = pages - usable;
+    char path[PATH_MAX];
+    long long node_free = -1;
+    if (host_path(path, sizeof(path), HOST_SYS, "/devices/system/node/node%d/meminfo", node) == 0)
+        node_free = meminfo_kb(path, "MemFree");
+    uint64_t need_bytes = (uint64_t)shortfall * page;
+    char need_s[32];
+    hugepages_format_size(need_bytes, need_s, sizeof(need_s));
+    if (node_free < 0) {
+        check_add(r, "hugepages", CHECK_WARN,
+                  "node %d (%s): %lu of %lu %s pages must be added, and the node's free memory "
+                  "cannot be read from %s",
+                  node, why, shortfall, pages, psize, path);
+        return;
+    }
+    hugepages_format_size((uint64_t)node_free * KIB, have, sizeof(have));
+    if ((uint64_t)node_free * KIB < need_bytes) {
+        struct check_item *it = check_add(
+            r, "hugepages", CHECK_FAIL,
+            "node %d (%s): %lu more %s pages (%s) are needed for %s, but the node has only "
+            "%s free",
+            node, why, shortfall, psize, need_s, want, have);
+        check_hint(
+            r, it,
+            "free memory on node %d, set memory.drop_caches to let vmrun drop the page cache, "
+            "or lower memory.size",
+            node);
+        return;
+    }
+    if (kb == 1048576) {
+        /* The buddy allocator's largest blocks are 4 MiB: no file says
+         * whether 1 GiB of contiguous memory is left, and after some uptime
+         * it seldom is. */
+        struct check_item *it =
+            check_add(r, "hugepages", CHECK_WARN,
+                      "node %d (%s): %lu of the %lu 1 GiB pages needed for %s are not in the pool; "
+                      "the node has %s free, but 1 GiB pages can seldom be made once memory is in "
+                      "use",
+                      node, why, shortfall, pages, want, have);
+        check_hint(
+            r, it,
+            "reserve them at boot: add hugepagesz=1G hugepages=%lu to the kernel command line "
+            "(or use \"hugepages\": \"2M\")",
+            pages);
+        return;
+    }
+    if (kb == 2048) {
+        long long blocks = buddy_blocks(node, 9); /* 2 MiB = 512 pages of 4 KiB = order 9 */
+        if (blocks >= 0 && (unsigned long long)blocks < shortfall) {
+            struct check_item *it = check_add(
+                r, "hugepages", CHECK_WARN,
+                "node %d (%s): %lu more 2 MiB pages are needed for %s; %s is free, but only "
+                "%lld free 2 MiB blocks exist (memory is fragmented)",
+                node, why, shortfall, want, have, blocks);
+            check_hint(
+                r, it,
+                "vmrun compacts memory at start and, with memory.drop_caches, drops the page "
+                "cache; if that is not enough, reserve at boot with hugepages=%lu",
+                pages);
+            return;
+        }
+        check_add(r, "hugepages", CHECK_PASS,
+                  "node %d (%s): %lu free 2 MiB pages in the pool, %lu to add for %s; %s free in "
+                  "%lld 2 MiB blocks",
+                  node, why, usable, shortfall, want, have, blocks);
+        return;
+    }
+    check_add(r, "hugepages", CHECK_PASS,
+              "node %d (%s): %lu free %s pages in the pool, %lu to add for %s; %s free", node, why,
+              usable, psize, shortfall, want, have);
+}
+
+/* ---- RLIMIT_MEMLOCK ---- */
+
+static bool can_raise_rlimits(void)
+{
+    if (geteuid() != 0)
+        return false;
+    capng_clear(CAPNG_SELECT_BOTH);
+    if (capng_get_caps_process() < 0)
+        return false;
+    return capng_have_capability(CAPNG_EFFECTIVE, CAP_SYS_RESOURCE) != 0;
+}
+
+void check_memlock(const struct vm_profile *p, struct check_report *r)
+{
+    uint64_t need = priv_memlock_bytes(p);
+    if (need == 0) {
+        check_add(r, "memlock", CHECK_PASS, "not needed: no PCI device pins guest memory");
+        return;
+    }
+    char need_s[32], cur_s[32], max_s[32];
+    hugepages_format_size(need, need_s, sizeof(need_s));
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_MEMLOCK, &rl) < 0) {
+        check_add(r, "memlock", CHECK_WARN, "getrlimit(RLIMIT_MEMLOCK): %s", strerror(errno));
+        return;
+    }
+    if (rl.rlim_cur == RLIM_INFINITY)
+        snprintf(cur_s, sizeof(cur_s), "unlimited");
+    else
+        hugepages_format_size((uint64_t)rl.rlim_cur, cur_s, sizeof(cur_s));
+    if (rl.rlim_max == RLIM_INFINITY)
+        snprintf(max_s, sizeof(max_s), "unlimited");
+    else
+        hugepages_format_size((uint64_t)rl.rlim_max, max_s, sizeof(max_s));
+    if (rl.rlim_cur == RLIM_INFINITY || (uint64_t)rl.rlim_cur >= need) {
+        check_add(r, "memlock", CHECK_PASS,
+                  "RLIMIT_MEMLOCK is %s; VFIO pins %s (guest RAM + 1 GiB)", cur_s, need_s);
+        return;
+    }
+    /* priv_set_memlock raises soft and hard: the soft limit up to the hard
+     * one needs no privilege, beyond it CAP_SYS_RESOURCE. */
+    if (rl.rlim_max == RLIM_INFINITY || (uint64_t)rl.rlim_max >= need || can_raise_rlimits()) {
+        check_add(r, "memlock", CHECK_PASS,
+                  "RLIMIT_MEMLOCK is %s (hard %s); vmrun raises it to %s (guest RAM + 1 GiB) at "
+                  "start",
+                  cur_s, max_s, need_s);
+        return;
+    }
+    struct check_item *it =
+        check_add(r, "memlock", CHECK_WARN,
+                  "RLIMIT_MEMLOCK is %s (hard %s), below the %s VFIO pins (guest RAM + 1 GiB), and "
+                  "this process cannot raise it (no CAP_SYS_RESOURCE)",
+                  cur_s, max_s, need_s);
+    check_hint(r, it,
+               "run vmrun as root, raise the limit (ulimit -l, limits.conf memlock), or set "
+               "LimitMEMLOCK= in the systemd unit");
+}

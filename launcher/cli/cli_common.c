@@ -1,0 +1,114 @@
+#include "cli/cli_common.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/diag.h"
+#include "base/error.h"
+#include "priv/trust.h"
+#include "profile/profile_load.h"
+#include "qemu/cmdline.h"
+
+int cli_load_profile(const char *arg, struct vm_profile *p, char *path, size_t len)
+{
+    struct diag_list diags = {0};
+    struct vmrun_error err = {0};
+    int r = profile_load(arg, p, &diags, &err);
+    if (r < 0) {
+        if (diags.n > 0)
+            diag_print_all(&diags, stderr);
+        else
+            fprintf(stderr, "vmrun: %s\n", err.msg);
+        diag_list_free(&diags);
+        /* A profile that cannot be found or read is bad input too. */
+        return VMRUN_EXIT_USAGE;
+    }
+    if (diags.n > 0)
+        diag_print_all(&diags, stderr); /* warnings */
+    diag_list_free(&diags);
+    char resolved[PATH_MAX];
+    if (profile_resolve(arg, resolved, sizeof(resolved), &err) < 0)
+        snprintf(resolved, sizeof(resolved), "%s", arg);
+    if (path != NULL)
+        snprintf(path, len, "%s", resolved);
+    /* Through sudo or pkexec a profile is a request made with root's
+     * help: only files root controls are honoured (trust.h). */
+    r = trust_check_profile(resolved, p, &err);
+    if (r < 0) {
+        fprintf(stderr, "vmrun: %s\n", err.msg);
+        profile_free(p);
+        return r == -EPERM ? VMRUN_EXIT_USAGE : VMRUN_EXIT_FAILURE;
+    }
+    return 0;
+}
+
+int cli_build_default_argv(const struct vm_profile *p, const char *what, struct argv_list *a)
+{
+    struct vm_host_facts facts;
+    struct vm_host_facts_storage storage;
+    struct vmrun_error err = {0};
+    vm_host_facts_default(&facts, &storage, p, NULL, NULL);
+    if (qemu_build_argv(p, &facts, a, &err) < 0) {
+        fprintf(stderr, "vmrun: %s: %s\n", what, err.msg);
+        return VMRUN_EXIT_USAGE;
+    }
+    return 0;
+}
+
+int cli_parse_json_flag(int argc, char **argv, const char *cmd, bool *json, const char **name,
+                        void (*help)(FILE *))
+{
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j':
+            *json = true;
+            break;
+        case 'h':
+            help(stdout);
+            return -1;
+        default:
+            help(stderr);
+            return VMRUN_EXIT_USAGE;
+        }
+    }
+    int max_args = name != NULL ? 1 : 0;
+    if (argc - optind > max_args) {
+        fprintf(stderr, "vmrun %s: unexpected argument '%s'\n", cmd, argv[optind + max_args]);
+        help(stderr);
+        return VMRUN_EXIT_USAGE;
+    }
+    if (name != NULL)
+        *name = optind < argc ? argv[optind] : NULL;
+    return 0;
+}
+
+void cli_say(void *opaque, const char *msg)
+{
+    (void)opaque;
+    fprintf(stderr, "vmrun: %s\n", msg);
+    fflush(stderr);
+}
+
+bool cli_valid_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > PROFILE_NAME_MAX ||
+        strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "abcdefghijklmnopqrstuvwxyz"
+                     "0123456789_.-") != n ||
+        name[0] == '.') {
+        fprintf(stderr, "vmrun: '%s' is not a VM name ([A-Za-z0-9_.-], 1-64 characters)\n", name);
+        return false;
+    }
+    return true;
+}

@@ -1,0 +1,35 @@
+/* Pieces shared by the subcommands: loading a profile with its messages,
+ * and printing status lines. */
+#ifndef VMRUN_CLI_COMMON_H
+#define VMRUN_CLI_COMMON_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "profile/profile.h"
+
+/* Load and validate the profile named by arg (a path or a name). Prints
+ * every diagnostic or the error; returns 0 or an exit code (2 for bad input,
+ * 1 for other failures). *path receives the resolved path. */
+int cli_load_profile(const char *arg, struct vm_profile *p, char *path, size_t len);
+
+/* The QEMU argv of a profile with the default host facts (what print-cmd
+ * shows). What the builder refuses is something the profile says: the
+ * reason is printed, naming `what` (the profile as the user gave it), and
+ * the exit code for bad input is returned; 0 on success. */
+struct argv_list;
+int cli_build_default_argv(const struct vm_profile *p, const char *what, struct argv_list *a);
+
+/* Options of the commands that take only --json (and --help) and at most
+ * one NAME (name != NULL) or none (name == NULL). Returns 0 to go on, -1
+ * when help was printed (exit 0), or the exit code for bad usage. */
+int cli_parse_json_flag(int argc, char **argv, const char *cmd, bool *json, const char **name,
+                        void (*help)(FILE *));
+
+/* "vmrun: " + message on stderr. */
+void cli_say(void *opaque, const char *msg);
+
+/* Is name a valid VM name (the profile's rules)? Prints why not. */
+bool cli_valid_name(const char *name);
+
+#endif

@@ -1,0 +1,71 @@
+/* vmrun print-cmd PROFILE: show the QEMU command line a profile gives,
+ * shell-quoted and ready to paste. Changes nothing on the host and needs no
+ * privileges: the host facts are the fixed defaults of
+ * vm_host_facts_default(), not a prepared host. */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "cli/cli.h"
+#include "cli/cli_common.h"
+#include "profile/profile.h"
+#include "qemu/cmdline.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: vmrun print-cmd PROFILE\n\n"
+                 "Print the QEMU command line that PROFILE gives, one option per line,\n"
+                 "quoted for a POSIX shell. Host-dependent paths are shown at their usual\n"
+                 "places (/run/vmrun/NAME/qmp.sock, /dev/hugepages/vmrun-NAME, ...).\n"
+                 "Nothing on the host is changed.\n\n"
+                 "options:\n"
+                 "  -h, --help  show this help\n");
+}
+
+int cli_print_cmd(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        usage(stdout);
+        return VMRUN_EXIT_OK;
+    }
+    const char *arg = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0 && i + 1 < argc && arg == NULL) {
+            arg = argv[++i];
+            continue;
+        }
+        if (argv[i][0] == '-' && arg == NULL) {
+            fprintf(stderr, "vmrun print-cmd: unknown option '%s'\n", argv[i]);
+            usage(stderr);
+            return VMRUN_EXIT_USAGE;
+        }
+        if (arg != NULL) {
+            fprintf(stderr, "vmrun print-cmd: one PROFILE only\n");
+            return VMRUN_EXIT_USAGE;
+        }
+        arg = argv[i];
+    }
+    if (arg == NULL) {
+        usage(stderr);
+        return VMRUN_EXIT_USAGE;
+    }
+
+    struct vm_profile p = {0};
+    int r = cli_load_profile(arg, &p, NULL, 0);
+    if (r != 0)
+        return r;
+
+    struct argv_list a = {0};
+    if ((r = cli_build_default_argv(&p, arg, &a)) != 0) {
+        profile_free(&p);
+        return r;
+    }
+    qemu_print_argv(stdout, &a);
+    argv_list_free(&a);
+    profile_free(&p);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        perror("vmrun: writing the command line");
+        return VMRUN_EXIT_FAILURE;
+    }
+    return VMRUN_EXIT_OK;
+}

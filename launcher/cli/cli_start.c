@@ -1,0 +1,169 @@
+/* vmrun start [--detach] [--force] PROFILE */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "cli/cli.h"
+#include "cli/cli_common.h"
+#include "priv/priv_drop.h"
+#include "supervisor/supervisor.h"
+
+static void help(FILE *out)
+{
+    fprintf(out,
+            "usage: vmrun start [--detach] [--force] PROFILE\n"
+            "       vmrun PROFILE\n\n"
+            "Prepare the host, start the VM with its vCPUs pinned, and supervise it until it\n"
+            "powers off; then give everything back. Ctrl-C (or SIGTERM, SIGHUP, 'vmrun stop')\n"
+            "asks the guest to power off through ACPI; a second one, or shutdown.timeout,\n"
+            "makes QEMU quit.\n\n"
+            "  --detach   run in the background; return once the VM runs (exit 0) or has\n"
+            "             failed (exit 1, the reason on stderr)\n"
+            "  --force    go on despite host users of a device that cannot lose data\n"
+            "             (a display on the GPU, an interface that is up); never for storage\n");
+}
+
+static bool needs_root(const struct vm_profile *p)
+{
+    return p->n_pci > 0 || p->memory.hugepage_kb != 0 || p->cpu.governor != NULL ||
+           p->cpu.isolate || p->cpu.realtime;
+}
+
+/* --detach: the child becomes the supervisor in a new session; the parent
+ * waits for its first word ("ok" or "error: ...") and exits with it. */
+static int detach_and_supervise(const struct vm_profile *p, struct supervisor_opts *o)
+{
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) < 0) {
+        perror("vmrun: pipe");
+        return VMRUN_EXIT_FAILURE;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("vmrun: fork");
+        return VMRUN_EXIT_FAILURE;
+    }
+    if (pid == 0) {
+        close(pfd[0]);
+        setsid();
+        o->ready_fd = pfd[1];
+        o->to_log = true;
+        struct vmrun_error err = {0};
+        enum vm_outcome out = supervise_vm(p, o, &err);
+        _exit(out == VM_NOT_STARTED || out == VM_QEMU_FAILED ? VMRUN_EXIT_FAILURE : VMRUN_EXIT_OK);
+    }
+    close(pfd[1]);
+    char buf[VMRUN_ERROR_MSG_MAX + 16];
+    size_t got = 0;
+    ssize_t n;
+    /* "ok\n" comes while the supervisor lives on: stop at its newline. An
+     * error may span several lines (a group that is not viable lists its
+     * members) and ends with the supervisor closing the pipe: read to EOF. */
+    while (got < sizeof(buf) - 1 &&
+           ((n = read(pfd[0], buf + got, sizeof(buf) - 1 - got)) > 0 || (n < 0 && errno == EINTR)))
+        if (n > 0) {
+            got += (size_t)n;
+            if (strncmp(buf, "ok", got < 2 ? got : 2) == 0 && memchr(buf, '\n', got) != NULL)
+                break;
+        }
+    close(pfd[0]);
+    buf[got] = '\0';
+    if (strncmp(buf, "ok", 2) == 0) {
+        printf("'%s' is running in the background; 'vmrun status %s', 'vmrun stop %s'\n", p->name,
+               p->name, p->name);
+        return VMRUN_EXIT_OK;
+    }
+    while (got > 0 && buf[got - 1] == '\n')
+        buf[--got] = '\0';
+    if (strncmp(buf, "error: ", 7) == 0)
+        fprintf(stderr, "vmrun: %s\n", buf + 7);
+    else
+        fprintf(stderr, "vmrun: the supervisor of '%s' ended before the VM ran\n", p->name);
+    return VMRUN_EXIT_FAILURE;
+}
+
+int cli_start(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"detach", no_argument, NULL, 'd'},
+        {"force", no_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    bool detach = false, force = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+dfh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            detach = true;
+            break;
+        case 'f':
+            force = true;
+            break;
+        case 'h':
+            help(stdout);
+            return VMRUN_EXIT_OK;
+        default:
+            help(stderr);
+            return VMRUN_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        help(stderr);
+        return VMRUN_EXIT_USAGE;
+    }
+
+    struct vm_profile p;
+    char path[PATH_MAX];
+    int r = cli_load_profile(argv[optind], &p, path, sizeof(path));
+    if (r != 0)
+        return r;
+    if (geteuid() != 0 && needs_root(&p)) {
+        fprintf(stderr,
+                "vmrun: '%s' changes the host (devices, hugepages, CPU governor or priorities): "
+                "run it as root, e.g. 'sudo vmrun start %s'\n",
+                p.name, argv[optind]);
+        profile_free(&p);
+        return VMRUN_EXIT_USAGE;
+    }
+
+    struct priv_target target = {0};
+    struct vmrun_error terr = {0};
+    if (priv_resolve_target(&p, &target, &terr) < 0) {
+        fprintf(stderr, "vmrun: %s\n", terr.msg);
+        profile_free(&p);
+        return VMRUN_EXIT_USAGE;
+    }
+
+    struct supervisor_opts o = {
+        .profile_path = path,
+        .target = &target,
+        .force = force,
+        .ready_fd = -1,
+        .say = cli_say,
+    };
+    if (detach) {
+        r = detach_and_supervise(&p, &o);
+        priv_target_free(&target);
+        profile_free(&p);
+        return r;
+    }
+    struct vmrun_error err = {0};
+    enum vm_outcome out = supervise_vm(&p, &o, &err);
+    if (out == VM_NOT_STARTED || out == VM_QEMU_FAILED) {
+        fprintf(stderr, "vmrun: %s\n", err.msg);
+        r = VMRUN_EXIT_FAILURE;
+    } else {
+        r = VMRUN_EXIT_OK;
+    }
+    priv_target_free(&target);
+    profile_free(&p);
+    return r;
+}

@@ -1,0 +1,179 @@
+/* cpufreq governor for the VM's CPUs (governor.h). */
+#include "host/cpu/governor.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+#include "base/cpulist.h"
+#include "host/cpu/cpu_prep.h"
+#include "journal/opargs.h"
+#include "sys/hostfile.h"
+#include "sys/hostpath.h"
+
+#define OP_GOVERNOR "cpu-governor"
+
+static int gov_path(char *buf, size_t len, int cpu, const char *file)
+{
+    return host_path(buf, len, HOST_SYS, "/devices/system/cpu/cpu%d/cpufreq/%s", cpu, file);
+}
+
+static bool has_cpufreq(int cpu)
+{
+    char path[PATH_MAX];
+    return host_path(path, sizeof(path), HOST_SYS, "/devices/system/cpu/cpu%d/cpufreq", cpu) == 0 &&
+           hostfile_exists(path);
+}
+
+/* Is `word` one of the space-separated words of `list`? */
+static bool word_in(const char *list, const char *word)
+{
+    size_t wl = strlen(word);
+    for (const char *p = list; (p = strstr(p, word)) != NULL; p += wl)
+        if ((p == list || p[-1] == ' ') && (p[wl] == '\0' || p[wl] == ' ' || p[wl] == '\n'))
+            return true;
+    return false;
+}
+
+static int target_cpus(struct host_prep *hp, struct cpuset_bits *cpus, struct vmrun_error *err)
+{
+    const struct vm_profile *p = hp->profile;
+    if (p->cpu.governor_scope == VM_GOVERNOR_VM_CPUS && p->cpu.vcpus.n > 0) {
+        cpuset_zero(cpus);
+        for (size_t i = 0; i < p->cpu.vcpus.n; i++)
+            cpuset_add(cpus, (unsigned)p->cpu.vcpus.cpus[i]);
+        return 0;
+    }
+    if (p->cpu.governor_scope == VM_GOVERNOR_VM_CPUS)
+        host_prep_say(hp, "cpu.governor: no pinned vCPUs (pin.vcpus), so the VM may run on any "
+                          "CPU; setting the governor on all of them");
+    return cpu_online_set(cpus, err);
+}
+
+int governor_apply(struct host_prep *hp, struct vmrun_error *err)
+{
+    const char *want = hp->profile->cpu.governor;
+    if (want == NULL)
+        return 0;
+    struct cpuset_bits cpus;
+    int r = target_cpus(hp, &cpus, err);
+    if (r < 0)
+        return r;
+
+    /* Check every CPU before changing any, so a bad name changes nothing. */
+    cJSON *args = cJSON_CreateObject();
+    cJSON *list = cJSON_AddArrayToObject(args, "cpus");
+    if (args == NULL || list == NULL) {
+        cJSON_Delete(args);
+        return vmrun_fail(err, ENOMEM, "journal governors");
+    }
+    cJSON_AddStringToObject(args, "governor", want);
+    struct cpuset_bits no_freq, changed;
+    cpuset_zero(&no_freq);
+    cpuset_zero(&changed);
+    char previous_of_first[64] = "";
+    for (int c = cpuset_next(&cpus, 0); c >= 0; c = cpuset_next(&cpus, (unsigned)c + 1)) {
+        if (!has_cpufreq(c)) {
+            cpuset_add(&no_freq, (unsigned)c);
+            continue;
+        }
+        char path[PATH_MAX], avail[1024], cur[64];
+        if (gov_path(path, sizeof(path), c, "scaling_available_governors") < 0 ||
+            (r = hostfile_read(path, avail, sizeof(avail))) < 0) {
+            cJSON_Delete(args);
+            return vmrun_fail(err, r < 0 ? -r : ENAMETOOLONG, "read %s", path);
+        }
+        if (!word_in(avail, want)) {
+            cJSON_Delete(args);
+            return vmrun_failx(err, EINVAL,
+                               "cpu.governor \"%s\" is not available on CPU %d (available: %s)",
+                               want, c, avail);
+        }
+        if (gov_path(path, sizeof(path), c, "scaling_governor") < 0 ||
+            (r = hostfile_read(path, cur, sizeof(cur))) < 0) {
+            cJSON_Delete(args);
+            return vmrun_fail(err, r < 0 ? -r : ENAMETOOLONG, "read %s", path);
+        }
+        if (strcmp(cur, want) == 0)
+            continue;
+        cJSON *one = cJSON_CreateObject();
+        cJSON_AddNumberToObject(one, "cpu", c);
+        cJSON_AddStringToObject(one, "previous", cur);
+        cJSON_AddItemToArray(list, one);
+        cpuset_add(&changed, (unsigned)c);
+        if (previous_of_first[0] == '\0')
+            snprintf(previous_of_first, sizeof(previous_of_first), "%s", cur);
+    }
+    char text[1024];
+    if (!cpuset_empty(&no_freq)) {
+        cpulist_format(&no_freq, text, sizeof(text));
+        host_prep_say(hp,
+                      "cpu.governor: CPU %s %s no frequency scaling (no cpufreq in sysfs); "
+                      "leaving %s alone",
+                      text, cpuset_count(&no_freq) > 1 ? "have" : "has",
+                      cpuset_count(&no_freq) > 1 ? "them" : "it");
+    }
+    if (cpuset_empty(&changed)) {
+        cJSON_Delete(args);
+        return 0;
+    }
+
+    r = journal_record(hp->journal, OP_GOVERNOR, args, err);
+    if (r < 0)
+        return r;
+    for (int c = cpuset_next(&changed, 0); c >= 0; c = cpuset_next(&changed, (unsigned)c + 1)) {
+        char path[PATH_MAX];
+        if (gov_path(path, sizeof(path), c, "scaling_governor") < 0)
+            return vmrun_failx(err, ENAMETOOLONG, "cpufreq path too long");
+        r = hostfile_write(path, want);
+        if (r < 0)
+            return vmrun_fail(err, -r, "set the governor of CPU %d to %s", c, want);
+    }
+    r = journal_done(hp->journal, err);
+    if (r < 0)
+        return r;
+    cpulist_format(&changed, text, sizeof(text));
+    host_prep_say(hp, "CPU governor %s on CPU %s (was %s)", want, text, previous_of_first);
+    return 0;
+}
+
+int governor_undo(const cJSON *args, struct vmrun_error *err)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(args, "cpus");
+    if (!cJSON_IsArray(list))
+        return vmrun_failx(err, EINVAL, "malformed %s record", OP_GOVERNOR);
+    int first = 0;
+    const cJSON *one;
+    cJSON_ArrayForEach(one, list)
+    {
+        long cpu;
+        const char *prev = oparg_string(one, "previous");
+        if (oparg_long(one, "cpu", 0, CPUSET_MAX - 1, &cpu) < 0 || prev == NULL ||
+            strchr(prev, '/') != NULL) {
+            if (first == 0)
+                first = vmrun_failx(err, EINVAL, "malformed %s record", OP_GOVERNOR);
+            continue;
+        }
+        char path[PATH_MAX], cur[64];
+        if (gov_path(path, sizeof(path), (int)cpu, "scaling_governor") < 0)
+            continue;
+        int r = hostfile_read(path, cur, sizeof(cur));
+        if (r == -ENOENT)
+            continue; /* CPU offline or cpufreq gone: nothing to put back */
+        if (r == 0 && strcmp(cur, prev) == 0)
+            continue; /* never changed, or already put back */
+        r = hostfile_write(path, prev);
+        if (r < 0 && first == 0)
+            first = vmrun_fail(err, -r, "restore governor %s on CPU %ld", prev, cpu);
+    }
+    return first;
+}
+
+void governor_describe(const cJSON *args, char *buf, size_t len)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(args, "cpus");
+    snprintf(buf, len, "restore the cpufreq governor of %d CPU(s)",
+             cJSON_IsArray(list) ? cJSON_GetArraySize(list) : 0);
+}

@@ -1,0 +1,460 @@
+#include "host/pci/pci_users.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+#include "host/pci/pci_sysfs.h"
+#include "sys/hostpath.h"
+
+/* ---- holders: processes with the device's nodes open ---- */
+
+struct node_list {
+    char (*paths)[PATH_MAX];
+    size_t n, cap;
+};
+
+static int node_add(struct node_list *l, const char *fmt_path)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        char(*np)[PATH_MAX] = realloc(l->paths, cap * sizeof(*np));
+        if (np == NULL)
+            return -ENOMEM;
+        l->paths = np;
+        l->cap = cap;
+    }
+    snprintf(l->paths[l->n++], PATH_MAX, "%s", fmt_path);
+    return 0;
+}
+
+static int dev_node(struct node_list *l, const char *name)
+{
+    char path[PATH_MAX];
+    if (host_path(path, sizeof(path), HOST_DEV, "/%s", name) < 0)
+        return -ENAMETOOLONG;
+    return node_add(l, path);
+}
+
+/* The minor number the nvidia driver gave a GPU, or -1. */
+static int nvidia_minor(const char *address)
+{
+    char path[PATH_MAX];
+    if (host_path(path, sizeof(path), HOST_PROC, "/driver/nvidia/gpus/%s/information", address) < 0)
+        return -1;
+    cleanup_fclose FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return -1;
+    char line[256];
+    while (fgets(line, sizeof(line), f) != NULL) {
+        int minor;
+        if (sscanf(line, "Device Minor: %d", &minor) == 1)
+            return minor;
+    }
+    return -1;
+}
+
+static int device_nodes(const struct pci_dev_info *d, struct node_list *l)
+{
+    char path[PATH_MAX];
+    int r;
+    if (host_path(path, sizeof(path), HOST_SYS, "/bus/pci/devices/%s/drm", d->address) < 0)
+        return -ENAMETOOLONG;
+    cleanup_closedir DIR *drm = opendir(path);
+    if (drm != NULL) {
+        struct dirent *e;
+        while ((e = readdir(drm)) != NULL) {
+            if (strncmp(e->d_name, "card", 4) != 0 && strncmp(e->d_name, "renderD", 7) != 0)
+                continue;
+            char name[300];
+            snprintf(name, sizeof(name), "dri/%s", e->d_name);
+            if ((r = dev_node(l, name)) < 0)
+                return r;
+        }
+    }
+    if (strcmp(d->driver, "nvidia") == 0) {
+        /* The control nodes serve every NVIDIA GPU: a process holding
+         * them (nvidia-persistenced, a temperature poller) blocks the
+         * unbind of each. */
+        static const char *const shared[] = {"nvidiactl", "nvidia-modeset", "nvidia-uvm",
+                                             "nvidia-uvm-tools"};
+        for (size_t k = 0; k < ARRAY_SIZE(shared); k++)
+            if ((r = dev_node(l, shared[k])) < 0)
+                return r;
+        int minor = nvidia_minor(d->address);
+        for (int m = minor >= 0 ? minor : 0; m <= (minor >= 0 ? minor : 31); m++) {
+            char name[32];
+            snprintf(name, sizeof(name), "nvidia%d", m);
+            if ((r = dev_node(l, name)) < 0)
+                return r;
+        }
+    }
+    if (strcmp(d->driver, "vfio-pci") == 0 && d->iommu_group >= 0) {
+        char name[32];
+        snprintf(name, sizeof(name), "vfio/%d", d->iommu_group);
+        if ((r = dev_node(l, name)) < 0)
+            return r;
+    }
+    return 0;
+}
+
+static bool all_digits(const char *s)
+{
+    if (*s == '\0')
+        return false;
+    for (; *s; s++)
+        if (!isdigit((unsigned char)*s))
+            return false;
+    return true;
+}
+
+static int holder_add(struct pci_holders *h, pid_t pid, const char *comm, const char *node)
+{
+    for (size_t k = 0; k < h->n; k++)
+        if (h->items[k].pid == pid && strcmp(h->items[k].node, node) == 0)
+            return 0;
+    struct pci_holder *ni = realloc(h->items, (h->n + 1) * sizeof(*ni));
+    if (ni == NULL)
+        return -ENOMEM;
+    h->items = ni;
+    struct pci_holder *x = &h->items[h->n++];
+    x->pid = pid;
+    snprintf(x->comm, sizeof(x->comm), "%s", comm);
+    snprintf(x->node, sizeof(x->node), "%s", node);
+    return 0;
+}
+
+int pci_find_holders(const struct pci_dev_info *d, struct pci_holders *out, struct vmrun_error *err)
+{
+    out->items = NULL;
+    out->n = 0;
+    struct node_list nodes = {0};
+    int r = device_nodes(d, &nodes);
+    if (r < 0) {
+        free(nodes.paths);
+        return vmrun_fail(err, -r, "%s: list device nodes", d->address);
+    }
+    if (nodes.n == 0) {
+        free(nodes.paths);
+        return 0;
+    }
+
+    char proc[PATH_MAX];
+    if (host_path(proc, sizeof(proc), HOST_PROC, "/") < 0) {
+        free(nodes.paths);
+        return vmrun_failx(err, ENAMETOOLONG, "procfs root too long");
+    }
+    cleanup_closedir DIR *pd = opendir(proc);
+    if (pd == NULL) {
+        free(nodes.paths);
+        return vmrun_fail(err, errno, "open %s", proc);
+    }
+    struct dirent *pe;
+    while ((pe = readdir(pd)) != NULL) {
+        if (!all_digits(pe->d_name))
+            continue;
+        char fddir[PATH_MAX];
+        if (host_path(fddir, sizeof(fddir), HOST_PROC, "/%s/fd", pe->d_name) < 0)
+            continue;
+        cleanup_closedir DIR *fdd = opendir(fddir);
+        if (fdd == NULL)
+            continue; /* gone, or not ours to read */
+        struct dirent *fe;
+        while ((fe = readdir(fdd)) != NULL) {
+            if (fe->d_name[0] == '.')
+                continue;
+            char link[PATH_MAX + 300], target[PATH_MAX];
+            snprintf(link, sizeof(link), "%s/%s", fddir, fe->d_name);
+            ssize_t n = readlink(link, target, sizeof(target) - 1);
+            if (n < 0)
+                continue;
+            target[n] = '\0';
+            for (size_t k = 0; k < nodes.n; k++) {
+                if (strcmp(target, nodes.paths[k]) != 0)
+                    continue;
+                char comm_path[PATH_MAX], comm[32] = "?";
+                if (host_path(comm_path, sizeof(comm_path), HOST_PROC, "/%s/comm", pe->d_name) == 0)
+                    pci_sysfs_read(comm_path, comm, sizeof(comm));
+                r = holder_add(out, (pid_t)atoi(pe->d_name), comm, target);
+                if (r < 0) {
+                    free(nodes.paths);
+                    pci_holders_free(out);
+                    return vmrun_fail(err, -r, "list holders of %s", d->address);
+                }
+            }
+        }
+    }
+    free(nodes.paths);
+    return 0;
+}
+
+void pci_holders_free(struct pci_holders *h)
+{
+    free(h->items);
+    h->items = NULL;
+    h->n = 0;
+}
+
+void pci_holders_describe(const struct pci_holders *h, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t k = 0; k < h->n && used < len; k++) {
+        int n = snprintf(buf + used, len - used, "%s%s (pid %d) has %s open", k ? ", " : "",
+                         h->items[k].comm, (int)h->items[k].pid, h->items[k].node);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+/* ---- users of other kinds ---- */
+
+static struct pci_user *user_add(struct pci_users *u, enum pci_use kind, bool loses_data)
+{
+    if (u->n == PCI_USERS_MAX)
+        return NULL;
+    struct pci_user *x = &u->items[u->n++];
+    x->kind = kind;
+    x->loses_data = loses_data;
+    x->msg[0] = '\0';
+    return x;
+}
+
+/* Whether sysfs object `path` (a class/block or class/net entry) sits below
+ * the PCI device whose resolved directory is devdir. */
+static bool below(const char *path, const char *devdir)
+{
+    char real[PATH_MAX];
+    if (realpath(path, real) == NULL)
+        return false;
+    size_t n = strlen(devdir);
+    return strncmp(real, devdir, n) == 0 && real[n] == '/';
+}
+
+struct blockdev {
+    char name[64];
+    char majmin[32];
+};
+
+struct blockset {
+    struct blockdev items[256];
+    size_t n;
+};
+
+static bool blockset_has(const struct blockset *s, const char *name)
+{
+    for (size_t k = 0; k < s->n; k++)
+        if (strcmp(s->items[k].name, name) == 0)
+            return true;
+    return false;
+}
+
+/* Add a block device and, recursively, what is stacked on it (device mapper,
+ * md: its holders/ directory), since a mount of dm-0 on a partition of the
+ * disk uses the disk just the same. */
+static void blockset_add(struct blockset *s, const char *name, int depth)
+{
+    if (depth > 8 || blockset_has(s, name) || s->n == ARRAY_SIZE(s->items) ||
+        strlen(name) >= sizeof(s->items[0].name))
+        return;
+    char path[PATH_MAX];
+    struct blockdev *b = &s->items[s->n++];
+    snprintf(b->name, sizeof(b->name), "%s", name);
+    if (host_path(path, sizeof(path), HOST_SYS, "/class/block/%s/dev", name) == 0)
+        pci_sysfs_read(path, b->majmin, sizeof(b->majmin));
+    if (host_path(path, sizeof(path), HOST_SYS, "/class/block/%s/holders", name) < 0)
+        return;
+    cleanup_closedir DIR *d = opendir(path);
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            blockset_add(s, e->d_name, depth + 1);
+}
+
+/* The block device name behind a /dev path ("/dev/mapper/root" -> "dm-0"),
+ * resolved under the /dev root; "" when it is not a device path. */
+static void dev_path_to_block(const char *devpath, char *name, size_t len)
+{
+    char path[PATH_MAX], real[PATH_MAX];
+    name[0] = '\0';
+    if (strncmp(devpath, "/dev/", 5) != 0)
+        return;
+    if (host_path(path, sizeof(path), HOST_DEV, "/%s", devpath + 5) < 0)
+        return;
+    const char *use = realpath(path, real) != NULL ? real : path;
+    const char *slash = strrchr(use, '/');
+    snprintf(name, len, "%s", slash ? slash + 1 : use);
+}
+
+static void append(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t len, const char *fmt, ...)
+{
+    size_t used = strlen(buf);
+    if (used >= len)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + used, len - used, fmt, ap);
+    va_end(ap);
+}
+
+static int storage_users(const char *devdir, struct pci_users *out, struct vmrun_error *err)
+{
+    char path[PATH_MAX];
+    if (host_path(path, sizeof(path), HOST_SYS, "/class/block") < 0)
+        return vmrun_failx(err, ENAMETOOLONG, "sysfs root too long");
+    struct blockset *set = calloc(1, sizeof(*set));
+    if (set == NULL)
+        return vmrun_fail(err, ENOMEM, "storage check");
+    {
+        cleanup_closedir DIR *d = opendir(path);
+        struct dirent *e;
+        while (d != NULL && (e = readdir(d)) != NULL) {
+            if (e->d_name[0] == '.')
+                continue;
+            char p[PATH_MAX];
+            if (host_path(p, sizeof(p), HOST_SYS, "/class/block/%s", e->d_name) == 0 &&
+                below(p, devdir))
+                blockset_add(set, e->d_name, 0);
+        }
+    }
+    if (set->n == 0) {
+        free(set);
+        return 0;
+    }
+
+    char found[768] = "";
+    /* Mounts: by major:minor, and by source device for file systems with
+     * anonymous device numbers (btrfs). */
+    if (host_path(path, sizeof(path), HOST_PROC, "/self/mountinfo") == 0) {
+        cleanup_fclose FILE *f = fopen(path, "re");
+        char line[4096];
+        while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+            char majmin[32], mnt[1024], source[1024] = "";
+            if (sscanf(line, "%*s %*s %31s %*s %1023s", majmin, mnt) != 2)
+                continue;
+            const char *sep = strstr(line, " - ");
+            if (sep != NULL)
+                sscanf(sep + 3, "%*s %1023s", source);
+            char srcname[256];
+            dev_path_to_block(source, srcname, sizeof(srcname));
+            for (size_t k = 0; k < set->n; k++) {
+                if (strcmp(set->items[k].majmin, majmin) == 0 ||
+                    (srcname[0] && strcmp(set->items[k].name, srcname) == 0)) {
+                    append(found, sizeof(found), "%s is mounted on %s; ", set->items[k].name, mnt);
+                    break;
+                }
+            }
+        }
+    }
+    if (host_path(path, sizeof(path), HOST_PROC, "/swaps") == 0) {
+        cleanup_fclose FILE *f = fopen(path, "re");
+        char line[4096];
+        while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+            char file[1024], name[256];
+            if (sscanf(line, "%1023s", file) != 1 || strcmp(file, "Filename") == 0)
+                continue;
+            dev_path_to_block(file, name, sizeof(name));
+            if (name[0] && blockset_has(set, name))
+                append(found, sizeof(found), "%s is active swap; ", name);
+        }
+    }
+    free(set);
+    if (found[0] == '\0')
+        return 0;
+    size_t fl = strlen(found);
+    if (fl >= 2)
+        found[fl - 2] = '\0';
+    struct pci_user *u = user_add(out, PCI_USE_STORAGE, true);
+    if (u != NULL)
+        snprintf(u->msg, sizeof(u->msg),
+                 "it is a storage controller in use: %s. Taking it would lose data; unmount "
+                 "and swapoff first (--force does not override this)",
+                 found);
+    return 0;
+}
+
+static int network_users(const char *devdir, struct pci_users *out, struct vmrun_error *err)
+{
+    char path[PATH_MAX];
+    if (host_path(path, sizeof(path), HOST_SYS, "/class/net") < 0)
+        return vmrun_failx(err, ENAMETOOLONG, "sysfs root too long");
+    cleanup_closedir DIR *d = opendir(path);
+    if (d == NULL)
+        return 0;
+    char up[512] = "";
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char p[PATH_MAX], state[32];
+        if (host_path(p, sizeof(p), HOST_SYS, "/class/net/%s", e->d_name) < 0 || !below(p, devdir))
+            continue;
+        /* operstate "up" is what this check goes by: it is what sysfs
+         * shows on any host, real or simulated; a link that is up is in
+         * use whether or not it has addresses (bridges, bonds). */
+        if (host_path(p, sizeof(p), HOST_SYS, "/class/net/%s/operstate", e->d_name) < 0 ||
+            pci_sysfs_read(p, state, sizeof(state)) < 0 || strcmp(state, "up") != 0)
+            continue;
+        append(up, sizeof(up), "%s%s", up[0] ? ", " : "", e->d_name);
+    }
+    if (up[0] == '\0')
+        return 0;
+    struct pci_user *u = user_add(out, PCI_USE_NETWORK, false);
+    if (u != NULL)
+        snprintf(u->msg, sizeof(u->msg),
+                 "its network interface %s is up: the host loses that connection (a remote "
+                 "session over it drops); take it down first (ip link set dev NAME down) or "
+                 "use --force",
+                 up);
+    return 0;
+}
+
+int pci_find_users(const struct pci_dev_info *d, struct pci_users *out, struct vmrun_error *err)
+{
+    out->n = 0;
+    char path[PATH_MAX], devdir[PATH_MAX];
+    if (host_path(path, sizeof(path), HOST_SYS, "/bus/pci/devices/%s", d->address) < 0)
+        return vmrun_failx(err, ENAMETOOLONG, "sysfs root too long");
+    if (realpath(path, devdir) == NULL)
+        return vmrun_fail(err, errno, "%s", path);
+
+    struct pci_holders h;
+    int r = pci_find_holders(d, &h, err);
+    if (r < 0)
+        return r;
+    if (h.n > 0) {
+        struct pci_user *u = user_add(out, PCI_USE_PROCESSES, false);
+        if (u != NULL) {
+            char who[700];
+            pci_holders_describe(&h, who, sizeof(who));
+            snprintf(u->msg, sizeof(u->msg),
+                     "it is in use: %s. Stop them first (or use --force: the unbind then waits "
+                     "for them and times out)",
+                     who);
+        }
+    }
+    pci_holders_free(&h);
+
+    if (d->boot_vga && (d->class_code >> 8) == 0x03) {
+        struct pci_user *u = user_add(out, PCI_USE_CONSOLE, false);
+        if (u != NULL)
+            snprintf(u->msg, sizeof(u->msg),
+                     "it is the boot VGA device and shows the host's console: the host display "
+                     "goes dark (use --force if the host is run headless or over SSH)");
+    }
+    if ((r = storage_users(devdir, out, err)) < 0)
+        return r;
+    if ((r = network_users(devdir, out, err)) < 0)
+        return r;
+    return 0;
+}

@@ -1,0 +1,180 @@
+/* The profile model: what a JSON profile says, as a plain C struct.
+ *
+ * profile_parse() is a pure function of the bytes it is given (no file
+ * system, no host access), so it can be fuzzed and tested exhaustively. Every
+ * problem found is appended to a diagnostics list with file, line, column and
+ * JSON path; a profile with any error diagnostic is rejected as a whole.
+ * profiles/README.md documents every key. */
+#ifndef VMRUN_PROFILE_H
+#define VMRUN_PROFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/diag.h"
+
+#define PROFILE_NAME_MAX 64
+#define PROFILE_VENDOR_ID_MAX 12
+#define PROFILE_DEFAULT_TIMEOUT_S 120
+#define PROFILE_MAX_BYTES (1024 * 1024) /* larger files are refused unread */
+
+enum vm_accel { VM_ACCEL_KVM, VM_ACCEL_TCG };
+enum vm_disk_format { VM_DISK_RAW, VM_DISK_QCOW2 };
+enum vm_disk_bus { VM_BUS_VIRTIO, VM_BUS_SCSI, VM_BUS_NVME, VM_BUS_SATA };
+enum vm_disk_media { VM_MEDIA_DISK, VM_MEDIA_CDROM };
+enum vm_net_type { VM_NET_USER, VM_NET_BRIDGE, VM_NET_TAP };
+enum vm_audio_backend { VM_AUDIO_NONE, VM_AUDIO_PIPEWIRE, VM_AUDIO_PA, VM_AUDIO_ALSA };
+enum vm_display {
+    VM_DISPLAY_NONE,
+    VM_DISPLAY_GTK,
+    VM_DISPLAY_SDL,
+    VM_DISPLAY_SPICE,
+    VM_DISPLAY_VNC
+};
+enum vm_serial { VM_SERIAL_LOG, VM_SERIAL_STDIO, VM_SERIAL_NONE };
+enum vm_governor_scope { VM_GOVERNOR_VM_CPUS, VM_GOVERNOR_ALL_CPUS };
+
+/* A list of host CPU numbers, in profile order. */
+struct cpu_list {
+    int *cpus;
+    size_t n;
+};
+
+struct vm_pci {
+    /* Normalised "DDDD:BB:SS.F" (domain added when the profile left it out). */
+    char address[13];
+    unsigned domain, bus, slot, func;
+    char *rom;       /* NULL: the device's own ROM */
+    int bootindex;   /* -1: none */
+    bool take_group; /* also take every other endpoint of its IOMMU group */
+};
+
+struct vm_disk {
+    char *path;
+    enum vm_disk_format format;
+    enum vm_disk_bus bus;
+    enum vm_disk_media media;
+    bool readonly;
+    char *cache;   /* NULL: QEMU's default; else "none" | "writeback" | ... */
+    char *aio;     /* NULL, "native", "threads", "io_uring" */
+    char *discard; /* NULL, "unmap", "ignore" */
+    bool iothread; /* serve this disk from the VM's iothread */
+    int bootindex; /* -1: none */
+};
+
+struct vm_net {
+    enum vm_net_type type;
+    char *bridge; /* type bridge */
+    char *tap;    /* type tap: an existing tap interface */
+    char *mac;    /* NULL: QEMU picks one */
+    char *model;  /* default "virtio-net-pci" */
+};
+
+struct vm_usb {
+    unsigned vendor, product;
+};
+
+struct vm_input {
+    char *evdev;
+    char *grab_toggle; /* NULL: QEMU's default (both Ctrl keys) */
+};
+
+struct vm_profile {
+    char name[PROFILE_NAME_MAX + 1];
+    char *description;
+
+    struct {
+        char *binary;  /* default "qemu-system-x86_64" */
+        char *machine; /* default "q35" */
+        enum vm_accel accel;
+        char **extra_args;
+        size_t n_extra_args;
+    } qemu;
+
+    struct {
+        char *code;          /* NULL: QEMU's default BIOS */
+        char *vars_template; /* copied per VM before start */
+    } firmware;
+
+    struct {
+        char *kernel, *initrd, *cmdline; /* all NULL: no direct kernel boot */
+    } boot;
+
+    struct {
+        char *model; /* default "host" */
+        unsigned sockets, cores, threads;
+        struct cpu_list vcpus;     /* pin.vcpus: vCPU i on host CPU vcpus.cpus[i] */
+        struct cpu_list emulator;  /* pin.emulator */
+        struct cpu_list iothreads; /* pin.iothreads */
+        bool realtime;
+        bool hyperv;
+        bool hide_hypervisor;
+        char *vendor_id; /* NULL or <= 12 chars */
+        char *governor;  /* NULL: leave cpufreq alone */
+        enum vm_governor_scope governor_scope;
+        bool isolate; /* keep host tasks, IRQs and writeback off the vCPU CPUs */
+    } cpu;
+
+    struct {
+        uint64_t size;        /* bytes */
+        unsigned hugepage_kb; /* 0: no hugepages; 2048 or 1048576 */
+        int numa_node;        /* -1: auto */
+        bool drop_caches;     /* on a shortfall, also drop the page cache */
+    } memory;
+
+    struct vm_pci *pci;
+    size_t n_pci;
+    struct vm_disk *disks;
+    size_t n_disks;
+    struct vm_net *nets;
+    size_t n_nets;
+    struct vm_usb *usb;
+    size_t n_usb;
+    struct vm_input *inputs;
+    size_t n_inputs;
+
+    struct {
+        bool present;
+        enum vm_audio_backend backend;
+        char *device; /* default "hda" */
+    } audio;
+
+    enum vm_display display; /* default none */
+    enum vm_serial serial;   /* default log */
+
+    struct {
+        bool present;
+        unsigned width, height;
+        char *device;  /* "/dev/kvmfr0" (a character device) or "shm" */
+        uint64_t size; /* bytes, from the resolution */
+    } looking_glass;
+
+    struct {
+        unsigned timeout_s; /* default 120 */
+    } shutdown;
+
+    char *run_as; /* NULL: the invoking user (SUDO_UID / PKEXEC_UID), else root */
+};
+
+/* Parse and validate a profile.
+ *   file:         the name used in messages ("gaming.json"); also gives the
+ *                 default name (file name without directories and ".json").
+ *   data, len:    the bytes; need not be NUL-terminated.
+ * Returns 0 and fills *out (caller frees with profile_free) when there is no
+ * error diagnostic (diags may hold warnings); otherwise -EINVAL, *out zeroed,
+ * and diags holds every problem found, in document order. Paths are kept as
+ * written: profile_load() (profile_load.h) makes relative ones absolute. */
+int profile_parse(const char *file, const char *data, size_t len, struct vm_profile *out,
+                  struct diag_list *diags);
+
+void profile_free(struct vm_profile *p);
+
+/* Number of vCPUs: sockets x cores x threads. */
+unsigned profile_vcpu_count(const struct vm_profile *p);
+
+/* Looking Glass shared-memory size for a resolution:
+ * w*h*4*2 + 10 MiB, rounded up to a power of two. */
+uint64_t profile_looking_glass_size(unsigned width, unsigned height);
+
+#endif

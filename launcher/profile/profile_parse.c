@@ -1,0 +1,1343 @@
+/* profile_parse: the profile schema. Reads a cJSON tree through the checked
+ * readers of profile_json.c into struct vm_profile, then checks what spans
+ * several keys (topology against pinning, memory against hugepages, boot
+ * indexes, ...). Every problem is reported, not only the first: a reader
+ * that fails leaves its default in place and the walk goes on. Pure: no
+ * file system, no environment. profiles/README.md documents each key. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+#include "base/size.h"
+#include "profile/jsonpos.h"
+#include "profile/profile.h"
+#include "profile/profile_json.h"
+
+#define MIB (UINT64_C(1) << 20)
+#define GIB (UINT64_C(1) << 30)
+/* CPU numbers vmrun can pin (a cpu_set_t). */
+#define MAX_HOST_CPU 1023
+/* QEMU's q35 takes at most this many vCPUs. */
+#define MAX_VCPUS 1024
+#define MAX_NUMA_NODE 1023
+#define MAX_BOOTINDEX 9999
+#define MAX_MEMORY (UINT64_C(16) << 40)
+#define MAX_TIMEOUT_S 86400
+#define MAX_LG_DIMENSION 16384
+#define SATA_PORTS 6
+
+static const char *const root_keys[] = {
+    "name",   "description",   "qemu",     "firmware", "boot",  "cpu",   "memory",
+    "pci",    "disks",         "network",  "usb",      "input", "audio", "display",
+    "serial", "looking_glass", "shutdown", "run_as",   NULL,
+};
+static const char *const qemu_keys[] = {"binary", "machine", "accel", "extra_args", NULL};
+static const char *const firmware_keys[] = {"code", "vars_template", NULL};
+static const char *const boot_keys[] = {"kernel", "initrd", "cmdline", NULL};
+static const char *const cpu_keys[] = {
+    "model",           "sockets",   "cores",    "threads",        "pin",     "realtime", "hyperv",
+    "hide_hypervisor", "vendor_id", "governor", "governor_scope", "isolate", NULL,
+};
+static const char *const pin_keys[] = {"vcpus", "emulator", "iothreads", NULL};
+static const char *const memory_keys[] = {"size", "hugepages", "numa_node", "drop_caches", NULL};
+static const char *const pci_keys[] = {"address", "rom", "bootindex", "take_group", NULL};
+static const char *const disk_keys[] = {
+    "path", "format",  "bus",      "media",     "readonly", "cache",
+    "aio",  "discard", "iothread", "bootindex", NULL,
+};
+static const char *const net_keys[] = {"type", "bridge", "tap", "mac", "model", NULL};
+static const char *const usb_keys[] = {"vendor", "product", NULL};
+static const char *const input_keys[] = {"evdev", "grab_toggle", NULL};
+static const char *const audio_keys[] = {"backend", "device", NULL};
+static const char *const lg_keys[] = {"resolution", "device", NULL};
+static const char *const shutdown_keys[] = {"timeout", NULL};
+
+static const char *const accel_names[] = {"kvm", "tcg", NULL};
+static const char *const format_names[] = {"raw", "qcow2", NULL};
+static const char *const bus_names[] = {"virtio", "scsi", "nvme", "sata", NULL};
+static const char *const media_names[] = {"disk", "cdrom", NULL};
+static const char *const net_type_names[] = {"user", "bridge", "tap", NULL};
+static const char *const audio_backend_names[] = {"none", "pipewire", "pa", "alsa", NULL};
+static const char *const audio_device_names[] = {"hda", "usb", "ac97", NULL};
+static const char *const display_names[] = {"none", "gtk", "sdl", "spice", "vnc", NULL};
+static const char *const serial_names[] = {"log", "stdio", "none", NULL};
+static const char *const scope_names[] = {"vm", "all", NULL};
+static const char *const cache_names[] = {"none",       "writeback", "writethrough",
+                                          "directsync", "unsafe",    NULL};
+static const char *const aio_names[] = {"threads", "native", "io_uring", NULL};
+static const char *const discard_names[] = {"ignore", "unmap", NULL};
+static const char *const grab_toggle_names[] = {
+    "ctrl-ctrl", "alt-alt", "shift-shift", "meta-meta", "scrolllock", "ctrl-scrolllock", NULL};
+
+/* What the cross-key checks need besides the values: where each came
+ * from. */
+struct where {
+    const cJSON *root, *qemu_accel, *cpu, *cpu_model, *vcpus, *emulator, *iothreads, *hyperv,
+        *vendor_id, *isolate, *memory, *size, *hugepages, *firmware_vars, *boot_initrd,
+        *boot_cmdline, *governor_scope;
+    const cJSON **vcpu_items, **pci_items, **disk_items, **net_items, **usb_items;
+    bool topology_given;
+};
+
+static void missing(struct pj *pj, const cJSON *parent, const char *key, const char *expected)
+{
+    size_t saved = pj_push_key(pj, key);
+    pj_error(pj, parent, "required key is missing; expected %s", expected);
+    pj_pop(pj, saved);
+}
+
+static bool is_array(struct pj *pj, const cJSON *node, const char *expected)
+{
+    if (cJSON_IsArray(node))
+        return true;
+    char got[128];
+    pj_describe(node, got, sizeof(got));
+    pj_error(pj, node, "expected %s, got %s", expected, got);
+    return false;
+}
+
+static size_t array_len(const cJSON *a)
+{
+    size_t n = 0;
+    for (const cJSON *c = a->child; c != NULL; c = c->next)
+        n++;
+    return n;
+}
+
+/* Caps on list lengths: far above any real machine, low enough that the
+ * checks between entries stay cheap on any input. */
+#define MAX_PCI 64
+#define MAX_DISKS 64
+#define MAX_NETS 32
+#define MAX_USB 64
+#define MAX_INPUTS 32
+#define MAX_EXTRA_ARGS 1024
+
+static bool too_long(struct pj *pj, const cJSON *a, size_t n, size_t max)
+{
+    if (n <= max)
+        return false;
+    pj_error(pj, a, "expected at most %zu entries, got %zu", max, n);
+    return true;
+}
+
+/* ---- name, description, run_as ------------------------------------- */
+
+static bool valid_name(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n <= PROFILE_NAME_MAX && s[0] != '.' &&
+           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+}
+
+static void parse_name(struct pj *pj, const cJSON *root, const char *file, struct vm_profile *p)
+{
+    const char *expected = "a VM name: 1-64 of [A-Za-z0-9_.-], not starting with '.'";
+    const cJSON *v = pj_member(root, "name");
+    if (v != NULL) {
+        size_t saved = pj_push_key(pj, "name");
+        cleanup_free char *name = NULL;
+        if (pj_string(pj, v, PJ_NONEMPTY, expected, &name) > 0) {
+            char got[128];
+            pj_describe(v, got, sizeof(got));
+            if (!valid_name(name))
+                pj_error(pj, v, "expected %s, got %s", expected, got);
+            else
+                snprintf(p->name, sizeof(p->name), "%s", name);
+        }
+        pj_pop(pj, saved);
+        return;
+    }
+    /* The default: the file name without directories and ".json". */
+    const char *base = strrchr(file, '/');
+    base = base != NULL ? base + 1 : file;
+    size_t n = strlen(base);
+    if (n > 5 && strcmp(base + n - 5, ".json") == 0)
+        n -= 5;
+    char name[PROFILE_NAME_MAX + 2];
+    snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) - 1 ? n : sizeof(name) - 1), base);
+    if (n > PROFILE_NAME_MAX || !valid_name(name)) {
+        char quoted[128];
+        pj_quote(name, quoted, sizeof(quoted));
+        size_t saved = pj_push_key(pj, "name");
+        pj_error(pj, root,
+                 "no \"name\" is given and the file name %s is not a valid one; add \"name\": %s",
+                 quoted, expected);
+        pj_pop(pj, saved);
+        return;
+    }
+    snprintf(p->name, sizeof(p->name), "%s", name);
+}
+
+static void parse_run_as(struct pj *pj, const cJSON *root, struct vm_profile *p)
+{
+    const char *expected = "a user name (1-32 of [A-Za-z0-9_.-], not starting with '-')";
+    const cJSON *v = pj_member(root, "run_as");
+    if (v == NULL)
+        return;
+    size_t saved = pj_push_key(pj, "run_as");
+    cleanup_free char *user = NULL;
+    if (pj_string(pj, v, PJ_NONEMPTY | PJ_NAME, expected, &user) > 0) {
+        size_t n = strlen(user);
+        /* An all-digit name would be read as a uid by the tools users
+         * check with; refusing it keeps "run_as" a name. */
+        if (n > 32 || user[0] == '-' || strspn(user, "0123456789") == n) {
+            char got[128];
+            pj_describe(v, got, sizeof(got));
+            pj_error(pj, v, "expected %s, got %s", expected, got);
+        } else {
+            p->run_as = steal_pointer(&user);
+        }
+    }
+    pj_pop(pj, saved);
+}
+
+/* ---- qemu, firmware, boot ------------------------------------------ */
+
+static void parse_qemu(struct pj *pj, const cJSON *root, struct vm_profile *p, struct where *w)
+{
+    const cJSON *q = pj_member(root, "qemu");
+    if (q == NULL)
+        return;
+    size_t saved = pj_push_key(pj, "qemu");
+    if (pj_object(pj, q, qemu_keys)) {
+        const cJSON *bin = pj_member(q, "binary");
+        if (bin != NULL) {
+            size_t s2 = pj_push_key(pj, "binary");
+            const char *expected = "a command name or an absolute path";
+            if (pj_string(pj, bin, PJ_NONEMPTY, expected, &p->qemu.binary) > 0 &&
+                strchr(p->qemu.binary, '/') != NULL && p->qemu.binary[0] != '/') {
+                char got[128];
+                pj_describe(bin, got, sizeof(got));
+                pj_error(pj, bin, "expected %s, got %s", expected, got);
+            }
+            pj_pop(pj, s2);
+        }
+        const cJSON *m = pj_member(q, "machine");
+        if (m != NULL) {
+            size_t s2 = pj_push_key(pj, "machine");
+            const char *expected = "a q35 machine type (\"q35\" or \"pc-q35-X.Y\")";
+            if (pj_string(pj, m, PJ_NONEMPTY | PJ_NAME, expected, &p->qemu.machine) > 0 &&
+                strcmp(p->qemu.machine, "q35") != 0 &&
+                strncmp(p->qemu.machine, "pc-q35-", 7) != 0) {
+                char got[128];
+                pj_describe(m, got, sizeof(got));
+                pj_error(pj, m, "expected %s, which vmrun's PCIe layout needs, got %s", expected,
+                         got);
+            }
+            pj_pop(pj, s2);
+        }
+        int accel;
+        if (pj_get_enum(pj, q, "accel", accel_names, &accel) > 0)
+            p->qemu.accel = (enum vm_accel)accel;
+        w->qemu_accel = pj_member(q, "accel");
+        const cJSON *ea = pj_member(q, "extra_args");
+        if (ea != NULL) {
+            size_t s2 = pj_push_key(pj, "extra_args");
+            if (is_array(pj, ea, "an array of strings")) {
+                size_t n = array_len(ea);
+                if (too_long(pj, ea, n, MAX_EXTRA_ARGS))
+                    n = 0;
+                p->qemu.extra_args = calloc(n + 1, sizeof(char *));
+                size_t i = 0;
+                for (const cJSON *c = ea->child; c != NULL && i < n && p->qemu.extra_args != NULL;
+                     c = c->next, i++) {
+                    size_t s3 = pj_push_index(pj, i);
+                    char *arg = NULL;
+                    if (pj_string(pj, c, PJ_NONEMPTY, "a QEMU argument (a non-empty string)",
+                                  &arg) > 0)
+                        p->qemu.extra_args[p->qemu.n_extra_args++] = arg;
+                    pj_pop(pj, s3);
+                }
+            }
+            pj_pop(pj, s2);
+        }
+    }
+    pj_pop(pj, saved);
+}
+
+static void parse_firmware(struct pj *pj, const cJSON *root, struct vm_profile *p, struct where *w)
+{
+    const cJSON *f = pj_member(root, "firmware");
+    if (f == NULL)
+        return;
+    size_t saved = pj_push_key(pj, "firmware");
+    if (pj_object(pj, f, firmware_keys)) {
+        pj_get_string(pj, f, "code", PJ_NONEMPTY, "the path of the OVMF code file",
+                      &p->firmware.code);
+        pj_get_string(pj, f, "vars_template", PJ_NONEMPTY,
+                      "the path of the OVMF variables template", &p->firmware.vars_template);
+        w->firmware_vars = pj_member(f, "vars_template");
+        if (p->firmware.vars_template != NULL && pj_member(f, "code") == NULL) {
+            size_t s2 = pj_push_key(pj, "vars_template");
+            pj_error(pj, w->firmware_vars, "needs firmware.code: variables are for OVMF");
+            pj_pop(pj, s2);
+        }
+    }
+    pj_pop(pj, saved);
+}
+
+static void parse_boot(struct pj *pj, const cJSON *root, struct vm_profile *p)
+{
+    const cJSON *b = pj_member(root, "boot");
+    if (b == NULL)
+        return;
+    size_t saved = pj_push_key(pj, "boot");
+    if (pj_object(pj, b, boot_keys)) {
+        pj_get_string(pj, b, "kernel", PJ_NONEMPTY, "the path of a kernel image", &p->boot.kernel);
+        pj_get_string(pj, b, "initrd", PJ_NONEMPTY, "the path of an initrd", &p->boot.initrd);
+        pj_get_string(pj, b, "cmdline", 0, "a kernel command line", &p->boot.cmdline);
+        bool has_kernel = pj_member(b, "kernel") != NULL;
+        const char *const needs[] = {"initrd", "cmdline"};
+        for (size_t i = 0; i < ARRAY_SIZE(needs); i++) {
+            const cJSON *v = pj_member(b, needs[i]);
+            if (v != NULL && !has_kernel) {
+                size_t s2 = pj_push_key(pj, needs[i]);
+                pj_error(pj, v, "needs boot.kernel: it is for direct kernel boot");
+                pj_pop(pj, s2);
+            }
+        }
+    }
+    pj_pop(pj, saved);
+}
+
+/* ---- cpu ------------------------------------------------------------ */
+
+static const cJSON **item_array(const cJSON *a, size_t *n)
+{
+    *n = array_len(a);
+    const cJSON **items = calloc(*n + 1, sizeof(*items));
+    if (items == NULL)
+        return NULL;
+    size_t i = 0;
+    for (const cJSON *c = a->child; c != NULL; c = c->next)
+        items[i++] = c;
+    return items;
+}
+
+/* A list of host CPUs; duplicates within the list are errors. */
+static void parse_cpu_list(struct pj *pj, const cJSON *pin, const char *key, struct cpu_list *out,
+                           const cJSON ***items_out)
+{
+    const cJSON *a = pj_member(pin, key);
+    if (a == NULL)
+        return;
+    size_t saved = pj_push_key(pj, key);
+    if (!is_array(pj, a, "an array of host CPU numbers")) {
+        pj_pop(pj, saved);
+        return;
+    }
+    size_t n;
+    cleanup_free const cJSON **items = item_array(a, &n);
+    if (n == 0)
+        pj_error(pj, a, "expected at least one host CPU number, got an empty array");
+    if (n > MAX_VCPUS) {
+        pj_error(pj, a, "expected at most %d host CPUs, got %zu", MAX_VCPUS, n);
+        pj_pop(pj, saved);
+        return;
+    }
+    /* Where each CPU was first listed, plus one (0: not yet). */
+    size_t seen[MAX_HOST_CPU + 1] = {0};
+    out->cpus = calloc(n + 1, sizeof(int));
+    if (items == NULL || out->cpus == NULL) {
+        pj_error(pj, a, "out of memory");
+        pj_pop(pj, saved);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t s2 = pj_push_index(pj, i);
+        int64_t cpu = -1;
+        if (pj_int(pj, items[i], 0, MAX_HOST_CPU, "a host CPU number (integer >= 0)", &cpu) > 0) {
+            if (seen[cpu] != 0)
+                pj_error(pj, items[i], "host CPU %" PRId64 " is listed twice (also at [%zu])", cpu,
+                         seen[cpu] - 1);
+            else
+                seen[cpu] = i + 1;
+        }
+        out->cpus[i] = (int)cpu;
+        pj_pop(pj, s2);
+    }
+    out->n = n;
+    if (items_out != NULL)
+        *items_out = steal_pointer(&items);
+    pj_pop(pj, saved);
+}
+
+static void parse_topology_part(struct pj *pj, const cJSON *cpu, const char *key, unsigned *out,
+                                bool *given)
+{
+    char expected[64];
+    snprintf(expected, sizeof(expected), "the number of %s (integer >= 1)", key);
+    int64_t v;
+    int r = pj_get_int(pj, cpu, key, 1, MAX_VCPUS, expected, &v);
+    if (r != 0)
+        *given = true;
+    if (r > 0)
+        *out = (unsigned)v;
+}
+
+static void parse_cpu(struct pj *pj, const cJSON *root, struct vm_profile *p, struct where *w)
+{
+    p->cpu.sockets = p->cpu.cores = p->cpu.threads = 1;
+    const cJSON *c = pj_member(root, "cpu");
+    w->cpu = c;
+    if (c == NULL)
+        return;
+    size_t saved = pj_push_key(pj, "cpu");
+    if (!pj_object(pj, c, cpu_keys)) {
+        pj_pop(pj, saved);
+        return;
+    }
+    w->cpu_model = pj_member(c, "model");
+    pj_get_string(pj, c, "model", PJ_NONEMPTY | PJ_NAME,
+                  "a QEMU CPU model such as \"host\", \"max\" or \"qemu64\"", &p->cpu.model);
+    parse_topology_part(pj, c, "sockets", &p->cpu.sockets, &w->topology_given);
+    parse_topology_part(pj, c, "cores", &p->cpu.cores, &w->topology_given);
+    parse_topology_part(pj, c, "threads", &p->cpu.threads, &w->topology_given);
+
+    const cJSON *pin = pj_member(c, "pin");
+    if (pin != NULL) {
+        size_t s2 = pj_push_key(pj, "pin");
+        if (pj_object(pj, pin, pin_keys)) {
+            parse_cpu_list(pj, pin, "vcpus", &p->cpu.vcpus, &w->vcpu_items);
+            parse_cpu_list(pj, pin, "emulator", &p->cpu.emulator, NULL);
+            parse_cpu_list(pj, pin, "iothreads", &p->cpu.iothreads, NULL);
+            w->vcpus = pj_member(pin, "vcpus");
+            w->emulator = pj_member(pin, "emulator");
+            w->iothreads = pj_member(pin, "iothreads");
+        }
+        pj_pop(pj, s2);
+    }
+
+    pj_get_bool(pj, c, "realtime", &p->cpu.realtime);
+    pj_get_bool(pj, c, "hyperv", &p->cpu.hyperv);
+    pj_get_bool(pj, c, "hide_hypervisor", &p->cpu.hide_hypervisor);
+    pj_get_bool(pj, c, "isolate", &p->cpu.isolate);
+    w->hyperv = pj_member(c, "hyperv");
+    w->isolate = pj_member(c, "isolate");
+
+    w->vendor_id = pj_member(c, "vendor_id");
+    if (w->vendor_id != NULL) {
+        size_t s2 = pj_push_key(pj, "vendor_id");
+        /* hv-vendor-id is a -cpu feature: QEMU splits features on every
+         * ',' with no escape, so a comma cannot be written. */
+        if (pj_string(pj, w->vendor_id, PJ_NONEMPTY | PJ_NOCOMMA,
+                      "a Hyper-V vendor id of 1-12 characters", &p->cpu.vendor_id) > 0 &&
+            strlen(p->cpu.vendor_id) > PROFILE_VENDOR_ID_MAX) {
+            char got[128];
+            pj_describe(w->vendor_id, got, sizeof(got));
+            pj_error(pj, w->vendor_id,
+                     "expected a Hyper-V vendor id of 1-12 characters, got %s (%zu characters)",
+                     got, strlen(p->cpu.vendor_id));
+        }
+        pj_pop(pj, s2);
+    }
+    const cJSON *gov = pj_member(c, "governor");
+    if (gov != NULL) {
+        size_t s2 = pj_push_key(pj, "governor");
+        /* Written to cpufreq's scaling_governor, whose names are at most 15
+         * characters. */
+        if (pj_string(pj, gov, PJ_NONEMPTY | PJ_NAME,
+                      "a cpufreq governor name such as \"performance\"", &p->cpu.governor) > 0 &&
+            strlen(p->cpu.governor) > 15) {
+            char got[128];
+            pj_describe(gov, got, sizeof(got));
+            pj_error(pj, gov, "expected a cpufreq governor name (at most 15 characters), got %s",
+                     got);
+        }
+        pj_pop(pj, s2);
+    }
+    int scope;
+    if (pj_get_enum(pj, c, "governor_scope", scope_names, &scope) > 0)
+        p->cpu.governor_scope = (enum vm_governor_scope)scope;
+    w->governor_scope = pj_member(c, "governor_scope");
+    pj_pop(pj, saved);
+}
+
+/* ---- memory ----------------------------------------------------------- */
+
+static void parse_memory(struct pj *pj, const cJSON *root, struct vm_profile *p, struct where *w)
+{
+    p->memory.numa_node = -1;
+    const cJSON *m = pj_member(root, "memory");
+    w->memory = m;
+    const char *size_expected = "a size such as \"16G\" or \"512M\", or a number of bytes";
+    if (m == NULL) {
+        missing(pj, root, "memory", "an object with at least \"size\" (e.g. \"16G\")");
+        return;
+    }
+    size_t saved = pj_push_key(pj, "memory");
+    if (!pj_object(pj, m, memory_keys)) {
+        pj_pop(pj, saved);
+        return;
+    }
+    const cJSON *size = pj_member(m, "size");
+    w->size = size;
+    if (size == NULL) {
+        missing(pj, m, "size", size_expected);
+    } else {
+        size_t s2 = pj_push_key(pj, "size");
+        char got[128];
+        pj_describe(size, got, sizeof(got));
+        uint64_t bytes = 0;
+        bool ok = false;
+        if (cJSON_IsString(size)) {
+            int r = size_parse(size->valuestring, &bytes);
+            ok = r == 0;
+            if (r == -ERANGE)
+                pj_error(pj, size, "expected %s, got %s, which is too large", size_expected, got);
+            else if (r < 0)
+                pj_error(pj, size, "expected %s, got %s", size_expected, got);
+        } else if (cJSON_IsNumber(size)) {
+            int64_t v;
+            /* 2^53: the largest integer a JSON number carries exactly. */
+            ok = pj_int(pj, size, 1, INT64_C(1) << 53, size_expected, &v) > 0;
+            bytes = (uint64_t)v;
+            if (!ok)
+                bytes = 0;
+        } else {
+            pj_error(pj, size, "expected %s, got %s", size_expected, got);
+        }
+        if (ok) {
+            if (bytes < MIB || bytes % MIB != 0)
+                pj_error(pj, size, "expected a whole number of MiB (at least 1M), got %s", got);
+            else if (bytes > MAX_MEMORY)
+                pj_error(pj, size, "expected at most 16T, got %s", got);
+            else
+                p->memory.size = bytes;
+        }
+        pj_pop(pj, s2);
+    }
+
+    const cJSON *hp = pj_member(m, "hugepages");
+    w->hugepages = hp;
+    if (hp != NULL) {
+        size_t s2 = pj_push_key(pj, "hugepages");
+        if (cJSON_IsFalse(hp)) {
+            p->memory.hugepage_kb = 0;
+        } else if (cJSON_IsString(hp) && strcmp(hp->valuestring, "2M") == 0) {
+            p->memory.hugepage_kb = 2048;
+        } else if (cJSON_IsString(hp) && strcmp(hp->valuestring, "1G") == 0) {
+            p->memory.hugepage_kb = 1048576;
+        } else {
+            char got[128];
+            pj_describe(hp, got, sizeof(got));
+            pj_error(pj, hp, "expected \"2M\", \"1G\" or false, got %s", got);
+        }
+        pj_pop(pj, s2);
+    }
+    if (p->memory.size != 0 && p->memory.hugepage_kb != 0 &&
+        p->memory.size % ((uint64_t)p->memory.hugepage_kb * 1024) != 0) {
+        char have[32];
+        size_format(p->memory.size, have, sizeof(have));
+        size_t s2 = pj_push_key(pj, "size");
+        pj_error(pj, size, "%s is not a whole number of %s hugepages (memory.hugepages)", have,
+                 p->memory.hugepage_kb == 2048 ? "2M" : "1G");
+        pj_pop(pj, s2);
+    }
+
+    const cJSON *node = pj_member(m, "numa_node");
+    if (node != NULL) {
+        size_t s2 = pj_push_key(pj, "numa_node");
+        if (cJSON_IsString(node) && strcmp(node->valuestring, "auto") == 0) {
+            p->memory.numa_node = -1;
+        } else if (cJSON_IsNumber(node)) {
+            int64_t v;
+            if (pj_int(pj, node, 0, MAX_NUMA_NODE, "\"auto\" or a NUMA node number (integer >= 0)",
+                       &v) > 0)
+                p->memory.numa_node = (int)v;
+        } else {
+            char got[128];
+            pj_describe(node, got, sizeof(got));
+            pj_error(pj, node, "expected \"auto\" or a NUMA node number (integer >= 0), got %s",
+                     got);
+        }
+        pj_pop(pj, s2);
+    }
+    pj_get_bool(pj, m, "drop_caches", &p->memory.drop_caches);
+    pj_pop(pj, saved);
+}
+
+/* ---- pci ---------------------------------------------------------------- */
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* n hex digits exactly. */
+static bool hexn(const char *s, size_t n, unsigned *out)
+{
+    unsigned v = 0;
+    for (size_t i = 0; i < n; i++) {
+        int d = hexval(s[i]);
+        if (d < 0)
+            return false;
+        v = v * 16 + (unsigned)d;
+    }
+    *out = v;
+    return true;
+}
+
+/* "DDDD:BB:SS.F" or "BB:SS.F". */
+static bool parse_bdf(const char *s, struct vm_pci *d)
+{
+    size_t n = strlen(s);
+    unsigned dom = 0;
+    if (n == 12) {
+        if (!hexn(s, 4, &dom) || s[4] != ':')
+            return false;
+        s += 5;
+    } else if (n != 7) {
+        return false;
+    }
+    unsigned bus, slot, func;
+    if (!hexn(s, 2, &bus) || s[2] != ':' || !hexn(s + 3, 2, &slot) || s[5] != '.' ||
+        !hexn(s + 6, 1, &func))
+        return false;
+    if (slot > 0x1f || func > 7)
+        return false;
+    d->domain = dom;
+    d->bus = bus;
+    d->slot = slot;
+    d->func = func;
+    snprintf(d->address, sizeof(d->address), "%04x:%02x:%02x.%x", dom, bus, slot, func);
+    return true;
+}
+
+static void parse_bootindex(struct pj *pj, const cJSON *obj, int *out)
+{
+    int64_t v;
+    if (pj_get_int(pj, obj, "bootindex", 0, MAX_BOOTINDEX, "a boot order (integer >= 0)", &v) > 0)
+        *out = (int)v;
+}
+
+static void parse_pci(struct pj *pj, const cJSON *root, struct vm_profile *p, struct where *w)
+{
+    const cJSON *a = pj_member(root, "pci");
+    if (a == NULL)
+        return;
+    size_t saved = pj_push_key(pj, "pci");
+    if (!is_array(pj, a, "an array of PCI devices")) {
+        pj_pop(pj, saved);
+        return;
+    }
+    size_t n = array_len(a);
+    if (too_long(pj, a, n, MAX_PCI)) {
+        pj_pop(pj, saved);
+        return;
+    }
+    w->pci_items = item_array(a, &n);
+    p->pci = calloc(n + 1, sizeof(*p->pci));
+    if (w->pci_items == NULL || p->pci == NULL) {
+        pj_error(pj, a, "out of memory");
+        pj_pop(pj, saved);
+        return;
+    }
+    p->n_pci = n;
+    const char *expected =
+        "a PCI address \"DDDD:BB:SS.F\" or \"BB:SS.F\" (hex; slot 00-1f, function 0-7)";
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *o = w->pci_items[i];
+        struct vm_pci *d = &p->pci[i];
+        d->bootindex = -1;
+        size_t s2 = pj_push_index(pj, i);
+        if (pj_object(pj, o, pci_keys)) {
+            const cJSON *addr = pj_member(o, "address");
+            if (addr == NULL) {
+                missing(pj, o, "address", expected);
+            } else {
+                size_t s3 = pj_push_key(pj, "address");
+                cleanup_free char *s = NULL;
+                if (pj_string(pj, addr, PJ_NONEMPTY, expected, &s) > 0) {
+                    char got[128];
+                    pj_describe(addr, got, sizeof(got));
+                    if (!parse_bdf(s, d)) {
+                        pj_error(pj, addr, "expected %s, got %s", expected, got);
+                    } else {
+                        for (size_t j = 0; j < i; j++) {
+                            if (strcmp(p->pci[j].address, d->address) == 0) {
+                                pj_error(pj, addr, "device %s is already listed at pci[%zu]",
+                                         d->address, j);
+                                break;
+                            }
+                        }
+                    }
+                }
+                pj_pop(pj, s3);
+            }
+            pj_get_string(pj, o, "rom", PJ_NONEMPTY, "the path of a ROM file", &d->rom);
+            parse_bootindex(pj, o, &d->bootindex);
+            pj_get_bool(pj, o, "take_group", &d->take_group);
+        }
+        pj_pop(pj, s2);
+    }
+    /* A guest scans function 0 of a slot first and skips a slot without
+     * it: every device needs its function 0 passed through too. */
+    for (size_t i = 0; i < n; i++) {
+        const struct vm_pci *d = &p->pci[i];
+        if (d->address[0] == '\0' || d->func == 0)
+            continue;
+        bool has0 = false;
+        for (size_t j = 0; j < n; j++) {
+            const struct vm_pci *e = &p->pci[j];
+            has0 |= e->address[0] != '\0' && e->domain == d->domain && e->bus == d->bus &&
+                    e->slot == d->slot && e->func == 0;
+        }
+        if (!has0) {
+            size_t s2 = pj_push_index(pj, i);
+            size_t s3 = pj_push_key(pj, "address");
+            pj_error(pj, pj_member(w->pci_items[i], "address"),
+                     "function 0 of %04x:%02x:%02x is not in \"pci\": the guest would not find "
+                     "function %u without it",
+                     d->domain, d->bus, d->slot, d->func);
+            pj_pop(pj, s3);
+            pj_pop(pj, s2);
+        }
+    }
+    pj_pop(pj, saved);
+}
+
+/* ---- disks -------------------------------------------------------------- */
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static void parse_disks(struct pj *pj, const cJSON *root, struct vm_profile *p, struct where *w)
+{
+    const cJSON *a = pj_member(root, "disks");
+    if (a == NULL)
+        return;
+    size_t saved = pj_push_key(pj, "disks");
+    if (!is_array(pj, a, "an array of disks")) {
+        pj_pop(pj, saved);
+        return;
+    }
+    size_t n = array_len(a);
+    if (too_long(pj, a, n, MAX_DISKS)) {
+        pj_pop(pj, saved);
+        return;
+    }
+    w->disk_items = item_array(a, &n);
+    p->disks = calloc(n + 1, sizeof(*p->disks));
+    if (w->disk_items == NULL || p->disks == NULL) {
+        pj_error(pj, a, "out of memory");
+        pj_pop(pj, saved);
+        return;
+    }
+    p->n_disks = n;
+    unsigned sata = 0;
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *o = w->disk_items[i];
+        struct vm_disk *d = &p->disks[i];
+        d->bootindex = -1;
+        size_t s2 = pj_push_index(pj, i);
+        if (!pj_object(pj, o, disk_keys)) {
+            pj_pop(pj, s2);
+            continue;
+        }
+        if (pj_member(o, "path") == NULL)
+            missing(pj, o, "path", "the path of a disk image or block device");
+        pj_get_string(pj, o, "path", PJ_NONEMPTY, "the path of a disk image or block device",
+                      &d->path);
+        int v;
+        if (pj_get_enum(pj, o, "format", format_names, &v) > 0)
+            d->format = (enum vm_disk_format)v;
+        else if (pj_member(o, "format") == NULL && d->path != NULL && ends_with(d->path, ".qcow2"))
+            d->format = VM_DISK_QCOW2;
+        if (pj_get_enum(pj, o, "bus", bus_names, &v) > 0)
+            d->bus = (enum vm_disk_bus)v;
+        if (pj_get_enum(pj, o, "media", media_names, &v) > 0)
+            d->media = (enum vm_disk_media)v;
+        pj_get_bool(pj, o, "readonly", &d->readonly);
+        pj_get_bool(pj, o, "iothread", &d->iothread);
+        int cache = -1, aio = -1, discard = -1;
+        if (pj_get_enum(pj, o, "cache", cache_names, &cache) > 0)
+            d->cache = strdup(cache_names[cache]);
+        if (pj_get_enum(pj, o, "aio", aio_names, &aio) > 0)
+            d->aio = strdup(aio_names[aio]);
+        if (pj_get_enum(pj, o, "discard", discard_names, &discard) > 0)
+            d->discard = strdup(discard_names[discard]);
+        parse_bootindex(pj, o, &d->bootindex);
+
+        const cJSON *bus = pj_member(o, "bus") != NULL ? pj_member(o, "bus") : o;
+        const char *bus_key = pj_member(o, "bus") != NULL ? "bus" : NULL;
+        size_t s3 = bus_key != NULL ? pj_push_key(pj, bus_key) : pj->path_len;
+        if (d->media == VM_MEDIA_CDROM && (d->bus == VM_BUS_VIRTIO || d->bus == VM_BUS_NVME))
+            pj_error(pj, bus, "a cdrom needs bus \"sata\" or \"scsi\", not \"%s\"",
+                     bus_names[d->bus]);
+        if (d->iothread && (d->bus == VM_BUS_NVME || d->bus == VM_BUS_SATA))
+            pj_error(pj, bus, "iothread is only for bus \"virtio\" and \"scsi\", not \"%s\"",
+                     bus_names[d->bus]);
+        if (d->bus == VM_BUS_SATA && ++sata == SATA_PORTS + 1)
+            pj_error(pj, bus, "q35 has %d SATA ports and they are all taken", SATA_PORTS);
+        pj_pop(pj, s3);
+        /* QEMU refuses aio=native on a cached file. */
+        if (aio == 1 && cache != 0 && cache != 3) {
+            size_t s4 = pj_push_key(pj, "aio");
+            pj_error(pj, pj_member(o, "aio"),
+                     "\"native\" needs cache \"none\" or \"directsync\" (QEMU refuses it on a "
+                     "cached file)");
+            pj_pop(pj, s4);
+        }
+        pj_pop(pj, s2);
+    }
+    pj_pop(pj, saved);
+}
+
+/* ---- network, usb, input ----------------------------------------------- */
+
+static bool parse_mac(const char *s, char *out, size_t len)
+{
+    unsigned b[6];
+    if (strlen(s) != 17)
+        return false;
+    for (int i = 0; i < 6; i++) {
+        if (!hexn(s + 3 * i, 2, &b[i]) || (i < 5 && s[3 * i + 2] != ':'))
+            return false;
+    }
+    snprintf(out, len, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
+    return true;
+}
+
+static void parse_ifname(struct pj *pj, const cJSON *o, const char *key, char **out)
+{
+    const cJSON *v = pj_member(o, key);
+    if (v == NULL)
+        return;
+    size_t saved = pj_push_key(pj, key);
+    const char *expected = "a network interface name (1-15 of [A-Za-z0-9_.-])";
+    if (pj_string(pj, v, PJ_NONEMPTY | PJ_NAME, expected, out) > 0 && strlen(*out) > 15) {
+        char got[128];
+        pj_describe(v, got, sizeof(got));
+        pj_error(pj, v, "expected %s, got %s", expected, got);
+    }
+    pj_pop(pj, saved);
+}
+
+static void parse_network(struct pj *pj, const cJSON *root, struct vm_profile *p, struct where *w)
+{
+    const cJSON *a = pj_member(root, "network");
+    if (a == NULL)
+        return;
+    size_t saved = pj_push_key(pj, "network");
+    if (!is_array(pj, a, "an array of network interfaces")) {
+        pj_pop(pj, saved);
+        return;
+    }
+    size_t n = array_len(a);
+    if (too_long(pj, a, n, MAX_NETS)) {
+        pj_pop(pj, saved);
+        return;
+    }
+    w->net_items = item_array(a, &n);
+    p->nets = calloc(n + 1, sizeof(*p->nets));
+    if (w->net_items == NULL || p->nets == NULL) {
+        pj_error(pj, a, "out of memory");
+        pj_pop(pj, saved);
+        return;
+    }
+    p->n_nets = n;
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *o = w->net_items[i];
+        struct vm_net *net = &p->nets[i];
+        size_t s2 = pj_push_index(pj, i);
+        if (!pj_object(pj, o, net_keys)) {
+            pj_pop(pj, s2);
+            continue;
+        }
+        int type;
+        if (pj_get_enum(pj, o, "type", net_type_names, &type) > 0)
+            net->type = (enum vm_net_type)type;
+        parse_ifname(pj, o, "bridge", &net->bridge);
+        parse_ifname(pj, o, "tap", &net->tap);
+        const char *need = net->type == VM_NET_BRIDGE ? "bridge"
+                           : net->type == VM_NET_TAP  ? "tap"
+                                                      : NULL;
+        if (need != NULL && pj_member(o, need) == NULL)
+            missing(pj, o, need, "a network interface name");
+        const char *const ifkeys[] = {"bridge", "tap"};
+        for (size_t k = 0; k < ARRAY_SIZE(ifkeys); k++) {
+            const cJSON *v = pj_member(o, ifkeys[k]);
+            if (v != NULL && (need == NULL || strcmp(need, ifkeys[k]) != 0)) {
+                size_t s3 = pj_push_key(pj, ifkeys[k]);
+                pj_error(pj, v, "is only for type \"%s\", and this interface is type \"%s\"",
+                         ifkeys[k], net_type_names[net->type]);
+                pj_pop(pj, s3);
+            }
+        }
+        const cJSON *mac = pj_member(o, "mac");
+        if (mac != NULL) {
+            size_t s3 = pj_push_key(pj, "mac");
+            const char *expected = "a unicast MAC address \"xx:xx:xx:xx:xx:xx\"";
+            cleanup_free char *s = NULL;
+            if (pj_string(pj, mac, PJ_NONEMPTY, expected, &s) > 0) {
+                char norm[18];
+                char got[128];
+                pj_describe(mac, got, sizeof(got));
+                if (!parse_mac(s, norm, sizeof(norm)) || (hexval(norm[1]) & 1) != 0)
+                    pj_error(pj, mac, "expected %s, got %s", expected, got);
+                else
+                    net->mac = strdup(norm);
+            }
+            pj_pop(pj, s3);
+        }
+        pj_get_string(pj, o, "model", PJ_NONEMPTY | PJ_NAME,
+                      "a QEMU network device model such as \"virtio-net-pci\"", &net->model);
+        pj_pop(pj, s2);
+    }
+    pj_pop(pj, saved);
+}
+
+static void parse_usb_id(struct pj *pj, const cJSON *o, const char *key, unsigned *out)
+{
+    const cJSON *v = pj_member(o, key);
+    char expected[64];
+    snprintf(expected, sizeof(expected), "a USB %s id of 4 hex digits such as \"046d\"", key);
+    if (v == NULL) {
+        missing(pj, o, key, expected);
+        return;
+    }
+    size_t saved = pj_push_key(pj, key);
+    cleanup_free char *s = NULL;
+    if (pj_string(pj, v, PJ_NONEMPTY, expected, &s) > 0) {
+        if (strlen(s) != 4 || !hexn(s, 4, out)) {
+            char got[128];
+            pj_describe(v, got, sizeof(got));
+            pj_error(pj, v, "expected %s, got %s", expected, got);
+        }
+    }
+    pj_pop(pj, saved);
+}
+
+static void parse_usb(struct pj *pj, const cJSON *root, struct vm_profile *p, struct where *w)
+{
+    const cJSON *a = pj_member(root, "usb");
+    if (a == NULL)
+        return;
+    size_t saved = pj_push_key(pj, "usb");
+    if (!is_array(pj, a, "an array of USB devices")) {
+        pj_pop(pj, saved);
+        return;
+    }
+    size_t n = array_len(a);
+    if (too_long(pj, a, n, MAX_USB)) {
+        pj_pop(pj, saved);
+        return;
+    }
+    w->usb_items = item_array(a, &n);
+    p->usb = calloc(n + 1, sizeof(*p->usb));
+    if (w->usb_items == NULL || p->usb == NULL) {
+        pj_error(pj, a, "out of memory");
+        pj_pop(pj, saved);
+        return;
+    }
+    p->n_usb = n;
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *o = w->usb_items[i];
+        size_t s2 = pj_push_index(pj, i);
+        if (pj_object(pj, o, usb_keys)) {
+            struct vm_usb *u = &p->usb[i];
+            u->vendor = u->product = 0x10000; /* not read yet */
+            parse_usb_id(pj, o, "vendor", &u->vendor);
+            parse_usb_id(pj, o, "product", &u->product);
+            for (size_t j = 0; j < i && u->vendor <= 0xffff && u->product <= 0xffff; j++) {
+                if (p->usb[j].vendor == u->vendor && p->usb[j].product == u->product) {
+                    pj_error(pj, o, "USB device %04x:%04x is already listed at usb[%zu]", u->vendor,
+                             u->product, j);
+                    break;
+                }
+            }
+        }
+        pj_pop(pj, s2);
+    }
+    pj_pop(pj, saved);
+}
+
+static void parse_input(struct pj *pj, const cJSON *root, struct vm_profile *p)
+{
+    const cJSON *a = pj_member(root, "input");
+    if (a == NULL)
+        return;
+    size_t saved = pj_push_key(pj, "input");
+    if (!is_array(pj, a, "an array of input devices")) {
+        pj_pop(pj, saved);
+        return;
+    }
+    size_t n = array_len(a);
+    if (too_long(pj, a, n, MAX_INPUTS)) {
+        pj_pop(pj, saved);
+        return;
+    }
+    p->inputs = calloc(n + 1, sizeof(*p->inputs));
+    if (p->inputs == NULL) {
+        pj_error(pj, a, "out of memory");
+        pj_pop(pj, saved);
+        return;
+    }
+    p->n_inputs = n;
+    size_t i = 0;
+    for (const cJSON *o = a->child; o != NULL; o = o->next, i++) {
+        struct vm_input *in = &p->inputs[i];
+        size_t s2 = pj_push_index(pj, i);
+        if (pj_object(pj, o, input_keys)) {
+            const char *expected = "an evdev device path such as \"/dev/input/by-id/...\"";
+            if (pj_member(o, "evdev") == NULL)
+                missing(pj, o, "evdev", expected);
+            pj_get_string(pj, o, "evdev", PJ_NONEMPTY | PJ_ABSPATH, expected, &in->evdev);
+            int t;
+            if (pj_get_enum(pj, o, "grab_toggle", grab_toggle_names, &t) > 0)
+                in->grab_toggle = strdup(grab_toggle_names[t]);
+        }
+        pj_pop(pj, s2);
+    }
+    pj_pop(pj, saved);
+}
+
+/* ---- audio, display, serial, looking_glass, shutdown ------------------- */
+
+static void parse_audio(struct pj *pj, const cJSON *root, struct vm_profile *p)
+{
+    const cJSON *o = pj_member(root, "audio");
+    if (o == NULL)
+        return;
+    size_t saved = pj_push_key(pj, "audio");
+    if (pj_object(pj, o, audio_keys)) {
+        p->audio.present = true;
+        p->audio.backend = VM_AUDIO_PIPEWIRE;
+        int v;
+        if (pj_get_enum(pj, o, "backend", audio_backend_names, &v) > 0)
+            p->audio.backend = (enum vm_audio_backend)v;
+        if (pj_get_enum(pj, o, "device", audio_device_names, &v) > 0)
+            p->audio.device = strdup(audio_device_names[v]);
+    }
+    pj_pop(pj, saved);
+}
+
+static void parse_looking_glass(struct pj *pj, const cJSON *root, struct vm_profile *p)
+{
+    const cJSON *o = pj_member(root, "looking_glass");
+    if (o == NULL)
+        return;
+    size_t saved = pj_push_key(pj, "looking_glass");
+    if (!pj_object(pj, o, lg_keys)) {
+        pj_pop(pj, saved);
+        return;
+    }
+    p->looking_glass.present = true;
+    const char *expected = "a resolution \"WIDTHxHEIGHT\" such as \"2560x1440\"";
+    const cJSON *res = pj_member(o, "resolution");
+    if (res == NULL) {
+        missing(pj, o, "resolution", expected);
+    } else {
+        size_t s2 = pj_push_key(pj, "resolution");
+        cleanup_free char *s = NULL;
+        if (pj_string(pj, res, PJ_NONEMPTY, expected, &s) > 0) {
+            char got[128];
+            pj_describe(res, got, sizeof(got));
+            size_t wlen = strspn(s, "0123456789");
+            size_t hlen = s[wlen] == 'x' ? strspn(s + wlen + 1, "0123456789") : 0;
+            unsigned long wd = 0, ht = 0;
+            if (wlen > 0 && wlen <= 5 && hlen > 0 && hlen <= 5 && s[wlen + 1 + hlen] == '\0') {
+                wd = strtoul(s, NULL, 10);
+                ht = strtoul(s + wlen + 1, NULL, 10);
+            }
+            if (wd == 0 || ht == 0 || wd > MAX_LG_DIMENSION || ht > MAX_LG_DIMENSION) {
+                pj_error(pj, res, "expected %s (each side 1-%d), got %s", expected,
+                         MAX_LG_DIMENSION, got);
+            } else {
+                p->looking_glass.width = (unsigned)wd;
+                p->looking_glass.height = (unsigned)ht;
+                p->looking_glass.size = profile_looking_glass_size((unsigned)wd, (unsigned)ht);
+            }
+        }
+        pj_pop(pj, s2);
+    }
+    const cJSON *dev = pj_member(o, "device");
+    if (dev != NULL) {
+        size_t s2 = pj_push_key(pj, "device");
+        const char *expected_dev = "\"shm\" or the path of a kvmfr device such as \"/dev/kvmfr0\"";
+        if (pj_string(pj, dev, PJ_NONEMPTY, expected_dev, &p->looking_glass.device) > 0 &&
+            strcmp(p->looking_glass.device, "shm") != 0 && p->looking_glass.device[0] != '/') {
+            char got[128];
+            pj_describe(dev, got, sizeof(got));
+            pj_error(pj, dev, "expected %s, got %s", expected_dev, got);
+        }
+        pj_pop(pj, s2);
+    } else {
+        p->looking_glass.device = strdup("/dev/kvmfr0");
+    }
+    pj_pop(pj, saved);
+}
+
+static void parse_shutdown(struct pj *pj, const cJSON *root, struct vm_profile *p)
+{
+    p->shutdown.timeout_s = PROFILE_DEFAULT_TIMEOUT_S;
+    const cJSON *o = pj_member(root, "shutdown");
+    if (o == NULL)
+        return;
+    size_t saved = pj_push_key(pj, "shutdown");
+    if (pj_object(pj, o, shutdown_keys)) {
+        int64_t v;
+        if (pj_get_int(pj, o, "timeout", 1, MAX_TIMEOUT_S, "a number of seconds (integer >= 1)",
+                       &v) > 0)
+            p->shutdown.timeout_s = (unsigned)v;
+    }
+    pj_pop(pj, saved);
+}
+
+/* ---- what spans several keys ------------------------------------------- */
+
+static void check_cpu(struct pj *pj, struct vm_profile *p, const struct where *w)
+{
+    size_t saved = pj_push_key(pj, "cpu");
+    size_t n_vcpus = p->cpu.vcpus.n;
+    /* Without a topology, the pin list gives it: one socket of N cores. */
+    if (!w->topology_given && n_vcpus > 0 && n_vcpus <= MAX_VCPUS)
+        p->cpu.cores = (unsigned)n_vcpus;
+    uint64_t total = (uint64_t)p->cpu.sockets * p->cpu.cores * p->cpu.threads;
+    if (total > MAX_VCPUS) {
+        pj_error(pj, w->cpu,
+                 "%u sockets x %u cores x %u threads is %" PRIu64 " vCPUs; QEMU's q35 takes at "
+                 "most %d",
+                 p->cpu.sockets, p->cpu.cores, p->cpu.threads, total, MAX_VCPUS);
+    } else if (w->vcpus != NULL && cJSON_IsArray(w->vcpus) && n_vcpus != total) {
+        size_t s2 = pj_push_key(pj, "pin");
+        size_t s3 = pj_push_key(pj, "vcpus");
+        pj_error(pj, w->vcpus,
+                 "expected %" PRIu64 " host CPUs (sockets x cores x threads = %u x %u x %u), "
+                 "got %zu",
+                 total, p->cpu.sockets, p->cpu.cores, p->cpu.threads, n_vcpus);
+        pj_pop(pj, s3);
+        pj_pop(pj, s2);
+    }
+
+    const char *model = p->cpu.model != NULL ? p->cpu.model : "host";
+    if (p->qemu.accel == VM_ACCEL_TCG && strcmp(model, "host") == 0) {
+        if (w->cpu_model != NULL) {
+            size_t s2 = pj_push_key(pj, "model");
+            pj_error(pj, w->cpu_model,
+                     "\"host\" needs qemu.accel \"kvm\"; with \"tcg\" name a model such as "
+                     "\"max\" or \"qemu64\"");
+            pj_pop(pj, s2);
+        } else {
+            pj_pop(pj, saved);
+            size_t s2 = pj_push_key(pj, "qemu");
+            pj_push_key(pj, "accel");
+            pj_error(pj, w->qemu_accel,
+                     "\"tcg\" cannot run the default cpu.model \"host\"; set cpu.model, e.g. "
+                     "\"max\" or \"qemu64\"");
+            pj_pop(pj, s2);
+            pj_push_key(pj, "cpu");
+        }
+    }
+    if (p->cpu.hyperv && p->qemu.accel != VM_ACCEL_KVM) {
+        size_t s2 = pj_push_key(pj, "hyperv");
+        pj_error(pj, w->hyperv, "Hyper-V enlightenments need qemu.accel \"kvm\"");
+        pj_pop(pj, s2);
+    }
+    if (p->cpu.vendor_id != NULL && !p->cpu.hyperv) {
+        size_t s2 = pj_push_key(pj, "vendor_id");
+        pj_error(pj, w->vendor_id, "is a Hyper-V setting: it needs cpu.hyperv true");
+        pj_pop(pj, s2);
+    }
+    if (p->cpu.isolate && p->cpu.vcpus.n == 0) {
+        size_t s2 = pj_push_key(pj, "isolate");
+        pj_error(pj, w->isolate,
+                 "needs cpu.pin.vcpus: isolation keeps the host off the CPUs the vCPUs are "
+                 "pinned to");
+        pj_pop(pj, s2);
+    }
+    /* Sharing a CPU between a vCPU and QEMU's other threads works, but
+     * costs the latency pinning is for. */
+    const struct {
+        const char *key;
+        const struct cpu_list *l;
+        const cJSON *node;
+    } others[] = {{"emulator", &p->cpu.emulator, w->emulator},
+                  {"iothreads", &p->cpu.iothreads, w->iothreads}};
+    for (size_t k = 0; k < ARRAY_SIZE(others); k++) {
+        for (size_t i = 0; i < others[k].l->n; i++) {
+            for (size_t j = 0; j < p->cpu.vcpus.n; j++) {
+                if (others[k].l->cpus[i] == p->cpu.vcpus.cpus[j] && w->vcpu_items != NULL &&
+                    cJSON_IsNumber(w->vcpu_items[j])) {
+                    size_t s2 = pj_push_key(pj, "pin");
+                    pj_push_key(pj, others[k].key);
+                    pj_push_index(pj, i);
+                    pj_warning(pj, cJSON_GetArrayItem(others[k].node, (int)i),
+                               "host CPU %d also runs vCPU %zu; keep QEMU's other threads off "
+                               "the vCPUs' CPUs",
+                               others[k].l->cpus[i], j);
+                    pj_pop(pj, s2);
+                    break;
+                }
+            }
+        }
+    }
+    pj_pop(pj, saved);
+}
+
+static void check_bootindex(struct pj *pj, const struct vm_profile *p, const struct where *w)
+{
+    /* QEMU refuses two devices with the same boot index. */
+    size_t n = p->n_pci + p->n_disks;
+    for (size_t i = 0; i < n; i++) {
+        int bi = i < p->n_pci ? p->pci[i].bootindex : p->disks[i - p->n_pci].bootindex;
+        if (bi < 0)
+            continue;
+        for (size_t j = 0; j < i; j++) {
+            int bj = j < p->n_pci ? p->pci[j].bootindex : p->disks[j - p->n_pci].bootindex;
+            if (bj != bi)
+                continue;
+            char other[32];
+            if (j < p->n_pci)
+                snprintf(other, sizeof(other), "pci[%zu]", j);
+            else
+                snprintf(other, sizeof(other), "disks[%zu]", j - p->n_pci);
+            bool pci = i < p->n_pci;
+            size_t idx = pci ? i : i - p->n_pci;
+            const cJSON *o = pci ? w->pci_items[idx] : w->disk_items[idx];
+            size_t saved = pj_push_key(pj, pci ? "pci" : "disks");
+            pj_push_index(pj, idx);
+            pj_push_key(pj, "bootindex");
+            pj_error(pj, pj_member(o, "bootindex"), "boot index %d is already used by %s", bi,
+                     other);
+            pj_pop(pj, saved);
+            break;
+        }
+    }
+}
+
+/* ---- entry point ---------------------------------------------------------- */
+
+static void parse_tree(struct pj *pj, const cJSON *root, const char *file, struct vm_profile *p)
+{
+    struct where w = {.root = root};
+    if (!pj_object(pj, root, root_keys))
+        return;
+    parse_name(pj, root, file, p);
+    const cJSON *desc = pj_member(root, "description");
+    if (desc != NULL) {
+        size_t saved = pj_push_key(pj, "description");
+        pj_string(pj, desc, 0, "a string", &p->description);
+        pj_pop(pj, saved);
+    }
+    parse_qemu(pj, root, p, &w);
+    parse_firmware(pj, root, p, &w);
+    parse_boot(pj, root, p);
+    parse_cpu(pj, root, p, &w);
+    parse_memory(pj, root, p, &w);
+    parse_pci(pj, root, p, &w);
+    parse_disks(pj, root, p, &w);
+    parse_network(pj, root, p, &w);
+    parse_usb(pj, root, p, &w);
+    parse_input(pj, root, p);
+    parse_audio(pj, root, p);
+    int v;
+    if (pj_get_enum(pj, root, "display", display_names, &v) > 0)
+        p->display = (enum vm_display)v;
+    if (pj_get_enum(pj, root, "serial", serial_names, &v) > 0)
+        p->serial = (enum vm_serial)v;
+    parse_looking_glass(pj, root, p);
+    parse_shutdown(pj, root, p);
+    parse_run_as(pj, root, p);
+
+    check_cpu(pj, p, &w);
+    check_bootindex(pj, p, &w);
+
+    free(w.vcpu_items);
+    free(w.pci_items);
+    free(w.disk_items);
+    free(w.net_items);
+    free(w.usb_items);
+}
+
+/* Diagnostics in document order, so a user reads them top to bottom. An
+ * insertion sort: stable, so equal positions keep their report order, and
+ * the list is short (PJ_MAX_ERRORS). */
+static void sort_diags(struct diag_list *d, size_t from)
+{
+    for (size_t i = from + 1; i < d->n; i++) {
+        struct diag t = d->items[i];
+        size_t j = i;
+        while (j > from && (d->items[j - 1].line > t.line ||
+                            (d->items[j - 1].line == t.line && d->items[j - 1].col > t.col))) {
+            d->items[j] = d->items[j - 1];
+            j--;
+        }
+        d->items[j] = t;
+    }
+}
+
+int profile_parse(const char *file, const char *data, size_t len, struct vm_profile *out,
+                  struct diag_list *diags)
+{
+    memset(out, 0, sizeof(*out));
+    size_t first_diag = diags->n;
+    size_t errors_before = diags->n_errors;
+    struct pj pj = {.file = file, .diags = diags};
+
+    if (len > PROFILE_MAX_BYTES) {
+        diag_add(diags, DIAG_ERROR, file, 0, 0, "",
+                 "the file is %zu bytes; profiles are at most %d bytes", len, PROFILE_MAX_BYTES);
+        return -EINVAL;
+    }
+    /* cJSON reads C strings; a NUL inside would silently end the text. */
+    const char *nul = memchr(data, '\0', len);
+    if (nul != NULL) {
+        struct jsonpos at = jsonpos_at(data, len, (size_t)(nul - data));
+        diag_add(diags, DIAG_ERROR, file, at.line, at.col, "",
+                 "a NUL byte; a profile is JSON text");
+        return -EINVAL;
+    }
+    cleanup_free char *text = malloc(len + 1);
+    if (text == NULL) {
+        diag_add(diags, DIAG_ERROR, file, 0, 0, "", "out of memory");
+        return -EINVAL;
+    }
+    memcpy(text, data, len);
+    text[len] = '\0';
+
+    /* The strict checker finds the first error and says what is wrong;
+     * cJSON's error pointer is the fallback for what only cJSON refuses
+     * (such as running out of memory). */
+    struct jsonpos at;
+    char why[256];
+    if (!jsonpos_check_syntax(text, len, CJSON_NESTING_LIMIT, &at, why, sizeof(why))) {
+        diag_add(diags, DIAG_ERROR, file, at.line, at.col, "", "JSON syntax error: %s", why);
+        return -EINVAL;
+    }
+    const char *end = NULL;
+    /* The length includes the NUL: cJSON checks that the text ends there
+     * (require_null_terminated), which refuses anything after the value. */
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len + 1, &end, true);
+    if (root == NULL) {
+        size_t off = end != NULL && end >= text && end <= text + len ? (size_t)(end - text) : 0;
+        at = jsonpos_at(text, len, off);
+        diag_add(diags, DIAG_ERROR, file, at.line, at.col, "", "JSON syntax error");
+        return -EINVAL;
+    }
+    if (jsonpos_build(&pj.pos, text, len, root) < 0)
+        diag_add(diags, DIAG_ERROR, file, 0, 0, "", "out of memory");
+    else
+        parse_tree(&pj, root, file, out);
+    jsonpos_free(&pj.pos);
+    cJSON_Delete(root);
+    sort_diags(diags, first_diag);
+    if (diags->n_errors > errors_before) {
+        profile_free(out);
+        return -EINVAL;
+    }
+    return 0;
+}

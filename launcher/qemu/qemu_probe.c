@@ -1,0 +1,202 @@
+/* Questions to a QEMU binary (qemu_probe.h). */
+#include "qemu/qemu_probe.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+
+extern char **environ;
+
+int qemu_find_binary(const char *name, char *out, size_t len)
+{
+    if (name == NULL || *name == '\0')
+        return -ENOENT;
+    struct stat st;
+    if (strchr(name, '/') != NULL) {
+        if (stat(name, &st) < 0)
+            return -errno;
+        if (!S_ISREG(st.st_mode) || access(name, X_OK) < 0)
+            return -EACCES;
+        if ((size_t)snprintf(out, len, "%s", name) >= len)
+            return -ENAMETOOLONG;
+        return 0;
+    }
+    const char *path = getenv("PATH");
+    if (path == NULL || *path == '\0')
+        path = "/usr/local/bin:/usr/bin:/bin";
+    bool denied = false;
+    for (const char *p = path; *p != '\0';) {
+        const char *end = strchrnul(p, ':');
+        size_t n = (size_t)(end - p);
+        char cand[PATH_MAX];
+        /* An empty PATH element means the current directory, as for execvp. */
+        int w = n == 0 ? snprintf(cand, sizeof(cand), "./%s", name)
+                       : snprintf(cand, sizeof(cand), "%.*s/%s", (int)n, p, name);
+        if (w > 0 && (size_t)w < sizeof(cand) && stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
+            if (access(cand, X_OK) == 0) {
+                if ((size_t)snprintf(out, len, "%s", cand) >= len)
+                    return -ENAMETOOLONG;
+                return 0;
+            }
+            denied = true;
+        }
+        p = *end == ':' ? end + 1 : end;
+    }
+    return denied ? -EACCES : -ENOENT;
+}
+
+int qemu_parse_version(const char *text, struct qemu_version *v)
+{
+    static const char marker[] = "version ";
+    const char *s = strstr(text, marker);
+    if (s == NULL)
+        return -EINVAL;
+    s += strlen(marker);
+    unsigned a = 0, b = 0, c = 0;
+    int consumed = 0;
+    /* "7.2.22", "8.1.0", and development builds "9.0.50"; a two-part
+     * "6.2" is accepted too. */
+    if (sscanf(s, "%u.%u%n", &a, &b, &consumed) != 2)
+        return -EINVAL;
+    if (s[consumed] == '.' && sscanf(s + consumed + 1, "%u", &c) != 1)
+        return -EINVAL;
+    v->major = a;
+    v->minor = b;
+    v->micro = c;
+    return 0;
+}
+
+int qemu_version_cmp(const struct qemu_version *a, const struct qemu_version *b)
+{
+    if (a->major != b->major)
+        return a->major < b->major ? -1 : 1;
+    if (a->minor != b->minor)
+        return a->minor < b->minor ? -1 : 1;
+    if (a->micro != b->micro)
+        return a->micro < b->micro ? -1 : 1;
+    return 0;
+}
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int qemu_probe_output(const char *binary, const char *const *args, char *out, size_t len,
+                      struct vmrun_error *err)
+{
+    char *argv[16];
+    size_t n = 0;
+    argv[n++] = (char *)binary;
+    for (; args[n - 1] != NULL && n < ARRAY_SIZE(argv) - 1; n++)
+        argv[n] = (char *)args[n - 1];
+    argv[n] = NULL;
+    if (len == 0)
+        return vmrun_failx(err, EINVAL, "no room for the output of %s", binary);
+    out[0] = '\0';
+
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) < 0)
+        return vmrun_fail(err, errno, "pipe");
+    cleanup_close int rd = pfd[0];
+    cleanup_close int wr = pfd[1];
+
+    posix_spawn_file_actions_t fa;
+    if (posix_spawn_file_actions_init(&fa) != 0)
+        return vmrun_failx(err, ENOMEM, "posix_spawn_file_actions_init");
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, wr, 1);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    cleanup_pid pid_t pid = 0;
+    int r = posix_spawn(&pid, binary, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (r != 0) {
+        pid = 0;
+        return vmrun_fail(err, r, "run %s", binary);
+    }
+    close(steal_fd(&wr));
+
+    /* Read until EOF or the deadline: a binary that hangs is not a QEMU
+     * that can be used, and the check must not hang with it. */
+    size_t got = 0;
+    long deadline = now_ms() + QEMU_PROBE_TIMEOUT_MS;
+    for (;;) {
+        long left = deadline - now_ms();
+        if (left <= 0)
+            return vmrun_failx(err, ETIMEDOUT, "%s %s did not answer within %d ms", binary,
+                               args[0] ? args[0] : "", QEMU_PROBE_TIMEOUT_MS);
+        struct pollfd p = {.fd = rd, .events = POLLIN};
+        int pr = poll(&p, 1, (int)left);
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr < 0)
+            return vmrun_fail(err, errno, "poll");
+        if (pr == 0)
+            continue;
+        char chunk[4096];
+        ssize_t k = read(rd, chunk, sizeof(chunk));
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return vmrun_fail(err, errno, "read the output of %s", binary);
+        if (k == 0)
+            break;
+        size_t keep = (size_t)k;
+        if (keep > len - 1 - got)
+            keep = len - 1 - got; /* keep draining so the child never blocks */
+        memcpy(out + got, chunk, keep);
+        got += keep;
+        out[got] = '\0';
+    }
+
+    int status = 0;
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid)
+            break;
+        if (w < 0 && errno != EINTR)
+            return vmrun_fail(err, errno, "waitpid");
+        if (now_ms() >= deadline)
+            return vmrun_failx(err, ETIMEDOUT, "%s did not exit within %d ms", binary,
+                               QEMU_PROBE_TIMEOUT_MS);
+        nanosleep(&(struct timespec){.tv_nsec = 5 * 1000 * 1000}, NULL);
+    }
+    pid = 0; /* reaped */
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        char how[64];
+        if (WIFEXITED(status))
+            snprintf(how, sizeof(how), "exit status %d", WEXITSTATUS(status));
+        else
+            snprintf(how, sizeof(how), "signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+        return vmrun_failx(err, EIO, "%s %s failed (%s)", binary, args[0] ? args[0] : "", how);
+    }
+    return 0;
+}
+
+bool qemu_help_lists(const char *listing, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *line = listing; *line != '\0';) {
+        const char *end = strchrnul(line, '\n');
+        size_t l = (size_t)(end - line);
+        while (l > 0 && (line[l - 1] == ' ' || line[l - 1] == '\r' || line[l - 1] == '\t'))
+            l--;
+        if (l == n && memcmp(line, name, n) == 0)
+            return true;
+        line = *end == '\n' ? end + 1 : end;
+    }
+    return false;
+}

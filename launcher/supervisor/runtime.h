@@ -1,0 +1,66 @@
+/* A VM's runtime directory: <run dir>/NAME (mode 0700), holding
+ *   lock            an OFD write lock held by the supervisor for its life
+ *   supervisor.pid  the supervisor's pid
+ *   qemu.pid        QEMU's pid once it runs
+ *   qmp.sock        QEMU's QMP socket (in the qemu/ subdirectory)
+ *   journal         host changes to undo (journal.h)
+ *   state.json      what `vmrun status` shows (pids, thread ids, start time)
+ *   log             the supervisor's log in --detach mode
+ *   stop-request    what `vmrun stop` asks for (timeout, force, reply path)
+ *
+ * The lock decides whether a VM runs: a directory whose lock nobody holds
+ * belongs to a dead supervisor (stale), whatever its pid files say. */
+#ifndef VMRUN_RUNTIME_H
+#define VMRUN_RUNTIME_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "base/error.h"
+
+struct vm_runtime {
+    char name[65];
+    char dir[PATH_MAX];
+    int lock_fd; /* -1 when not held */
+};
+
+enum runtime_state {
+    RUNTIME_ABSENT,  /* no directory */
+    RUNTIME_RUNNING, /* a live supervisor holds the lock */
+    RUNTIME_STALE,   /* a directory without a live supervisor */
+};
+
+/* <run dir>/NAME[/file] into buf. */
+int runtime_path(char *buf, size_t len, const char *name, const char *file);
+
+/* Create the directory if needed and take the lock. -EBUSY (with err naming
+ * the running supervisor's pid) when a live supervisor holds it. Writes
+ * supervisor.pid. */
+int runtime_acquire(const char *name, struct vm_runtime *rt, struct vmrun_error *err);
+
+/* Remove every file of the directory and the directory itself, then drop the
+ * lock. Safe on a half-made directory. */
+void runtime_release(struct vm_runtime *rt);
+
+/* Is a VM called name running? Does not take the lock. *supervisor gets the
+ * recorded supervisor pid (0 when unknown). */
+enum runtime_state runtime_probe(const char *name, pid_t *supervisor);
+
+/* Read a small pid file of the runtime dir (0 when absent). */
+pid_t runtime_read_pid(const char *name, const char *file);
+int runtime_write_file(const struct vm_runtime *rt, const char *file, const char *content,
+                       struct vmrun_error *err);
+
+/* Wait until the supervisor of name has released its lock (it has put the
+ * host back and is exiting), at most timeout_s seconds. 0 when it has,
+ * -ETIMEDOUT otherwise. Blocks on the lock itself: no polling delay. */
+int runtime_wait_released(const char *name, long timeout_s);
+
+/* Remove a stale directory (after its journal was recovered). */
+int runtime_remove_stale(const char *name, struct vmrun_error *err);
+
+/* List the names with a runtime directory; caller frees each and the array. */
+int runtime_list(char ***names, size_t *n, struct vmrun_error *err);
+
+#endif

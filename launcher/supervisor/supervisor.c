@@ -1,0 +1,842 @@
+/* The supervisor (supervisor.h): one VM from start to a clean host. */
+#include "supervisor/supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "journal/journal.h"
+#include "plan/hostprep.h"
+#include "priv/priv_drop.h"
+#include "priv/priv_handover.h"
+#include "priv/priv_notify.h"
+#include "qemu/cmdline.h"
+#include "qemu/pin.h"
+#include "qemu/qemu_sandbox.h"
+#include "qmp.h"
+#include "supervisor/runtime.h"
+#include "supervisor/vmstate.h"
+#include "sys/hostpath.h"
+#include "sys/seams.h"
+
+#define QMP_CONNECT_TIMEOUT_MS 15000
+#define QMP_COMMAND_TIMEOUT_MS 10000
+
+const char *vm_outcome_describe(enum vm_outcome o)
+{
+    switch (o) {
+    case VM_NOT_STARTED:
+        return "the VM did not start";
+    case VM_GUEST_POWEROFF:
+        return "the guest powered off";
+    case VM_STOPPED_ACPI:
+        return "stopped: the guest powered off on the ACPI request";
+    case VM_STOPPED_QUIT:
+        return "stopped: QEMU was told to quit";
+    case VM_STOPPED_KILLED:
+        return "stopped: QEMU did not quit and was killed";
+    case VM_QEMU_FAILED:
+        return "QEMU ended unexpectedly";
+    }
+    return "unknown";
+}
+
+struct sup {
+    const struct vm_profile *p;
+    const struct supervisor_opts *o;
+    struct vm_runtime rt;
+    struct journal journal;
+    struct host_prep hp;
+    struct vm_host_facts facts; /* where QEMU's files are (cmdline.h) */
+    struct vm_host_facts_storage facts_storage;
+    pid_t qemu;
+    int qemu_status; /* from waitpid, valid once qemu == 0 */
+    bool qemu_reaped;
+    struct qmp_client *qmp;
+    int sigfd;
+    struct qemu_threads threads;
+    time_t started_at;
+
+    /* stop state */
+    int stop_stage; /* 0 running, 1 powerdown sent, 2 quit sent, 3 killed */
+    bool stop_requested;
+    bool guest_shutdown; /* a SHUTDOWN event with guest=true */
+    struct timespec deadline;
+    char reply_path[PATH_MAX];
+    bool keep_runtime; /* an undo failed: the journal must stay for recover */
+};
+
+static void say(const struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(const struct sup *s, const char *fmt, ...)
+{
+    if (s->o->say == NULL)
+        return;
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    s->o->say(s->o->say_opaque, msg);
+}
+
+static void now(struct timespec *ts)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+}
+
+static int ms_until(const struct timespec *deadline)
+{
+    struct timespec t;
+    now(&t);
+    long long ms =
+        (deadline->tv_sec - t.tv_sec) * 1000LL + (deadline->tv_nsec - t.tv_nsec) / 1000000;
+    if (ms < 0)
+        return 0;
+    if (ms > 1000000)
+        return 1000000;
+    return (int)ms;
+}
+
+static void set_deadline(struct timespec *d, unsigned seconds)
+{
+    now(d);
+    d->tv_sec += seconds;
+}
+
+/* ---- files around QEMU ------------------------------------------------ */
+
+static int copy_file(const char *from, const char *to, struct vmrun_error *err)
+{
+    cleanup_close int in = open(from, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return vmrun_fail(err, errno, "open OVMF vars template %s", from);
+    cleanup_close int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (out < 0)
+        return vmrun_fail(err, errno, "create %s", to);
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(in, buf, sizeof(buf))) > 0)
+        if (write(out, buf, (size_t)n) != n)
+            return vmrun_fail(err, errno, "write %s", to);
+    if (n < 0)
+        return vmrun_fail(err, errno, "read %s", from);
+    return 0;
+}
+
+static int make_dirs(const char *path, mode_t mode, struct vmrun_error *err)
+{
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    for (char *q = tmp + 1;; q++) {
+        if (*q != '/' && *q != '\0')
+            continue;
+        char c = *q;
+        *q = '\0';
+        if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+            return vmrun_fail(err, errno, "create %s", tmp);
+        *q = c;
+        if (c == '\0')
+            break;
+    }
+    return 0;
+}
+
+/* Where QEMU's files go: the runtime directory for what lives as long as
+ * the run, the state directory for what outlives it (the UEFI variables:
+ * the guest's boot entries live there, so they are made once from the
+ * template and kept; the serial log). The same layout `vmrun print-cmd`
+ * shows. */
+static int prepare_files(struct sup *s, struct vmrun_error *err)
+{
+    char dir[PATH_MAX];
+    int r = host_path(dir, sizeof(dir), HOST_STATE, "/%s", s->p->name);
+    if (r < 0)
+        return vmrun_fail(err, -r, "state directory");
+    vm_host_facts_default(&s->facts, &s->facts_storage, s->p, s->rt.dir, dir);
+    s->facts.memory_file = s->hp.memory_file[0] ? s->hp.memory_file : NULL;
+    if (s->facts.qmp_socket == NULL || s->facts.serial_log == NULL)
+        return vmrun_failx(err, ENAMETOOLONG, "paths under %s are too long", s->rt.dir);
+
+    /* 0711: QEMU, when it runs as the invoking user, reaches the files
+     * handed over to it here without being able to list or add any. */
+    if ((r = make_dirs(dir, 0711, err)) < 0)
+        return r;
+    chmod(dir, 0711);
+    /* After the state directory exists: the answer is cached there. */
+    s->facts.sandbox = qemu_supports_sandbox(s->p->qemu.binary);
+    int fd = open(s->facts.serial_log, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return vmrun_fail(err, errno, "create %s", s->facts.serial_log);
+    close(fd);
+    if (s->facts.ovmf_vars != NULL && access(s->facts.ovmf_vars, F_OK) < 0) {
+        if ((r = copy_file(s->p->firmware.vars_template, s->facts.ovmf_vars, err)) < 0)
+            return r;
+        say(s, "created the VM's UEFI variable store %s", s->facts.ovmf_vars);
+    }
+    /* QEMU's own corner of the runtime directory, for its QMP socket
+     * (handed to its user by priv_prepare when it does not run as root). */
+    snprintf(dir, sizeof(dir), "%s/%s", s->rt.dir, PRIV_QEMU_SUBDIR);
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        return vmrun_fail(err, errno, "create %s", dir);
+    return 0;
+}
+
+/* ---- QEMU ---------------------------------------------------------------- */
+
+/* In the child, after fork: report why QEMU could not be started. */
+static void child_fail(int fd, const char *msg)
+{
+    if (write(fd, msg, strlen(msg)) < 0) {
+        /* the supervisor reports a silent failure */
+    }
+    _exit(127);
+}
+
+static int spawn_qemu(struct sup *s, struct argv_list *argv, struct vmrun_error *err)
+{
+    int errpipe[2];
+    if (pipe2(errpipe, O_CLOEXEC) < 0)
+        return vmrun_fail(err, errno, "pipe");
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(errpipe[0]);
+        close(errpipe[1]);
+        return vmrun_fail(err, errno, "fork");
+    }
+    if (pid == 0) {
+        /* Child: only async-signal-safe calls from here on. */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        /* Its own process group: Ctrl-C on the terminal reaches only the
+         * supervisor, which turns it into an ACPI power-down; QEMU itself
+         * would quit on SIGINT. */
+        setpgid(0, 0);
+        if (s->p->serial == VM_SERIAL_STDIO || s->o->to_log) {
+            /* Console output goes to the terminal (or the log); input
+             * from a terminal we are not the foreground of would stop
+             * QEMU with SIGTTIN, so stdin is /dev/null. */
+            int devnull = open("/dev/null", O_RDONLY);
+            if (devnull >= 0) {
+                dup2(devnull, 0);
+                close(devnull);
+            }
+        }
+        /* Limits first (they need privileges), then the drop to QEMU's
+         * user, verified inside priv_drop. */
+        struct vmrun_error cerr = {0};
+        uint64_t memlock = priv_memlock_bytes(s->p);
+        if (memlock > 0 && priv_set_memlock(memlock, &cerr) < 0)
+            child_fail(errpipe[1], cerr.msg);
+        if (s->o->target != NULL && s->o->target->change && priv_drop(s->o->target, &cerr) < 0)
+            child_fail(errpipe[1], cerr.msg);
+        /* Die with the supervisor (see supervisor.h); set last, after the
+         * credential change, which clears it. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        execvp(argv->v[0], argv->v);
+        snprintf(cerr.msg, sizeof(cerr.msg), "cannot run %s: %s", argv->v[0], strerror(errno));
+        child_fail(errpipe[1], cerr.msg);
+    }
+    close(errpipe[1]);
+    char msg[VMRUN_ERROR_MSG_MAX];
+    ssize_t n, got = 0;
+    while ((n = read(errpipe[0], msg + got, sizeof(msg) - 1 - (size_t)got)) > 0 ||
+           (n < 0 && errno == EINTR))
+        if (n > 0)
+            got += n;
+    close(errpipe[0]);
+    if (got > 0) {
+        msg[got] = '\0';
+        waitpid(pid, NULL, 0);
+        return vmrun_failx(err, EPERM, "%s", msg);
+    }
+    s->qemu = pid;
+    return 0;
+}
+
+/* Reap QEMU if it has exited; true when it has. */
+static bool reap_qemu(struct sup *s, bool block)
+{
+    if (s->qemu_reaped)
+        return true;
+    int status;
+    pid_t r;
+    do
+        r = waitpid(s->qemu, &status, block ? 0 : WNOHANG);
+    while (r < 0 && errno == EINTR);
+    if (r == s->qemu) {
+        s->qemu_status = status;
+        s->qemu_reaped = true;
+        return true;
+    }
+    return false;
+}
+
+static void describe_exit(int status, char *buf, size_t len)
+{
+    if (WIFEXITED(status))
+        snprintf(buf, len, "QEMU exited with status %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(buf, len, "QEMU was killed by signal %d (%s)", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)));
+    else
+        snprintf(buf, len, "QEMU ended (status 0x%x)", status);
+}
+
+static int connect_qmp(struct sup *s, struct vmrun_error *err)
+{
+    struct timespec deadline;
+    now(&deadline);
+    deadline.tv_sec += QMP_CONNECT_TIMEOUT_MS / 1000;
+    for (;;) {
+        int r = qmp_connect(s->facts.qmp_socket, 200, &s->qmp);
+        if (r == 0)
+            return 0;
+        if (reap_qemu(s, false)) {
+            char why[128];
+            describe_exit(s->qemu_status, why, sizeof(why));
+            return vmrun_failx(err, ECHILD, "%s before it was ready (its messages are above)", why);
+        }
+        if (ms_until(&deadline) == 0)
+            return vmrun_failx(err, ETIMEDOUT, "QEMU's QMP socket %s did not answer: %s",
+                               s->facts.qmp_socket, qmp_last_error(s->qmp));
+    }
+}
+
+static int read_threads(struct sup *s, struct vmrun_error *err)
+{
+    cJSON *ret = NULL;
+    int r = qmp_execute(s->qmp, "query-cpus-fast", NULL, &ret, QMP_COMMAND_TIMEOUT_MS);
+    if (r < 0)
+        return vmrun_failx(err, -r, "query-cpus-fast: %s", qmp_last_error(s->qmp));
+    s->threads.n_vcpu = 0;
+    const cJSON *cpu;
+    cJSON_ArrayForEach(cpu, ret)
+    {
+        const cJSON *idx = cJSON_GetObjectItemCaseSensitive(cpu, "cpu-index");
+        const cJSON *tid = cJSON_GetObjectItemCaseSensitive(cpu, "thread-id");
+        if (!cJSON_IsNumber(idx) || !cJSON_IsNumber(tid) || idx->valueint < 0 ||
+            (size_t)idx->valueint >= ARRAY_SIZE(s->threads.vcpu))
+            continue;
+        s->threads.vcpu[idx->valueint] = (pid_t)tid->valueint;
+        if ((size_t)idx->valueint + 1 > s->threads.n_vcpu)
+            s->threads.n_vcpu = (size_t)idx->valueint + 1;
+    }
+    cJSON_Delete(ret);
+
+    ret = NULL;
+    r = qmp_execute(s->qmp, "query-iothreads", NULL, &ret, QMP_COMMAND_TIMEOUT_MS);
+    if (r < 0)
+        return vmrun_failx(err, -r, "query-iothreads: %s", qmp_last_error(s->qmp));
+    s->threads.n_io = 0;
+    cJSON_ArrayForEach(cpu, ret)
+    {
+        const cJSON *tid = cJSON_GetObjectItemCaseSensitive(cpu, "thread-id");
+        if (cJSON_IsNumber(tid) && s->threads.n_io < ARRAY_SIZE(s->threads.io))
+            s->threads.io[s->threads.n_io++] = (pid_t)tid->valueint;
+    }
+    cJSON_Delete(ret);
+    return 0;
+}
+
+static void write_state(struct sup *s, const char *state)
+{
+    struct vm_state st = {0};
+    snprintf(st.state, sizeof(st.state), "%s", state);
+    snprintf(st.name, sizeof(st.name), "%s", s->p->name);
+    snprintf(st.profile, sizeof(st.profile), "%s", s->o->profile_path ? s->o->profile_path : "");
+    st.supervisor_pid = getpid();
+    st.qemu_pid = s->qemu;
+    st.started_at = s->started_at;
+    st.threads = s->threads;
+    st.memory_bytes = s->p->memory.size;
+    st.hugepage_kb = s->p->memory.hugepage_kb;
+    st.numa_node = s->hp.numa_node;
+    snprintf(st.memory_file, sizeof(st.memory_file), "%s", s->hp.memory_file);
+    st.n_vfio_groups = s->hp.n_vfio_groups;
+    memcpy(st.vfio_groups, s->hp.vfio_groups, sizeof(st.vfio_groups));
+    struct vmrun_error err = {0};
+    cleanup_free char *json = vm_state_to_json(&st, s->p);
+    if (json != NULL)
+        runtime_write_file(&s->rt, "state.json", json, &err);
+}
+
+/* The vCPUs must not have run before they were pinned: QEMU was started
+ * with -S, and this checks it is still paused before `cont`. */
+static int verify_paused(struct sup *s, struct vmrun_error *err)
+{
+    cJSON *ret = NULL;
+    int r = qmp_execute(s->qmp, "query-status", NULL, &ret, QMP_COMMAND_TIMEOUT_MS);
+    if (r < 0)
+        return vmrun_failx(err, -r, "query-status: %s", qmp_last_error(s->qmp));
+    bool running = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ret, "running"));
+    cJSON_Delete(ret);
+    if (running)
+        return vmrun_failx(err, EPROTO,
+                           "the VM was running before its vCPUs were pinned "
+                           "(QEMU must be started with -S)");
+    return 0;
+}
+
+/* Test seam (sys/seams.h): SEAM_HOLD_BEFORE_CONT=S keeps the pinned VM paused for S
+ * seconds so a test can look at it before any vCPU runs. */
+static void test_hold_before_cont(void)
+{
+    const char *v = seam_value(SEAM_HOLD_BEFORE_CONT);
+    if (v != NULL && atoi(v) > 0)
+        sleep((unsigned)atoi(v));
+}
+
+/* ---- the stop sequence -------------------------------------------------- */
+
+struct stop_request {
+    int timeout_s; /* -1: the profile's */
+    bool force;
+    char reply[PATH_MAX];
+};
+
+static void read_stop_request(struct sup *s, struct stop_request *req)
+{
+    req->timeout_s = -1;
+    req->force = false;
+    req->reply[0] = '\0';
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/stop-request", s->rt.dir);
+    cleanup_fclose FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return;
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    unlink(path);
+    cJSON *j = cJSON_Parse(buf);
+    if (j == NULL)
+        return;
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "timeout");
+    if (cJSON_IsNumber(t) && t->valuedouble >= 0 && t->valuedouble < 86400)
+        req->timeout_s = (int)t->valuedouble;
+    req->force = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "force"));
+    const cJSON *reply = cJSON_GetObjectItemCaseSensitive(j, "reply");
+    if (cJSON_IsString(reply) && reply->valuestring[0] == '/')
+        snprintf(req->reply, sizeof(req->reply), "%s", reply->valuestring);
+    cJSON_Delete(j);
+}
+
+static void send_quit(struct sup *s)
+{
+    say(s, "telling QEMU to quit");
+    if (s->qmp != NULL)
+        qmp_execute(s->qmp, "quit", NULL, NULL, 2000);
+    s->stop_stage = 2;
+    set_deadline(&s->deadline, SUPERVISOR_QUIT_GRACE_S);
+}
+
+static void on_stop_signal(struct sup *s, int sig)
+{
+    struct stop_request req;
+    read_stop_request(s, &req);
+    if (req.reply[0] != '\0')
+        snprintf(s->reply_path, sizeof(s->reply_path), "%s", req.reply);
+    s->stop_requested = true;
+
+    if (s->stop_stage == 0 && !req.force) {
+        unsigned timeout = req.timeout_s >= 0 ? (unsigned)req.timeout_s : s->p->shutdown.timeout_s;
+        say(s,
+            "%s: asking the guest to power off (ACPI); waiting up to %u s "
+            "(again to force)",
+            sig == SIGINT ? "interrupt" : strsignal(sig), timeout);
+        int r = -1;
+        if (s->qmp != NULL)
+            r = qmp_execute(s->qmp, "system_powerdown", NULL, NULL, 3000);
+        if (r < 0)
+            say(s, "system_powerdown failed: %s", s->qmp ? qmp_last_error(s->qmp) : "no QMP");
+        s->stop_stage = 1;
+        set_deadline(&s->deadline, timeout);
+        return;
+    }
+    if (s->stop_stage <= 1) {
+        send_quit(s);
+        return;
+    }
+    /* Already quitting: a third request changes nothing; QEMU is killed
+     * when the grace period ends. */
+}
+
+static void on_deadline(struct sup *s)
+{
+    if (s->stop_stage == 1) {
+        say(s, "the guest did not power off within the timeout");
+        send_quit(s);
+    } else if (s->stop_stage == 2) {
+        say(s, "QEMU did not quit within %d s: killing it", SUPERVISOR_QUIT_GRACE_S);
+        kill(s->qemu, SIGKILL);
+        s->stop_stage = 3;
+    }
+}
+
+static void drain_events(struct sup *s)
+{
+    struct qmp_event ev;
+    while (s->qmp != NULL && qmp_next_event(s->qmp, &ev) == 1) {
+        if (strcmp(ev.name, "SHUTDOWN") == 0) {
+            const cJSON *guest = cJSON_GetObjectItemCaseSensitive(ev.data, "guest");
+            const cJSON *reason = cJSON_GetObjectItemCaseSensitive(ev.data, "reason");
+            if (cJSON_IsTrue(guest))
+                s->guest_shutdown = true;
+            say(s, "QEMU: shutdown (%s)",
+                cJSON_IsString(reason) ? reason->valuestring : "no reason given");
+        } else if (strcmp(ev.name, "GUEST_PANICKED") == 0) {
+            say(s, "QEMU: the guest panicked");
+        } else if (strcmp(ev.name, "RESET") == 0) {
+            say(s, "QEMU: the guest reset");
+        } else if (strcmp(ev.name, "POWERDOWN") == 0 || strcmp(ev.name, "STOP") == 0 ||
+                   strcmp(ev.name, "RESUME") == 0) {
+            /* expected around our own requests; nothing to tell */
+        }
+        qmp_event_free(&ev);
+    }
+}
+
+/* The main loop: until QEMU has been reaped. */
+static void watch(struct sup *s)
+{
+    for (;;) {
+        if (reap_qemu(s, false))
+            return;
+        struct pollfd pfd[2] = {
+            {.fd = s->sigfd, .events = POLLIN},
+            {.fd = s->qmp != NULL ? qmp_fd(s->qmp) : -1, .events = POLLIN},
+        };
+        int timeout = s->stop_stage > 0 && s->stop_stage < 3 ? ms_until(&s->deadline) : -1;
+        int r = poll(pfd, 2, timeout);
+        if (r < 0 && errno != EINTR)
+            return;
+        if (r == 0) {
+            on_deadline(s);
+            continue;
+        }
+        if (pfd[0].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            while (read(s->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+                if (si.ssi_signo == SIGCHLD)
+                    continue; /* reaped at the top of the loop */
+                on_stop_signal(s, (int)si.ssi_signo);
+            }
+        }
+        if (s->qmp != NULL && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+            if (qmp_pump(s->qmp) < 0) {
+                /* QEMU closed the socket: it is exiting. Wait for it. */
+                drain_events(s);
+                qmp_close(s->qmp);
+                s->qmp = NULL;
+                continue;
+            }
+            drain_events(s);
+        }
+    }
+}
+
+/* ---- teardown ------------------------------------------------------------- */
+
+static void say_cb(void *opaque, const char *msg)
+{
+    const struct sup *s = opaque;
+    say(s, "%s", msg);
+}
+
+static void undo_host(struct sup *s, struct vmrun_error *err)
+{
+    journal_close(&s->journal);
+    struct vmrun_error uerr = {0};
+    if (host_prep_undo(s->journal.path, say_cb, s, &uerr) < 0) {
+        say(s, "could not put the host back completely: %s", uerr.msg);
+        say(s, "the journal is kept; run 'vmrun recover %s' once the cause is fixed", s->p->name);
+        s->keep_runtime = true;
+        if (err != NULL && err->msg[0] == '\0')
+            *err = uerr;
+    }
+}
+
+static void keep_last_log(struct sup *s)
+{
+    if (!s->o->to_log)
+        return;
+    char from[PATH_MAX], to[PATH_MAX];
+    snprintf(from, sizeof(from), "%s/log", s->rt.dir);
+    if (host_path(to, sizeof(to), HOST_STATE, "/%s/last.log", s->p->name) == 0)
+        rename(from, to);
+}
+
+static void write_reply(struct sup *s, enum vm_outcome o, const char *detail)
+{
+    if (s->reply_path[0] == '\0')
+        return;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "outcome", vm_outcome_describe(o));
+    cJSON_AddNumberToObject(j, "code", (double)o);
+    if (detail != NULL && detail[0] != '\0')
+        cJSON_AddStringToObject(j, "detail", detail);
+    cleanup_free char *text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    /* The reply file was created by `vmrun stop` in a directory of its
+     * own; O_NOFOLLOW and no O_CREAT: we write only into that file. */
+    cleanup_close int fd = open(s->reply_path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0 && text != NULL && write(fd, text, strlen(text)) < 0) {
+        /* the stopping side reports the missing reply */
+    }
+}
+
+static void ready(struct sup *s, const char *msg)
+{
+    if (s->o->ready_fd < 0)
+        return;
+    if (write(s->o->ready_fd, msg, strlen(msg)) < 0) {
+        /* the waiting parent is gone: nothing to tell */
+    }
+}
+
+static int redirect_to_log(struct sup *s, struct vmrun_error *err)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/log", s->rt.dir);
+    cleanup_close int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return vmrun_fail(err, errno, "open %s", path);
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (devnull >= 0) {
+        dup2(devnull, 0);
+        close(devnull);
+    }
+    dup2(fd, 1);
+    dup2(fd, 2);
+    return 0;
+}
+
+static int block_signals(struct sup *s, sigset_t *old, struct vmrun_error *err)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGCHLD);
+    if (sigprocmask(SIG_BLOCK, &set, old) < 0)
+        return vmrun_fail(err, errno, "block signals");
+    s->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (s->sigfd < 0)
+        return vmrun_fail(err, errno, "signalfd");
+    return 0;
+}
+
+/* Recover what a dead supervisor of the same name left behind. */
+static int recover_stale(struct sup *s, struct vmrun_error *err)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/journal", s->rt.dir);
+    if (access(path, F_OK) < 0)
+        return 0;
+    say(s, "a previous run of '%s' ended without cleaning up; recovering first", s->p->name);
+    int r = host_prep_undo(path, say_cb, s, err);
+    if (r < 0)
+        return vmrun_error_prefix(err,
+                                  "recovering the previous run failed (see 'vmrun recover "
+                                  "%s')",
+                                  s->p->name);
+    return 0;
+}
+
+enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor_opts *o,
+                             struct vmrun_error *err)
+{
+    struct sup s = {.p = p, .o = o, .sigfd = -1, .qemu = 0};
+    s.rt.lock_fd = -1;
+    s.journal.fd = -1;
+    enum vm_outcome outcome = VM_NOT_STARTED;
+    struct argv_list argv = {0};
+    sigset_t oldmask;
+    sigemptyset(&oldmask);
+    int r;
+
+    /* Signals first: from here on a Ctrl-C during preparation is an
+     * orderly stop (undo what was done), never a half-prepared host. */
+    if (block_signals(&s, &oldmask, err) < 0)
+        goto out;
+
+    if (runtime_acquire(p->name, &s.rt, err) < 0) {
+        s.rt.dir[0] = '\0'; /* not ours: do not remove it */
+        goto out;
+    }
+    if (o->to_log && redirect_to_log(&s, err) < 0)
+        goto out_release;
+    if (recover_stale(&s, err) < 0)
+        goto out_release;
+
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/journal", s.rt.dir);
+    if (journal_open(&s.journal, path, err) < 0)
+        goto out_release;
+    s.started_at = time(NULL);
+    write_state(&s, "preparing");
+
+    s.hp = (struct host_prep){
+        .profile = p,
+        .journal = &s.journal,
+        .runtime_dir = s.rt.dir,
+        .force = o->force,
+        .interactive = isatty(2) && !o->to_log,
+        .say = say_cb,
+        .say_opaque = &s,
+    };
+    if (host_prep_run(&s.hp, err) < 0) {
+        /* The plan has undone what it did; a journal still there lists
+         * what it could not, for `vmrun recover`: keep it. */
+        if (access(s.journal.path, F_OK) == 0)
+            s.keep_runtime = true;
+        goto out_release;
+    }
+
+    /* A stop request while the host was being prepared: undo, do not start. */
+    struct signalfd_siginfo si;
+    while (read(s.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (si.ssi_signo != SIGCHLD) {
+            vmrun_failx(err, EINTR, "stopped by %s before QEMU started",
+                        strsignal((int)si.ssi_signo));
+            goto out_undo;
+        }
+    }
+
+    if (prepare_files(&s, err) < 0)
+        goto out_undo;
+    if (o->target != NULL && o->target->change) {
+        const char *mine[2];
+        size_t n_mine = 0;
+        if (s.facts.ovmf_vars != NULL)
+            mine[n_mine++] = s.facts.ovmf_vars;
+        mine[n_mine++] = s.facts.serial_log;
+        if (priv_handover(&s.hp, mine, n_mine, err) < 0)
+            goto out_undo;
+    }
+    if (qemu_build_argv(p, &s.facts, &argv, err) < 0)
+        goto out_undo;
+
+    say(&s, "starting QEMU (paused)");
+    if (spawn_qemu(&s, &argv, err) < 0)
+        goto out_undo;
+    char pidbuf[32];
+    snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)s.qemu);
+    runtime_write_file(&s.rt, "qemu.pid", pidbuf, err);
+
+    if (connect_qmp(&s, err) < 0)
+        goto out_stop_qemu;
+    if (read_threads(&s, err) < 0)
+        goto out_stop_qemu;
+    if ((r = pin_qemu(s.qemu, p, &s.threads, err)) < 0) {
+        vmrun_error_prefix(err, "pinning failed, the VM will not run");
+        goto out_stop_qemu;
+    }
+    if (p->cpu.vcpus.n > 0) {
+        char list[256];
+        cpu_list_format(&p->cpu.vcpus, list, sizeof(list));
+        say(&s, "pinned %zu vCPUs to host CPUs %s", s.threads.n_vcpu, list);
+    }
+    if (verify_paused(&s, err) < 0)
+        goto out_stop_qemu;
+    write_state(&s, "pinned");
+    test_hold_before_cont();
+    if ((r = qmp_execute(s.qmp, "cont", NULL, NULL, QMP_COMMAND_TIMEOUT_MS)) < 0) {
+        vmrun_failx(err, -r, "cont: %s", qmp_last_error(s.qmp));
+        goto out_stop_qemu;
+    }
+    write_state(&s, "running");
+    say(&s, "'%s' is running (QEMU pid %ld); Ctrl-C or 'vmrun stop %s' powers it off", p->name,
+        (long)s.qemu, p->name);
+    ready(&s, "ok\n");
+
+    watch(&s);
+    write_state(&s, "stopping");
+
+    char why[256];
+    describe_exit(s.qemu_status, why, sizeof(why));
+    bool clean_exit = WIFEXITED(s.qemu_status) && WEXITSTATUS(s.qemu_status) == 0;
+    if (s.stop_stage == 3)
+        outcome = VM_STOPPED_KILLED;
+    else if (s.stop_stage == 2 && !s.guest_shutdown)
+        outcome = VM_STOPPED_QUIT;
+    else if (s.stop_requested && clean_exit)
+        outcome = VM_STOPPED_ACPI;
+    else if (s.guest_shutdown && clean_exit)
+        outcome = VM_GUEST_POWEROFF;
+    else if (clean_exit && s.stop_stage == 0)
+        outcome = VM_GUEST_POWEROFF; /* QEMU exited cleanly on its own */
+    else {
+        outcome = VM_QEMU_FAILED;
+        vmrun_failx(err, ECHILD, "%s", why);
+    }
+    say(&s, "%s", outcome == VM_QEMU_FAILED ? why : vm_outcome_describe(outcome));
+    goto out_undo;
+
+out_stop_qemu:
+    /* QEMU runs but must not: quit, then kill. */
+    if (s.qmp != NULL)
+        qmp_execute(s.qmp, "quit", NULL, NULL, 2000);
+    for (int i = 0; i < SUPERVISOR_QUIT_GRACE_S * 10 && !reap_qemu(&s, false); i++)
+        usleep(100000);
+    if (!reap_qemu(&s, false)) {
+        kill(s.qemu, SIGKILL);
+        reap_qemu(&s, true);
+    }
+    outcome = VM_NOT_STARTED;
+out_undo:
+    if (s.qmp != NULL) {
+        qmp_close(s.qmp);
+        s.qmp = NULL;
+    }
+    if (s.qemu > 0 && !s.qemu_reaped) {
+        kill(s.qemu, SIGKILL);
+        reap_qemu(&s, true);
+    }
+    undo_host(&s, err);
+out_release : {
+    /* A desktop shortcut has no terminal: tell its user how it ended. */
+    char summary[128];
+    snprintf(summary, sizeof(summary), "vmrun: %s", p->name);
+    notify_user(summary, outcome == VM_NOT_STARTED || outcome == VM_QEMU_FAILED
+                             ? err->msg
+                             : vm_outcome_describe(outcome));
+}
+    write_reply(&s, outcome, err->msg);
+    keep_last_log(&s);
+    journal_close(&s.journal);
+    if (s.keep_runtime) {
+        close(s.rt.lock_fd); /* the directory stays, stale, for recover */
+        s.rt.lock_fd = -1;
+    } else {
+        runtime_release(&s.rt);
+    }
+out:
+    if (outcome == VM_NOT_STARTED) {
+        char msg[VMRUN_ERROR_MSG_MAX + 16];
+        snprintf(msg, sizeof(msg), "error: %s\n", err->msg);
+        ready(&s, msg);
+    }
+    argv_list_free(&argv);
+    if (s.sigfd >= 0)
+        close(s.sigfd);
+    sigprocmask(SIG_SETMASK, &oldmask, NULL);
+    return outcome;
+}

@@ -1,0 +1,52 @@
+/* The supervisor: prepares the host, starts QEMU paused, pins its threads,
+ * lets it run, watches it, stops it gracefully on request, and puts the host
+ * back. It never returns before QEMU is reaped and the host is cleaned.
+ *
+ * Stop sequence (first SIGINT, SIGTERM or SIGHUP, or `vmrun stop`):
+ *   system_powerdown (ACPI), wait up to shutdown.timeout for the guest to
+ *   power off; a second signal or the timeout sends `quit`; if QEMU still
+ *   lives 5 s later it is killed with SIGKILL.
+ *
+ * If the supervisor itself is killed with SIGKILL, the kernel kills QEMU too
+ * (PR_SET_PDEATHSIG): a VM never runs without a supervisor that can give
+ * its devices back. The journal stays, and `vmrun recover NAME`, `vmrun
+ * status`/`list` or the next `vmrun start NAME` put the host back. */
+#ifndef VMRUN_SUPERVISOR_H
+#define VMRUN_SUPERVISOR_H
+
+#include <stdbool.h>
+
+#include "base/error.h"
+#include "priv/priv_drop.h"
+#include "profile/profile.h"
+
+#define SUPERVISOR_QUIT_GRACE_S 5
+
+struct supervisor_opts {
+    const char *profile_path;         /* for status */
+    bool force;                       /* host checks that cannot lose data may be overridden */
+    const struct priv_target *target; /* who QEMU runs as (priv_resolve_target) */
+    int ready_fd; /* --detach: "ok\n" or "error: ...\n" written here, then closed; -1 */
+    bool to_log;  /* --detach: after the runtime directory exists, stdio -> its log */
+    void (*say)(void *opaque, const char *msg); /* status lines */
+    void *say_opaque;
+};
+
+/* How the VM ended. */
+enum vm_outcome {
+    VM_NOT_STARTED,    /* failed before QEMU ran (err says why) */
+    VM_GUEST_POWEROFF, /* the guest powered itself off */
+    VM_STOPPED_ACPI,   /* a stop request; the guest honoured ACPI */
+    VM_STOPPED_QUIT,   /* a stop request ended with quit */
+    VM_STOPPED_KILLED, /* quit did not end QEMU: SIGKILL */
+    VM_QEMU_FAILED,    /* QEMU exited with an error or was killed by someone else */
+};
+
+const char *vm_outcome_describe(enum vm_outcome o);
+
+/* Run the VM to the end. Returns the outcome; err holds the reason for
+ * VM_NOT_STARTED and VM_QEMU_FAILED, and a message when cleanup failed. */
+enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor_opts *o,
+                             struct vmrun_error *err);
+
+#endif
