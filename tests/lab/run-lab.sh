@@ -72,6 +72,15 @@ case $timeout in
 '' | *[!0-9]* | 0) die "the timeout must be a positive number of seconds, not '$timeout'" ;;
 esac
 
+# One L1 at a time on this machine: it wants both cores and 2 GiB, and two
+# at once (from two build trees) would only make both miss their timeouts.
+mkdir -p /run/lock
+exec 9>/run/lock/vmrun-lab.lock
+if ! flock -n 9; then
+    say "another lab guest runs on this machine; waiting for it"
+    flock 9
+fi
+
 script=$(realpath -e "$1" 2>/dev/null) || die "no such script: $1"
 shift
 name=$(basename "$script" .sh)
