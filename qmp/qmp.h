@@ -37,11 +37,22 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define QMP_MAX_MESSAGE (1024 * 1024) /* a longer line is a protocol error */
+/* QEMU runs as an ordinary user and may say anything: what it sends is
+ * bounded in bytes, so a QEMU that floods events or sends huge lines keeps
+ * the (root) client within a few MiB.
+ *
+ * A longer line is a protocol error. The largest reply vmrun asks for is
+ * query-cpus-fast, under 200 bytes per vCPU (about 180 KiB for 1024). */
+#define QMP_MAX_MESSAGE (512 * 1024)
 
-/* Events queued and not drained beyond this are dropped, oldest first, so a
- * caller that never drains cannot grow memory without bound. */
-#define QMP_MAX_QUEUED_EVENTS 1024
+/* Events queued and not drained beyond these are dropped, oldest first, so
+ * a caller that never drains cannot grow memory without bound. */
+#define QMP_MAX_QUEUED_EVENTS 256
+#define QMP_MAX_QUEUED_BYTES (256 * 1024)
+
+/* An event whose message is longer keeps its name but loses its data (no
+ * event vmrun reads carries more than a few hundred bytes). */
+#define QMP_MAX_EVENT_BYTES 4096
 
 struct qmp_client;
 

@@ -28,6 +28,7 @@
 struct event_node {
     struct event_node *next;
     struct qmp_event ev;
+    size_t bytes; /* what this event counts against QMP_MAX_QUEUED_BYTES */
 };
 
 enum qmp_phase {
@@ -52,6 +53,8 @@ struct qmp_client {
 
     struct event_node *head, *tail;
     size_t nevents;
+    size_t queued_bytes; /* what the queued events account for (node_bytes) */
+    size_t line_len;     /* length of the message being handled */
 
     char err[QMP_ERROR_MAX];
     char rbuf[QMP_READ_CHUNK];
@@ -119,6 +122,18 @@ static int remaining_ms(long long deadline)
     return left > INT_MAX ? INT_MAX : (int)left;
 }
 
+static void drop_oldest_event(struct qmp_client *c)
+{
+    struct event_node *old = c->head;
+    c->head = old->next;
+    if (c->head == NULL)
+        c->tail = NULL;
+    c->nevents--;
+    c->queued_bytes -= old->bytes;
+    qmp_event_free(&old->ev);
+    free(old);
+}
+
 static void free_events(struct qmp_client *c)
 {
     while (c->head != NULL) {
@@ -129,6 +144,7 @@ static void free_events(struct qmp_client *c)
     }
     c->tail = NULL;
     c->nevents = 0;
+    c->queued_bytes = 0;
 }
 
 static int queue_event(struct qmp_client *c, struct qmp_msg *m)
@@ -141,26 +157,26 @@ static int queue_event(struct qmp_client *c, struct qmp_msg *m)
         free(n);
         return -ENOMEM;
     }
-    if (m->data != NULL)
+    n->bytes = sizeof(*n) + strlen(n->ev.name) + 1;
+    /* The parsed tree of a big message is several times its text: only
+     * small data is kept. */
+    if (m->data != NULL && c->line_len <= QMP_MAX_EVENT_BYTES) {
         n->ev.data = cJSON_DetachItemViaPointer(m->root, m->data);
+        n->bytes += 8 * c->line_len; /* a generous estimate of the tree */
+    }
     n->ev.ts_sec = m->ts_sec;
     n->ev.ts_usec = m->ts_usec;
 
-    if (c->nevents == QMP_MAX_QUEUED_EVENTS) {
-        struct event_node *old = c->head;
-        c->head = old->next;
-        if (c->head == NULL)
-            c->tail = NULL;
-        qmp_event_free(&old->ev);
-        free(old);
-        c->nevents--;
-    }
+    while (c->head != NULL && (c->nevents >= QMP_MAX_QUEUED_EVENTS ||
+                               c->queued_bytes + n->bytes > QMP_MAX_QUEUED_BYTES))
+        drop_oldest_event(c);
     if (c->tail != NULL)
         c->tail->next = n;
     else
         c->head = n;
     c->tail = n;
     c->nevents++;
+    c->queued_bytes += n->bytes;
     return 0;
 }
 
@@ -213,6 +229,7 @@ static int on_line(void *opaque, char *line, size_t len)
     struct qmp_client *c = opaque;
     struct qmp_msg m;
     const char *why = NULL;
+    c->line_len = len;
     int r = qmp_msg_parse(line, len, &m, &why);
     if (r == -ENOMEM)
         return end_session(c, r, "out of memory parsing a QMP message");
@@ -544,6 +561,7 @@ int qmp_next_event(struct qmp_client *c, struct qmp_event *ev)
     if (c->head == NULL)
         c->tail = NULL;
     c->nevents--;
+    c->queued_bytes -= n->bytes;
     *ev = n->ev;
     free(n);
     return 1;

@@ -209,6 +209,27 @@ static int send_events(struct fake_server *s, const struct fake_step *st)
     return r;
 }
 
+static int send_big_events(struct fake_server *s, const struct fake_step *st)
+{
+    enum { BLOB = 64 * 1024 };
+    char *text = malloc(BLOB + 128);
+    if (text == NULL)
+        return fail(s, "out of memory");
+    for (size_t i = 0; i < st->n; i++) {
+        int len = snprintf(text, 64, "{\"event\": \"BIG\", \"data\": {\"n\": %zu, \"blob\": \"", i);
+        memset(text + len, 'x', BLOB);
+        len += BLOB;
+        len += snprintf(text + len, 16, "\"}}\r\n");
+        int r = send_bytes(s, text, (size_t)len);
+        if (r != 0) {
+            free(text);
+            return r;
+        }
+    }
+    free(text);
+    return 0;
+}
+
 static int run_step(struct fake_server *s, const struct fake_step *st)
 {
     switch (st->op) {
@@ -222,6 +243,8 @@ static int run_step(struct fake_server *s, const struct fake_step *st)
         return send_long(s, st);
     case FAKE_SEND_EVENTS:
         return send_events(s, st);
+    case FAKE_SEND_BIG_EVENTS:
+        return send_big_events(s, st);
     case FAKE_EXPECT:
         return expect_command(s, st);
     case FAKE_REPLY:

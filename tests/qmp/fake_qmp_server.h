@@ -15,6 +15,8 @@ enum fake_op {
     FAKE_SEND_SPLIT,  /* text: sent n bytes at a time, with a pause between */
     FAKE_SEND_LONG,   /* a line of n bytes (without "\r\n") of one JSON string */
     FAKE_SEND_EVENTS, /* n events named EV, data {"n": i}, in one write */
+    FAKE_SEND_BIG_EVENTS, /* n events named BIG, data {"n": i, "blob": 64 KiB}, one write
+                           * each */
     FAKE_EXPECT,      /* text: the command; args: its arguments (JSON) or NULL */
     FAKE_REPLY,       /* text: a JSON object sent with the id of command n
                        * (counting from the most recent, 0) */
@@ -47,6 +49,10 @@ struct fake_step {
 #define F_EVENTS(count)                                                                            \
     {                                                                                              \
         FAKE_SEND_EVENTS, NULL, NULL, (count)                                                      \
+    }
+#define F_BIG_EVENTS(count)                                                                        \
+    {                                                                                              \
+        FAKE_SEND_BIG_EVENTS, NULL, NULL, (count)                                                  \
     }
 #define F_EXPECT(cmd, args)                                                                        \
     {                                                                                              \

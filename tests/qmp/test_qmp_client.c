@@ -375,6 +375,42 @@ static void test_event_queue_is_bounded(void **state)
     assert_fake_server_ok(srv);
 }
 
+/* A QEMU that floods big events: each keeps its name but not its data, and
+ * the queue stays within QMP_MAX_QUEUED_BYTES however many arrive; the
+ * reply still comes through. */
+static void test_big_events_are_bounded_in_bytes(void **state)
+{
+    static const struct fake_step script[] = {
+        F_GREETING,
+        F_CAPABILITIES,
+        F_EXPECT("query-status", NULL),
+        F_BIG_EVENTS(QMP_MAX_QUEUED_EVENTS + 44), /* 19 MiB */
+        F_SEND("{\"event\": \"SMALL\", \"data\": {\"guest\": true}}\r\n"),
+        F_REPLY("{\"return\": {}}"),
+        F_END(),
+    };
+    struct fake_server *srv;
+    struct qmp_client *c = open_scripted(script, &srv);
+    assert_int_equal(qmp_execute(c, "query-status", NULL, NULL, T_LONG), 0);
+    int big = 0, small = 0;
+    struct qmp_event ev;
+    while (qmp_next_event(c, &ev) == 1) {
+        if (strcmp(ev.name, "BIG") == 0) {
+            assert_null(ev.data);
+            big++;
+        } else {
+            assert_string_equal(ev.name, "SMALL");
+            assert_true(cJSON_IsTrue(cJSON_GetObjectItem(ev.data, "guest")));
+            small++;
+        }
+        qmp_event_free(&ev);
+    }
+    assert_int_equal(small, 1);
+    assert_int_equal(big, QMP_MAX_QUEUED_EVENTS - 1); /* the newest, with SMALL */
+    qmp_close(c);
+    assert_fake_server_ok(srv);
+}
+
 static void test_overlong_line(void **state)
 {
     static const struct fake_step script[] = {
@@ -592,6 +628,7 @@ int main(void)
         cmocka_unit_test(test_split_messages),
         cmocka_unit_test(test_many_messages_in_one_write),
         cmocka_unit_test(test_event_queue_is_bounded),
+        cmocka_unit_test(test_big_events_are_bounded_in_bytes),
         cmocka_unit_test(test_overlong_line),
         cmocka_unit_test(test_longest_line_accepted),
         cmocka_unit_test(test_invalid_json_ends_session),
