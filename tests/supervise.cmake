@@ -6,3 +6,11 @@ foreach(t graceful_stop guest_poweroff stop_timeout qemu_killed supervisor_kille
   set_tests_properties(supervise_${t} PROPERTIES ENVIRONMENT "${VMRUN_TEST_ENV}"
                        LABELS "integration" SKIP_RETURN_CODE 77 TIMEOUT 240 RUN_SERIAL TRUE)
 endforeach()
+
+# The runtime directory is never seen without its lock while a VM starts or
+# stops (what keeps `vmrun status`/`list` from removing a live VM's).
+add_executable(runtime_race ${CMAKE_CURRENT_SOURCE_DIR}/supervise/runtime_race.c)
+target_link_libraries(runtime_race PRIVATE vmrun_core_test)
+add_test(NAME supervise_runtime_race COMMAND runtime_race)
+set_tests_properties(supervise_runtime_race PROPERTIES ENVIRONMENT "${VMRUN_TEST_ENV}"
+                     LABELS unit TIMEOUT 120)

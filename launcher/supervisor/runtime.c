@@ -102,6 +102,105 @@ int runtime_write_file(const struct vm_runtime *rt, const char *file, const char
     return 0;
 }
 
+/* Is the directory open at fd one vmrun made: a real directory (the fd was
+ * opened with O_NOFOLLOW), owned by us, mode 0700? Anything else under the
+ * run directory is neither used nor removed. */
+static int check_ours(int fd, const char *dir, struct vmrun_error *err)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return vmrun_fail(err, errno, "stat %s", dir);
+    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 07777) != 0700)
+        return vmrun_failx(err, EPERM,
+                           "%s is not a runtime directory vmrun made (a directory owned by uid "
+                           "%u, mode 0700): leaving it alone",
+                           dir, (unsigned)geteuid());
+    return 0;
+}
+
+/* Open NAME's directory and its lock and take the lock. 0 with rt->lock_fd
+ * held; -ENOENT when there is no directory; -EBUSY (err naming the
+ * supervisor) when a live supervisor holds it; -EPERM for a directory that
+ * is not vmrun's. The lock is re-checked to still be NAME/lock once held: a
+ * supervisor finishing meanwhile may have removed it. */
+static int lock_existing(const char *name, struct vm_runtime *rt, struct vmrun_error *err)
+{
+    for (int attempt = 0; attempt < 5; attempt++) {
+        cleanup_close int dfd = open(rt->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0) {
+            if (errno == ENOENT)
+                return -ENOENT;
+            return vmrun_fail(err, errno, "open %s", rt->dir);
+        }
+        int r = check_ours(dfd, rt->dir, err);
+        if (r < 0)
+            return r;
+        cleanup_close int fd = openat(dfd, "lock", O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0 && errno == ENOENT)
+            fd = openat(dfd, "lock", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0) {
+            if (errno == ENOENT || errno == EEXIST)
+                continue; /* removed or created meanwhile: look again */
+            return vmrun_fail(err, errno, "open %s/lock", rt->dir);
+        }
+        r = lock_fd_try(fd);
+        if (r == -EAGAIN || r == -EACCES) {
+            pid_t pid = runtime_read_pid(name, "supervisor.pid");
+            return vmrun_failx(err, EBUSY,
+                               "a VM named '%s' is already running (supervisor pid %ld); "
+                               "see 'vmrun status %s'",
+                               name, (long)pid, name);
+        }
+        if (r < 0)
+            return vmrun_fail(err, -r, "lock %s/lock", rt->dir);
+        struct stat a, b;
+        if (fstat(fd, &a) == 0 && fstatat(dfd, "lock", &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+            a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+            struct stat d1, d2;
+            if (fstat(dfd, &d1) == 0 && lstat(rt->dir, &d2) == 0 && d1.st_ino == d2.st_ino &&
+                d1.st_dev == d2.st_dev) {
+                rt->lock_fd = steal_fd(&fd);
+                return 0;
+            }
+        }
+    }
+    return vmrun_failx(err, EAGAIN, "could not lock the runtime directory %s", rt->dir);
+}
+
+/* Make NAME's directory already locked: it is built under a temporary name
+ * and renamed into place with its lock held, so `vmrun status` or `list`
+ * never see a directory of a starting VM without a live lock (which they
+ * would take for a dead supervisor's and clean up). */
+static int create_locked(struct vm_runtime *rt, struct vmrun_error *err)
+{
+    char tmp[PATH_MAX];
+    int n = snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", host_root(HOST_RUN), rt->name);
+    if (n < 0 || (size_t)n >= sizeof(tmp))
+        return vmrun_failx(err, ENAMETOOLONG, "runtime directory for %s", rt->name);
+    if (mkdtemp(tmp) == NULL)
+        return vmrun_fail(err, errno, "create a runtime directory in %s", host_root(HOST_RUN));
+    char lock[PATH_MAX];
+    snprintf(lock, sizeof(lock), "%s/lock", tmp);
+    cleanup_close int fd = open(lock, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int r;
+    if (fd < 0) {
+        r = vmrun_fail(err, errno, "create %s", lock);
+    } else if ((r = lock_fd_try(fd)) < 0) {
+        r = vmrun_fail(err, -r, "lock %s", lock);
+    } else if (rename(tmp, rt->dir) == 0) {
+        rt->lock_fd = steal_fd(&fd);
+        return 0;
+    } else {
+        /* A directory is there already: a dead supervisor's (or one
+         * starting right now, whose lock will tell). */
+        r = errno == EEXIST || errno == ENOTEMPTY ? -EEXIST
+                                                  : vmrun_fail(err, errno, "create %s", rt->dir);
+    }
+    unlink(lock);
+    rmdir(tmp);
+    return r;
+}
+
 int runtime_acquire(const char *name, struct vm_runtime *rt, struct vmrun_error *err)
 {
     int r;
@@ -113,40 +212,35 @@ int runtime_acquire(const char *name, struct vm_runtime *rt, struct vmrun_error 
         return r;
     char base[PATH_MAX];
     snprintf(base, sizeof(base), "%s", host_root(HOST_RUN));
-    if (geteuid() != 0 && (r = mkdir_owned(base, 0700, err)) < 0)
+    if ((r = mkdir_owned(base, 0700, err)) < 0)
         return r;
 
     for (int attempt = 0; attempt < 5; attempt++) {
-        if ((r = mkdir_owned(rt->dir, 0700, err)) < 0)
-            return r;
-        char lock[PATH_MAX];
-        snprintf(lock, sizeof(lock), "%s/lock", rt->dir);
-        cleanup_close int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0)
-            return vmrun_fail(err, errno, "open %s", lock);
-        r = lock_fd_try(fd);
-        if (r == -EAGAIN || r == -EACCES) {
-            pid_t pid = runtime_read_pid(name, "supervisor.pid");
-            return vmrun_failx(err, EBUSY,
-                               "a VM named '%s' is already running (supervisor pid %ld); "
-                               "see 'vmrun status %s'",
-                               name, (long)pid, name);
-        }
+        r = create_locked(rt, err);
+        if (r == -EEXIST)
+            r = lock_existing(name, rt, err); /* a dead supervisor's: ours now */
+        if (r == -ENOENT)
+            continue; /* removed between the two: create it again */
         if (r < 0)
-            return vmrun_fail(err, -r, "lock %s", lock);
-        /* A supervisor that was finishing may have removed the directory
-         * between our open and our lock: then the lock is on a dead inode.
-         * Check that the path still names the file we locked. */
-        struct stat a, b;
-        if (fstat(fd, &a) == 0 && stat(lock, &b) == 0 && a.st_ino == b.st_ino &&
-            a.st_dev == b.st_dev) {
-            rt->lock_fd = steal_fd(&fd);
-            char pid[32];
-            snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-            return runtime_write_file(rt, "supervisor.pid", pid, err);
-        }
+            return r;
+        char pid[32];
+        snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+        return runtime_write_file(rt, "supervisor.pid", pid, err);
     }
-    return vmrun_failx(err, EAGAIN, "could not lock the runtime directory %s", rt->dir);
+    return vmrun_failx(err, EAGAIN, "could not create the runtime directory %s", rt->dir);
+}
+
+int runtime_lock_stale(const char *name, struct vm_runtime *rt, struct vmrun_error *err)
+{
+    rt->lock_fd = -1;
+    snprintf(rt->name, sizeof(rt->name), "%s", name);
+    int r = runtime_path(rt->dir, sizeof(rt->dir), name, NULL);
+    if (r < 0)
+        return vmrun_fail(err, -r, "runtime directory for %s", name);
+    r = lock_existing(name, rt, err);
+    if (r < 0)
+        rt->dir[0] = '\0'; /* not ours to remove */
+    return r;
 }
 
 static void remove_tree(int dirfd)
@@ -183,9 +277,17 @@ void runtime_release(struct vm_runtime *rt)
 {
     if (rt->dir[0] == '\0')
         return;
-    /* Remove while still holding the lock, so no second start can slip in
-     * and see a half-removed directory as its own. */
-    remove_dir(rt->dir);
+    /* Out of sight first, lock and all, while still holding the lock: a
+     * reader then sees either the live directory or none, never one whose
+     * lock file is already gone (which it would take for a dead
+     * supervisor's). Then remove it. */
+    char gone[PATH_MAX];
+    int n = snprintf(gone, sizeof(gone), "%s/.%s.gone.%ld", host_root(HOST_RUN), rt->name,
+                     (long)getpid());
+    if (n > 0 && (size_t)n < sizeof(gone) && rename(rt->dir, gone) == 0)
+        remove_dir(gone);
+    else
+        remove_dir(rt->dir);
     if (rt->lock_fd >= 0) {
         close(rt->lock_fd);
         rt->lock_fd = -1;
@@ -199,14 +301,26 @@ enum runtime_state runtime_probe(const char *name, pid_t *supervisor)
         *supervisor = runtime_read_pid(name, "supervisor.pid");
     if (runtime_path(dir, sizeof(dir), name, NULL) < 0)
         return RUNTIME_ABSENT;
-    struct stat st;
-    if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-        return RUNTIME_ABSENT;
     snprintf(lock, sizeof(lock), "%s/lock", dir);
-    cleanup_close int fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
+    for (int attempt = 0; attempt < 10; attempt++) {
+        struct stat st;
+        if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+            return RUNTIME_ABSENT;
+        cleanup_close int fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0 && errno == ENOENT && lstat(dir, &st) < 0)
+            continue; /* the directory went away meanwhile: look again */
+        if (fd < 0)
+            return RUNTIME_STALE;
+        if (lock_is_held(fd))
+            return RUNTIME_RUNNING;
+        /* Free, but is it still NAME's lock? A supervisor that just ended
+         * unlinked it (with the rest of its directory) before letting go,
+         * and a new one may be in place already: look again. */
+        if (fstat(fd, &st) == 0 && st.st_nlink == 0)
+            continue;
         return RUNTIME_STALE;
-    return lock_is_held(fd) ? RUNTIME_RUNNING : RUNTIME_STALE;
+    }
+    return RUNTIME_ABSENT;
 }
 
 static void on_alarm(int sig)
@@ -237,20 +351,6 @@ int runtime_wait_released(const char *name, long timeout_s)
     return r == -EINTR ? -ETIMEDOUT : r;
 }
 
-int runtime_remove_stale(const char *name, struct vmrun_error *err)
-{
-    char dir[PATH_MAX], lock[PATH_MAX];
-    runtime_path(dir, sizeof(dir), name, NULL);
-    snprintf(lock, sizeof(lock), "%s/lock", dir);
-    /* Take the lock ourselves while removing, so a start racing with us
-     * waits rather than finding its directory removed under it. */
-    cleanup_close int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd >= 0 && lock_fd_try(fd) < 0)
-        return vmrun_failx(err, EBUSY, "'%s' is running again", name);
-    remove_dir(dir);
-    return 0;
-}
-
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -270,7 +370,7 @@ int runtime_list(char ***names, size_t *n, struct vmrun_error *err)
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.')
-            continue;
+            continue; /* and directories being created (.NAME.XXXXXX) */
         if (*n == cap) {
             cap = cap ? cap * 2 : 8;
             char **nn = realloc(*names, cap * sizeof(*nn));

@@ -34,8 +34,10 @@ enum runtime_state {
 /* <run dir>/NAME[/file] into buf. */
 int runtime_path(char *buf, size_t len, const char *name, const char *file);
 
-/* Create the directory if needed and take the lock. -EBUSY (with err naming
- * the running supervisor's pid) when a live supervisor holds it. Writes
+/* Create the directory (appearing already locked) or take over a dead
+ * supervisor's, and hold the lock. -EBUSY (with err naming the running
+ * supervisor's pid) when a live supervisor holds it; -EPERM for a directory
+ * vmrun did not make (not ours, not 0700, a symlink). Writes
  * supervisor.pid. */
 int runtime_acquire(const char *name, struct vm_runtime *rt, struct vmrun_error *err);
 
@@ -57,8 +59,11 @@ int runtime_write_file(const struct vm_runtime *rt, const char *file, const char
  * -ETIMEDOUT otherwise. Blocks on the lock itself: no polling delay. */
 int runtime_wait_released(const char *name, long timeout_s);
 
-/* Remove a stale directory (after its journal was recovered). */
-int runtime_remove_stale(const char *name, struct vmrun_error *err);
+/* Take the lock of a stale directory (a dead supervisor's) to recover it:
+ * 0 with rt holding the lock (runtime_release() removes the directory);
+ * -ENOENT when there is none; -EBUSY when a live supervisor holds it;
+ * -EPERM when it is not a directory vmrun made. */
+int runtime_lock_stale(const char *name, struct vm_runtime *rt, struct vmrun_error *err);
 
 /* List the names with a runtime directory; caller frees each and the array. */
 int runtime_list(char ***names, size_t *n, struct vmrun_error *err);
