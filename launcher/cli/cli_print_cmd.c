@@ -10,14 +10,16 @@
 #include "cli/cli_common.h"
 #include "profile/profile.h"
 #include "qemu/cmdline.h"
+#include "qemu/qemu_fds.h"
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: vmrun print-cmd PROFILE\n\n"
                  "Print the QEMU command line that PROFILE gives, one option per line,\n"
                  "quoted for a POSIX shell. Host-dependent paths are shown at their usual\n"
-                 "places (/run/vmrun/NAME/qmp.sock, /dev/hugepages/vmrun-NAME, ...).\n"
-                 "Nothing on the host is changed.\n\n"
+                 "places (/dev/hugepages/vmrun-NAME, /var/lib/vmrun/NAME/...). The file\n"
+                 "descriptors QEMU inherits from vmrun (fd=N in the command line) are listed\n"
+                 "after it. Nothing on the host is changed.\n\n"
                  "options:\n"
                  "  -h, --help  show this help\n");
 }
@@ -61,6 +63,11 @@ int cli_print_cmd(int argc, char **argv)
         return r;
     }
     qemu_print_argv(stdout, &a);
+    /* What the fd numbers stand for: vmrun opens them before QEMU starts. */
+    struct qemu_fds fds;
+    qemu_fds_init(&fds);
+    qemu_fds_add(&fds, -1, "QMP: a connected socket; vmrun holds the other end");
+    qemu_fds_print(stdout, &fds);
     argv_list_free(&a);
     profile_free(&p);
     if (fflush(stdout) != 0 || ferror(stdout)) {

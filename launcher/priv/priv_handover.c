@@ -176,32 +176,6 @@ static int check_readable(const struct who *w, const char *what, const char *pat
     return 0;
 }
 
-static int prepare_qemu_dir(const struct host_prep *hp, const struct who *w,
-                            struct vmrun_error *err)
-{
-    if (hp->runtime_dir == NULL)
-        return 0;
-    /* The runtime directory itself stays root's and unreadable; others may
-     * only pass through it to qemu/. */
-    cleanup_close int dfd = open(hp->runtime_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (dfd < 0)
-        return vmrun_fail(err, errno, "open %s", hp->runtime_dir);
-    struct stat st;
-    if (fstat(dfd, &st) < 0)
-        return vmrun_fail(err, errno, "stat %s", hp->runtime_dir);
-    if ((st.st_mode & 0711) != 0711 && fchmod(dfd, (st.st_mode & 07777) | 0711) < 0)
-        return vmrun_fail(err, errno, "chmod %s", hp->runtime_dir);
-    if (mkdirat(dfd, PRIV_QEMU_SUBDIR, 0700) < 0 && errno != EEXIST)
-        return vmrun_fail(err, errno, "create %s/%s", hp->runtime_dir, PRIV_QEMU_SUBDIR);
-    cleanup_close int qfd =
-        openat(dfd, PRIV_QEMU_SUBDIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (qfd < 0)
-        return vmrun_fail(err, errno, "open %s/%s", hp->runtime_dir, PRIV_QEMU_SUBDIR);
-    if (fchown(qfd, w->uid, w->gid) < 0 || fchmod(qfd, 0700) < 0)
-        return vmrun_fail(err, errno, "hand %s/%s over", hp->runtime_dir, PRIV_QEMU_SUBDIR);
-    return 0;
-}
-
 static int check_kvm(const struct who *w, const char *user, struct vmrun_error *err)
 {
     char path[PATH_MAX];
@@ -271,7 +245,7 @@ int priv_prepare(struct host_prep *hp, struct vmrun_error *err)
         if (p->qemu.accel == VM_ACCEL_KVM && (r = check_kvm(&w, user, err)) < 0)
             return r;
     }
-    return prepare_qemu_dir(hp, &w, err);
+    return 0;
 }
 
 static const char *arg_str(const cJSON *args, const char *key)

@@ -8,12 +8,8 @@
  * restores them (idempotent; a file that is gone is fine). A file QEMU's
  * user can already use with its own groups is left alone.
  *
- * The runtime directory stays root's: QEMU gets a subdirectory
- * RUNTIME_DIR/qemu (PRIV_QEMU_SUBDIR, mode 0700, owned by QEMU's user) for
- * its QMP socket, and the runtime directory is made 0711 so QEMU can reach
- * it without listing or reading anything in it (every file there is 0600
- * root). The subdirectory goes with the runtime directory; it is not
- * journaled.
+ * The runtime directory stays root's and 0700: QEMU needs nothing in it
+ * (its QMP connection is an inherited socket, qemu/qemu_fds.h).
  *
  * Every path is also checked to be reachable by QEMU's user (search
  * permission on each directory above it), and the read-only inputs
@@ -28,12 +24,10 @@
 #include "journal/journal.h"
 #include "journal/step.h"
 
-#define PRIV_QEMU_SUBDIR "qemu"
-
 /* The plan's last step: resolves who QEMU runs as (priv_resolve_target),
  * fills hp->qemu_uid/qemu_gid, and when that is not vmrun itself hands over
  * /dev/vfio/N for hp->vfio_groups, hp->memory_file, the profile's evdev
- * inputs, Looking Glass device, and disks; creates RUNTIME_DIR/qemu; checks
+ * inputs, Looking Glass device, and disks; checks
  * /dev/kvm (KVM guests) and the read-only inputs. */
 int priv_prepare(struct host_prep *hp, struct vmrun_error *err);
 

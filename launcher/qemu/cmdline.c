@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "qemu/qemu_fds.h"
 
 static int argv_reserve(struct argv_list *a)
 {
@@ -164,8 +165,7 @@ void vm_host_facts_default(struct vm_host_facts *h, struct vm_host_facts_storage
         snprintf(state, sizeof(state), "%s", state_dir);
     *h = (struct vm_host_facts){
         .runtime_dir = st->runtime_dir,
-        .qmp_socket =
-            fact_path(st->qmp_socket, sizeof(st->qmp_socket), runtime_dir, "qemu/qmp.sock"),
+        .qmp_fd = QEMU_FD_QMP,
         .serial_log = fact_path(st->serial_log, sizeof(st->serial_log), state, "serial.log"),
         .sandbox = false,
     };

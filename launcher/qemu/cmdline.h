@@ -16,7 +16,7 @@
 
 struct vm_host_facts {
     const char *runtime_dir;       /* e.g. /run/vmrun/NAME */
-    const char *qmp_socket;        /* e.g. /run/vmrun/NAME/qmp.sock */
+    int qmp_fd;                    /* QEMU's end of the QMP connection (qemu_fds.h) */
     const char *memory_file;       /* hugetlbfs file prepared by vmrun; NULL: plain RAM */
     const char *ovmf_vars;         /* the per-VM vars copy; NULL when no firmware */
     const char *serial_log;        /* file for serial "log" */
@@ -27,7 +27,6 @@ struct vm_host_facts {
 /* Room for the paths of a vm_host_facts filled by vm_host_facts_default. */
 struct vm_host_facts_storage {
     char runtime_dir[PATH_MAX];
-    char qmp_socket[PATH_MAX];
     char memory_file[PATH_MAX];
     char ovmf_vars[PATH_MAX];
     char serial_log[PATH_MAX];
@@ -35,12 +34,13 @@ struct vm_host_facts_storage {
 };
 
 /* The host facts of a VM, laid out as the supervisor lays them out:
- *   runtime_dir  NULL: "/run/vmrun/NAME"     (QMP socket: RUNTIME/qemu/qmp.sock)
+ *   runtime_dir  NULL: "/run/vmrun/NAME"
  *   state_dir    NULL: "/var/lib/vmrun/NAME" (serial.log, OVMF_VARS.fd: what
  *                outlives a run)
  * memory_file /dev/hugepages/vmrun-NAME (only with hugepages; the supervisor
  * puts the prepared file there), looking_glass_shm /dev/shm/looking-glass-NAME
- * (only with device "shm"), sandbox false. Pure: reads neither the host nor the
+ * (only with device "shm"), qmp_fd QEMU_FD_QMP (the QMP connection is the
+ * first fd QEMU inherits, qemu_fds.h), sandbox false. Pure: reads neither the host nor the
  * environment, so `vmrun print-cmd` is stable. h's strings point into st. */
 void vm_host_facts_default(struct vm_host_facts *h, struct vm_host_facts_storage *st,
                            const struct vm_profile *p, const char *runtime_dir,

@@ -232,11 +232,9 @@ static int build_head(struct build *b)
     /* Paused until the supervisor has pinned the vCPU threads. */
     if (push(b, "-S") < 0)
         return -ENOMEM;
-    if (check_value(b, "the QMP socket path", h->qmp_socket) < 0)
-        return -EINVAL;
-    opt_addf(&o, "socket,id=qmp");
-    opt_kv(&o, "path", h->qmp_socket);
-    opt_addf(&o, "server=on,wait=off");
+    /* QMP is a socket vmrun connected before QEMU started (a socketpair):
+     * no socket file exists that anyone could connect to or replace. */
+    opt_addf(&o, "socket,id=qmp,fd=%d", h->qmp_fd);
     if (push_opt(b, "-chardev", &o) < 0 || push2(b, "-mon", "chardev=qmp,mode=control") < 0)
         return -ENOMEM;
 

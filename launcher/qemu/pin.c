@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/cleanup.h"
 #include "sys/hostpath.h"
@@ -45,6 +46,21 @@ static int set_affinity(pid_t tid, const int *cpus, size_t n, const char *what,
     return 0;
 }
 
+/* Is tid a thread of the process qemu? QMP answers come from QEMU, which
+ * runs as an ordinary user: a thread id it reports is believed only when
+ * the kernel lists it among QEMU's own tasks, so no answer can make root
+ * re-pin or raise the priority of anyone else's thread. QEMU is paused and
+ * its vCPU and I/O threads live as long as it does, so a checked id cannot
+ * be recycled before it is used. */
+static bool is_task_of(pid_t qemu, pid_t tid)
+{
+    char path[PATH_MAX];
+    if (tid <= 0 || host_path(path, sizeof(path), HOST_PROC, "/%ld/task/%ld", (long)qemu,
+                              (long)tid) < 0)
+        return false;
+    return access(path, F_OK) == 0;
+}
+
 static bool tid_in(pid_t tid, const pid_t *list, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -53,10 +69,35 @@ static bool tid_in(pid_t tid, const pid_t *list, size_t n)
     return false;
 }
 
+int pin_check_threads(pid_t qemu, const struct qemu_threads *t, struct vmrun_error *err)
+{
+    for (size_t i = 0; i < t->n_vcpu + t->n_io; i++) {
+        bool vcpu = i < t->n_vcpu;
+        pid_t tid = vcpu ? t->vcpu[i] : t->io[i - t->n_vcpu];
+        size_t k = vcpu ? i : i - t->n_vcpu;
+        if (!is_task_of(qemu, tid))
+            return vmrun_failx(err, EPROTO,
+                               "QEMU reported thread %ld for %s %zu, but that is not a thread of "
+                               "QEMU (pid %ld): refusing to pin it",
+                               (long)tid, vcpu ? "vCPU" : "iothread", k, (long)qemu);
+        for (size_t j = 0; j < i; j++) {
+            pid_t other = j < t->n_vcpu ? t->vcpu[j] : t->io[j - t->n_vcpu];
+            if (other == tid)
+                return vmrun_failx(err, EPROTO,
+                                   "QEMU reported thread %ld twice (for %s %zu and an earlier "
+                                   "thread): refusing to pin",
+                                   (long)tid, vcpu ? "vCPU" : "iothread", k);
+        }
+    }
+    return 0;
+}
+
 int pin_qemu(pid_t qemu, const struct vm_profile *p, const struct qemu_threads *t,
              struct vmrun_error *err)
 {
-    int r;
+    int r = pin_check_threads(qemu, t, err);
+    if (r < 0)
+        return r;
     if (p->cpu.vcpus.n > 0) {
         if (t->n_vcpu != p->cpu.vcpus.n)
             return vmrun_failx(err, EPROTO, "QEMU reports %zu vCPU threads, the profile pins %zu",

@@ -17,6 +17,11 @@ struct qemu_threads {
     size_t n_io;
 };
 
+/* Check that every vCPU and I/O thread id (as QMP reported them) is a
+ * distinct thread of the process qemu. -EPROTO with err saying which is
+ * not. pin_qemu() does this first. */
+int pin_check_threads(pid_t qemu, const struct qemu_threads *t, struct vmrun_error *err);
+
 /* Set the affinity of every thread of QEMU according to the profile; with
  * cpu.realtime, vCPU threads get SCHED_FIFO priority 1. Threads QEMU starts
  * later (e.g. worker pools) inherit the emulator thread's mask. */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -24,6 +25,7 @@
 #include "priv/priv_notify.h"
 #include "qemu/cmdline.h"
 #include "qemu/pin.h"
+#include "qemu/qemu_fds.h"
 #include "qemu/qemu_sandbox.h"
 #include "qmp.h"
 #include "supervisor/runtime.h"
@@ -31,6 +33,8 @@
 #include "sys/hostpath.h"
 #include "sys/seams.h"
 
+/* QEMU greets on QMP once it has read its whole command line; on a loaded
+ * host with a large guest that can take seconds. */
 #define QMP_CONNECT_TIMEOUT_MS 15000
 #define QMP_COMMAND_TIMEOUT_MS 10000
 
@@ -61,6 +65,8 @@ struct sup {
     struct host_prep hp;
     struct vm_host_facts facts; /* where QEMU's files are (cmdline.h) */
     struct vm_host_facts_storage facts_storage;
+    struct qemu_fds fds; /* what QEMU inherits; closed in vmrun once it runs */
+    int qmp_peer;        /* vmrun's end of the QMP socketpair until qmp takes it */
     pid_t qemu;
     int qemu_status; /* from waitpid, valid once qemu == 0 */
     bool qemu_reaped;
@@ -166,14 +172,15 @@ static int prepare_files(struct sup *s, struct vmrun_error *err)
         return vmrun_fail(err, -r, "state directory");
     vm_host_facts_default(&s->facts, &s->facts_storage, s->p, s->rt.dir, dir);
     s->facts.memory_file = s->hp.memory_file[0] ? s->hp.memory_file : NULL;
-    if (s->facts.qmp_socket == NULL || s->facts.serial_log == NULL)
+    if (s->facts.serial_log == NULL)
         return vmrun_failx(err, ENAMETOOLONG, "paths under %s are too long", s->rt.dir);
 
     /* 0711: QEMU, when it runs as the invoking user, reaches the files
      * handed over to it here without being able to list or add any. */
     if ((r = make_dirs(dir, 0711, err)) < 0)
         return r;
-    chmod(dir, 0711);
+    if (chmod(dir, 0711) < 0)
+        return vmrun_fail(err, errno, "chmod %s", dir);
     /* After the state directory exists: the answer is cached there. */
     s->facts.sandbox = qemu_supports_sandbox(s->p->qemu.binary);
     int fd = open(s->facts.serial_log, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -185,11 +192,22 @@ static int prepare_files(struct sup *s, struct vmrun_error *err)
             return r;
         say(s, "created the VM's UEFI variable store %s", s->facts.ovmf_vars);
     }
-    /* QEMU's own corner of the runtime directory, for its QMP socket
-     * (handed to its user by priv_prepare when it does not run as root). */
-    snprintf(dir, sizeof(dir), "%s/%s", s->rt.dir, PRIV_QEMU_SUBDIR);
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-        return vmrun_fail(err, errno, "create %s", dir);
+    return 0;
+}
+
+/* QMP over a socketpair: vmrun keeps one end, QEMU inherits the other as
+ * its first fd (-chardev socket,fd=3). There is no socket file, so nothing
+ * QEMU's user controls can stand in for it, and nobody else can connect. */
+static int prepare_qmp(struct sup *s, struct vmrun_error *err)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return vmrun_fail(err, errno, "socketpair for QMP");
+    s->qmp_peer = sv[0];
+    int target = qemu_fds_add(&s->fds, sv[1], "QMP: a connected socket; vmrun holds the other end");
+    if (target != s->facts.qmp_fd)
+        return vmrun_failx(err, EINVAL, "internal error: QMP must be QEMU's fd %d, not %d",
+                           s->facts.qmp_fd, target);
     return 0;
 }
 
@@ -217,14 +235,19 @@ static int spawn_qemu(struct sup *s, struct argv_list *argv, struct vmrun_error 
         return vmrun_fail(err, errno, "fork");
     }
     if (pid == 0) {
-        /* Child: only async-signal-safe calls from here on. */
+        /* Child: only async-signal-safe calls from here on. Its own
+         * process group first, while signals are still blocked: Ctrl-C on
+         * the terminal must reach only the supervisor, which turns it into
+         * an ACPI power-down (QEMU itself would quit on SIGINT), also when
+         * it comes in the instant after fork. */
+        struct vmrun_error cerr = {0};
+        if (setpgid(0, 0) < 0)
+            child_fail(errpipe[1], "cannot give QEMU its own process group");
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        /* Its own process group: Ctrl-C on the terminal reaches only the
-         * supervisor, which turns it into an ACPI power-down; QEMU itself
-         * would quit on SIGINT. */
-        setpgid(0, 0);
+        if (qemu_fds_install(&s->fds) < 0)
+            child_fail(errpipe[1], "cannot pass QEMU its file descriptors");
         if (s->p->serial == VM_SERIAL_STDIO || s->o->to_log) {
             /* Console output goes to the terminal (or the log); input
              * from a terminal we are not the foreground of would stop
@@ -237,7 +260,6 @@ static int spawn_qemu(struct sup *s, struct argv_list *argv, struct vmrun_error 
         }
         /* Limits first (they need privileges), then the drop to QEMU's
          * user, verified inside priv_drop. */
-        struct vmrun_error cerr = {0};
         uint64_t memlock = priv_memlock_bytes(s->p);
         if (memlock > 0 && priv_set_memlock(memlock, &cerr) < 0)
             child_fail(errpipe[1], cerr.msg);
@@ -253,6 +275,8 @@ static int spawn_qemu(struct sup *s, struct argv_list *argv, struct vmrun_error 
         child_fail(errpipe[1], cerr.msg);
     }
     close(errpipe[1]);
+    /* QEMU has its copies now (or never will). */
+    qemu_fds_close(&s->fds);
     char msg[VMRUN_ERROR_MSG_MAX];
     ssize_t n, got = 0;
     while ((n = read(errpipe[0], msg + got, sizeof(msg) - 1 - (size_t)got)) > 0 ||
@@ -300,24 +324,37 @@ static void describe_exit(int status, char *buf, size_t len)
 
 static int connect_qmp(struct sup *s, struct vmrun_error *err)
 {
-    struct timespec deadline;
-    now(&deadline);
-    deadline.tv_sec += QMP_CONNECT_TIMEOUT_MS / 1000;
-    for (;;) {
-        int r = qmp_connect(s->facts.qmp_socket, 200, &s->qmp);
-        if (r == 0)
-            return 0;
-        if (reap_qemu(s, false)) {
-            char why[128];
-            describe_exit(s->qemu_status, why, sizeof(why));
-            return vmrun_failx(err, ECHILD, "%s before it was ready (its messages are above)", why);
-        }
-        if (ms_until(&deadline) == 0)
-            return vmrun_failx(err, ETIMEDOUT, "QEMU's QMP socket %s did not answer: %s",
-                               s->facts.qmp_socket, qmp_last_error(s->qmp));
+    int fd = s->qmp_peer;
+    s->qmp_peer = -1;
+    int r = qmp_open_fd(fd, QMP_CONNECT_TIMEOUT_MS, &s->qmp);
+    if (r == 0)
+        return 0;
+    s->qmp = NULL;
+    /* QEMU closes its end when it exits: say why it exited. */
+    for (int i = 0; i < 20 && !reap_qemu(s, false); i++)
+        usleep(50000);
+    if (reap_qemu(s, false)) {
+        char why[128];
+        describe_exit(s->qemu_status, why, sizeof(why));
+        return vmrun_failx(err, ECHILD, "%s before it was ready (its messages are above)", why);
     }
+    return vmrun_failx(err, -r, "QEMU did not answer on QMP within %d s: %s",
+                       QMP_CONNECT_TIMEOUT_MS / 1000, qmp_last_error(NULL));
 }
 
+/* A whole number in [0, max] from a QMP answer (which QEMU, running as an
+ * ordinary user, may fill with anything). */
+static bool qmp_whole(const cJSON *v, double max, long *out)
+{
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= max) ||
+        v->valuedouble != (double)(long)v->valuedouble)
+        return false;
+    *out = (long)v->valuedouble;
+    return true;
+}
+
+/* The vCPU and I/O thread ids, as QEMU reports them. Nothing is believed
+ * yet: pin_qemu() checks every id is one of QEMU's own threads. */
 static int read_threads(struct sup *s, struct vmrun_error *err)
 {
     cJSON *ret = NULL;
@@ -328,14 +365,14 @@ static int read_threads(struct sup *s, struct vmrun_error *err)
     const cJSON *cpu;
     cJSON_ArrayForEach(cpu, ret)
     {
-        const cJSON *idx = cJSON_GetObjectItemCaseSensitive(cpu, "cpu-index");
-        const cJSON *tid = cJSON_GetObjectItemCaseSensitive(cpu, "thread-id");
-        if (!cJSON_IsNumber(idx) || !cJSON_IsNumber(tid) || idx->valueint < 0 ||
-            (size_t)idx->valueint >= ARRAY_SIZE(s->threads.vcpu))
+        long idx, tid;
+        if (!qmp_whole(cJSON_GetObjectItemCaseSensitive(cpu, "cpu-index"),
+                       (double)ARRAY_SIZE(s->threads.vcpu) - 1, &idx) ||
+            !qmp_whole(cJSON_GetObjectItemCaseSensitive(cpu, "thread-id"), 4194304, &tid))
             continue;
-        s->threads.vcpu[idx->valueint] = (pid_t)tid->valueint;
-        if ((size_t)idx->valueint + 1 > s->threads.n_vcpu)
-            s->threads.n_vcpu = (size_t)idx->valueint + 1;
+        s->threads.vcpu[idx] = (pid_t)tid;
+        if ((size_t)idx + 1 > s->threads.n_vcpu)
+            s->threads.n_vcpu = (size_t)idx + 1;
     }
     cJSON_Delete(ret);
 
@@ -346,15 +383,18 @@ static int read_threads(struct sup *s, struct vmrun_error *err)
     s->threads.n_io = 0;
     cJSON_ArrayForEach(cpu, ret)
     {
-        const cJSON *tid = cJSON_GetObjectItemCaseSensitive(cpu, "thread-id");
-        if (cJSON_IsNumber(tid) && s->threads.n_io < ARRAY_SIZE(s->threads.io))
-            s->threads.io[s->threads.n_io++] = (pid_t)tid->valueint;
+        long tid;
+        if (qmp_whole(cJSON_GetObjectItemCaseSensitive(cpu, "thread-id"), 4194304, &tid) &&
+            s->threads.n_io < ARRAY_SIZE(s->threads.io))
+            s->threads.io[s->threads.n_io++] = (pid_t)tid;
     }
     cJSON_Delete(ret);
     return 0;
 }
 
-static void write_state(struct sup *s, const char *state)
+/* Publish state.json for `vmrun status`. 0 or a negative errno with err
+ * set. */
+static int write_state(struct sup *s, const char *state, struct vmrun_error *err)
 {
     struct vm_state st = {0};
     snprintf(st.state, sizeof(st.state), "%s", state);
@@ -370,10 +410,19 @@ static void write_state(struct sup *s, const char *state)
     snprintf(st.memory_file, sizeof(st.memory_file), "%s", s->hp.memory_file);
     st.n_vfio_groups = s->hp.n_vfio_groups;
     memcpy(st.vfio_groups, s->hp.vfio_groups, sizeof(st.vfio_groups));
-    struct vmrun_error err = {0};
     cleanup_free char *json = vm_state_to_json(&st, s->p);
-    if (json != NULL)
-        runtime_write_file(&s->rt, "state.json", json, &err);
+    if (json == NULL)
+        return vmrun_failx(err, ENOMEM, "out of memory writing state.json");
+    return runtime_write_file(&s->rt, "state.json", json, err);
+}
+
+/* Once the VM runs, a state.json that cannot be updated only makes
+ * `vmrun status` stale: say so and go on. */
+static void update_state(struct sup *s, const char *state)
+{
+    struct vmrun_error err = {0};
+    if (write_state(s, state, &err) < 0)
+        say(s, "warning: %s", err.msg);
 }
 
 /* The vCPUs must not have run before they were pinned: QEMU was started
@@ -512,20 +561,28 @@ static void drain_events(struct sup *s)
     }
 }
 
-/* The main loop: until QEMU has been reaped. */
-static void watch(struct sup *s)
+/* The main loop: until QEMU has been reaped. 0, or a negative errno when
+ * the supervisor can no longer wait for QEMU (then QEMU is killed). */
+static int watch(struct sup *s, struct vmrun_error *err)
 {
     for (;;) {
         if (reap_qemu(s, false))
-            return;
+            return 0;
         struct pollfd pfd[2] = {
             {.fd = s->sigfd, .events = POLLIN},
             {.fd = s->qmp != NULL ? qmp_fd(s->qmp) : -1, .events = POLLIN},
         };
         int timeout = s->stop_stage > 0 && s->stop_stage < 3 ? ms_until(&s->deadline) : -1;
         int r = poll(pfd, 2, timeout);
-        if (r < 0 && errno != EINTR)
-            return;
+        if (r < 0 && errno != EINTR) {
+            int e = errno;
+            kill(s->qemu, SIGKILL);
+            reap_qemu(s, true);
+            return vmrun_fail(err, e, "the supervisor could not wait for QEMU any more (poll); "
+                                      "QEMU was killed");
+        }
+        if (r < 0)
+            continue;
         if (r == 0) {
             on_deadline(s);
             continue;
@@ -663,7 +720,8 @@ static int recover_stale(struct sup *s, struct vmrun_error *err)
 enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor_opts *o,
                              struct vmrun_error *err)
 {
-    struct sup s = {.p = p, .o = o, .sigfd = -1, .qemu = 0};
+    struct sup s = {.p = p, .o = o, .sigfd = -1, .qemu = 0, .qmp_peer = -1};
+    qemu_fds_init(&s.fds);
     s.rt.lock_fd = -1;
     s.journal.fd = -1;
     enum vm_outcome outcome = VM_NOT_STARTED;
@@ -691,7 +749,8 @@ enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor
     if (journal_open(&s.journal, path, err) < 0)
         goto out_release;
     s.started_at = time(NULL);
-    write_state(&s, "preparing");
+    if (write_state(&s, "preparing", err) < 0)
+        goto out_release;
 
     s.hp = (struct host_prep){
         .profile = p,
@@ -731,6 +790,8 @@ enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor
         if (priv_handover(&s.hp, mine, n_mine, err) < 0)
             goto out_undo;
     }
+    if (prepare_qmp(&s, err) < 0)
+        goto out_undo;
     if (qemu_build_argv(p, &s.facts, &argv, err) < 0)
         goto out_undo;
 
@@ -739,7 +800,10 @@ enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor
         goto out_undo;
     char pidbuf[32];
     snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)s.qemu);
-    runtime_write_file(&s.rt, "qemu.pid", pidbuf, err);
+    /* recover needs QEMU's pid to make sure it is gone: without it, QEMU
+     * must not run. */
+    if (runtime_write_file(&s.rt, "qemu.pid", pidbuf, err) < 0)
+        goto out_stop_qemu;
 
     if (connect_qmp(&s, err) < 0)
         goto out_stop_qemu;
@@ -756,24 +820,29 @@ enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor
     }
     if (verify_paused(&s, err) < 0)
         goto out_stop_qemu;
-    write_state(&s, "pinned");
+    if (write_state(&s, "pinned", err) < 0)
+        goto out_stop_qemu;
     test_hold_before_cont();
     if ((r = qmp_execute(s.qmp, "cont", NULL, NULL, QMP_COMMAND_TIMEOUT_MS)) < 0) {
         vmrun_failx(err, -r, "cont: %s", qmp_last_error(s.qmp));
         goto out_stop_qemu;
     }
-    write_state(&s, "running");
+    update_state(&s, "running");
     say(&s, "'%s' is running (QEMU pid %ld); Ctrl-C or 'vmrun stop %s' powers it off", p->name,
         (long)s.qemu, p->name);
     ready(&s, "ok\n");
 
-    watch(&s);
-    write_state(&s, "stopping");
+    struct vmrun_error werr = {0};
+    bool lost = watch(&s, &werr) < 0;
+    update_state(&s, "stopping");
 
     char why[256];
     describe_exit(s.qemu_status, why, sizeof(why));
     bool clean_exit = WIFEXITED(s.qemu_status) && WEXITSTATUS(s.qemu_status) == 0;
-    if (s.stop_stage == 3)
+    if (lost) {
+        outcome = VM_QEMU_FAILED;
+        *err = werr;
+    } else if (s.stop_stage == 3)
         outcome = VM_STOPPED_KILLED;
     else if (s.stop_stage == 2 && !s.guest_shutdown)
         outcome = VM_STOPPED_QUIT;
@@ -787,7 +856,7 @@ enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor
         outcome = VM_QEMU_FAILED;
         vmrun_failx(err, ECHILD, "%s", why);
     }
-    say(&s, "%s", outcome == VM_QEMU_FAILED ? why : vm_outcome_describe(outcome));
+    say(&s, "%s", outcome == VM_QEMU_FAILED ? err->msg : vm_outcome_describe(outcome));
     goto out_undo;
 
 out_stop_qemu:
@@ -835,6 +904,9 @@ out:
         ready(&s, msg);
     }
     argv_list_free(&argv);
+    qemu_fds_close(&s.fds);
+    if (s.qmp_peer >= 0)
+        close(s.qmp_peer);
     if (s.sigfd >= 0)
         close(s.sigfd);
     sigprocmask(SIG_SETMASK, &oldmask, NULL);

@@ -73,7 +73,7 @@ def bare_argv():
     sock = os.path.join(tmp, "bare.sock")
     out = []
     for a in argv:
-        if "qmp.sock" in a:
+        if a.startswith("socket,id=qmp,"):
             a = "socket,id=qmp,path=%s,server=on,wait=off" % sock
         out.append(a)
     return out, sock

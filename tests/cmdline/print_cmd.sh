@@ -40,10 +40,19 @@ grep -q "bad.json:[0-9]*:[0-9]*: .*cpu.cores" "$T/err" ||
 for profile in "$VMRUN_SOURCE_DIR"/profiles/*.json; do
     name=$(basename "$profile" .json)
     golden="$VMRUN_SOURCE_DIR/tests/cmdline/golden/$name.argv"
-    if ! "$VMRUN_BIN" print-cmd "$profile" >"$T/$name.sh" 2>"$T/err"; then
+    if ! "$VMRUN_BIN" print-cmd "$profile" >"$T/$name.out" 2>"$T/err"; then
         fail "$name: print-cmd failed: $(cat "$T/err")"
         continue
     fi
+    # The command, then one "# fd N: what" line per fd QEMU inherits: every
+    # fd=N the command names is listed.
+    grep -v '^# fd ' "$T/$name.out" >"$T/$name.sh"
+    grep -q '^# fd ' "$T/$name.out" && [ "$(tail -n 1 "$T/$name.sh")" != "" ] &&
+        ! tail -n +"$(($(wc -l <"$T/$name.sh") + 1))" "$T/$name.out" | grep -qv '^# fd ' ||
+        fail "$name: the fd list is not the last lines of the output"
+    for fd in $(grep -o 'fd=[0-9]*' "$T/$name.sh" | cut -d= -f2 | sort -u); do
+        grep -q "^# fd $fd: " "$T/$name.out" || fail "$name: fd=$fd is not described"
+    done
     # One option per line: every line but the first starts with 4 spaces
     # and a '-', every line but the last ends with " \".
     awk -v n="$(wc -l <"$T/$name.sh")" '
@@ -58,7 +67,7 @@ for profile in "$VMRUN_SOURCE_DIR"/profiles/*.json; do
         setpriv --reuid=65534 --regid=65534 --clear-groups \
             "$VMRUN_BIN" print-cmd "$profile" >"$T/$name.user" 2>"$T/err" ||
             fail "$name: print-cmd as uid 65534 failed: $(cat "$T/err")"
-        cmp -s "$T/$name.sh" "$T/$name.user" || fail "$name: output differs as uid 65534"
+        cmp -s "$T/$name.out" "$T/$name.user" || fail "$name: output differs as uid 65534"
     fi
 done
 

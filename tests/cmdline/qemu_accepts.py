@@ -17,7 +17,8 @@ for a stand-in that starts here, in this script and never in the builder:
   audio / display   -> "none" when this QEMU lacks the driver module
   kernel, initrd    -> dropped (with -append) when the files do not exist
 Everything else is passed as built. QEMU runs paused (-S is in the argv);
-the test speaks QMP on the socket from the argv: qmp_capabilities, then
+the test speaks QMP on a socketpair whose other end QEMU inherits at the
+fd the argv names (as vmrun's supervisor does): qmp_capabilities, then
 query-status must say "prelaunch" and not running, then quit. QEMU rejecting
 any option fails the test. Only the QEMU started here is ended, by pid, and
 every temporary file is removed.
@@ -128,7 +129,7 @@ def swap(argv, qemu, tmp, notes):
                 parts[0] = "max"
             parts = drop(parts, "hv-vpindex")
             val = join_opts(parts)
-        elif opt == "-chardev" and parts[0] == "socket":
+        elif opt == "-chardev" and parts[0] == "socket" and get(parts, "fd") is None:
             put(parts, "path", os.path.join(tmp, get(parts, "id") + ".sock"))
             val = join_opts(parts)
         elif opt == "-chardev" and parts[0] == "file":
@@ -178,10 +179,9 @@ def swap(argv, qemu, tmp, notes):
 
 
 class Qmp:
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    def __init__(self, sock):
+        self.sock = sock
         self.sock.settimeout(30)
-        self.sock.connect(path)
         self.buf = b""
         self.next_id = 1
 
@@ -236,21 +236,23 @@ def main():
             print("stand-in: " + n)
         print("running: " + " ".join(run))
         errlog = open(os.path.join(tmp, "stderr"), "w+")
-        proc = subprocess.Popen(run, stdin=subprocess.DEVNULL, stdout=errlog, stderr=errlog)
-        qmp_path = os.path.join(tmp, "qmp.sock")
-        deadline = time.monotonic() + 60
-        qmp = None
-        while qmp is None:
-            if proc.poll() is not None:
-                errlog.seek(0)
-                fail("QEMU exited with %d before QMP was up:\n%s" % (proc.returncode,
-                                                                     errlog.read()))
-            if time.monotonic() > deadline:
-                fail("no QMP socket after 60 s")
-            try:
-                qmp = Qmp(qmp_path)
-            except (FileNotFoundError, ConnectionRefusedError, ConnectionResetError):
-                time.sleep(0.1)
+        qmp_fd = None
+        for i, a in enumerate(run[:-1]):
+            if a == "-chardev" and run[i + 1].startswith("socket,id=qmp,"):
+                qmp_fd = int(get(split_opts(run[i + 1]), "fd"))
+        if qmp_fd is None:
+            fail("the argv has no QMP socket fd")
+        ours, theirs = socket.socketpair()
+        # The shell moves QEMU's end to the fd the argv names, then execs
+        # QEMU (same pid).
+        fd = theirs.fileno()
+        wrap = ["/bin/sh", "-c", 'exec %d<&%d %d<&- "$@"' % (qmp_fd, fd, fd), "sh"]
+        if fd == qmp_fd:
+            wrap = []
+        proc = subprocess.Popen(wrap + run, stdin=subprocess.DEVNULL, stdout=errlog,
+                                stderr=errlog, pass_fds=(fd,))
+        theirs.close()
+        qmp = Qmp(ours)
         try:
             greeting = qmp.read()
             if "QMP" not in greeting:

@@ -31,7 +31,7 @@ static void base_profile(struct vm_profile *p)
 
 static const struct vm_host_facts base_facts = {
     .runtime_dir = "/run/vmrun/t",
-    .qmp_socket = "/run/vmrun/t/qmp.sock",
+    .qmp_fd = 3,
     .serial_log = "/run/vmrun/t/serial.log",
 };
 
@@ -133,7 +133,7 @@ static void test_head(void **state)
         "-no-user-config",
         "-S",
         "-chardev",
-        "socket,id=qmp,path=/run/vmrun/t/qmp.sock,server=on,wait=off",
+        "socket,id=qmp,fd=3",
         "-mon",
         "chardev=qmp,mode=control",
     };
@@ -675,9 +675,6 @@ static void test_rejects_names(void **state)
     struct built b = build_ok(&p, &base_facts);
     assert_pair(&b.a, "-machine", "pc-q35-7.2,vmport=off,hpet=off");
     argv_list_free(&b.a);
-    struct vm_host_facts h = base_facts;
-    h.qmp_socket = NULL;
-    build_fails(&p, &h, "the QMP socket path is empty");
 }
 
 static char *print_to_string(const struct argv_list *a)
@@ -737,7 +734,7 @@ static void test_host_facts_default(void **state)
     struct vm_host_facts_storage st;
     vm_host_facts_default(&h, &st, &p, NULL, NULL);
     assert_string_equal(h.runtime_dir, "/run/vmrun/gaming");
-    assert_string_equal(h.qmp_socket, "/run/vmrun/gaming/qemu/qmp.sock");
+    assert_int_equal(h.qmp_fd, 3);
     assert_string_equal(h.serial_log, "/var/lib/vmrun/gaming/serial.log");
     assert_null(h.memory_file);
     assert_null(h.ovmf_vars);
@@ -751,7 +748,7 @@ static void test_host_facts_default(void **state)
     p.looking_glass.device = (char *)"shm";
     vm_host_facts_default(&h, &st, &p, "/tmp/rt", "/tmp/st");
     assert_string_equal(h.runtime_dir, "/tmp/rt");
-    assert_string_equal(h.qmp_socket, "/tmp/rt/qemu/qmp.sock");
+    assert_int_equal(h.qmp_fd, 3);
     assert_string_equal(h.serial_log, "/tmp/st/serial.log");
     assert_string_equal(h.memory_file, "/dev/hugepages/vmrun-gaming");
     assert_string_equal(h.ovmf_vars, "/tmp/st/OVMF_VARS.fd");

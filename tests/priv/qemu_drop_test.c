@@ -171,8 +171,8 @@ int main(void)
     CHECK(!qemu_supports_sandbox("/bin/false"), "/bin/false supports -sandbox?");
     CHECK(!qemu_supports_sandbox("/nonexistent/qemu"), "a missing binary supports -sandbox?");
 
-    /* The runtime layout the supervisor uses: a root directory others may
-     * only traverse, with a qemu/ subdirectory owned by QEMU's user. */
+    /* A directory QEMU's user may create its QMP socket in (the supervisor
+     * passes a connected socket instead; this test drives QEMU directly). */
     char dir[] = "/tmp/vmrun-priv-XXXXXX";
     CHECK(mkdtemp(dir) != NULL, "mkdtemp: %s", strerror(errno));
     chmod(dir, 0711);
