@@ -41,6 +41,37 @@ struct cpu_list {
     size_t n;
 };
 
+/* A CPU feature the profile turns on or off (cpu.features). */
+struct vm_cpu_feature {
+    char *name; /* QEMU's name, e.g. "topoext" */
+    bool on;
+};
+
+/* The Hyper-V enlightenments cpu.hyperv can name as an object, with the
+ * ones each needs (QEMU refuses a flag whose needs are off). Bit i of the
+ * masks below is profile_hv_flags[i]. */
+struct profile_hv_flag {
+    const char *key;   /* the profile's name: "stimer_direct" */
+    const char *qemu;  /* the -cpu property: "hv-stimer-direct" */
+    uint32_t requires; /* bits of the flags it needs */
+};
+extern const struct profile_hv_flag profile_hv_flags[];
+extern const size_t profile_n_hv_flags;
+/* Index of a flag by its profile key, or -1. */
+int profile_hv_flag_index(const char *key);
+#define PROFILE_HV_SPINLOCKS_DEFAULT 0x1fff
+
+/* SMBIOS strings (smbios.*): four structure types, each a fixed list of
+ * fields that QEMU's -smbios takes. */
+enum { SMBIOS_BIOS, SMBIOS_SYSTEM, SMBIOS_BASEBOARD, SMBIOS_CHASSIS, SMBIOS_N_TYPES };
+#define SMBIOS_MAX_FIELDS 6
+struct profile_smbios_type {
+    const char *key; /* "bios", "system", "baseboard", "chassis" */
+    int qemu_type;   /* -smbios type=N */
+    const char *fields[SMBIOS_MAX_FIELDS + 1];
+};
+extern const struct profile_smbios_type profile_smbios_types[SMBIOS_N_TYPES];
+
 struct vm_pci {
     /* Normalised "DDDD:BB:SS.F" (domain added when the profile left it out). */
     char address[13];
@@ -48,6 +79,7 @@ struct vm_pci {
     char *rom;       /* NULL: the device's own ROM */
     int bootindex;   /* -1: none */
     bool take_group; /* also take every other endpoint of its IOMMU group */
+    bool rombar_off; /* rombar false: the guest sees no ROM BAR */
 };
 
 struct vm_disk {
@@ -61,6 +93,7 @@ struct vm_disk {
     char *discard; /* NULL, "unmap", "ignore" */
     bool iothread; /* serve this disk from the VM's iothread */
     int bootindex; /* -1: none */
+    char *serial;  /* NULL: none (nvme: vmrun-diskN) */
 };
 
 struct vm_net {
@@ -83,6 +116,7 @@ struct vm_input {
 struct vm_profile {
     char name[PROFILE_NAME_MAX + 1];
     char *description;
+    char uuid[37]; /* "" : QEMU's default; else lower-case 8-4-4-4-12 */
 
     struct {
         char *binary;  /* default "qemu-system-x86_64" */
@@ -108,7 +142,13 @@ struct vm_profile {
         struct cpu_list emulator;  /* pin.emulator */
         struct cpu_list iothreads; /* pin.iothreads */
         bool realtime;
-        bool hyperv;
+        bool hyperv;          /* any Hyper-V enlightenment */
+        bool hyperv_custom;   /* the object form: exactly hv_on, hv_off */
+        uint32_t hv_on, hv_off; /* bits of profile_hv_flags */
+        unsigned hv_spinlocks; /* retries when spinlocks is on */
+        struct vm_cpu_feature *features; /* cpu.features, in profile order */
+        size_t n_features;
+        bool dedicated; /* kvm-hint-dedicated and -overcommit cpu-pm=on */
         bool hide_hypervisor;
         char *vendor_id; /* NULL or <= 12 chars */
         char *governor;  /* NULL: leave cpufreq alone */
@@ -155,6 +195,13 @@ struct vm_profile {
     } shutdown;
 
     char *run_as; /* NULL: the invoking user (SUDO_UID / PKEXEC_UID), else root */
+
+    struct {
+        /* value[type][field]: NULL when not given; field indexes follow
+         * profile_smbios_types[type].fields. */
+        char *value[SMBIOS_N_TYPES][SMBIOS_MAX_FIELDS];
+        bool present;
+    } smbios;
 };
 
 /* Parse and validate a profile.
@@ -169,6 +216,12 @@ int profile_parse(const char *file, const char *data, size_t len, struct vm_prof
                   struct diag_list *diags);
 
 void profile_free(struct vm_profile *p);
+
+/* Whether this build's profile schema has a key, given as its dotted path
+ * ("firmware.secure_boot", "tpm.model", "pci[].rombar"): what `vmrun
+ * import` asks before it writes a key, so that its output always passes
+ * this parser. */
+bool profile_key_known(const char *path);
 
 /* Number of vCPUs: sockets x cores x threads. */
 unsigned profile_vcpu_count(const struct vm_profile *p);

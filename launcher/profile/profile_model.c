@@ -30,6 +30,12 @@ void profile_free(struct vm_profile *p)
     free(p->cpu.emulator.cpus);
     free(p->cpu.iothreads.cpus);
     free(p->cpu.vendor_id);
+    for (size_t i = 0; i < p->cpu.n_features; i++)
+        free(p->cpu.features[i].name);
+    free(p->cpu.features);
+    for (int t = 0; t < SMBIOS_N_TYPES; t++)
+        for (int f = 0; f < SMBIOS_MAX_FIELDS; f++)
+            free(p->smbios.value[t][f]);
     free(p->cpu.governor);
     for (size_t i = 0; i < p->n_pci; i++)
         free(p->pci[i].rom);
@@ -39,6 +45,7 @@ void profile_free(struct vm_profile *p)
         free(p->disks[i].cache);
         free(p->disks[i].aio);
         free(p->disks[i].discard);
+        free(p->disks[i].serial);
     }
     free(p->disks);
     for (size_t i = 0; i < p->n_nets; i++) {

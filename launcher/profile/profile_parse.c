@@ -14,6 +14,7 @@
 #include "profile/jsonpos.h"
 #include "profile/profile.h"
 #include "profile/profile_json.h"
+#include "profile/profile_sections.h"
 
 #define MIB (UINT64_C(1) << 20)
 #define GIB (UINT64_C(1) << 30)
@@ -31,21 +32,23 @@
 static const char *const root_keys[] = {
     "name",   "description",   "qemu",     "firmware", "boot",  "cpu",   "memory",
     "pci",    "disks",         "network",  "usb",      "input", "audio", "display",
-    "serial", "looking_glass", "shutdown", "run_as",   NULL,
+    "serial", "looking_glass", "shutdown", "run_as",   "uuid",  "smbios", NULL,
 };
 static const char *const qemu_keys[] = {"binary", "machine", "accel", "extra_args", NULL};
 static const char *const firmware_keys[] = {"code", "vars_template", NULL};
 static const char *const boot_keys[] = {"kernel", "initrd", "cmdline", NULL};
 static const char *const cpu_keys[] = {
     "model",           "sockets",   "cores",    "threads",        "pin",     "realtime", "hyperv",
-    "hide_hypervisor", "vendor_id", "governor", "governor_scope", "isolate", NULL,
+    "hide_hypervisor", "vendor_id", "governor", "governor_scope", "isolate", "features",
+    "dedicated",       NULL,
 };
 static const char *const pin_keys[] = {"vcpus", "emulator", "iothreads", NULL};
 static const char *const memory_keys[] = {"size", "hugepages", "numa_node", "drop_caches", NULL};
-static const char *const pci_keys[] = {"address", "rom", "bootindex", "take_group", NULL};
+static const char *const pci_keys[] = {"address",    "rom",    "bootindex",
+                                       "take_group", "rombar", NULL};
 static const char *const disk_keys[] = {
     "path", "format",  "bus",      "media",     "readonly", "cache",
-    "aio",  "discard", "iothread", "bootindex", NULL,
+    "aio",  "discard", "iothread", "bootindex", "serial",   NULL,
 };
 static const char *const net_keys[] = {"type", "bridge", "tap", "mac", "model", NULL};
 static const char *const usb_keys[] = {"vendor", "product", NULL};
@@ -75,7 +78,7 @@ static const char *const grab_toggle_names[] = {
  * from. */
 struct where {
     const cJSON *root, *qemu_accel, *cpu, *cpu_model, *vcpus, *emulator, *iothreads, *hyperv,
-        *vendor_id, *isolate, *memory, *size, *hugepages, *firmware_vars, *boot_initrd,
+        *vendor_id, *isolate, *dedicated, *memory, *size, *hugepages, *firmware_vars, *boot_initrd,
         *boot_cmdline, *governor_scope;
     const cJSON **vcpu_items, **pci_items, **disk_items, **net_items, **usb_items;
     bool topology_given;
@@ -189,6 +192,52 @@ static void parse_run_as(struct pj *pj, const cJSON *root, struct vm_profile *p)
             pj_error(pj, v, "expected %s, got %s", expected, got);
         } else {
             p->run_as = steal_pointer(&user);
+        }
+    }
+    pj_pop(pj, saved);
+}
+
+static int hexval(char c);
+
+/* The SMBIOS system UUID (-uuid), which Windows ties its activation to:
+ * 8-4-4-4-12 hex digits, or the 32 digits without dashes as libvirt also
+ * accepts; kept in lower case with dashes. */
+static void parse_uuid(struct pj *pj, const cJSON *root, struct vm_profile *p)
+{
+    const cJSON *v = pj_member(root, "uuid");
+    if (v == NULL)
+        return;
+    size_t saved = pj_push_key(pj, "uuid");
+    const char *expected = "a UUID such as \"4dea22b3-1d52-d8f3-2516-782e98ab3fa0\"";
+    cleanup_free char *s = NULL;
+    if (pj_string(pj, v, PJ_NONEMPTY, expected, &s) > 0) {
+        char out[37];
+        size_t o = 0;
+        bool ok = true;
+        for (size_t i = 0; s[i] != '\0' && ok; i++) {
+            if (s[i] == '-')
+                continue;
+            int h = hexval(s[i]);
+            ok = h >= 0 && o < 36;
+            if (ok) {
+                if (o == 8 || o == 13 || o == 18 || o == 23)
+                    out[o++] = '-';
+                out[o++] = "0123456789abcdef"[h];
+            }
+        }
+        /* Dashes, when given, must be where a UUID has them. */
+        size_t len = strlen(s);
+        if (ok && o == 36 && len == 36)
+            ok = s[8] == '-' && s[13] == '-' && s[18] == '-' && s[23] == '-';
+        else if (ok)
+            ok = o == 36 && len == 32;
+        if (!ok) {
+            char got[128];
+            pj_describe(v, got, sizeof(got));
+            pj_error(pj, v, "expected %s, got %s", expected, got);
+        } else {
+            out[36] = '\0';
+            memcpy(p->uuid, out, sizeof(p->uuid));
         }
     }
     pj_pop(pj, saved);
@@ -412,7 +461,31 @@ static void parse_cpu(struct pj *pj, const cJSON *root, struct vm_profile *p, st
     }
 
     pj_get_bool(pj, c, "realtime", &p->cpu.realtime);
-    pj_get_bool(pj, c, "hyperv", &p->cpu.hyperv);
+    const cJSON *hv = pj_member(c, "hyperv");
+    if (hv != NULL && cJSON_IsObject(hv)) {
+        size_t s2 = pj_push_key(pj, "hyperv");
+        profile_parse_hyperv(pj, hv, p);
+        pj_pop(pj, s2);
+    } else if (hv != NULL) {
+        size_t s2 = pj_push_key(pj, "hyperv");
+        if (!cJSON_IsBool(hv)) {
+            char got[128];
+            pj_describe(hv, got, sizeof(got));
+            pj_error(pj, hv, "expected true, false or an object of Hyper-V enlightenments, got %s",
+                     got);
+        } else {
+            p->cpu.hyperv = cJSON_IsTrue(hv);
+        }
+        pj_pop(pj, s2);
+    }
+    const cJSON *feat = pj_member(c, "features");
+    if (feat != NULL) {
+        size_t s2 = pj_push_key(pj, "features");
+        profile_parse_cpu_features(pj, feat, p);
+        pj_pop(pj, s2);
+    }
+    pj_get_bool(pj, c, "dedicated", &p->cpu.dedicated);
+    w->dedicated = pj_member(c, "dedicated");
     pj_get_bool(pj, c, "hide_hypervisor", &p->cpu.hide_hypervisor);
     pj_get_bool(pj, c, "isolate", &p->cpu.isolate);
     w->hyperv = pj_member(c, "hyperv");
@@ -677,6 +750,9 @@ static void parse_pci(struct pj *pj, const cJSON *root, struct vm_profile *p, st
             pj_get_string(pj, o, "rom", PJ_NONEMPTY, "the path of a ROM file", &d->rom);
             parse_bootindex(pj, o, &d->bootindex);
             pj_get_bool(pj, o, "take_group", &d->take_group);
+            bool rombar = true;
+            if (pj_get_bool(pj, o, "rombar", &rombar) > 0)
+                d->rombar_off = !rombar;
         }
         pj_pop(pj, s2);
     }
@@ -712,6 +788,34 @@ static bool ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
     return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* A disk serial is what the guest reads as the drive's serial number (and
+ * what /dev/disk/by-id names in a Linux guest). virtio-blk holds 20 bytes,
+ * SCSI and ATA 20 and 36, NVMe 20: 20 fits all. */
+#define MAX_DISK_SERIAL 20
+
+static void parse_disk_serial(struct pj *pj, const cJSON *o, struct vm_disk *d)
+{
+    const cJSON *v = pj_member(o, "serial");
+    if (v == NULL)
+        return;
+    size_t saved = pj_push_key(pj, "serial");
+    const char *expected = "a disk serial of 1-20 printable ASCII characters";
+    if (pj_string(pj, v, PJ_NONEMPTY, expected, &d->serial) > 0) {
+        size_t n = strlen(d->serial);
+        bool ok = n <= MAX_DISK_SERIAL;
+        for (size_t i = 0; i < n && ok; i++)
+            ok = d->serial[i] >= 0x20 && d->serial[i] < 0x7f;
+        if (!ok) {
+            char got[128];
+            pj_describe(v, got, sizeof(got));
+            pj_error(pj, v, "expected %s, got %s", expected, got);
+            free(d->serial);
+            d->serial = NULL;
+        }
+    }
+    pj_pop(pj, saved);
 }
 
 static void parse_disks(struct pj *pj, const cJSON *root, struct vm_profile *p, struct where *w)
@@ -770,6 +874,7 @@ static void parse_disks(struct pj *pj, const cJSON *root, struct vm_profile *p, 
         if (pj_get_enum(pj, o, "discard", discard_names, &discard) > 0)
             d->discard = strdup(discard_names[discard]);
         parse_bootindex(pj, o, &d->bootindex);
+        parse_disk_serial(pj, o, d);
 
         const cJSON *bus = pj_member(o, "bus") != NULL ? pj_member(o, "bus") : o;
         const char *bus_key = pj_member(o, "bus") != NULL ? "bus" : NULL;
@@ -1147,6 +1252,11 @@ static void check_cpu(struct pj *pj, struct vm_profile *p, const struct where *w
         pj_error(pj, w->hyperv, "Hyper-V enlightenments need qemu.accel \"kvm\"");
         pj_pop(pj, s2);
     }
+    if (p->cpu.dedicated && p->qemu.accel != VM_ACCEL_KVM) {
+        size_t s2 = pj_push_key(pj, "dedicated");
+        pj_error(pj, w->dedicated, "is a KVM hint (kvm-hint-dedicated): it needs qemu.accel \"kvm\"");
+        pj_pop(pj, s2);
+    }
     if (p->cpu.vendor_id != NULL && !p->cpu.hyperv) {
         size_t s2 = pj_push_key(pj, "vendor_id");
         pj_error(pj, w->vendor_id, "is a Hyper-V setting: it needs cpu.hyperv true");
@@ -1219,6 +1329,53 @@ static void check_bootindex(struct pj *pj, const struct vm_profile *p, const str
     }
 }
 
+/* ---- the schema, asked by key ------------------------------------------- */
+
+bool profile_key_known(const char *path)
+{
+    /* Every object of the schema by its dotted path; array members as
+     * "pci[]". A section added to the schema adds its line here. */
+    static const struct {
+        const char *path;
+        const char *const *keys;
+    } sections[] = {
+        {"", root_keys},          {"qemu", qemu_keys},         {"firmware", firmware_keys},
+        {"boot", boot_keys},      {"cpu", cpu_keys},           {"cpu.pin", pin_keys},
+        {"memory", memory_keys},  {"pci[]", pci_keys},         {"disks[]", disk_keys},
+        {"network[]", net_keys},  {"usb[]", usb_keys},         {"input[]", input_keys},
+        {"audio", audio_keys},    {"looking_glass", lg_keys},  {"shutdown", shutdown_keys},
+    };
+    if (path == NULL || *path == '\0')
+        return false;
+    const char *dot = strrchr(path, '.');
+    size_t plen = dot != NULL ? (size_t)(dot - path) : 0;
+    const char *key = dot != NULL ? dot + 1 : path;
+    size_t klen = strlen(key);
+    /* "pci[]" as the last part names the array key "pci". */
+    if (klen > 2 && strcmp(key + klen - 2, "[]") == 0)
+        klen -= 2;
+    for (size_t i = 0; i < ARRAY_SIZE(sections); i++) {
+        if (strlen(sections[i].path) != plen || strncmp(sections[i].path, path, plen) != 0)
+            continue;
+        for (const char *const *k = sections[i].keys; *k != NULL; k++)
+            if (strlen(*k) == klen && strncmp(*k, key, klen) == 0)
+                return true;
+        return false;
+    }
+    /* smbios.TYPE and smbios.TYPE.FIELD come from their own table. */
+    for (int t = 0; t < SMBIOS_N_TYPES; t++) {
+        char sect[32];
+        snprintf(sect, sizeof(sect), "smbios.%s", profile_smbios_types[t].key);
+        if (strcmp(path, sect) == 0)
+            return true;
+        if (plen == strlen(sect) && strncmp(path, sect, plen) == 0)
+            for (const char *const *f = profile_smbios_types[t].fields; *f != NULL; f++)
+                if (strcmp(*f, key) == 0)
+                    return true;
+    }
+    return false;
+}
+
 /* ---- entry point ---------------------------------------------------------- */
 
 static void parse_tree(struct pj *pj, const cJSON *root, const char *file, struct vm_profile *p)
@@ -1233,6 +1390,7 @@ static void parse_tree(struct pj *pj, const cJSON *root, const char *file, struc
         pj_string(pj, desc, 0, "a string", &p->description);
         pj_pop(pj, saved);
     }
+    parse_uuid(pj, root, p);
     parse_qemu(pj, root, p, &w);
     parse_firmware(pj, root, p, &w);
     parse_boot(pj, root, p);
@@ -1252,6 +1410,12 @@ static void parse_tree(struct pj *pj, const cJSON *root, const char *file, struc
     parse_looking_glass(pj, root, p);
     parse_shutdown(pj, root, p);
     parse_run_as(pj, root, p);
+    const cJSON *smbios = pj_member(root, "smbios");
+    if (smbios != NULL) {
+        size_t saved = pj_push_key(pj, "smbios");
+        profile_parse_smbios(pj, smbios, p);
+        pj_pop(pj, saved);
+    }
 
     check_cpu(pj, p, &w);
     check_bootindex(pj, p, &w);

@@ -278,6 +278,14 @@ static int build_machine(struct build *b)
     return push2(b, "-accel", b->kvm ? "kvm,kernel-irqchip=on" : "tcg");
 }
 
+static bool has_feature(const struct vm_profile *p, const char *name)
+{
+    for (size_t i = 0; i < p->cpu.n_features; i++)
+        if (strcmp(p->cpu.features[i].name, name) == 0)
+            return true;
+    return false;
+}
+
 static int build_cpu(struct build *b)
 {
     const struct vm_profile *p = b->p;
@@ -293,15 +301,40 @@ static int build_cpu(struct build *b)
                            "cpu.model \"host\" needs qemu.accel \"kvm\"; with \"tcg\" use a "
                            "named model such as \"max\" or \"qemu64\"");
     opt_addf(&o, "%s", model);
+    /* vmrun's defaults for "host", unless cpu.features says otherwise. */
+    if (strcmp(model, "host") == 0 && !has_feature(p, "topoext"))
+        opt_addf(&o, "topoext=on");
     if (strcmp(model, "host") == 0)
-        opt_addf(&o, "topoext=on,host-cache-info=on");
-    if (p->cpu.hyperv) {
+        opt_addf(&o, "host-cache-info=on");
+    for (size_t i = 0; i < p->cpu.n_features; i++) {
+        const struct vm_cpu_feature *f = &p->cpu.features[i];
+        if (check_name(b, "a cpu.features name", f->name) < 0)
+            return -EINVAL;
+        opt_addf(&o, "%s=%s", f->name, f->on ? "on" : "off");
+    }
+    if (p->cpu.hyperv || p->cpu.hyperv_custom) {
         /* QEMU's TCG cannot provide hv-vpindex ("kernel doesn't allow
          * setting HyperV VP_INDEX"), and the others are KVM's anyway. */
         if (!b->kvm)
             return vmrun_failx(b->err, EINVAL, "cpu.hyperv needs qemu.accel \"kvm\"");
-        for (size_t i = 0; i < ARRAY_SIZE(hyperv_flags); i++)
-            opt_addf(&o, "%s", hyperv_flags[i]);
+        if (!p->cpu.hyperv_custom) {
+            for (size_t i = 0; i < ARRAY_SIZE(hyperv_flags); i++)
+                opt_addf(&o, "%s", hyperv_flags[i]);
+        } else {
+            for (size_t i = 0; i < profile_n_hv_flags; i++) {
+                const struct profile_hv_flag *f = &profile_hv_flags[i];
+                uint32_t bit = UINT32_C(1) << i;
+                bool spin = strcmp(f->key, "spinlocks") == 0;
+                if ((p->cpu.hv_on & bit) != 0 && spin)
+                    opt_addf(&o, "%s=0x%x", f->qemu, p->cpu.hv_spinlocks);
+                else if ((p->cpu.hv_on & bit) != 0)
+                    opt_addf(&o, "%s=on", f->qemu);
+                else if ((p->cpu.hv_off & bit) != 0 && !spin)
+                    /* Off is QEMU's default too, but hv-passthrough turns
+                     * on what the host has: say it. */
+                    opt_addf(&o, "%s=off", f->qemu);
+            }
+        }
     }
     if (p->cpu.vendor_id != NULL) {
         if (!p->cpu.hyperv)
@@ -317,7 +350,16 @@ static int build_cpu(struct build *b)
     }
     if (p->cpu.hide_hypervisor)
         opt_addf(&o, "kvm=off");
+    if (p->cpu.dedicated) {
+        if (!b->kvm)
+            return vmrun_failx(b->err, EINVAL, "cpu.dedicated needs qemu.accel \"kvm\"");
+        opt_addf(&o, "kvm-hint-dedicated=on");
+    }
     if (push_opt(b, "-cpu", &o) < 0)
+        return -ENOMEM;
+    /* Each vCPU has a host CPU to itself: let the guest idle with MWAIT
+     * and HLT without exits, as libvirt does for <hint-dedicated>. */
+    if (p->cpu.dedicated && push2(b, "-overcommit", "cpu-pm=on") < 0)
         return -ENOMEM;
 
     unsigned s = p->cpu.sockets, c = p->cpu.cores, t = p->cpu.threads;
@@ -327,6 +369,41 @@ static int build_cpu(struct build *b)
                            t);
     opt_addf(&o, "%u,sockets=%u,cores=%u,threads=%u", s * c * t, s, c, t);
     return push_opt(b, "-smp", &o);
+}
+
+/* The system UUID and the SMBIOS strings: what the guest reads as its
+ * machine's identity (Windows activation, some anti-cheat and licensing
+ * software). */
+static int build_identity(struct build *b)
+{
+    const struct vm_profile *p = b->p;
+    cleanup_opt struct opt o = {0};
+    if (p->uuid[0] != '\0') {
+        if (strspn(p->uuid, "0123456789abcdef-") != 36 || strlen(p->uuid) != 36)
+            return vmrun_failx(b->err, EINVAL, "uuid \"%s\" is not a UUID", p->uuid);
+        if (push2(b, "-uuid", p->uuid) < 0)
+            return -ENOMEM;
+    }
+    for (int t = 0; t < SMBIOS_N_TYPES; t++) {
+        const struct profile_smbios_type *ty = &profile_smbios_types[t];
+        bool any = false;
+        for (int f = 0; ty->fields[f] != NULL; f++)
+            any |= p->smbios.value[t][f] != NULL;
+        if (!any)
+            continue;
+        opt_addf(&o, "type=%d", ty->qemu_type);
+        for (int f = 0; ty->fields[f] != NULL; f++) {
+            const char *v = p->smbios.value[t][f];
+            if (v == NULL)
+                continue;
+            if (check_value(b, "an smbios string", v) < 0)
+                return -EINVAL;
+            opt_kv(&o, ty->fields[f], v);
+        }
+        if (push_opt(b, "-smbios", &o) < 0)
+            return -ENOMEM;
+    }
+    return 0;
 }
 
 static int build_memory(struct build *b)
@@ -479,6 +556,8 @@ static int build_pci(struct build *b)
                         return -EINVAL;
                     opt_kv(&o, "romfile", d->rom);
                 }
+                if (d->rombar_off)
+                    opt_addf(&o, "rombar=0");
                 if (d->bootindex >= 0)
                     opt_addf(&o, "bootindex=%d", d->bootindex);
                 if (push_opt(b, "-device", &o) < 0)
@@ -585,7 +664,9 @@ static int build_disks(struct build *b)
                 return vmrun_failx(b->err, EINVAL,
                                    "disks[%zu]: a cdrom needs bus \"sata\" or \"scsi\"", i);
             /* QEMU's nvme device will not start without a serial. */
-            opt_addf(&o, "nvme,drive=drive%zu,id=disk%zu,serial=vmrun-disk%zu", i, i, i);
+            opt_addf(&o, "nvme,drive=drive%zu,id=disk%zu", i, i);
+            if (d->serial == NULL)
+                opt_addf(&o, "serial=vmrun-disk%zu", i);
             break;
         case VM_BUS_SATA:
             if (sata_port == SATA_PORTS)
@@ -595,6 +676,11 @@ static int build_disks(struct build *b)
             opt_addf(&o, "%s,bus=ide.%u,drive=drive%zu,id=disk%zu", cdrom ? "ide-cd" : "ide-hd",
                      sata_port++, i, i);
             break;
+        }
+        if (d->serial != NULL) {
+            if (check_value(b, "a disk serial", d->serial) < 0)
+                return -EINVAL;
+            opt_kv(&o, "serial", d->serial);
         }
         if (d->bootindex >= 0)
             opt_addf(&o, "bootindex=%d", d->bootindex);
@@ -828,7 +914,8 @@ int qemu_build_argv(const struct vm_profile *p, const struct vm_host_facts *h,
     struct argv_list a = {0};
     struct build b = {.p = p, .h = h, .a = &a, .err = err, .kvm = p->qemu.accel == VM_ACCEL_KVM};
     int (*const steps[])(struct build *) = {
-        build_head,   build_machine, build_cpu,     build_memory,        build_boot,
+        build_head,   build_machine, build_cpu,     build_identity,      build_memory,
+        build_boot,
         build_clock,  build_pci,     build_disks,   build_nets,          build_usb,
         build_inputs, build_audio,   build_display, build_looking_glass, build_serial,
     };

@@ -280,7 +280,7 @@ static void test_all_errors_reported(void **state)
         "multi.json:2:21: cpu.cores: expected the number of cores (integer >= 1), got 0",
         "multi.json:2:35: cpu.threads: expected the number of threads (integer >= 1), got "
         "\"two\"",
-        "multi.json:2:52: cpu.hyperv: expected true or false, got 1",
+        "multi.json:2:52: cpu.hyperv: expected true, false or an object of Hyper-V enlightenments, got 1",
         "multi.json:3:23: memory.size: expected a size such as \"16G\" or \"512M\", or a number "
         "of bytes, got \"1X\"",
         "multi.json:4:24: disks[0].path: expected the path of a disk image or block device, got "

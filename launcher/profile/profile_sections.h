@@ -1,0 +1,20 @@
+/* Profile sections parsed outside profile_parse.c: each reads one key of
+ * the schema into struct vm_profile with the checked readers of
+ * profile_json.h. Internal to the profile parser. */
+#ifndef VMRUN_PROFILE_SECTIONS_H
+#define VMRUN_PROFILE_SECTIONS_H
+
+#include "profile/profile.h"
+#include "profile/profile_json.h"
+
+/* cpu.hyperv given as an object (profile_hyperv.c); node is that object,
+ * the path is at "cpu.hyperv". */
+void profile_parse_hyperv(struct pj *pj, const cJSON *node, struct vm_profile *p);
+
+/* cpu.features (profile_cpu_features.c); the path is at "cpu.features". */
+void profile_parse_cpu_features(struct pj *pj, const cJSON *node, struct vm_profile *p);
+
+/* smbios (profile_smbios.c); the path is at "smbios". */
+void profile_parse_smbios(struct pj *pj, const cJSON *node, struct vm_profile *p);
+
+#endif
