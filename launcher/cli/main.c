@@ -22,6 +22,7 @@ static const struct command commands[] = {
     {"iommu", cli_iommu, "list IOMMU groups and their devices"},
     {"recover", cli_recover, "undo what a dead supervisor left on the host"},
     {"desktop", cli_desktop, "install or remove a desktop launcher for a profile"},
+    {"import", cli_import, "write the profile of a libvirt domain XML (virsh dumpxml)"},
 };
 
 static void usage(FILE *out)

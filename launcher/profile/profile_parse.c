@@ -756,29 +756,10 @@ static void parse_pci(struct pj *pj, const cJSON *root, struct vm_profile *p, st
         }
         pj_pop(pj, s2);
     }
-    /* A guest scans function 0 of a slot first and skips a slot without
-     * it: every device needs its function 0 passed through too. */
-    for (size_t i = 0; i < n; i++) {
-        const struct vm_pci *d = &p->pci[i];
-        if (d->address[0] == '\0' || d->func == 0)
-            continue;
-        bool has0 = false;
-        for (size_t j = 0; j < n; j++) {
-            const struct vm_pci *e = &p->pci[j];
-            has0 |= e->address[0] != '\0' && e->domain == d->domain && e->bus == d->bus &&
-                    e->slot == d->slot && e->func == 0;
-        }
-        if (!has0) {
-            size_t s2 = pj_push_index(pj, i);
-            size_t s3 = pj_push_key(pj, "address");
-            pj_error(pj, pj_member(w->pci_items[i], "address"),
-                     "function 0 of %04x:%02x:%02x is not in \"pci\": the guest would not find "
-                     "function %u without it",
-                     d->domain, d->bus, d->slot, d->func);
-            pj_pop(pj, s3);
-            pj_pop(pj, s2);
-        }
-    }
+    /* A function listed without its function 0 is given to the guest as
+     * function 0 of a root port of its own (qemu/cmdline_build.c), as
+     * libvirt does: AMD CPUs' USB controllers are function 3 of a device
+     * whose other functions stay with the host. */
     pj_pop(pj, saved);
 }
 

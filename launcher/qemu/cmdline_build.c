@@ -500,6 +500,21 @@ static bool same_device(const struct vm_pci *x, const struct vm_pci *y)
     return x->domain == y->domain && x->bus == y->bus && x->slot == y->slot;
 }
 
+/* A vfio-pci device's own options: its ROM and boot index. */
+static int vfio_options(struct build *b, const struct vm_pci *d, struct opt *o)
+{
+    if (d->rom != NULL) {
+        if (check_value(b, "pci rom", d->rom) < 0)
+            return -EINVAL;
+        opt_kv(o, "romfile", d->rom);
+    }
+    if (d->rombar_off)
+        opt_addf(o, "rombar=0");
+    if (d->bootindex >= 0)
+        opt_addf(o, "bootindex=%d", d->bootindex);
+    return 0;
+}
+
 /* The functions of one physical device go to one root port, in function
  * order; the first device seen decides the port order. */
 static int build_pci(struct build *b)
@@ -530,12 +545,30 @@ static int build_pci(struct build *b)
             n_funcs++;
             has_func0 |= p->pci[j].func == 0;
         }
-        /* A guest scans function 0 first and skips a slot without one. */
-        if (!has_func0)
-            return vmrun_failx(b->err, EINVAL,
-                               "pci device %s: function 0 of %04x:%02x:%02x is not passed "
-                               "through, so the guest would not find this function",
-                               first->address, first->domain, first->bus, first->slot);
+        /* A guest scans function 0 first and skips a slot without one:
+         * functions passed without their function 0 (the USB controller
+         * that is function 3 of an AMD CPU's device) each become function
+         * 0 of a root port of their own, as libvirt places them. */
+        if (!has_func0) {
+            for (size_t j = i; j < p->n_pci; j++) {
+                const struct vm_pci *d = &p->pci[j];
+                if (!same_device(first, d))
+                    continue;
+                done[j] = true;
+                port++;
+                opt_addf(&o, "pcie-root-port,id=rp%u,bus=pcie.0,chassis=%u,slot=%u", port, port,
+                         port);
+                if (push_opt(b, "-device", &o) < 0)
+                    return -ENOMEM;
+                opt_addf(&o, "vfio-pci,host=%04x:%02x:%02x.%x,bus=rp%u,addr=00.0", d->domain,
+                         d->bus, d->slot, d->func, port);
+                if (vfio_options(b, d, &o) < 0)
+                    return -EINVAL;
+                if (push_opt(b, "-device", &o) < 0)
+                    return -ENOMEM;
+            }
+            continue;
+        }
 
         port++;
         opt_addf(&o, "pcie-root-port,id=rp%u,bus=pcie.0,chassis=%u,slot=%u", port, port, port);
@@ -551,15 +584,8 @@ static int build_pci(struct build *b)
                          d->bus, d->slot, d->func, port, d->func);
                 if (f == 0 && n_funcs > 1)
                     opt_addf(&o, "multifunction=on");
-                if (d->rom != NULL) {
-                    if (check_value(b, "pci rom", d->rom) < 0)
-                        return -EINVAL;
-                    opt_kv(&o, "romfile", d->rom);
-                }
-                if (d->rombar_off)
-                    opt_addf(&o, "rombar=0");
-                if (d->bootindex >= 0)
-                    opt_addf(&o, "bootindex=%d", d->bootindex);
+                if (vfio_options(b, d, &o) < 0)
+                    return -EINVAL;
                 if (push_opt(b, "-device", &o) < 0)
                     return -ENOMEM;
             }

@@ -355,9 +355,21 @@ static void test_pci_multifunction(void **state)
     argv_list_free(&b.a);
     free(p.pci);
 
+    /* Functions without their function 0 (an AMD CPU's USB controller at
+     * .3) become function 0 of a root port each, as under libvirt. */
+    base_profile(&p);
+    add_pci(&p, 0x0c, 0, 3);
+    add_pci(&p, 0x0c, 0, 4);
+    b = build_ok(&p, &base_facts);
+    assert_pair(&b.a, "-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1");
+    assert_pair(&b.a, "-device", "vfio-pci,host=0000:0c:00.3,bus=rp1,addr=00.0");
+    assert_pair(&b.a, "-device", "pcie-root-port,id=rp2,bus=pcie.0,chassis=2,slot=2");
+    assert_pair(&b.a, "-device", "vfio-pci,host=0000:0c:00.4,bus=rp2,addr=00.0");
+    argv_list_free(&b.a);
+    free(p.pci);
+
     base_profile(&p);
     add_pci(&p, 1, 0, 1);
-    build_fails(&p, &base_facts, "function 0 of 0000:01:00 is not passed through");
     add_pci(&p, 1, 0, 0);
     add_pci(&p, 1, 0, 1);
     build_fails(&p, &base_facts, "0000:01:00.1 is listed twice");

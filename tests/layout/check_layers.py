@@ -11,7 +11,7 @@ import os
 import re
 import sys
 
-LAYERS = ["base", "profile", "sys", "journal", "priv", "host", "plan", "qemu",
+LAYERS = ["base", "profile", "import", "sys", "journal", "priv", "host", "plan", "qemu",
           "supervisor", "check", "cli"]
 
 top = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..")

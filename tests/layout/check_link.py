@@ -20,7 +20,7 @@ build = os.path.abspath(sys.argv[1])
 ldir = os.path.join(build, "launcher")
 link = open(os.path.join(ldir, "CMakeFiles", "vmrun.dir", "link.txt")).read().strip()
 args = shlex.split(link)
-ours = ("libvmrun_core.a", "libvmrun_profile.a", "libvmrun_seams_release.a",
+ours = ("libvmrun_core.a", "libvmrun_profile.a", "libvmrun_import.a", "libvmrun_seams_release.a",
         os.path.join("..", "qmp", "libvmrun_qmp.a"))
 problems = []
 
