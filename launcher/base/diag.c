@@ -40,8 +40,10 @@ void diag_add(struct diag_list *l, enum diag_level level, const char *file, unsi
 void diag_format(const struct diag *d, char *buf, size_t len)
 {
     char where[64] = "";
-    if (d->line > 0)
+    if (d->line > 0 && d->col > 0)
         snprintf(where, sizeof(where), "%u:%u:", d->line, d->col);
+    else if (d->line > 0)
+        snprintf(where, sizeof(where), "%u:", d->line); /* XML: lines only */
     snprintf(buf, len, "%s:%s %s%s%s%s", d->file, where,
              d->level == DIAG_WARNING ? "warning: " : "", d->path, d->path[0] != '\0' ? ": " : "",
              d->message);
@@ -53,8 +55,10 @@ void diag_print_all(const struct diag_list *l, FILE *out)
         const struct diag *d = &l->items[i];
         /* Formatted straight to the stream: a message may quote a long
          * value, and a fixed buffer would cut it. */
-        if (d->line > 0)
+        if (d->line > 0 && d->col > 0)
             fprintf(out, "%s:%u:%u: ", d->file, d->line, d->col);
+        else if (d->line > 0)
+            fprintf(out, "%s:%u: ", d->file, d->line);
         else
             fprintf(out, "%s: ", d->file);
         fprintf(out, "%s%s%s%s\n", d->level == DIAG_WARNING ? "warning: " : "", d->path,

@@ -109,8 +109,12 @@ static void map_vcpu(struct imp *im)
 static void map_topology(struct imp *im, xmlNodePtr cpu, cJSON *out)
 {
     xmlNodePtr t = imp_kid(cpu, "topology");
-    if (t == NULL)
+    if (t == NULL) {
+        /* libvirt's default: one socket per vCPU. Written out, since
+         * vmrun's default is one socket of N cores. */
+        imp_set_num(im, out, "sockets", im->n_vcpus);
         return;
+    }
     imp_use(t);
     const char *k[] = {"sockets", "cores", "threads"};
     long v[3];
@@ -183,6 +187,7 @@ static void map_cpu(struct imp *im)
         /* libvirt's default CPU is a named model; vmrun's is "host". */
         if (!im->kvm)
             imp_set_str(im, out, "model", "qemu64");
+        map_topology(im, NULL, out);
         return;
     }
     imp_use(cpu);

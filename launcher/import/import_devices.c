@@ -294,8 +294,19 @@ static void map_disks(struct imp *im, xmlNodePtr devs, xmlNodePtr os)
                                      .dev = dev, .cdrom = cdrom, .ordered = order >= 0};
     }
     /* <os><boot dev=...>: libvirt gives boot indexes 1, 2, ... to the first
-     * disk of each kind, in its own disk order, when no device has one. */
+     * disk of each kind, in its own disk order, when no device has one;
+     * without any, it boots the first disk ("hd"). */
+    for (xmlNodePtr c = devs->children; c != NULL && !any_order; c = c->next)
+        any_order = c->type == XML_ELEMENT_NODE && imp_kid(c, "boot") != NULL;
     int next = 1;
+    if (imp_kid(os, "boot") == NULL && !any_order && imp_kid(os, "kernel") == NULL) {
+        struct disk *best = NULL;
+        for (size_t i = 0; i < nd; i++)
+            if (!disks[i].cdrom && (best == NULL || disk_cmp(&disks[i], best) < 0))
+                best = &disks[i];
+        if (best != NULL)
+            imp_set_num(im, best->json, "bootindex", 1);
+    }
     imp_each(b, os, "boot")
     {
         const char *dev = imp_attr(im, b, "dev");
@@ -608,43 +619,6 @@ static void map_hostdevs(struct imp *im, xmlNodePtr devs)
             map_usb_hostdev(im, h);
         else
             imp_note(im, h, IMPORT_NOT_SUPPORTED, "vmrun passes PCI and USB devices only");
-    }
-    /* A device without its function 0 in the list is refused by vmrun:
-     * the guest would not see it. */
-    cJSON *arr = cJSON_GetObjectItemCaseSensitive(im->prof, "pci");
-    cJSON *e = arr != NULL ? arr->child : NULL;
-    while (e != NULL) {
-        cJSON *next = e->next;
-        const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "address"));
-        if (a != NULL && a[11] != '0') {
-            bool has0 = false;
-            for (cJSON *f = arr->child; f != NULL; f = f->next) {
-                const char *b =
-                    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "address"));
-                has0 |= b != NULL && strncmp(a, b, 11) == 0 && b[11] == '0';
-            }
-            if (!has0) {
-                imp_each(h, devs, "hostdev")
-                {
-                    xmlNodePtr ad = imp_kid(imp_kid(h, "source"), "address");
-                    const char *f = ad != NULL ? imp_peek(im, ad, "function") : NULL;
-                    const char *b = ad != NULL ? imp_peek(im, ad, "bus") : NULL;
-                    const char *s = ad != NULL ? imp_peek(im, ad, "slot") : NULL;
-                    if (f != NULL && b != NULL && s != NULL &&
-                        strtoul(f, NULL, 0) == (unsigned long)(a[11] - '0') &&
-                        strtoul(b, NULL, 0) == strtoul(a + 5, NULL, 16) &&
-                        strtoul(s, NULL, 0) == strtoul(a + 8, NULL, 16)) {
-                        imp_note(im, h, IMPORT_NOT_SUPPORTED,
-                                 "function 0 of %.10s is not passed through; a guest does not "
-                                 "look for function %c without it",
-                                 a, a[11]);
-                        break;
-                    }
-                }
-                cJSON_Delete(cJSON_DetachItemViaPointer(arr, e));
-            }
-        }
-        e = next;
     }
 }
 

@@ -382,12 +382,12 @@ void imp_map_clock(struct imp *im)
         } else if (strcmp(name, "hypervclock") == 0) {
             /* hv-time, with the Hyper-V flags (import_cpu.c). */
         } else if (strcmp(name, "kvmclock") == 0) {
-            if (present == 0) {
+            if (present >= 0) {
                 cJSON *cpu = imp_section(im, "cpu");
                 cJSON *f = cJSON_GetObjectItemCaseSensitive(cpu, "features");
                 if (f == NULL)
                     f = imp_set_obj(im, cpu, "features");
-                imp_set_bool(im, f, "kvmclock", false);
+                imp_set_bool(im, f, "kvmclock", present == 1);
             }
         } else if (strcmp(name, "tsc") == 0) {
             const char *mode = imp_attr(im, t, "mode");

@@ -197,6 +197,15 @@ void imp_map_qemu_args(struct imp *im)
                 break;
             }
         }
+        /* -overcommit cpu-pm=on: the profile's cpu.idle_in_guest. */
+        for (size_t i = 0; i + 1 < na; i++) {
+            if (args[i].done || strcmp(args[i].value, "-overcommit") != 0 ||
+                strcmp(args[i + 1].value, "cpu-pm=on") != 0 || !im->kvm ||
+                !imp_known(im, "cpu.idle_in_guest"))
+                continue;
+            imp_set_bool(im, imp_section(im, "cpu"), "idle_in_guest", true);
+            args[i].done = args[i + 1].done = true;
+        }
         /* The rest, as written. */
         cJSON *extra = NULL;
         for (size_t i = 0; i < na; i++) {

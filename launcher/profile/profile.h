@@ -148,7 +148,8 @@ struct vm_profile {
         unsigned hv_spinlocks; /* retries when spinlocks is on */
         struct vm_cpu_feature *features; /* cpu.features, in profile order */
         size_t n_features;
-        bool dedicated; /* kvm-hint-dedicated and -overcommit cpu-pm=on */
+        bool dedicated;     /* kvm-hint-dedicated=on */
+        bool idle_in_guest; /* -overcommit cpu-pm=on */
         bool hide_hypervisor;
         char *vendor_id; /* NULL or <= 12 chars */
         char *governor;  /* NULL: leave cpufreq alone */

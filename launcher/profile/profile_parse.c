@@ -40,7 +40,7 @@ static const char *const boot_keys[] = {"kernel", "initrd", "cmdline", NULL};
 static const char *const cpu_keys[] = {
     "model",           "sockets",   "cores",    "threads",        "pin",     "realtime", "hyperv",
     "hide_hypervisor", "vendor_id", "governor", "governor_scope", "isolate", "features",
-    "dedicated",       NULL,
+    "dedicated",       "idle_in_guest", NULL,
 };
 static const char *const pin_keys[] = {"vcpus", "emulator", "iothreads", NULL};
 static const char *const memory_keys[] = {"size", "hugepages", "numa_node", "drop_caches", NULL};
@@ -78,7 +78,7 @@ static const char *const grab_toggle_names[] = {
  * from. */
 struct where {
     const cJSON *root, *qemu_accel, *cpu, *cpu_model, *vcpus, *emulator, *iothreads, *hyperv,
-        *vendor_id, *isolate, *dedicated, *memory, *size, *hugepages, *firmware_vars, *boot_initrd,
+        *vendor_id, *isolate, *dedicated, *idle_in_guest, *memory, *size, *hugepages, *firmware_vars, *boot_initrd,
         *boot_cmdline, *governor_scope;
     const cJSON **vcpu_items, **pci_items, **disk_items, **net_items, **usb_items;
     bool topology_given;
@@ -486,6 +486,8 @@ static void parse_cpu(struct pj *pj, const cJSON *root, struct vm_profile *p, st
     }
     pj_get_bool(pj, c, "dedicated", &p->cpu.dedicated);
     w->dedicated = pj_member(c, "dedicated");
+    pj_get_bool(pj, c, "idle_in_guest", &p->cpu.idle_in_guest);
+    w->idle_in_guest = pj_member(c, "idle_in_guest");
     pj_get_bool(pj, c, "hide_hypervisor", &p->cpu.hide_hypervisor);
     pj_get_bool(pj, c, "isolate", &p->cpu.isolate);
     w->hyperv = pj_member(c, "hyperv");
@@ -1236,6 +1238,13 @@ static void check_cpu(struct pj *pj, struct vm_profile *p, const struct where *w
     if (p->cpu.dedicated && p->qemu.accel != VM_ACCEL_KVM) {
         size_t s2 = pj_push_key(pj, "dedicated");
         pj_error(pj, w->dedicated, "is a KVM hint (kvm-hint-dedicated): it needs qemu.accel \"kvm\"");
+        pj_pop(pj, s2);
+    }
+    if (p->cpu.idle_in_guest && p->qemu.accel != VM_ACCEL_KVM) {
+        size_t s2 = pj_push_key(pj, "idle_in_guest");
+        pj_error(pj, w->idle_in_guest,
+                 "keeps the guest's idle in the guest under KVM (-overcommit cpu-pm=on): it "
+                 "needs qemu.accel \"kvm\"");
         pj_pop(pj, s2);
     }
     if (p->cpu.vendor_id != NULL && !p->cpu.hyperv) {

@@ -357,10 +357,14 @@ static int build_cpu(struct build *b)
     }
     if (push_opt(b, "-cpu", &o) < 0)
         return -ENOMEM;
-    /* Each vCPU has a host CPU to itself: let the guest idle with MWAIT
-     * and HLT without exits, as libvirt does for <hint-dedicated>. */
-    if (p->cpu.dedicated && push2(b, "-overcommit", "cpu-pm=on") < 0)
-        return -ENOMEM;
+    /* The guest idles with HLT, MWAIT and PAUSE without exits to the host:
+     * lower wake-up latency, and host CPUs that look busy all the time. */
+    if (p->cpu.idle_in_guest) {
+        if (!b->kvm)
+            return vmrun_failx(b->err, EINVAL, "cpu.idle_in_guest needs qemu.accel \"kvm\"");
+        if (push2(b, "-overcommit", "cpu-pm=on") < 0)
+            return -ENOMEM;
+    }
 
     unsigned s = p->cpu.sockets, c = p->cpu.cores, t = p->cpu.threads;
     if (s == 0 || c == 0 || t == 0 || (uint64_t)s * c * t > 1024)
