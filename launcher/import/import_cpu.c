@@ -214,8 +214,6 @@ static void map_cpu(struct imp *im)
             imp_set_str(im, out, "model", "max");
         else if (strcmp(mode, "maximum") == 0)
             imp_set_str(im, out, "model", "max");
-        if (imp_onoff(migratable) == 0)
-            set_feature(im, "migratable", false);
     } else if (strcmp(mode, "host-model") == 0) {
         if (!im->kvm)
             imp_set_str(im, out, "model", "max");
@@ -229,6 +227,8 @@ static void map_cpu(struct imp *im)
     if (vendor != NULL)
         imp_note(im, vendor, IMPORT_NOT_SUPPORTED, "the CPU vendor comes with the model");
     map_topology(im, cpu, out);
+    if (mode != NULL && strcmp(mode, "host-passthrough") == 0 && imp_onoff(migratable) == 0)
+        set_feature(im, "migratable", false);
     xmlNodePtr cache = imp_kid(cpu, "cache");
     if (cache != NULL) {
         imp_use(cache);

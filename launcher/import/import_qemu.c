@@ -141,8 +141,14 @@ void imp_map_qemu_args(struct imp *im)
             if (strcmp((const char *)a->name, "arg") == 0 && a->ns == c->ns) {
                 imp_use(a);
                 const char *v = imp_attr(im, a, "value");
-                if (v != NULL)
+                bool clean = v != NULL && *v != '\0' && strlen(v) <= 4000;
+                for (const char *ch = v; clean && *ch != '\0'; ch++)
+                    clean = (unsigned char)*ch >= 0x20 && *ch != 0x7f;
+                if (clean)
                     args[na++] = (struct arg){.el = a, .value = v};
+                else
+                    imp_note(im, a, IMPORT_NOT_SUPPORTED,
+                             "an empty, overlong or multi-line argument; not carried over");
             } else if (strcmp((const char *)a->name, "env") == 0) {
                 imp_note(im, a, IMPORT_NOT_SUPPORTED,
                          "vmrun sets no environment for QEMU (%s)",

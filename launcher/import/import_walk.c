@@ -160,6 +160,15 @@ static void describe(struct imp *im, xmlNodePtr n, char *buf, size_t len)
     snprintf(buf, len, "<%s>", name);
 }
 
+/* A note is one line of text: control characters from the XML (a
+ * character reference such as &#10; survives parsing) become '?'. */
+static void one_line(char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
 static void add_note_str(struct imp *im, unsigned line, enum import_kind kind, const char *what,
                          const char *why)
 {
@@ -184,6 +193,8 @@ static void add_note_str(struct imp *im, unsigned line, enum import_kind kind, c
         im->oom = true;
         return;
     }
+    one_line(note->what);
+    one_line(note->why);
     im->n_notes++;
 }
 

@@ -30,6 +30,9 @@ static void first_error(void *opaque, xmlErrorPtr e)
     size_t n = strlen(msg);
     while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
         msg[--n] = '\0';
+    for (char *c = msg; *c != '\0'; c++)
+        if ((unsigned char)*c < 0x20)
+            *c = ' ';
     diag_add(rc->diags, DIAG_ERROR, rc->file, e->line > 0 ? (unsigned)e->line : 0,
              e->int2 > 0 ? (unsigned)e->int2 : 0, "", "not well-formed XML: %s", msg);
 }
