@@ -1,7 +1,10 @@
 #!/bin/sh
 # Installs everything vmrun needs on Debian 12 to build, run and test:
 # the four libraries' -dev packages, cmocka, QEMU, OVMF, clang for the fuzz
-# targets, and the pieces the demo guest and the lab are built from.
+# targets, and the pieces the demo guest and the lab are built from; libxml2
+# for `vmrun import`, and libvirt's daemon and client (with swtpm, which it
+# needs for TPM domains) as the reference the import is compared with (the
+# daemon package alone: no service is set up or started).
 # Idempotent and non-interactive: packages already present are skipped, so a
 # second run costs one dpkg query.
 set -eu
@@ -14,6 +17,8 @@ clang libclang-rt-14-dev
 qemu-system-x86 qemu-utils ovmf
 busybox-static cpio xz-utils kmod
 python3 jq procps util-linux iproute2 psmisc
+libxml2-dev
+libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients swtpm swtpm-tools
 "
 
 missing=""
