@@ -28,3 +28,7 @@ set_tests_properties(import_libvirt_compare PROPERTIES ENVIRONMENT "${VMRUN_TEST
 
 vmrun_fuzz_target(import SOURCE ${CMAKE_CURRENT_SOURCE_DIR}/import/import_fuzz.c
                   CORPUS ${CMAKE_CURRENT_SOURCE_DIR}/import/synthetic LIBS vmrun_import)
+
+add_test(NAME import_keys_e2e COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/import/keys_e2e.py)
+set_tests_properties(import_keys_e2e PROPERTIES ENVIRONMENT "${VMRUN_TEST_ENV}"
+                     LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 300 RUN_SERIAL TRUE)
