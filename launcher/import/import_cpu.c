@@ -340,7 +340,7 @@ static void map_cputune(struct imp *im)
     imp_each(ip, ct, "iothreadpin")
     {
         imp_use(ip);
-        const char *id = imp_attr(im, ip, "iothread");
+        imp_attr(im, ip, "iothread"); /* vmrun's one iothread is every one */
         cJSON *a = NULL;
         if (iopinned) {
             imp_note(im, ip, IMPORT_NOT_SUPPORTED,
@@ -350,7 +350,6 @@ static void map_cputune(struct imp *im)
                 pins = imp_set_obj(im, cpu, "pin");
             cJSON_AddItemToObject(pins, "iothreads", a);
             iopinned = true;
-            (void)id;
         } else {
             imp_note(im, ip, IMPORT_NOT_SUPPORTED, "not a list of host CPUs vmrun can read");
         }
@@ -486,20 +485,15 @@ static void map_hyperv(struct imp *im)
             if ((on & bit) != 0 && (need & ~on) != 0) {
                 on &= ~bit;
                 changed = true;
+                /* The flag's own element (stimer_direct is <stimer>'s
+                 * <direct>), else <hyperv>, else <features>. */
                 xmlNodePtr el = imp_kid(hv, profile_hv_flags[i].key);
-                char msg[160];
-                snprintf(msg, sizeof(msg), "%s needs enlightenments that are off; left out",
-                         profile_hv_flags[i].qemu);
                 if (el == NULL)
                     el = hv != NULL ? hv : f;
-                char what[64];
-                snprintf(what, sizeof(what), "%s", profile_hv_flags[i].key);
-                (void)what;
-                if (el != NULL) {
-                    /* The element is already read; its note is a warning
-                     * line of its own. */
-                    imp_note(im, el, IMPORT_NOT_SUPPORTED, "%s", msg);
-                }
+                if (el != NULL)
+                    imp_note(im, el, IMPORT_NOT_SUPPORTED,
+                             "%s needs enlightenments that are off; left out",
+                             profile_hv_flags[i].qemu);
             }
         }
     }
