@@ -205,7 +205,7 @@ def kvm_argv_under_tcg(tmp, name, cpu):
     r = subprocess.run([RELEASE, "print-cmd", path], capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError("print-cmd: " + r.stderr)
-    argv = shlex.split(r.stdout.replace("\\\n", " "))
+    argv = shlex.split(r.stdout.replace("\\\n", " "), comments=True)
     out, i = [], 0
     qmp = os.path.join(tmp, name + ".qmp")
     while i < len(argv):

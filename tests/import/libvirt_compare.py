@@ -429,7 +429,7 @@ def compare(name, xml_path, lv, tmp):
     p = subprocess.run([VMRUN, "print-cmd", pfile], capture_output=True, text=True)
     if p.returncode != 0:
         return ["vmrun print-cmd exited %d: %s" % (p.returncode, p.stderr)]
-    vargv = shlex.split(p.stdout.replace("\\\n", " "))
+    vargv = shlex.split(p.stdout.replace("\\\n", " "), comments=True)
     L = facts(largv)
     V = facts(vargv, profile.get("memory", {}).get("hugepages"))
     root = ET.fromstring(text)
