@@ -164,10 +164,14 @@ int hugetlbfs_mount_private(struct journal *j, const char *dir, unsigned page_kb
     int r = journal_record(j, OP_MOUNT, args, err);
     if (r < 0)
         return r;
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+    if (mkdir(dir, 0711) < 0 && errno != EEXIST)
         return vmrun_fail(err, errno, "create %s", dir);
+    /* Root's, and 0711: QEMU, which may run as the invoking user, reaches
+     * its file (handed over to it, priv/priv_handover.h) through the mount
+     * but can neither list it nor create files that would take pages from
+     * the pool. */
     char opts[64];
-    snprintf(opts, sizeof(opts), "pagesize=%uK,mode=0700", page_kb);
+    snprintf(opts, sizeof(opts), "pagesize=%uK,mode=0711,uid=0,gid=0", page_kb);
     if (mount("hugetlbfs", dir, "hugetlbfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) < 0)
         return vmrun_fail(err, errno, "mount hugetlbfs (%s) on %s", opts, dir);
     return journal_done(j, err);
