@@ -14,6 +14,7 @@ clang libclang-rt-14-dev
 qemu-system-x86 qemu-utils ovmf
 busybox-static cpio xz-utils kmod
 python3 jq procps util-linux iproute2 psmisc
+sudo
 "
 
 missing=""

@@ -150,8 +150,11 @@ static bool reachable_by_anyone(const char *path)
 }
 
 /* The file's directory: a hugetlbfs of the right page size the host already
- * has, when every user can reach it, else vmrun's own mount under the VM's
- * runtime directory (root's, mode 0711: see hugetlbfs_mount_private). */
+ * has, when every user can reach it, else vmrun's own mount at
+ * <run root>/.hugetlbfs/NAME-SIZEkB (root's, mode 0711: see
+ * hugetlbfs_mount_private). Not under the VM's runtime directory: that one
+ * is root's alone (0700) until QEMU's user is given its corner of it, after
+ * the memory step; /run/vmrun/.hugetlbfs (0755) lets every user through. */
 static int pick_directory(struct host_prep *hp, unsigned page_kb, char *dir, size_t len,
                           struct vmrun_error *err)
 {
@@ -163,7 +166,16 @@ static int pick_directory(struct host_prep *hp, unsigned page_kb, char *dir, siz
     if (r == 0)
         host_prep_say(hp, "the hugetlbfs mount %s is closed to other users, and QEMU may run as "
                           "one; using vmrun's own", dir);
-    int n = snprintf(dir, len, "%s/hugepages-%ukB", hp->runtime_dir, page_kb);
+    char base[PATH_MAX];
+    if (host_path(base, sizeof(base), HOST_RUN, "/.hugetlbfs") < 0)
+        return vmrun_failx(err, ENAMETOOLONG, "runtime directory path too long");
+    if (mkdir(base, 0755) < 0 && errno != EEXIST)
+        return vmrun_fail(err, errno, "create %s", base);
+    struct stat st;
+    if (lstat(base, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+        (st.st_mode & 022) != 0)
+        return vmrun_failx(err, EPERM, "%s is not a directory only vmrun's user can write", base);
+    int n = snprintf(dir, len, "%s/%s-%ukB", base, hp->profile->name, page_kb);
     if (n < 0 || (size_t)n >= len)
         return vmrun_failx(err, ENAMETOOLONG, "runtime directory path too long");
     host_prep_say(hp, "mounting a hugetlbfs with %u kB pages at %s", page_kb, dir);
