@@ -52,3 +52,10 @@ foreach(s 2M 1G)
                        LABELS "integration;hugepages" RESOURCE_LOCK hugepages
                        SKIP_RETURN_CODE 77 TIMEOUT 300)
 endforeach()
+
+# The fragmentation benchmark: prints figures; a target, not a test.
+add_executable(frag_bench EXCLUDE_FROM_ALL ${CMAKE_CURRENT_SOURCE_DIR}/bench/frag_bench.c)
+target_link_libraries(frag_bench PRIVATE vmrun_core_test)
+add_custom_target(run-frag-bench
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/bench/run-frag-bench.sh $<TARGET_FILE:frag_bench>
+  DEPENDS frag_bench USES_TERMINAL)
