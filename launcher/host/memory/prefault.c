@@ -347,12 +347,22 @@ int prefault_file(int fd, uint64_t size, int node, unsigned threads, prefault_pr
     if (threads > PREFAULT_MAX_THREADS)
         threads = PREFAULT_MAX_THREADS;
 
-    struct prefault_job job = {.base = base, .size = size, .chunk = PREFAULT_CHUNK};
+    /* Chunks small enough that the threads finish together: a thread left
+     * alone with the last big chunk was most of the fixed cost at 1 GiB
+     * (README, Benchmarks); about 32 per thread, 64 MiB at most. A chunk
+     * must be whole pages: hugetlbfs reports its page size as the file's
+     * block size. */
+    uint64_t page = 2ULL << 20;
     struct stat st;
-    /* A chunk must be whole pages: hugetlbfs reports its page size as the
-     * file's block size. */
-    if (fstat(fd, &st) == 0 && st.st_blksize > 0 && (uint64_t)st.st_blksize > job.chunk)
-        job.chunk = (uint64_t)st.st_blksize;
+    if (fstat(fd, &st) == 0 && st.st_blksize > 0)
+        page = (uint64_t)st.st_blksize;
+    uint64_t chunk = size / ((uint64_t)(threads > 0 ? threads : 1) * 32);
+    chunk = chunk / page * page;
+    if (chunk < page)
+        chunk = page;
+    if (chunk > PREFAULT_CHUNK)
+        chunk = PREFAULT_CHUNK > page ? PREFAULT_CHUNK / page * page : page;
+    struct prefault_job job = {.base = base, .size = size, .chunk = chunk};
     uint64_t nchunks = (size + job.chunk - 1) / job.chunk;
     if (threads > nchunks)
         threads = (unsigned)nchunks;
