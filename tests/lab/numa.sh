@@ -8,9 +8,7 @@
 #     else put on node 0 first;
 #   - memory.numa_node "auto" with the GPU passed through: the pages follow
 #     the GPU's node (1), not the default (0);
-#   - "auto" without a GPU but with the vCPU pinned to CPU 1: node 1;
-#   - memory.hugepages ["1G", "2M"] on a kernel without 1 GiB pages: the
-#     2 MiB pages, on node 1, and vmrun says it fell back.
+#   - "auto" without a GPU but with the vCPU pinned to CPU 1: node 1.
 # shellcheck source=tests/lab/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_vmrun
@@ -165,24 +163,6 @@ if up_on_node1 labpin "$p"; then
     check "labpin: vCPU 0 may run only on CPU 1" \
         [ "$("$VMRUN" status labpin --json | jq -r '.vcpus[0].cpus_allowed')" = 1 ]
     down labpin
-fi
-
-# --- 4. memory.hugepages ["1G", "2M"]: L1's CPU (qemu64) has no 1 GiB
-# pages, so vmrun falls back to 2 MiB pages, says so, and reports them.
-p=$(lab_profile labpref '{
-  "name": "labpref",
-  "qemu": { "accel": "tcg" },
-  "cpu": { "model": "qemu64" },
-  "memory": { "size": "128M", "hugepages": ["1G", "2M"], "numa_node": 1 },
-  "serial": "none"
-}')
-check "L1 has no 1 GiB hugepage pool" test ! -e /sys/devices/system/node/node1/hugepages/hugepages-1048576kB
-if up_on_node1 labpref "$p"; then
-    check "labpref: vmrun says it tried 1 GiB pages and fell back" \
-        grep -q "trying 2 MiB pages (memory.hugepages)" "$(vm_run_dir labpref)/log"
-    check "labpref: status reports 2 MiB pages" \
-        [ "$("$VMRUN" status labpref --json | jq -r .memory.hugepage_kb)" = 2048 ]
-    down labpref
 fi
 
 set_nr 0 $((before_nr0 - 8))
