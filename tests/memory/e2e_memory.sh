@@ -14,8 +14,6 @@
 #                 without one, vmrun allocates the page and gives it back
 #   preference    memory.hugepages ["2M", "1G"] takes 2M pages, ["1G", "2M"]
 #                 takes the 1G pages of the pool; what was used is reported
-#                 (the fallback to the second size on a real kernel that
-#                 cannot make 1G pages: tests/lab/numa.sh)
 #   numa_node     memory.numa_node 0: every page of the VM on node 0
 #                 (numa_maps); a node the host lacks is refused, changing
 #                 nothing (the placement across two nodes: tests/lab/numa.sh)
