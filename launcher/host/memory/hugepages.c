@@ -209,13 +209,15 @@ static void append(char *buf, size_t len, const char *sep, const char *what)
  * left. The kernel's own allocation already compacts and reclaims for each
  * page, but gives up on a node for the rest of a write after its first
  * failure: a new write after a compaction pass gets further. */
-static int grow_harder(struct host_prep *hp, int node, unsigned page_kb, unsigned long target,
-                       const struct hugepage_policy *pol, double t0, unsigned long *got,
-                       char *how, size_t how_len, struct vmrun_error *err)
+static int grow_harder(struct host_prep *hp, int node, unsigned page_kb, unsigned long before,
+                       unsigned long target, const struct hugepage_policy *pol, double t0,
+                       unsigned long *got, char *how, size_t how_len, struct vmrun_error *err)
 {
     double budget = pol->time_budget > 0 ? pol->time_budget : DEFAULT_TIME_BUDGET;
-    host_prep_say(hp, "the kernel gave %lu of %lu hugepages on node %d at once; compacting memory",
-                  *got, target, node);
+    host_prep_say(hp,
+                  "the kernel added %lu of the %lu hugepages needed on node %d at once; "
+                  "compacting memory",
+                  *got > before ? *got - before : 0, target - before, node);
     if (how[0] == '\0')
         snprintf(how, how_len, " after compacting node %d", node);
     compact_node(node);
@@ -331,8 +333,8 @@ int hugepages_reserve(struct host_prep *hp, struct hp_ledger *l, int node, unsig
     r = grow(node, page_kb, target, &got, err);
     kill_point("hugepages-grown");
     if (r == 0 && got < target)
-        r = grow_harder(hp, node, page_kb, target, policy, t0, &got, out->how, sizeof(out->how),
-                        err);
+        r = grow_harder(hp, node, page_kb, before, target, policy, t0, &got, out->how,
+                        sizeof(out->how), err);
     out->seconds = now_s() - t0;
 
     /* An error leaves the claim pending: the plan's rollback (or recover)
