@@ -19,6 +19,7 @@ busybox-static cpio xz-utils kmod
 python3 jq procps util-linux iproute2 psmisc
 libxml2-dev
 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients swtpm swtpm-tools
+sudo
 "
 
 missing=""

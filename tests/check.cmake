@@ -4,7 +4,11 @@
 # whose tree it compares before and after. The unit test covers the pure
 # helpers (QEMU version and help parsing) and the QEMU probe.
 
-add_test(NAME check_cli COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/check/check_cli.sh)
+# It asserts that the real hugepage pools do not change while `vmrun check`
+# runs: under the machine-wide hugepage lock, so no other tree's test
+# changes them meanwhile.
+add_test(NAME check_cli COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/memory/with-hugepage-lock.sh
+                                bash ${CMAKE_CURRENT_SOURCE_DIR}/check/check_cli.sh)
 set_tests_properties(check_cli PROPERTIES ENVIRONMENT "${VMRUN_TEST_ENV}" LABELS integration
                      TIMEOUT 120)
 

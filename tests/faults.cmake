@@ -4,7 +4,10 @@ add_test(NAME faults_pci COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/faults/fault_i
 set_tests_properties(faults_pci PROPERTIES
   ENVIRONMENT "${VMRUN_TEST_ENV};VMRUN_SYSFS_SIM=${CMAKE_BINARY_DIR}/tests/libvmrun_sysfs_sim.so;VMRUN_FAKE_HOST=${CMAKE_SOURCE_DIR}/tests/pci/make-fake-host.sh"
   LABELS integration TIMEOUT 300)
-add_test(NAME faults_pci_hugepages COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/faults/fault_injection.sh)
+# It changes the real hugepage pool: under the machine-wide hugepage lock.
+add_test(NAME faults_pci_hugepages
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/memory/with-hugepage-lock.sh
+                 bash ${CMAKE_CURRENT_SOURCE_DIR}/faults/fault_injection.sh)
 set_tests_properties(faults_pci_hugepages PROPERTIES
   ENVIRONMENT "${VMRUN_TEST_ENV};FAULT_HUGEPAGES=1;FAULT_MIN_STEPS=6;VMRUN_SYSFS_SIM=${CMAKE_BINARY_DIR}/tests/libvmrun_sysfs_sim.so;VMRUN_FAKE_HOST=${CMAKE_SOURCE_DIR}/tests/pci/make-fake-host.sh"
   LABELS integration TIMEOUT 300 RUN_SERIAL TRUE SKIP_RETURN_CODE 77)

@@ -13,7 +13,9 @@
 #include "base/cleanup.h"
 #include "check/check.h"
 #include "check/check_internal.h"
+#include "base/cpulist.h"
 #include "host/memory/hugepages.h"
+#include "host/memory/memfrag.h"
 #include "host/memory/memory_prep.h"
 #include "priv/priv_drop.h"
 #include "sys/hostfile.h"
@@ -45,42 +47,66 @@ static long long meminfo_kb(const char *path, const char *key)
     return -1;
 }
 
-/* Free blocks of at least 2^order pages on a node, counted in blocks of
- * exactly 2^order pages (an order-10 block holds two order-9 ones), from
- * /proc/buddyinfo. -1 when unreadable. */
-static long long buddy_blocks(int node, unsigned order)
+/* Per node: how fragmented free memory is (buddyinfo, pagetypeinfo) and
+ * the largest reservation of each page size that would succeed now. */
+static void check_fragmentation(struct check_report *r)
 {
-    char path[PATH_MAX];
-    if (host_path(path, sizeof(path), HOST_PROC, "/buddyinfo") < 0)
-        return -1;
-    cleanup_fclose FILE *f = fopen(path, "re");
-    if (f == NULL)
-        return -1;
-    char line[1024];
-    long long total = 0;
-    bool seen = false;
-    while (fgets(line, sizeof(line), f) != NULL) {
-        int n, off = 0;
-        char zone[32];
-        if (sscanf(line, "Node %d, zone %31s%n", &n, zone, &off) != 2 || n != node)
-            continue;
-        /* The movable and normal zones serve hugepages; so does DMA32 on
-         * x86-64, whose blocks count too. DMA (the first 16 MiB) does not. */
-        if (strcmp(zone, "DMA") == 0)
-            continue;
-        seen = true;
-        char *s = line + off;
-        for (unsigned o = 0;; o++) {
-            char *end;
-            long long c = strtoll(s, &end, 10);
-            if (end == s)
-                break;
-            s = end;
-            if (o >= order)
-                total += c << (o - order);
-        }
+    char path[PATH_MAX], online[256];
+    struct cpuset_bits nodes;
+    if (host_path(path, sizeof(path), HOST_SYS, "/devices/system/node/online") < 0 ||
+        hostfile_read(path, online, sizeof(online)) < 0 || cpulist_parse(online, &nodes) < 0) {
+        cpuset_zero(&nodes);
+        cpuset_add(&nodes, 0);
     }
-    return seen ? total : -1;
+    for (int node = cpuset_next(&nodes, 0); node >= 0; node = cpuset_next(&nodes, (unsigned)node + 1)) {
+        struct node_frag f;
+        char name[32];
+        snprintf(name, sizeof(name), "memory node %d", node);
+        if (memfrag_read(node, &f) < 0) {
+            check_add(r, name, CHECK_WARN, "not in /proc/buddyinfo");
+            continue;
+        }
+        char free_s[32], types[160] = "", s2m_now[32], s2m_max[32];
+        hugepages_format_size(f.free_kb * KIB, free_s, sizeof(free_s));
+        unsigned pct_small =
+            f.free_kb > 0 ? (unsigned)((f.free_kb - f.free_2m_kb) * 100 / f.free_kb) : 0;
+        if (f.have_types)
+            snprintf(types, sizeof(types),
+                     "; page blocks: %lu movable, %lu unmovable and %lu reclaimable (these two "
+                     "hold kernel memory, which compaction cannot move)",
+                     f.blocks[FRAG_MOVABLE], f.blocks[FRAG_UNMOVABLE], f.blocks[FRAG_RECLAIMABLE]);
+        struct hugepage_pool p2 = {0}, p1 = {0};
+        struct vmrun_error e = {0};
+        bool has2 = hugepages_read_pool(node, 2048, &p2, &e) == 0;
+        bool has1 = hugepages_read_pool(node, 1048576, &p1, &e) == 0;
+        unsigned long now2 = p2.free + memfrag_2m_now(&f);
+        unsigned long max2 = p2.free + memfrag_2m_compacted(&f);
+        hugepages_format_size((uint64_t)now2 * 2 * 1024 * KIB, s2m_now, sizeof(s2m_now));
+        hugepages_format_size((uint64_t)max2 * 2 * 1024 * KIB, s2m_max, sizeof(s2m_max));
+        /* 1 GiB pages come from whole aligned 1 GiB ranges the kernel can
+         * empty by moving pages: more than the free 4 MiB blocks could
+         * make is impossible, fewer is likely. */
+        uint64_t avail = f.free_4m_kb > f.reserve_kb ? f.free_4m_kb - f.reserve_kb : 0;
+        unsigned long max1 = (unsigned long)(avail / (1024 * 1024));
+        char one_g[128] = "";
+        if (has1)
+            snprintf(one_g, sizeof(one_g), "; 1 GiB pages: %lu free in the pool, at most %lu more "
+                                           "at runtime",
+                     p1.free, max1);
+        struct check_item *it = check_add(
+            r, name, pct_small > 50 ? CHECK_WARN : CHECK_PASS,
+            "%s free, %u%% of it in pieces smaller than 2 MiB%s. The largest reservation that "
+            "would succeed now: %s%lu 2 MiB pages (%s) at once, up to %lu (%s) after "
+            "compaction%s",
+            free_s, pct_small, types, has2 ? "" : "(no 2 MiB pool) ", now2, s2m_now, max2, s2m_max,
+            one_g);
+        if (pct_small > 50)
+            check_hint(r, it,
+                       "memory on node %d is fragmented: vmrun compacts it when it reserves; "
+                       "memory.drop_caches lets it reclaim the page cache too; a pool reserved "
+                       "at boot (hugepages=N) avoids the question",
+                       node);
+    }
 }
 
 void check_memory(const struct vm_profile *p, struct check_report *r)
@@ -112,6 +138,7 @@ void check_memory(const struct vm_profile *p, struct check_report *r)
         return;
     }
 
+    check_fragmentation(r);
     unsigned kb = p->memory.hugepage_kb;
     uint64_t page = (uint64_t)kb * KIB;
     unsigned long pages = (unsigned long)((p->memory.size + page - 1) / page);
@@ -186,15 +213,23 @@ void check_memory(const struct vm_profile *p, struct check_report *r)
                       "the node has %s free, but 1 GiB pages can seldom be made once memory is in "
                       "use",
                       node, why, shortfall, pages, want, have);
-        check_hint(
-            r, it,
-            "reserve them at boot: add hugepagesz=1G hugepages=%lu to the kernel command line "
-            "(or use \"hugepages\": \"2M\")",
-            pages);
+        if (p->memory.hugepage_fallback_kb == 2048)
+            check_hint(r, it,
+                       "vmrun falls back to 2 MiB pages (second in memory.hugepages) if it "
+                       "cannot make them; to have 1 GiB pages for sure, add hugepagesz=1G "
+                       "hugepages=%lu to the kernel command line",
+                       pages);
+        else
+            check_hint(
+                r, it,
+                "reserve them at boot: add hugepagesz=1G hugepages=%lu to the kernel command line "
+                "(or use \"hugepages\": \"2M\", or [\"1G\", \"2M\"] to fall back to it)",
+                pages);
         return;
     }
     if (kb == 2048) {
-        long long blocks = buddy_blocks(node, 9); /* 2 MiB = 512 pages of 4 KiB = order 9 */
+        struct node_frag f;
+        long long blocks = memfrag_read(node, &f) == 0 ? (long long)memfrag_2m_now(&f) : -1;
         if (blocks >= 0 && (unsigned long long)blocks < shortfall) {
             struct check_item *it = check_add(
                 r, "hugepages", CHECK_WARN,

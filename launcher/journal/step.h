@@ -34,6 +34,7 @@ struct host_prep {
     /* Out, filled by the steps */
     int numa_node;              /* node the guest memory lives on; -1 none */
     char memory_file[PATH_MAX]; /* hugetlbfs file for QEMU; "" = plain RAM */
+    unsigned memory_page_kb;    /* the hugepage size used (memory.hugepages may list two) */
     unsigned vfio_groups[64];   /* IOMMU groups now on vfio-pci: /dev/vfio/N */
     size_t n_vfio_groups;
     uid_t qemu_uid; /* who QEMU runs as (0 = root) */

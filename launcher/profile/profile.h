@@ -159,7 +159,10 @@ struct vm_profile {
 
     struct {
         uint64_t size;        /* bytes */
-        unsigned hugepage_kb; /* 0: no hugepages; 2048 or 1048576 */
+        unsigned hugepage_kb; /* 0: no hugepages; 2048 or 1048576 (the first choice) */
+        /* memory.hugepages as a preference list ["1G", "2M"]: the size to
+         * fall back to when the first cannot be reserved; 0: none. */
+        unsigned hugepage_fallback_kb;
         int numa_node;        /* -1: auto */
         bool drop_caches;     /* on a shortfall, also drop the page cache */
     } memory;

@@ -533,6 +533,51 @@ static void parse_cpu(struct pj *pj, const cJSON *root, struct vm_profile *p, st
 
 /* ---- memory ----------------------------------------------------------- */
 
+/* "2M" -> 2048, "1G" -> 1048576 (kB); 0 for anything else. */
+static unsigned hugepage_size_kb(const cJSON *v)
+{
+    if (!cJSON_IsString(v))
+        return 0;
+    if (strcmp(v->valuestring, "2M") == 0)
+        return 2048;
+    if (strcmp(v->valuestring, "1G") == 0)
+        return 1048576;
+    return 0;
+}
+
+/* memory.hugepages as a list: one or two distinct page sizes, the first
+ * preferred; the second is used when the first cannot be reserved. */
+static void parse_hugepage_list(struct pj *pj, const cJSON *list, struct vm_profile *p)
+{
+    int n = cJSON_GetArraySize(list);
+    if (n < 1 || n > 2) {
+        pj_error(pj, list, "expected a list of one or two page sizes (\"2M\", \"1G\"), got %d "
+                           "entries",
+                 n);
+        return;
+    }
+    unsigned got_kb[2] = {0, 0};
+    for (int i = 0; i < n; i++) {
+        const cJSON *v = cJSON_GetArrayItem(list, i);
+        size_t s = pj_push_index(pj, (size_t)i);
+        got_kb[i] = hugepage_size_kb(v);
+        if (got_kb[i] == 0) {
+            char got[128];
+            pj_describe(v, got, sizeof(got));
+            pj_error(pj, v, "expected \"2M\" or \"1G\", got %s", got);
+        } else if (i == 1 && got_kb[1] == got_kb[0]) {
+            pj_error(pj, v, "expected a page size not already listed, got \"%s\" twice",
+                     v->valuestring);
+            got_kb[1] = 0;
+        }
+        pj_pop(pj, s);
+    }
+    if (got_kb[0] == 0)
+        return;
+    p->memory.hugepage_kb = got_kb[0];
+    p->memory.hugepage_fallback_kb = n == 2 ? got_kb[1] : 0;
+}
+
 static void parse_memory(struct pj *pj, const cJSON *root, struct vm_profile *p, struct where *w)
 {
     p->memory.numa_node = -1;
@@ -590,27 +635,34 @@ static void parse_memory(struct pj *pj, const cJSON *root, struct vm_profile *p,
     w->hugepages = hp;
     if (hp != NULL) {
         size_t s2 = pj_push_key(pj, "hugepages");
-        if (cJSON_IsFalse(hp)) {
+        if (cJSON_IsArray(hp))
+            parse_hugepage_list(pj, hp, p);
+        else if (cJSON_IsFalse(hp))
             p->memory.hugepage_kb = 0;
-        } else if (cJSON_IsString(hp) && strcmp(hp->valuestring, "2M") == 0) {
-            p->memory.hugepage_kb = 2048;
-        } else if (cJSON_IsString(hp) && strcmp(hp->valuestring, "1G") == 0) {
-            p->memory.hugepage_kb = 1048576;
-        } else {
+        else if (hugepage_size_kb(hp) != 0)
+            p->memory.hugepage_kb = hugepage_size_kb(hp);
+        else {
             char got[128];
             pj_describe(hp, got, sizeof(got));
-            pj_error(pj, hp, "expected \"2M\", \"1G\" or false, got %s", got);
+            pj_error(pj, hp,
+                     "expected \"2M\", \"1G\", false or a list in order of preference "
+                     "([\"1G\", \"2M\"]), got %s",
+                     got);
         }
         pj_pop(pj, s2);
     }
-    if (p->memory.size != 0 && p->memory.hugepage_kb != 0 &&
-        p->memory.size % ((uint64_t)p->memory.hugepage_kb * 1024) != 0) {
+    const unsigned sizes_kb[] = {p->memory.hugepage_kb, p->memory.hugepage_fallback_kb};
+    for (size_t i = 0; i < 2; i++) {
+        if (p->memory.size == 0 || sizes_kb[i] == 0 ||
+            p->memory.size % ((uint64_t)sizes_kb[i] * 1024) == 0)
+            continue;
         char have[32];
         size_format(p->memory.size, have, sizeof(have));
         size_t s2 = pj_push_key(pj, "size");
         pj_error(pj, size, "%s is not a whole number of %s hugepages (memory.hugepages)", have,
-                 p->memory.hugepage_kb == 2048 ? "2M" : "1G");
+                 sizes_kb[i] == 2048 ? "2M" : "1G");
         pj_pop(pj, s2);
+        break;
     }
 
     const cJSON *node = pj_member(m, "numa_node");

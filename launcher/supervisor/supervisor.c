@@ -405,7 +405,7 @@ static int write_state(struct sup *s, const char *state, struct vmrun_error *err
     st.started_at = s->started_at;
     st.threads = s->threads;
     st.memory_bytes = s->p->memory.size;
-    st.hugepage_kb = s->p->memory.hugepage_kb;
+    st.hugepage_kb = s->hp.memory_page_kb;
     st.numa_node = s->hp.numa_node;
     snprintf(st.memory_file, sizeof(st.memory_file), "%s", s->hp.memory_file);
     st.n_vfio_groups = s->hp.n_vfio_groups;

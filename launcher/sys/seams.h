@@ -23,6 +23,7 @@ enum seam {
     SEAM_HOLD_BEFORE_CONT,  /* seconds the pinned VM stays paused before cont */
     SEAM_NOTIFY_SEND,       /* the program run instead of notify-send */
     SEAM_DESKTOP_DIR,       /* where desktop launchers are written */
+    SEAM_KILL_AT,           /* SIGKILL at a named point inside a step (hugepages-claimed, ...) */
     SEAM_COUNT
 };
 

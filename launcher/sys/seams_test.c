@@ -16,6 +16,7 @@ static const char *const names[SEAM_COUNT] = {
     [SEAM_HOLD_BEFORE_CONT] = "VMRUN_TEST_HOLD_BEFORE_CONT",
     [SEAM_NOTIFY_SEND] = "VMRUN_NOTIFY_SEND",
     [SEAM_DESKTOP_DIR] = "VMRUN_DESKTOP_DIR",
+    [SEAM_KILL_AT] = "VMRUN_TEST_KILL_AT",
 };
 
 const char *seam_value(enum seam s)

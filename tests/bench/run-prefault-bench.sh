@@ -10,6 +10,10 @@ bench=${1:?usage: $0 prefault_bench [sizes in GiB]}
 shift
 sizes=${*:-1 4 16}
 [ "$(id -u)" = 0 ] || { echo "needs root (hugepages)"; exit 1; }
+# It changes the real pool: under the machine-wide hugepage lock.
+if [ -z "${VMRUN_HP_LOCKED:-}" ]; then
+    VMRUN_HP_LOCKED=1 exec "$(dirname "$0")/../memory/with-hugepage-lock.sh" "$0" "$bench" "$@"
+fi
 qemu=${QEMU:-qemu-system-x86_64}
 ncpu=$(nproc)
 nr=/sys/devices/system/node/node0/hugepages/hugepages-2048kB/nr_hugepages

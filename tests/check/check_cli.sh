@@ -80,6 +80,8 @@ MEM='{ "size": "64M", "hugepages": "2M" }' profile "$tmp/hp2m.json"
 run hp2m "$tmp/hp2m.json"
 want_rc hp2m 0
 has hp2m '^(PASS|WARN)  hugepages +node 0 \('
+# Per node: fragmentation and the largest reservation that would succeed.
+has hp2m '^(PASS|WARN)  memory node 0 +[0-9.]+ [KMGT]iB free, [0-9]+% of it in pieces smaller than 2 MiB.*The largest reservation that would succeed now: [0-9]+ 2 MiB pages \(.*\) at once, up to [0-9]+'
 free1g=$(cat /sys/devices/system/node/node0/hugepages/hugepages-1048576kB/free_hugepages 2>/dev/null || echo none)
 if [ "$free1g" = 0 ]; then
     MEM='{ "size": "2G", "hugepages": "1G" }' profile "$tmp/hp1g.json"

@@ -24,6 +24,7 @@ struct memtest {
     struct vm_profile profile;
     struct host_prep hp;
     char said[8192]; /* everything hp->say was given, one line each */
+    bool own_run_dir; /* VMRUN_RUN_DIR points into dir: unset it at the end */
 };
 
 static inline void memtest_say(void *opaque, const char *msg)
@@ -95,6 +96,15 @@ static inline struct memtest *memtest_new(void)
         fprintf(stderr, "%s\n", err.msg);
         abort();
     }
+    /* The run root holds the hugepage ledger: one per fixture unless the
+     * caller set VMRUN_RUN_DIR already (several fixtures sharing one). */
+    if (getenv("VMRUN_RUN_DIR") == NULL) {
+        char run[1100];
+        snprintf(run, sizeof(run), "%s/run", t->dir);
+        mkdir(run, 0755);
+        setenv("VMRUN_RUN_DIR", run, 1);
+        t->own_run_dir = true;
+    }
     snprintf(t->profile.name, sizeof(t->profile.name), "memtest");
     t->profile.memory.numa_node = -1;
     t->hp.profile = &t->profile;
@@ -124,6 +134,8 @@ static inline void memtest_free(struct memtest *t)
     if (t == NULL)
         return;
     journal_close(&t->journal);
+    if (t->own_run_dir)
+        unsetenv("VMRUN_RUN_DIR");
     free(t->profile.cpu.vcpus.cpus);
     free(t->profile.cpu.governor);
     memtest_rm_rf(t->dir);

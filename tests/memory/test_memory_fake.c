@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "base/cpulist.h"
+#include "host/memory/hugepage_ledger.h"
 #include "host/memory/hugepages.h"
 #include "host/memory/memory_prep.h"
 #include "memtest.h"
@@ -63,23 +64,44 @@ static void test_cpulist_forms(void **state)
     assert_int_equal(cpumask_parse("xyz", &s), -EINVAL);
 }
 
+/* Reserve with the ledger held, as memory_prepare() does. */
+static int reserve(struct memtest *t, unsigned page_kb, unsigned long pages,
+                   struct hugepage_reservation *res, struct vmrun_error *err)
+{
+    struct hp_ledger l;
+    int r = hp_ledger_open(&l, NULL, NULL, err);
+    if (r < 0)
+        return r;
+    struct hugepage_policy pol = {0};
+    r = hugepages_reserve(&t->hp, &l, 0, page_kb, pages, &pol, res, err);
+    hp_ledger_close(&l);
+    return r;
+}
+
+static const char *ledger(struct memtest *t)
+{
+    return memtest_get(t->dir, "/run/.hugepages.ledger");
+}
+
 static void test_reserve_only_the_shortfall(void **state)
 {
     struct memtest *t = *state;
     struct hugepage_reservation res;
     struct vmrun_error err = {0};
     /* 3 free, 1 of them promised to a mapping: 2 reusable, 8 to add. */
-    int r = hugepages_reserve(&t->hp, 0, 2048, 10, false, &res, &err);
+    int r = reserve(t, 2048, 10, &res, &err);
     if (r < 0)
         fail_msg("%s", err.msg);
     assert_int_equal(res.reused, 2);
     assert_int_equal(res.added, 8);
-    assert_int_equal(res.before, 8);
     assert_string_equal(memtest_get(t->dir, POOL "nr_hugepages"), "16");
+    /* The ledger holds the claim: 8 pages, from 8 to 16, for this VM. */
+    assert_non_null(strstr(ledger(t), " 0 2048 held 8 16 8 memtest"));
 
-    /* Undo twice: once back to 8, then nothing. */
+    /* Undo twice: once back to 8, then nothing (the claim is gone). */
     assert_int_equal(memtest_undo_all(t, &err), 0);
     assert_string_equal(memtest_get(t->dir, POOL "nr_hugepages"), "8");
+    assert_null(strstr(ledger(t), "\nclaim "));
     assert_int_equal(memtest_undo_all(t, &err), 0);
     assert_string_equal(memtest_get(t->dir, POOL "nr_hugepages"), "8");
 }
@@ -89,29 +111,108 @@ static void test_enough_free_pages_changes_nothing(void **state)
     struct memtest *t = *state;
     struct hugepage_reservation res;
     struct vmrun_error err = {0};
-    assert_int_equal(hugepages_reserve(&t->hp, 0, 2048, 2, false, &res, &err), 0);
+    assert_int_equal(reserve(t, 2048, 2, &res, &err), 0);
     assert_int_equal(res.added, 0);
     assert_int_equal(t->journal.seq, 0); /* nothing journaled: nothing changed */
     assert_string_equal(memtest_get(t->dir, POOL "nr_hugepages"), "8");
 }
 
-static void test_release_leaves_others_pages(void **state)
+/* Two VMs in one pool: each stop gives back exactly its own pages, in
+ * either order, and the pages someone else keeps stay. */
+static void two_vms(struct memtest *a, int a_first)
+{
+    struct vmrun_error err = {0};
+    struct hugepage_reservation res;
+    setenv("VMRUN_RUN_DIR", a->dir, 1); /* one ledger for both */
+    memtest_put(a->dir, POOL "nr_hugepages", "8");
+    memtest_put(a->dir, POOL "free_hugepages", "0");
+    struct memtest *b = memtest_new();
+    snprintf(b->profile.name, sizeof(b->profile.name), "other");
+    assert_int_equal(reserve(a, 2048, 6, &res, &err), 0);
+    assert_string_equal(memtest_get(a->dir, POOL "nr_hugepages"), "14");
+    assert_int_equal(reserve(b, 2048, 2, &res, &err), 0);
+    assert_string_equal(memtest_get(a->dir, POOL "nr_hugepages"), "16");
+    struct memtest *first = a_first ? a : b, *second = a_first ? b : a;
+    assert_int_equal(memtest_undo_all(first, &err), 0);
+    assert_string_equal(memtest_get(a->dir, POOL "nr_hugepages"), a_first ? "10" : "14");
+    assert_int_equal(memtest_undo_all(first, &err), 0); /* recover twice */
+    assert_string_equal(memtest_get(a->dir, POOL "nr_hugepages"), a_first ? "10" : "14");
+    assert_int_equal(memtest_undo_all(second, &err), 0);
+    assert_string_equal(memtest_get(a->dir, POOL "nr_hugepages"), "8");
+    assert_int_equal(memtest_undo_all(first, &err), 0);
+    assert_int_equal(memtest_undo_all(second, &err), 0);
+    assert_string_equal(memtest_get(a->dir, POOL "nr_hugepages"), "8");
+    memtest_free(b);
+    unsetenv("VMRUN_RUN_DIR");
+}
+
+static void test_two_vms_stop_in_start_order(void **state)
+{
+    two_vms(*state, 1);
+}
+
+static void test_two_vms_stop_in_reverse_order(void **state)
+{
+    two_vms(*state, 0);
+}
+
+/* A pending claim (its vmrun died between record and change) is settled
+ * from the pool by whoever takes the lock next. */
+static void test_pending_claim_is_settled(void **state)
+{
+    struct memtest *t = *state;
+    struct vmrun_error err = {0};
+    const char *id = "0123456789abcdef0123456789abcdef";
+    /* Died after growing 8 -> 11 of an intended 8 -> 16. */
+    memtest_put(t->dir, POOL "nr_hugepages", "11");
+    memtest_put(t->dir, "/run/.hugepages.ledger", "claim %s 0 2048 pending 8 16 0 dead\n", id);
+    struct hp_ledger l;
+    assert_int_equal(hp_ledger_open(&l, NULL, NULL, &err), 0);
+    hp_ledger_close(&l);
+    assert_non_null(strstr(ledger(t), " 0 2048 held 8 16 3 dead"));
+    cJSON *args = cJSON_CreateObject();
+    cJSON_AddNumberToObject(args, "node", 0);
+    cJSON_AddNumberToObject(args, "page_kb", 2048);
+    cJSON_AddStringToObject(args, "claim", id);
+    assert_int_equal(hugepages_undo(args, &err), 0);
+    assert_string_equal(memtest_get(t->dir, POOL "nr_hugepages"), "8");
+    assert_int_equal(hugepages_undo(args, &err), 0);
+    assert_string_equal(memtest_get(t->dir, POOL "nr_hugepages"), "8");
+    /* Died before growing: nothing is taken. */
+    memtest_put(t->dir, "/run/.hugepages.ledger", "claim %s 0 2048 pending 8 16 0 dead\n", id);
+    assert_int_equal(hugepages_undo(args, &err), 0);
+    assert_string_equal(memtest_get(t->dir, POOL "nr_hugepages"), "8");
+    cJSON_Delete(args);
+}
+
+static void test_damaged_ledger_changes_nothing(void **state)
+{
+    struct memtest *t = *state;
+    struct vmrun_error err = {0};
+    memtest_put(t->dir, "/run/.hugepages.ledger", "claim zz 0 2048 held\n");
+    struct hugepage_reservation res;
+    assert_int_equal(reserve(t, 2048, 10, &res, &err), -EBADMSG);
+    assert_non_null(strstr(err.msg, "damaged at line 1"));
+    assert_string_equal(memtest_get(t->dir, POOL "nr_hugepages"), "8");
+}
+
+/* The record of a vmrun from before the ledger (count before + added). */
+static void test_legacy_record(void **state)
 {
     struct memtest *t = *state;
     struct vmrun_error err = {0};
     /* vmrun went 8 -> 16; another user then added 4: 20. */
     memtest_put(t->dir, POOL "nr_hugepages", "20");
-    assert_int_equal(hugepages_release(0, 2048, 8, 8, &err), 0);
+    cJSON *args = cJSON_Parse("{\"node\":0,\"page_kb\":2048,\"before\":8,\"added\":8}");
+    assert_int_equal(hugepages_undo(args, &err), 0);
     assert_string_equal(memtest_get(t->dir, POOL "nr_hugepages"), "12");
     /* Another user took pages away meanwhile: never below "before". */
     memtest_put(t->dir, POOL "nr_hugepages", "11");
-    assert_int_equal(hugepages_release(0, 2048, 8, 8, &err), 0);
+    assert_int_equal(hugepages_undo(args, &err), 0);
     assert_string_equal(memtest_get(t->dir, POOL "nr_hugepages"), "8");
-    /* The change never happened (crash between record and write). */
-    assert_int_equal(hugepages_release(0, 2048, 8, 8, &err), 0);
+    assert_int_equal(hugepages_undo(args, &err), 0);
     assert_string_equal(memtest_get(t->dir, POOL "nr_hugepages"), "8");
-    /* A missing page size: nothing to give back, not an error. */
-    assert_int_equal(hugepages_release(0, 1048576, 0, 1, &err), 0);
+    cJSON_Delete(args);
 }
 
 static void test_missing_page_size_is_clear(void **state)
@@ -119,7 +220,7 @@ static void test_missing_page_size_is_clear(void **state)
     struct memtest *t = *state;
     struct hugepage_reservation res;
     struct vmrun_error err = {0};
-    assert_int_equal(hugepages_reserve(&t->hp, 0, 1048576, 1, false, &res, &err), -ENOENT);
+    assert_int_equal(reserve(t, 1048576, 1, &res, &err), -ENOENT);
     assert_non_null(strstr(err.msg, "NUMA node 0 has no 1 GiB hugepage pool"));
 }
 
@@ -130,6 +231,9 @@ static void test_malformed_record(void **state)
     cJSON *args = cJSON_Parse("{\"node\":0,\"page_kb\":2048,\"before\":-1,\"added\":2}");
     assert_int_equal(hugepages_undo(args, &err), -EINVAL);
     assert_non_null(strstr(err.msg, "malformed"));
+    cJSON_Delete(args);
+    args = cJSON_Parse("{\"node\":0,\"page_kb\":2048,\"claim\":\"short\"}");
+    assert_int_equal(hugepages_undo(args, &err), -EINVAL);
     cJSON_Delete(args);
 }
 
@@ -246,9 +350,13 @@ int main(void)
         cmocka_unit_test(test_cpulist_forms),
         cmocka_unit_test_setup_teardown(test_reserve_only_the_shortfall, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enough_free_pages_changes_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_release_leaves_others_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_vms_stop_in_start_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_vms_stop_in_reverse_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_claim_is_settled, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_ledger_changes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_legacy_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_page_size_is_clear, setup, teardown),
-        cmocka_unit_test(test_malformed_record),
+        cmocka_unit_test_setup_teardown(test_malformed_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_node_choice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_find_hugetlbfs_mount, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mount_and_file_undo_are_idempotent, setup, teardown),

@@ -1,13 +1,20 @@
 /* The per-node hugepage pool: reserving the pages a VM needs on one NUMA
  * node, and giving back exactly what vmrun added.
  *
- * Pages already free in the pool are reused; only the shortfall is added,
- * by raising the node's nr_hugepages. The journal record ("hugepages-reserve")
- * holds the count before the change and how many pages vmrun meant to add;
- * the undo lowers the count by that many, never below the recorded "before",
- * so pages other users put in the pool are never taken away. Running the
- * undo twice, or for a change that never happened, finds nothing above
- * "before" that is vmrun's and leaves the pool alone. */
+ * Pages already free in the pool are reused (a boot-time pool, pages the
+ * administrator keeps); only the shortfall is added, by raising the node's
+ * persistent count (nodeN/hugepages/hugepages-SIZEkB/nr_hugepages). What
+ * vmrun added is a claim in the hugepage ledger (hugepage_ledger.h), named
+ * by the journal record "hugepages-reserve"; its undo lowers the node's
+ * count by exactly the claim's pages and removes the claim, so it is
+ * idempotent and independent of the order in which VMs stop, and a pool
+ * vmrun did not grow is never shrunk.
+ *
+ * When the kernel cannot make the pages at once (memory is fragmented),
+ * hugepages_reserve() compacts the node, reclaims the node's page cache when
+ * the profile allows it (memory.drop_caches), and retries for as long as
+ * retrying makes progress, within a time bound; then it reports how far it
+ * got and why. */
 #ifndef VMRUN_HUGEPAGES_H
 #define VMRUN_HUGEPAGES_H
 
@@ -16,11 +23,13 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "host/memory/hugepage_ledger.h"
 #include "journal/step.h"
 
 struct hugepage_pool {
-    unsigned long nr;   /* nodeN/.../nr_hugepages */
-    unsigned long free; /* nodeN/.../free_hugepages */
+    unsigned long nr;      /* nodeN/.../nr_hugepages (persistent + surplus) */
+    unsigned long free;    /* nodeN/.../free_hugepages */
+    unsigned long surplus; /* nodeN/.../surplus_hugepages */
 };
 
 struct hugepage_reservation {
@@ -28,24 +37,31 @@ struct hugepage_reservation {
     unsigned page_kb;
     unsigned long wanted; /* pages the VM needs */
     unsigned long reused; /* free pages that were already in the pool */
-    unsigned long before; /* nr_hugepages before vmrun changed it */
     unsigned long added;  /* pages vmrun added (0: nothing was changed) */
+    double seconds;       /* time spent growing the pool */
+    char how[160];        /* what it took: "", "after compacting node 0", ... */
+};
+
+/* How hard hugepages_reserve() tries. */
+struct hugepage_policy {
+    bool drop_caches;   /* memory.drop_caches: reclaim the node's page cache */
+    double time_budget; /* seconds of retrying (0: the default, 10 s) */
 };
 
 /* Read a node's pool for one page size. */
 int hugepages_read_pool(int node, unsigned page_kb, struct hugepage_pool *out,
                         struct vmrun_error *err);
 
-/* Make `pages` free pages of page_kb available on `node`, journaling before
- * changing the pool. On a shortfall: compact memory and retry; with
- * drop_caches also sync, drop the page cache, compact and retry; if still
- * short, give back what was added and fail with the figures. */
-int hugepages_reserve(struct host_prep *hp, int node, unsigned page_kb, unsigned long pages,
-                      bool drop_caches, struct hugepage_reservation *out, struct vmrun_error *err);
+/* The node's persistent page count (nr_hugepages less surplus pages), the
+ * figure a write to nr_hugepages sets. -ENOENT: no such pool. */
+int hugepages_persistent(int node, unsigned page_kb, unsigned long *out, struct vmrun_error *err);
 
-/* Lower the node's pool by what vmrun added, never below `before`. */
-int hugepages_release(int node, unsigned page_kb, unsigned long before, unsigned long added,
-                      struct vmrun_error *err);
+/* Make `pages` free pages of page_kb available on `node`, with the ledger
+ * held (l locked), journaling before changing the pool. On a shortfall the
+ * pool is put back and -ENOMEM returned with the figures in err. */
+int hugepages_reserve(struct host_prep *hp, struct hp_ledger *l, int node, unsigned page_kb,
+                      unsigned long pages, const struct hugepage_policy *policy,
+                      struct hugepage_reservation *out, struct vmrun_error *err);
 
 /* Journal op "hugepages-reserve". */
 int hugepages_undo(const cJSON *args, struct vmrun_error *err);

@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
 #include "base/cpulist.h"
+#include "host/memory/hugepage_ledger.h"
 #include "host/memory/hugepages.h"
 #include "host/memory/prefault.h"
 #include "sys/hostfile.h"
@@ -128,32 +130,101 @@ int memory_pick_node(const struct vm_profile *p, int *node, char *why, size_t wh
     return 0;
 }
 
+/* Whether every user can pass through path and each directory above it:
+ * QEMU may run as the invoking user, and its file is handed to it, but not
+ * the directories on the way. */
+static bool reachable_by_anyone(const char *path)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", path);
+    for (;;) {
+        struct stat st;
+        if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || (st.st_mode & S_IXOTH) == 0)
+            return false;
+        char *slash = strrchr(dir, '/');
+        if (slash == NULL || slash == dir)
+            return dir[0] != '/' || dir[1] == '\0' ||
+                   (stat("/", &st) == 0 && (st.st_mode & S_IXOTH) != 0);
+        *slash = '\0';
+    }
+}
+
 /* The file's directory: a hugetlbfs of the right page size the host already
- * has, else a private mount under the VM's runtime directory. */
+ * has, when every user can reach it, else vmrun's own mount at
+ * <run root>/.hugetlbfs/NAME-SIZEkB (root's, mode 0711: see
+ * hugetlbfs_mount_private). Not under the VM's runtime directory: that one
+ * is root's alone (0700) until QEMU's user is given its corner of it, after
+ * the memory step; /run/vmrun/.hugetlbfs (0755) lets every user through. */
 static int pick_directory(struct host_prep *hp, unsigned page_kb, char *dir, size_t len,
                           struct vmrun_error *err)
 {
     int r = hugetlbfs_find_mount(page_kb, dir, len, err);
-    if (r != -ENOENT)
+    if (r < 0 && r != -ENOENT)
         return r;
-    int n = snprintf(dir, len, "%s/hugepages-%ukB", hp->runtime_dir, page_kb);
+    if (r == 0 && reachable_by_anyone(dir))
+        return 0;
+    if (r == 0)
+        host_prep_say(hp, "the hugetlbfs mount %s is closed to other users, and QEMU may run as "
+                          "one; using vmrun's own", dir);
+    char base[PATH_MAX];
+    if (host_path(base, sizeof(base), HOST_RUN, "/.hugetlbfs") < 0)
+        return vmrun_failx(err, ENAMETOOLONG, "runtime directory path too long");
+    if (mkdir(base, 0755) < 0 && errno != EEXIST)
+        return vmrun_fail(err, errno, "create %s", base);
+    struct stat st;
+    if (lstat(base, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+        (st.st_mode & 022) != 0)
+        return vmrun_failx(err, EPERM, "%s is not a directory only vmrun's user can write", base);
+    int n = snprintf(dir, len, "%s/%s-%ukB", base, hp->profile->name, page_kb);
     if (n < 0 || (size_t)n >= len)
         return vmrun_failx(err, ENAMETOOLONG, "runtime directory path too long");
-    host_prep_say(hp, "no hugetlbfs mount with %u kB pages; mounting one at %s", page_kb, dir);
+    host_prep_say(hp, "mounting a hugetlbfs with %u kB pages at %s", page_kb, dir);
     return hugetlbfs_mount_private(hp->journal, dir, page_kb, err);
+}
+
+static void say_waiting(void *opaque)
+{
+    host_prep_say(opaque, "waiting for another vmrun to finish reserving hugepages");
+}
+
+/* Reserve the pages in the first size of memory.hugepages the node can
+ * give; *page_kb is the one used. With the ledger held. */
+static int reserve_preferred(struct host_prep *hp, struct hp_ledger *l, int node,
+                             unsigned *page_kb, struct hugepage_reservation *res,
+                             struct vmrun_error *err)
+{
+    const struct vm_profile *p = hp->profile;
+    const unsigned sizes[] = {p->memory.hugepage_kb, p->memory.hugepage_fallback_kb};
+    struct hugepage_policy pol = {.drop_caches = p->memory.drop_caches};
+    int r = -ENOENT;
+    for (size_t i = 0; i < 2 && sizes[i] != 0; i++) {
+        uint64_t page = (uint64_t)sizes[i] * 1024;
+        unsigned long pages = (unsigned long)((p->memory.size + page - 1) / page);
+        bool last = i == 1 || sizes[1] == 0;
+        struct vmrun_error one = {0};
+        r = hugepages_reserve(hp, l, node, sizes[i], pages, &pol, res, &one);
+        if (r == 0) {
+            *page_kb = sizes[i];
+            return 0;
+        }
+        *err = one;
+        if (last || (r != -ENOMEM && r != -ENOENT))
+            return r;
+        char psz[32], next[32];
+        hugepages_format_size(page, psz, sizeof(psz));
+        hugepages_format_size((uint64_t)sizes[i + 1] * 1024, next, sizeof(next));
+        host_prep_say(hp, "%s; trying %s pages (memory.hugepages)", one.msg, next);
+    }
+    return r;
 }
 
 int memory_prepare(struct host_prep *hp, struct vmrun_error *err)
 {
     const struct vm_profile *p = hp->profile;
     hp->memory_file[0] = '\0';
+    hp->memory_page_kb = 0;
     if (p->memory.hugepage_kb == 0)
         return 0; /* plain RAM: QEMU allocates it, nothing to prepare */
-
-    unsigned page_kb = p->memory.hugepage_kb;
-    uint64_t page = (uint64_t)page_kb * 1024;
-    uint64_t size = (p->memory.size + page - 1) / page * page;
-    unsigned long pages = (unsigned long)(size / page);
 
     int node;
     char why[128];
@@ -161,10 +232,22 @@ int memory_prepare(struct host_prep *hp, struct vmrun_error *err)
     if (r < 0)
         return r;
 
-    struct hugepage_reservation res;
-    r = hugepages_reserve(hp, node, page_kb, pages, p->memory.drop_caches, &res, err);
+    /* The ledger is held from reading the pool until the pages are in the
+     * file: no other vmrun may count them as free in between. It is let go
+     * before returning, whatever happens, so the plan's rollback can take
+     * it. */
+    __attribute__((cleanup(hp_ledger_close))) struct hp_ledger ledger = {.lock_fd = -1};
+    r = hp_ledger_open(&ledger, say_waiting, hp, err);
     if (r < 0)
         return r;
+    unsigned page_kb = 0;
+    struct hugepage_reservation res;
+    r = reserve_preferred(hp, &ledger, node, &page_kb, &res, err);
+    if (r < 0)
+        return r;
+    uint64_t page = (uint64_t)page_kb * 1024;
+    uint64_t size = (p->memory.size + page - 1) / page * page;
+    unsigned long pages = (unsigned long)(size / page);
 
     char dir[PATH_MAX];
     r = pick_directory(hp, page_kb, dir, sizeof(dir), err);
@@ -184,16 +267,20 @@ int memory_prepare(struct host_prep *hp, struct vmrun_error *err)
                       &st, err);
     if (r < 0)
         return r;
+    hp_ledger_close(&ledger);
 
-    char total_s[32], page_s[32];
+    char total_s[32], page_s[32], grow_s[200] = "";
     hugepages_format_size(size, total_s, sizeof(total_s));
     hugepages_format_size(page, page_s, sizeof(page_s));
+    if (res.added > 0)
+        snprintf(grow_s, sizeof(grow_s), ", the pool grown in %.2f s%s", res.seconds, res.how);
     host_prep_say(hp,
                   "guest memory: %s in %lu %s hugepages on NUMA node %d (%s; %lu reused, %lu "
-                  "added), prefaulted by %u threads in %.2f s",
-                  total_s, pages, page_s, node, why, res.reused, pages - res.reused, st.threads,
+                  "added%s), prefaulted by %u threads in %.2f s",
+                  total_s, pages, page_s, node, why, res.reused, res.added, grow_s, st.threads,
                   st.seconds);
     strcpy(hp->memory_file, path);
+    hp->memory_page_kb = page_kb;
     hp->numa_node = node;
     return 0;
 }
