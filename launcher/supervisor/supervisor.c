@@ -336,6 +336,13 @@ static int connect_qmp(struct sup *s, struct vmrun_error *err)
     if (reap_qemu(s, false)) {
         char why[128];
         describe_exit(s->qemu_status, why, sizeof(why));
+        /* Detached, QEMU's messages went to the log, which is kept as
+         * last.log: say where, not "above". */
+        char log[PATH_MAX] = "";
+        if (s->o->to_log &&
+            host_path(log, sizeof(log), HOST_STATE, "/%s/last.log", s->p->name) == 0)
+            return vmrun_failx(err, ECHILD, "%s before it was ready (its messages are in %s)", why,
+                               log);
         return vmrun_failx(err, ECHILD, "%s before it was ready (its messages are above)", why);
     }
     return vmrun_failx(err, -r, "QEMU did not answer on QMP within %d s: %s",
