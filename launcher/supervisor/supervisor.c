@@ -642,8 +642,15 @@ static void keep_last_log(struct sup *s)
         return;
     char from[PATH_MAX], to[PATH_MAX];
     snprintf(from, sizeof(from), "%s/log", s->rt.dir);
-    if (host_path(to, sizeof(to), HOST_STATE, "/%s/last.log", s->p->name) == 0)
-        rename(from, to);
+    if (host_path(to, sizeof(to), HOST_STATE, "/%s/last.log", s->p->name) < 0)
+        return;
+    if (rename(from, to) == 0 || errno != EXDEV)
+        return;
+    /* /run is a tmpfs on most hosts and /var/lib is not: copy across. */
+    struct vmrun_error ignored = {0};
+    unlink(to);
+    if (copy_file(from, to, &ignored) == 0)
+        unlink(from);
 }
 
 static void write_reply(struct sup *s, enum vm_outcome o, const char *detail)
