@@ -71,10 +71,21 @@ debs=$cache/debs
 # needs the ACPI power button and the input event interface it reports
 # through; Debian builds both as modules.
 demo_modules="evdev button"
+# The demo guest's device drivers, loaded only when the kernel command line
+# asks for a report (vmrun.report=1, scripts/guest/demo-init): every disk
+# bus and NIC model a profile can give, so end-to-end tests can see from
+# inside the guest what vmrun gave it. crc64_rocksoft_generic and the
+# crct10dif modules are what the SCSI disk driver's checksums need.
+demo_device_modules="virtio_pci virtio_blk virtio_scsi crc64_rocksoft_generic sd_mod sr_mod
+nvme ahci virtio_net e1000e e1000 8139cp"
 # The lab: VFIO, the 9p shares, the emulated devices' own drivers (e1000e,
-# HDA with the generic codec QEMU's hda-duplex needs), overlayfs.
+# HDA with the generic codec QEMU's hda-duplex needs), overlayfs; uinput
+# for input devices a test creates, and a USB device controller in software
+# (dummy_hcd) with the gadget framework and its source/sink function, so a
+# test can plug in a USB device of its own.
 lab_modules="vfio vfio_iommu_type1 vfio-pci 9pnet_virtio 9p virtio_pci e1000e
-snd-hda-intel snd-hda-codec-generic overlay evdev button"
+snd-hda-intel snd-hda-codec-generic overlay evdev button uinput dummy_hcd libcomposite
+usb_f_ss_lb"
 
 for tool in dpkg dpkg-deb apt-get apt-cache cpio gzip depmod modprobe; do
     command -v "$tool" >/dev/null || die "'$tool' is missing: run scripts/install-deps.sh"
@@ -215,16 +226,27 @@ if [ $mode = demo ]; then
 else
     wanted=$lab_modules
 fi
-files=$(for m in $wanted; do
-    modprobe -d "$tmp/pkg" -S "$kver" --show-depends "$m" ||
-        die "module $m is not in $(basename "$deb")"
-done | sed -n 's/^insmod \([^ ]*\).*/\1/p' | awk '!seen[$0]++')
+# module_closure MODULE...: the module files, dependencies first.
+module_closure() {
+    for m in "$@"; do
+        modprobe -d "$tmp/pkg" -S "$kver" --show-depends "$m" ||
+            die "module $m is not in $(basename "$deb")"
+    done | sed -n 's/^insmod \([^ ]*\).*/\1/p' | awk '!seen[$0]++'
+}
+# shellcheck disable=SC2086 # word lists
+files=$(module_closure $wanted)
 
 if [ $mode = demo ]; then
     # Two modules without dependencies: /init loads them with insmod.
     for f in $files; do
         cp "$f" "$root/lib/modules/"
     done
+    # The device drivers, in load order (dependencies first), for insmod.
+    # shellcheck disable=SC2086
+    for f in $(module_closure $demo_device_modules); do
+        cp "$f" "$root/lib/modules/"
+        basename "$f"
+    done >"$root/etc/device-modules"
     install -m 0755 "$GUEST_SRC/demo-init" "$root/init"
     mkdir -p "$root/etc/acpi"
     install -m 0755 "$GUEST_SRC/demo-power-button" "$root/etc/acpi/power-button"

@@ -31,3 +31,18 @@ vmrun_lab_test(lab_vfio vfio.sh TIMEOUT 420 WRITABLE_ROOT)
 vmrun_lab_test(lab_numa numa.sh TIMEOUT 420 WRITABLE_ROOT)
 vmrun_lab_test(lab_user user.sh TIMEOUT 420 WRITABLE_ROOT)
 vmrun_lab_test(lab_rombar rombar.sh TIMEOUT 420 WRITABLE_ROOT)
+# cpu.isolate on a real kernel, cgroup v2 and v1 (~60 s).
+vmrun_lab_test(lab_isolate isolate.sh TIMEOUT 420 WRITABLE_ROOT)
+# The lab guest of this checkout, into BUILD/guests/lab (a no-op when up to
+# date), for the scenarios that need what an older checkout's guest lacks.
+add_test(NAME lab_guest COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/e2e/build-guest.sh lab)
+set_tests_properties(lab_guest PROPERTIES ENVIRONMENT "${VMRUN_TEST_ENV}" LABELS lab
+                     FIXTURES_SETUP lab_guest TIMEOUT 600 RESOURCE_LOCK guest_build)
+# Input, USB and PCI keys with devices of L1's own (~40-100 s): the lab guest of
+# this checkout (uinput, dummy_hcd; built by the lab_guest fixture) and
+# a two-function PCI test device (no ACS: one IOMMU group) on a root port.
+vmrun_lab_test(lab_devices devices.sh TIMEOUT 420 WRITABLE_ROOT)
+set_property(TEST lab_devices APPEND PROPERTY ENVIRONMENT
+  "VMRUN_LAB_GUEST=${CMAKE_BINARY_DIR}/guests/lab"
+  "VMRUN_LAB_QEMU_ARGS=-device pcie-root-port,id=rp20,chassis=20,slot=20 -device pci-testdev,bus=rp20,addr=00.0,multifunction=on -device pci-testdev,bus=rp20,addr=00.1")
+set_tests_properties(lab_devices PROPERTIES FIXTURES_REQUIRED lab_guest)

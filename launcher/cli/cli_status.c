@@ -2,7 +2,8 @@
  *
  * JSON shapes (stable; documented in README.md):
  *   list:   {"vms": [{"name", "state", "supervisor_pid", "qemu_pid", "uptime_s"}]}
- *   status: {"name", "state", "profile", "supervisor_pid", "qemu_pid", "uptime_s",
+ *   status: {"name", "state", "profile", "description" (when the profile has
+ *            one), "supervisor_pid", "qemu_pid", "uptime_s",
  *            "vcpus": [{"index", "thread", "pin", "cpus_allowed"}],
  *            "iothreads": [{"thread", "cpus_allowed"}],
  *            "emulator": [{"thread", "name", "cpus_allowed"}],
@@ -120,6 +121,11 @@ static cJSON *vm_json(const char *name, bool clean_stale)
         buf[n] = '\0';
         cJSON *raw = cJSON_Parse(buf);
         pin = cJSON_DetachItemFromObjectCaseSensitive(raw, "pin");
+        cJSON *desc = cJSON_DetachItemFromObjectCaseSensitive(raw, "description");
+        if (cJSON_IsString(desc))
+            cJSON_AddItemToObject(j, "description", desc);
+        else
+            cJSON_Delete(desc);
         cJSON_Delete(raw);
     }
     const cJSON *pin_vcpus = cJSON_GetObjectItemCaseSensitive(pin, "vcpus");
@@ -218,6 +224,8 @@ static void print_vm(const cJSON *j)
     char up[32];
     format_uptime(jnum(j, "uptime_s"), up, sizeof(up));
     printf("  profile     %s\n", jstr(j, "profile"));
+    if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "description")))
+        printf("  description %s\n", jstr(j, "description"));
     printf("  supervisor  pid %.0f\n", jnum(j, "supervisor_pid"));
     printf("  qemu        pid %.0f, up %s\n", jnum(j, "qemu_pid"), up);
     const cJSON *v;

@@ -336,6 +336,13 @@ static int connect_qmp(struct sup *s, struct vmrun_error *err)
     if (reap_qemu(s, false)) {
         char why[128];
         describe_exit(s->qemu_status, why, sizeof(why));
+        /* Detached, QEMU's messages went to the log, which is kept as
+         * last.log: say where, not "above". */
+        char log[PATH_MAX] = "";
+        if (s->o->to_log &&
+            host_path(log, sizeof(log), HOST_STATE, "/%s/last.log", s->p->name) == 0)
+            return vmrun_failx(err, ECHILD, "%s before it was ready (its messages are in %s)", why,
+                               log);
         return vmrun_failx(err, ECHILD, "%s before it was ready (its messages are above)", why);
     }
     return vmrun_failx(err, -r, "QEMU did not answer on QMP within %d s: %s",
@@ -635,8 +642,15 @@ static void keep_last_log(struct sup *s)
         return;
     char from[PATH_MAX], to[PATH_MAX];
     snprintf(from, sizeof(from), "%s/log", s->rt.dir);
-    if (host_path(to, sizeof(to), HOST_STATE, "/%s/last.log", s->p->name) == 0)
-        rename(from, to);
+    if (host_path(to, sizeof(to), HOST_STATE, "/%s/last.log", s->p->name) < 0)
+        return;
+    if (rename(from, to) == 0 || errno != EXDEV)
+        return;
+    /* /run is a tmpfs on most hosts and /var/lib is not: copy across. */
+    struct vmrun_error ignored = {0};
+    unlink(to);
+    if (copy_file(from, to, &ignored) == 0)
+        unlink(from);
 }
 
 static void write_reply(struct sup *s, enum vm_outcome o, const char *detail)

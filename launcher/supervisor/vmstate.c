@@ -37,6 +37,8 @@ char *vm_state_to_json(const struct vm_state *st, const struct vm_profile *p)
     cJSON *g = cJSON_AddArrayToObject(j, "vfio_groups");
     for (size_t i = 0; i < st->n_vfio_groups; i++)
         cJSON_AddItemToArray(g, cJSON_CreateNumber(st->vfio_groups[i]));
+    if (p != NULL && p->description != NULL)
+        cJSON_AddStringToObject(j, "description", p->description);
     if (p != NULL) {
         cJSON *pin = cJSON_AddObjectToObject(j, "pin");
         cJSON_AddItemToObject(pin, "vcpus", cpus_json(&p->cpu.vcpus));

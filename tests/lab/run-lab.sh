@@ -25,7 +25,9 @@
 # and then it fails. Environment: VMRUN_LAB_GUEST (the guest directory,
 # default /var/cache/vmrun/lab-guest), VMRUN_LAB_RUNS (where run
 # directories go, default /var/tmp/vmrun-lab), VMRUN_LAB_KERNEL_ARGS (more
-# kernel command line), VMRUN_QEMU (the QEMU binary).
+# kernel command line), VMRUN_LAB_QEMU_ARGS (more QEMU arguments for L1,
+# split on white space: hardware one scenario needs and the others must not
+# see), VMRUN_QEMU (the QEMU binary).
 set -euo pipefail
 
 prog="run-lab"
@@ -154,6 +156,8 @@ qemu_args=(
     -device pcie-root-port,id=rp9,bus=pxb1,chassis=9,slot=0
     -device bochs-display,bus=rp9
 )
+# shellcheck disable=SC2206 # split on white space, as documented
+qemu_args+=(${VMRUN_LAB_QEMU_ARGS:-})
 printf '%q ' "$qemu" "${qemu_args[@]}" >"$run/qemu.cmdline"
 echo >>"$run/qemu.cmdline"
 

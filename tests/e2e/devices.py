@@ -1,0 +1,219 @@
+#!/usr/bin/env python3
+"""Emulated devices, seen on the running QEMU (firmware-only VMs, QMP on
+the test's own monitor):
+
+  usb[].vendor/product  a usb-host device on an xHCI controller, matching
+                        exactly those ids (qom-get)
+  audio.device          hda: the ICH9 HDA controller and its codec; ac97:
+                        the AC97 controller; usb: "QEMU USB Audio" plugged
+                        into the xHCI (query-usb)
+  audio.backend         alsa: QEMU loaded its ALSA driver (the module is
+                        mapped in the process); none: no audio driver module
+                        at all. pa/pipewire need QEMU's PulseAudio module
+                        (package qemu-system-gui) and a sound server: checked
+                        only when the module is installed (QEMU must then
+                        fail to start for want of a server, or run)
+  looking_glass         the shared memory file is an ivshmem device's memory:
+                        bytes the test writes into the file are read back
+                        from the guest's physical memory at the device's BAR;
+                        the BAR is as large as the resolution asks; "device"
+                        as a path uses that file
+  display               none: no VGA, no VNC, no SPICE; vnc: a VGA and a VNC
+                        server on 127.0.0.1 that speaks RFB; spice: a SPICE
+                        server on 127.0.0.1:5930 that answers a link request
+                        (in a network namespace of its own, so the fixed port
+                        cannot collide with anything else on the machine)
+"""
+import glob
+import os
+import socket
+
+import e2elib as e
+
+QEMU_MODULES = "/usr/lib/x86_64-linux-gnu/qemu"
+
+
+def maps(pid):
+    return e.read_file("/proc/%d/maps" % pid, "")
+
+
+def qom_children_of_type(q, parent, typ):
+    out = []
+    for c in q.cmd("qom-list", path=parent):
+        if c["type"] == "child<%s>" % typ:
+            out.append(parent + "/" + c["name"])
+    return out
+
+
+def check_usb_and_usb_audio(t):
+    vm = t.vm("usb", e.firmware_profile(
+        usb=[{"vendor": "046d", "product": "c52b"}, {"vendor": "1d6b", "product": "0104"}],
+        audio={"backend": "alsa", "device": "usb"}))
+    vm.start()
+    q = vm.qmp()
+    pci = e.pci_devices(q)
+    t.check([d for d in pci if (d["vendor"], d["device"]) == (0x1b36, 0x000d)],
+            "usb: an xHCI controller (1b36:000d) is on the PCI bus")
+    hosts = qom_children_of_type(q, "/machine/peripheral-anon", "usb-host")
+    ids = sorted((q.qom_get(h, "vendorid"), q.qom_get(h, "productid")) for h in hosts)
+    t.equal(ids, [(0x046d, 0xc52b), (0x1d6b, 0x0104)],
+            "usb: one usb-host device per entry, with the profile's vendor and product ids")
+    info = q.cmd("human-monitor-command", **{"command-line": "info usb"})
+    t.check("QEMU USB Audio" in info, "audio.device usb: QEMU USB Audio is plugged into the xHCI",
+            info.strip())
+    t.check(os.path.join(QEMU_MODULES, "audio-alsa.so") in maps(vm.qemu_pid),
+            "audio.backend alsa: QEMU loaded its ALSA driver")
+    vm.stop("--force")
+
+
+def check_audio_devices(t):
+    for dev, ids, name in (("hda", [(0x8086, 0x293e)], "the ICH9 HDA controller"),
+                           ("ac97", [(0x8086, 0x2415)], "the AC97 controller")):
+        vm = t.vm("snd" + dev, e.firmware_profile(audio={"backend": "none", "device": dev}))
+        vm.start()
+        q = vm.qmp()
+        got = [(d["vendor"], d["device"]) for d in e.pci_devices(q)]
+        for i in ids:
+            t.check(i in got, "audio.device %s: %s (%04x:%04x) is on the PCI bus" % (dev, name, *i),
+                    got)
+        if dev == "hda":
+            qtree = q.cmd("human-monitor-command", **{"command-line": "info qtree"})
+            t.check("hda-duplex" in qtree, "audio.device hda: the HDA codec is on the controller")
+        m = maps(vm.qemu_pid)
+        t.check(not [l for l in m.splitlines() if "/qemu/audio-" in l],
+                "audio.backend none: QEMU loaded no audio driver module")
+        vm.stop("--force")
+
+    pa = os.path.join(QEMU_MODULES, "audio-pa.so")
+    if not os.path.exists(pa):
+        t.log("note: %s is not installed (package qemu-system-gui): the pa and pipewire "
+              "backends are not exercised here" % pa)
+        return
+    vm = t.vm("sndpa", e.firmware_profile(audio={"backend": "pa", "device": "hda"}))
+    proc = vm.start_foreground()
+    e.wait_until(lambda: proc.poll() is not None or vm.status().get("state") == "running", 60)
+    if proc.poll() is None:
+        t.check(pa in maps(vm.qemu_pid), "audio.backend pa: QEMU loaded its PulseAudio driver")
+        vm.stop("--force")
+    else:
+        t.check("pa" in vm.output(), "audio.backend pa: without a sound server QEMU says why "
+                "it cannot start", vm.output())
+
+
+def check_looking_glass(t):
+    for dev in ("shm", "path"):
+        lg = {"resolution": "1920x1080"}
+        if dev == "shm":
+            lg["device"] = "shm"
+        else:
+            lg["device"] = "/dev/shm/e2e-lg-%d" % os.getpid()
+            t.at_exit(lambda p=lg["device"]: os.path.exists(p) and os.unlink(p))
+        vm = t.vm("lg" + dev, e.firmware_profile(looking_glass=lg))
+        path = lg["device"] if dev == "path" else "/dev/shm/looking-glass-" + vm.name
+        t.at_exit(lambda p=path: os.path.exists(p) and os.unlink(p))
+        vm.start()
+        q = vm.qmp()
+        t.check(path in maps(vm.qemu_pid), "looking_glass %s: QEMU maps %s" % (dev, path))
+        iv = [d for d in e.pci_devices(q) if (d["vendor"], d["device"]) == (0x1af4, 0x1110)]
+        if not t.check(len(iv) == 1, "looking_glass %s: an ivshmem device is on the PCI bus" % dev, iv):
+            vm.stop("--force")
+            continue
+        bar = [b for b in iv[0]["bars"] if b.get("bar") == 2]
+        t.check(bar and bar[0]["size"] == 32 << 20,
+                "looking_glass 1920x1080: the shared memory BAR is 32 MiB", bar)
+        # The file's bytes are the device's memory as the guest sees it,
+        # once the firmware has placed the BAR (and enabled it).
+        with open(path, "r+b") as f:
+            f.seek(4096)
+            f.write(b"E2E-LG")
+
+        def guest_reads():
+            for d in e.pci_devices(q):
+                for b in d["bars"] if (d["vendor"], d["device"]) == (0x1af4, 0x1110) else []:
+                    if b.get("bar") != 2 or b["address"] in (0, 0xffffffffffffffff):
+                        continue
+                    x = q.cmd("human-monitor-command",
+                              **{"command-line": "xp /6bx 0x%x" % (b["address"] + 4096)})
+                    got = bytes(int(v, 16) for v in x.split(":", 1)[1].split())
+                    return got if got == b"E2E-LG" else None
+            return None
+        t.check(e.wait_until(guest_reads, 60, 0.2),
+                "looking_glass %s: the guest's ivshmem memory is the file (bytes written "
+                "into it are read from the BAR)" % dev)
+        vm.stop("--force")
+
+
+def vga_present(q):
+    return any((d["vendor"], d["device"]) == (0x1234, 0x1111) for d in e.pci_devices(q))
+
+
+def recv_some(s, n):
+    data = b""
+    while len(data) < n:
+        chunk = s.recv(n - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def check_display(t):
+    vm = t.vm("dnone", e.firmware_profile(display="none"))
+    vm.start()
+    q = vm.qmp()
+    t.check(not vga_present(q), "display none: no VGA")
+    t.equal(q.cmd("query-vnc")["enabled"], False, "display none: no VNC server")
+    t.equal(q.cmd("query-spice")["enabled"], False, "display none: no SPICE server")
+    vm.stop("--force")
+
+    vm = t.vm("dvnc", e.firmware_profile(display="vnc"))
+    vm.start()
+    q = vm.qmp()
+    t.check(vga_present(q), "display vnc: a VGA is on the PCI bus")
+    vnc = q.cmd("query-vnc")
+    t.check(vnc["enabled"] and vnc["host"] == "127.0.0.1", "display vnc: VNC on 127.0.0.1", vnc)
+    with socket.create_connection(("127.0.0.1", int(vnc["service"])), timeout=10) as s:
+        banner = recv_some(s, 12)
+    t.check(banner.startswith(b"RFB 003."), "display vnc: the server speaks RFB", banner)
+    vm.stop("--force")
+
+    if not os.path.exists(os.path.join(QEMU_MODULES, "ui-spice-core.so")):
+        t.log("note: this QEMU has no SPICE support; display spice not exercised")
+        return
+    ns = "e2e-spice-%d" % os.getpid()
+    if e.run(["ip", "netns", "add", ns])[0] != 0:
+        t.fatal("cannot create network namespace %s" % ns)
+    t.at_exit(lambda: e.run(["ip", "netns", "del", ns]))
+    e.run(["ip", "-n", ns, "link", "set", "lo", "up"])
+    vm = t.vm("dspice", e.firmware_profile(display="spice"))
+    code, out, err = e.run(["ip", "netns", "exec", ns, vm.binary, "start", "--detach", vm.file],
+                           env=vm.env)
+    if not t.check(code == 0, "display spice: the VM starts", out + err):
+        return
+    vm.pids.add(vm.status()["supervisor_pid"])
+    q = vm.qmp()
+    t.check(vga_present(q), "display spice: a VGA is on the PCI bus")
+    sp = q.cmd("query-spice")
+    t.check(sp["enabled"] and sp.get("host") == "127.0.0.1" and sp.get("port") == 5930,
+            "display spice: SPICE on 127.0.0.1:5930", sp)
+    # A SPICE link request (main channel); the server answers "REDQ".
+    probe = ("import socket,struct,sys\n"
+             "s=socket.create_connection(('127.0.0.1',5930),timeout=10)\n"
+             "msg=struct.pack('<IBBIII',0,1,0,0,0,18)\n"
+             "s.sendall(b'REDQ'+struct.pack('<III',2,2,len(msg))+msg)\n"
+             "sys.stdout.write(s.recv(4).decode('latin1'))\n")
+    code, out, err = e.run(["ip", "netns", "exec", ns, "python3", "-c", probe])
+    t.equal(out, "REDQ", "display spice: the server answers a SPICE link request")
+    vm.stop("--force")
+
+
+def body(t):
+    for f in glob.glob("/dev/shm/looking-glass-e2e-*-%d" % os.getpid()):
+        os.unlink(f)
+    check_usb_and_usb_audio(t)
+    check_audio_devices(t)
+    check_looking_glass(t)
+    check_display(t)
+
+
+e.Test("devices").run(body)

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""cpu.governor and cpu.governor_scope on a simulated cpufreq tree (this
+machine has no cpufreq): the test build of vmrun (VMRUN_SYSFS_ROOT) runs a
+firmware-only VM pinned to CPU 1 of a four-CPU tree whose CPUs start with
+different governors, and CPU 3 has no cpufreq at all.
+
+  scope "vm":  only CPU 1 (the pinned vCPU's) gets the governor while the VM
+               runs; each CPU has its own previous governor back afterwards
+  scope "all": every CPU with cpufreq gets it; CPU 3 is left alone and
+               vmrun says so
+  a crash:     the supervisor killed with SIGKILL (QEMU dies with it) leaves
+               the governors set; `vmrun recover NAME` puts them back and
+               removes the runtime directory
+"""
+import os
+import signal
+
+import e2elib as e
+
+BEFORE = {0: "schedutil", 1: "powersave", 2: "schedutil"}
+
+
+def make_tree(t):
+    root = t.path("sys")
+    cpu = os.path.join(root, "devices/system/cpu")
+    os.makedirs(cpu)
+    with open(os.path.join(cpu, "online"), "w") as f:
+        f.write("0-3\n")
+    for c in range(4):
+        d = os.path.join(cpu, "cpu%d" % c)
+        os.makedirs(d)
+        if c in BEFORE:
+            os.makedirs(os.path.join(d, "cpufreq"))
+            with open(os.path.join(d, "cpufreq/scaling_available_governors"), "w") as f:
+                f.write("performance powersave schedutil\n")
+    return root
+
+
+def set_before(root):
+    for c, g in BEFORE.items():
+        with open(os.path.join(root, "devices/system/cpu/cpu%d/cpufreq/scaling_governor" % c),
+                  "w") as f:
+            f.write(g + "\n")
+
+
+def governors(root):
+    out = {}
+    for c in BEFORE:
+        out[c] = e.read_file(os.path.join(
+            root, "devices/system/cpu/cpu%d/cpufreq/scaling_governor" % c)).strip()
+    return out
+
+
+def body(t):
+    root = make_tree(t)
+    env = {"VMRUN_SYSFS_ROOT": root}
+    cpu = {"model": "qemu64", "cores": 1, "pin": {"vcpus": [1]}, "governor": "performance"}
+
+    set_before(root)
+    vm = t.vm("govvm", e.firmware_profile(cpu=dict(cpu, governor_scope="vm")),
+              binary=e.TEST_BIN, env=env, qmp=False)
+    vm.start()
+    t.equal(governors(root), {0: "schedutil", 1: "performance", 2: "schedutil"},
+            "scope vm: while the VM runs only its CPU 1 has the governor")
+    t.equal(vm.stop("--force")[0], 0, "vmrun stop")
+    t.equal(governors(root), BEFORE, "scope vm: every CPU has its previous governor back")
+
+    vm = t.vm("govall", e.firmware_profile(cpu=dict(cpu, governor_scope="all")),
+              binary=e.TEST_BIN, env=env, qmp=False)
+    code, out, err = vm.vmrun("start", "--detach", vm.file)
+    t.equal(code, 0, "vmrun start --detach (scope all)")
+    t.equal(governors(root), {0: "performance", 1: "performance", 2: "performance"},
+            "scope all: while the VM runs every CPU with cpufreq has the governor")
+    log = e.read_file(os.path.join(vm.run_dir, "log"), "")
+    t.check("CPU 3 has no frequency scaling" in log, "vmrun says CPU 3 has no cpufreq", log)
+    t.equal(vm.stop("--force")[0], 0, "vmrun stop")
+    t.equal(governors(root), BEFORE, "scope all: every CPU has its previous governor back")
+
+    # A crash, then recover.
+    vm = t.vm("govcrash", e.firmware_profile(cpu=dict(cpu, governor_scope="all")),
+              binary=e.TEST_BIN, env=env, qmp=False)
+    st = vm.start()
+    t.equal(governors(root)[0], "performance", "before the crash the governor is set")
+    os.kill(st["supervisor_pid"], signal.SIGKILL)
+    t.check(e.wait_until(lambda: not e.alive(st["qemu_pid"]), 30),
+            "QEMU dies with its supervisor")
+    t.equal(governors(root), {0: "performance", 1: "performance", 2: "performance"},
+            "after the crash the governors are still set (the journal has them)")
+    code, out, err = vm.vmrun("recover", vm.name)
+    t.check(code == 0, "vmrun recover", out + err)
+    t.equal(governors(root), BEFORE, "vmrun recover puts every previous governor back")
+    t.check(not os.path.exists(vm.run_dir), "vmrun recover removes the runtime directory")
+
+
+e.Test("governor").run(body)
