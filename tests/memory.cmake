@@ -34,7 +34,7 @@ add_custom_target(run-prefault-bench
 # End-to-end tests of the memory.* keys (tests/memory/e2e_memory.sh): the
 # installed vmrun starts firmware-only VMs on this host's real pools, under
 # the machine-wide hugepage lock.
-foreach(c size hugepages_2m hugepages_1g preference numa_node)
+foreach(c size hugepages_2m hugepages_1g preference numa_node drop_caches)
   add_test(NAME memory_e2e_${c}
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/memory/with-hugepage-lock.sh
                    bash ${CMAKE_CURRENT_SOURCE_DIR}/memory/e2e_memory.sh ${c})

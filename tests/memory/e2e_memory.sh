@@ -17,6 +17,16 @@
 #   numa_node     memory.numa_node 0: every page of the VM on node 0
 #                 (numa_maps); a node the host lacks is refused, changing
 #                 nothing (the placement across two nodes: tests/lab/numa.sh)
+#   drop_caches   memory.drop_caches: on a shortfall (more 2M pages than the
+#                 host has memory) vmrun reclaims the node's page cache
+#                 (nodeN/reclaim, or /proc/sys/vm/drop_caches on kernels
+#                 without it) before its last tries, and without the key it
+#                 does not. The writes are seen through files of the test's
+#                 own bind-mounted over both in a mount namespace only vmrun
+#                 runs in, so the host's page cache is left alone; the pool
+#                 ends where it began either way. (A shortfall that only
+#                 dropping the cache would cure cannot be made on a shared
+#                 host: it needs nearly all of a node's memory in page cache.)
 # Run under with-hugepage-lock.sh (tests/memory.cmake does).
 . "$(dirname "$0")/e2e_lib.sh"
 
@@ -159,5 +169,44 @@ case_numa_node() {
     pass "memory.numa_node 7 (absent): refused, nothing changed"
 }
 
-"case_${1:?usage: $0 size|hugepages_2m|hugepages_1g|preference|numa_node}"
+case_drop_caches() {
+    local mem_kb size p nr0 rc reclaim=/sys/devices/system/node/node0/reclaim wrote
+    mem_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
+    size=$((mem_kb / 1048576 + 4))G
+    nr0=$(pool 2048 nr_hugepages)
+    for drop in true false; do
+        : >"$T/drop_caches"
+        : >"$T/reclaim"
+        p=$(profile hp-drop "{ \"size\": \"$size\", \"hugepages\": \"2M\", \"drop_caches\": $drop }")
+        rc=0
+        # shellcheck disable=SC2016
+        unshare -m sh -c '
+            mount --bind "$1" /proc/sys/vm/drop_caches || exit 9
+            if [ -e "$3" ]; then mount --bind "$2" "$3" || exit 9; fi
+            shift 3
+            exec "$@"' sh "$T/drop_caches" "$T/reclaim" "$reclaim" \
+            "$VMRUN" start "$p" >"$T/hp-drop-$drop.log" 2>&1 || rc=$?
+        [ $rc = 1 ] || fail "drop_caches $drop: exit $rc for $size of hugepages, expected 1"
+        grep -q "not enough 2 MiB hugepages" "$T/hp-drop-$drop.log" ||
+            fail "drop_caches $drop: no shortfall message"
+        [ "$(pool 2048 nr_hugepages)" = "$nr0" ] ||
+            fail "drop_caches $drop: the pool is at $(pool 2048 nr_hugepages), expected $nr0"
+        [ ! -e /run/vmrun/hp-drop ] || fail "drop_caches $drop: runtime directory left behind"
+        wrote="reclaim '$(cat "$T/reclaim")', drop_caches '$(cat "$T/drop_caches")'"
+        if [ $drop = true ]; then
+            grep -Eq '^[0-9]+( swappiness=0)?$' "$T/reclaim" || [ "$(cat "$T/drop_caches")" = 1 ] ||
+                fail "drop_caches true: the page cache was not reclaimed ($wrote)"
+            grep -Eq "(reclaiming its|dropping the) page cache \(memory.drop_caches\)" \
+                "$T/hp-drop-$drop.log" || fail "drop_caches true: vmrun did not say it reclaimed"
+        else
+            [ ! -s "$T/drop_caches" ] && [ ! -s "$T/reclaim" ] ||
+                fail "drop_caches false: the page cache was reclaimed all the same ($wrote)"
+            grep -q "set memory.drop_caches" "$T/hp-drop-$drop.log" ||
+                fail "drop_caches false: the shortfall message does not suggest memory.drop_caches"
+        fi
+        pass "memory.drop_caches $drop: $size short; $wrote; pool back at $nr0"
+    done
+}
+
+"case_${1:?usage: $0 size|hugepages_2m|hugepages_1g|preference|numa_node|drop_caches}"
 echo "PASS: memory e2e $1"
