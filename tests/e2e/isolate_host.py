@@ -130,9 +130,23 @@ def body(t):
         t.check(not os.path.exists(os.path.join(base, "vmrun-" + vm.name)),
                 "%s: vmrun's own cgroup is gone" % what)
 
+    # A second isolated VM while one runs: refused, naming it; the first
+    # VM's isolation stays as it is.
+    prof2 = e.firmware_profile(cpu={"model": "qemu64", "cores": 1,
+                                    "pin": {"vcpus": [0], "emulator": [1]}, "isolate": True})
+    second = t.vm("iso2", prof2, qmp=False, wrap=wrap)
+
+    def second_refused(what, needle):
+        code, out, err = second.vmrun("start", "--detach", second.file)
+        t.check(code == 1 and needle in out + err,
+                "%s: a second isolated VM is refused (exit %d)" % (what, code), out + err)
+        t.check(second.status().get("state") == "absent", "%s: the second VM does not run" % what)
+
     vm = t.vm("iso", prof, qmp=False, wrap=wrap)
     st = vm.start()
     isolated("running", vm, st)
+    second_refused("while '%s' runs" % vm.name, "'%s' keeps host work off its CPUs" % vm.name)
+    isolated("after the refusal", vm, st)
     code, out, err = vm.stop("--force")
     t.check(code == 0, "vmrun stop", out + err)
     restored("after the stop", vm)
@@ -144,6 +158,7 @@ def body(t):
     t.check(e.wait_until(lambda: not e.alive(st["qemu_pid"]), 30), "QEMU dies with its supervisor")
     t.equal(cpus(os.path.join(base, "system.slice", "cpuset.cpus")), "0",
             "after the crash the host is still kept off CPU 1 (the journal has it)")
+    second_refused("before '%s' is recovered" % vm.name, "run 'vmrun recover %s' first" % vm.name)
     code, out, err = vm.vmrun("recover", vm.name)
     t.check(code == 0, "vmrun recover", out + err)
     restored("after recover", vm)

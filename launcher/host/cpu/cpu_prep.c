@@ -17,6 +17,7 @@ const struct journal_op cpu_journal_ops[] = {
     {"cgroup-cpuset", isolate_cpuset_undo, isolate_cpuset_describe},
     {"workqueue-cpumask", isolate_workqueue_undo, isolate_workqueue_describe},
     {"irq-affinity", isolate_irq_undo, isolate_irq_describe},
+    {"isolate-claim", isolate_claim_undo, isolate_claim_describe},
     {NULL, NULL, NULL},
 };
 

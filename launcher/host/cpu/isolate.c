@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #define OP_CPUSET "cgroup-cpuset"
 #define OP_WORKQUEUE "workqueue-cpumask"
 #define OP_IRQ "irq-affinity"
+#define OP_CLAIM "isolate-claim"
 
 #define VALUE_MAX 8192
 
@@ -544,6 +546,107 @@ void isolate_irq_describe(const cJSON *args, char *buf, size_t len)
     describe_files("IRQ affinities", args, buf, len);
 }
 
+/* ---- one isolated VM at a time ------------------------------------------ */
+
+/* Isolation changes host-wide settings (slices' cpusets, workqueue masks,
+ * IRQ affinities), each journaled with the value it found. Two isolated
+ * VMs would each record the other's values as "previous" and, stopping in
+ * the wrong order, leave the host restricted. So vmrun isolates for one VM
+ * at a time: <run dir>/.isolation names the VM whose isolation is in force,
+ * and its supervisor holds a lock on that file for its whole life (released
+ * by the kernel when it dies). A claim left by a supervisor that died names
+ * a VM with a journal still to undo: nobody else isolates until `vmrun
+ * recover` has put that VM's values back and cleared the claim. */
+static int claim_fd = -1; /* held by the supervisor for its life */
+
+static int claim_path(char *buf, size_t len)
+{
+    return host_path(buf, len, HOST_RUN, "/.isolation");
+}
+
+static void read_claim(int fd, char *buf, size_t len)
+{
+    ssize_t n = pread(fd, buf, len - 1, 0);
+    buf[n > 0 ? n : 0] = '\0';
+    buf[strcspn(buf, "\n")] = '\0';
+}
+
+static int claim_isolation(struct host_prep *hp, struct vmrun_error *err)
+{
+    const char *name = hp->profile->name;
+    char path[PATH_MAX], other[PROFILE_NAME_MAX + 2];
+    if (claim_path(path, sizeof(path)) < 0)
+        return vmrun_failx(err, ENAMETOOLONG, "run directory path too long");
+    cleanup_close int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0)
+        return vmrun_fail(err, errno, "open %s", path);
+    if (!S_ISREG(st.st_mode) || st.st_uid != geteuid())
+        return vmrun_failx(err, EPERM, "%s is not vmrun's file", path);
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
+        if (errno != EAGAIN && errno != EACCES)
+            return vmrun_fail(err, errno, "lock %s", path);
+        read_claim(fd, other, sizeof(other));
+        return vmrun_failx(err, EBUSY,
+                           "cpu.isolate: the VM '%s' keeps host work off its CPUs now, and vmrun "
+                           "isolates host CPUs for one VM at a time; stop it first, or drop "
+                           "cpu.isolate from one of the two profiles",
+                           other[0] != '\0' ? other : "?");
+    }
+    read_claim(fd, other, sizeof(other));
+    if (other[0] != '\0' && strcmp(other, name) != 0) {
+        char journal[PATH_MAX];
+        if (host_path(journal, sizeof(journal), HOST_RUN, "/%s/journal", other) == 0 &&
+            access(journal, F_OK) == 0)
+            return vmrun_failx(err, EBUSY,
+                               "cpu.isolate: the VM '%s' had isolated the host's CPUs and its "
+                               "supervisor died before putting them back; run 'vmrun recover "
+                               "%s' first",
+                               other, other);
+    }
+    cJSON *args = cJSON_CreateObject();
+    if (args == NULL || cJSON_AddStringToObject(args, "path", path) == NULL ||
+        cJSON_AddStringToObject(args, "name", name) == NULL) {
+        cJSON_Delete(args);
+        return vmrun_fail(err, ENOMEM, "journal %s", OP_CLAIM);
+    }
+    int r = journal_record(hp->journal, OP_CLAIM, args, err);
+    if (r < 0)
+        return r;
+    size_t len = strlen(name);
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, name, len, 0) != (ssize_t)len)
+        return vmrun_fail(err, errno, "write %s", path);
+    if (claim_fd >= 0)
+        close(claim_fd);
+    claim_fd = steal_fd(&fd);
+    return journal_done(hp->journal, err);
+}
+
+int isolate_claim_undo(const cJSON *args, struct vmrun_error *err)
+{
+    const char *path = oparg_string(args, "path");
+    const char *name = oparg_string(args, "name");
+    if (path == NULL || path[0] != '/' || name == NULL)
+        return vmrun_failx(err, EINVAL, "%s record without path and name", OP_CLAIM);
+    cleanup_close int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : vmrun_fail(err, errno, "open %s", path);
+    char held[PROFILE_NAME_MAX + 2];
+    read_claim(fd, held, sizeof(held));
+    /* Only our own claim is cleared: a later VM's is not ours to touch. */
+    if (strcmp(held, name) == 0 && ftruncate(fd, 0) < 0)
+        return vmrun_fail(err, errno, "clear %s", path);
+    return 0;
+}
+
+void isolate_claim_describe(const cJSON *args, char *buf, size_t len)
+{
+    const char *name = oparg_string(args, "name");
+    snprintf(buf, len, "let other VMs isolate host CPUs again (claimed by %s)",
+             name != NULL ? name : "?");
+}
+
 /* ---- the step --------------------------------------------------------- */
 
 int isolate_apply(struct host_prep *hp, struct vmrun_error *err)
@@ -573,6 +676,8 @@ int isolate_apply(struct host_prep *hp, struct vmrun_error *err)
                            text);
     }
 
+    if ((r = claim_isolation(hp, err)) < 0)
+        return r;
     struct cgroup_layout l;
     if (cgroup_detect(&l) == 0) {
         if (l.v2 && (r = enable_cpuset_controller(hp, &l, err)) < 0)

@@ -11,7 +11,11 @@
  *    new IRQs. IRQs that refuse a new affinity (per-CPU ones) are skipped.
  *
  * Each group of changes is one journal record holding every previous value;
- * its undo writes back each value that differs, so it is idempotent. */
+ * its undo writes back each value that differs, so it is idempotent.
+ *
+ * One VM isolates at a time ("isolate-claim", see isolate.c): a second
+ * VM with cpu.isolate is refused while the first runs, or while a dead
+ * supervisor's isolation has not been recovered. */
 #ifndef VMRUN_ISOLATE_H
 #define VMRUN_ISOLATE_H
 
@@ -22,8 +26,8 @@
 
 int isolate_apply(struct host_prep *hp, struct vmrun_error *err);
 
-/* Journal ops: "cgroup-controller", "cgroup-move", "cgroup-cpuset",
- * "workqueue-cpumask", "irq-affinity". */
+/* Journal ops: "isolate-claim", "cgroup-controller", "cgroup-move",
+ * "cgroup-cpuset", "workqueue-cpumask", "irq-affinity". */
 int isolate_controller_undo(const cJSON *args, struct vmrun_error *err);
 void isolate_controller_describe(const cJSON *args, char *buf, size_t len);
 int isolate_move_undo(const cJSON *args, struct vmrun_error *err);
@@ -34,5 +38,7 @@ int isolate_workqueue_undo(const cJSON *args, struct vmrun_error *err);
 void isolate_workqueue_describe(const cJSON *args, char *buf, size_t len);
 int isolate_irq_undo(const cJSON *args, struct vmrun_error *err);
 void isolate_irq_describe(const cJSON *args, char *buf, size_t len);
+int isolate_claim_undo(const cJSON *args, struct vmrun_error *err);
+void isolate_claim_describe(const cJSON *args, char *buf, size_t len);
 
 #endif
