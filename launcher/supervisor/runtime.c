@@ -307,8 +307,11 @@ enum runtime_state runtime_probe(const char *name, pid_t *supervisor)
         if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
             return RUNTIME_ABSENT;
         cleanup_close int fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0 && errno == ENOENT && lstat(dir, &st) < 0)
-            continue; /* the directory went away meanwhile: look again */
+        /* No lock file: the directory we saw may have been renamed away
+         * (and a new one put in place) since: look again. Ten times in a
+         * row, it is a directory without a lock: a dead supervisor's. */
+        if (fd < 0 && errno == ENOENT)
+            continue;
         if (fd < 0)
             return RUNTIME_STALE;
         if (lock_is_held(fd))
@@ -320,7 +323,8 @@ enum runtime_state runtime_probe(const char *name, pid_t *supervisor)
             continue;
         return RUNTIME_STALE;
     }
-    return RUNTIME_ABSENT;
+    struct stat st;
+    return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? RUNTIME_STALE : RUNTIME_ABSENT;
 }
 
 static void on_alarm(int sig)
