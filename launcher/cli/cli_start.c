@@ -17,7 +17,7 @@
 static void help(FILE *out)
 {
     fprintf(out,
-            "usage: vmrun start [--detach] [--force] PROFILE\n"
+            "usage: vmrun start [--detach] [--force] [--trust-profile] PROFILE\n"
             "       vmrun PROFILE\n\n"
             "Prepare the host, start the VM with its vCPUs pinned, and supervise it until it\n"
             "powers off; then give everything back. Ctrl-C (or SIGTERM, SIGHUP, 'vmrun stop')\n"
@@ -26,7 +26,8 @@ static void help(FILE *out)
             "  --detach   run in the background; return once the VM runs (exit 0) or has\n"
             "             failed (exit 1, the reason on stderr)\n"
             "  --force    go on despite host users of a device that cannot lose data\n"
-            "             (a display on the GPU, an interface that is up); never for storage\n");
+            "             (a display on the GPU, an interface that is up); never for storage\n"
+            CLI_TRUST_PROFILE_HELP);
 }
 
 static bool needs_root(const struct vm_profile *p)
@@ -93,10 +94,11 @@ int cli_start(int argc, char **argv)
     static const struct option opts[] = {
         {"detach", no_argument, NULL, 'd'},
         {"force", no_argument, NULL, 'f'},
+        {"trust-profile", no_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    bool detach = false, force = false;
+    bool detach = false, force = false, trust = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+dfh", opts, NULL)) != -1) {
@@ -106,6 +108,9 @@ int cli_start(int argc, char **argv)
             break;
         case 'f':
             force = true;
+            break;
+        case 't':
+            trust = true;
             break;
         case 'h':
             help(stdout);
@@ -122,7 +127,7 @@ int cli_start(int argc, char **argv)
 
     struct vm_profile p;
     char path[PATH_MAX];
-    int r = cli_load_profile(argv[optind], &p, path, sizeof(path));
+    int r = cli_load_profile(argv[optind], trust, &p, path, sizeof(path));
     if (r != 0)
         return r;
     if (geteuid() != 0 && needs_root(&p)) {
