@@ -11,6 +11,7 @@
 #include "base/error.h"
 #include "cli/cli.h"
 #include "cli/cli_common.h"
+#include "priv/access.h"
 #include "priv/priv_drop.h"
 #include "supervisor/supervisor.h"
 
@@ -130,6 +131,12 @@ int cli_start(int argc, char **argv)
     int r = cli_load_profile(argv[optind], trust, &p, path, sizeof(path));
     if (r != 0)
         return r;
+    struct vmrun_error aerr = {0};
+    if (priv_check_access(&p, &aerr) < 0) {
+        fprintf(stderr, "vmrun: %s\n", aerr.msg);
+        profile_free(&p);
+        return VMRUN_EXIT_USAGE;
+    }
     if (geteuid() != 0 && needs_root(&p)) {
         fprintf(stderr,
                 "vmrun: '%s' changes the host (devices, hugepages, CPU governor or priorities): "

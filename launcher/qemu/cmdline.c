@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "priv/priv_handover.h"
 #include "qemu/qemu_fds.h"
 
 static int argv_reserve(struct argv_list *a)
@@ -258,8 +259,8 @@ void vm_host_facts_default(struct vm_host_facts *h, struct vm_host_facts_storage
         h->ovmf_vars = fact_path(st->ovmf_vars, sizeof(st->ovmf_vars), state, "OVMF_VARS.fd");
     if (p->looking_glass.present && p->looking_glass.device != NULL &&
         strcmp(p->looking_glass.device, "shm") == 0) {
-        snprintf(st->looking_glass_shm, sizeof(st->looking_glass_shm), "/dev/shm/looking-glass-%s",
-                 p->name);
+        snprintf(st->looking_glass_shm, sizeof(st->looking_glass_shm),
+                 LOOKING_GLASS_SHM_DIR "/" LOOKING_GLASS_SHM_PREFIX "%s", p->name);
         h->looking_glass_shm = st->looking_glass_shm;
     }
     vm_host_facts_files(p, h);

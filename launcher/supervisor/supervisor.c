@@ -21,6 +21,7 @@
 #include "base/cleanup.h"
 #include "journal/journal.h"
 #include "plan/hostprep.h"
+#include "priv/access.h"
 #include "priv/priv_drop.h"
 #include "priv/priv_files.h"
 #include "priv/priv_handover.h"
@@ -857,6 +858,8 @@ enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor
         s.rt.dir[0] = '\0'; /* not ours: do not remove it */
         goto out;
     }
+    if (runtime_write_starter(&s.rt, priv_starter_uid(), err) < 0)
+        goto out_release;
     if (o->to_log && redirect_to_log(&s, err) < 0)
         goto out_release;
     if (recover_stale(&s, err) < 0)
