@@ -82,6 +82,7 @@ struct sup {
     time_t started_at;
     char qemu_exe[PATH_MAX];  /* the binary, resolved before fork */
     struct child_env qemu_env; /* its environment, when vmrun is root */
+    char *const *qemu_envp;    /* what QEMU gets: qemu_env.v, or vmrun's own */
 
     /* stop state */
     int stop_stage; /* 0 running, 1 powerdown sent, 2 quit sent, 3 killed */
@@ -302,9 +303,13 @@ static int qemu_env_prepare(struct sup *s, struct vmrun_error *err)
     if (r < 0)
         return vmrun_fail(err, -r, "QEMU binary %s",
                           s->p->qemu.binary != NULL ? s->p->qemu.binary : "qemu-system-x86_64");
+    /* Decided here, in the parent: in the child, after the drop, vmrun is
+     * no longer root. */
+    s->qemu_envp = environ;
     if (!child_env_is_fixed())
         return 0;
     child_env_init(&s->qemu_env);
+    s->qemu_envp = s->qemu_env.v;
     uid_t uid = s->o->target != NULL ? s->o->target->uid : geteuid();
     struct passwd *pw = getpwuid(uid);
     if (pw != NULL) {
@@ -389,7 +394,7 @@ static int spawn_qemu(struct sup *s, struct argv_list *argv, struct vmrun_error 
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent)
             _exit(127);
-        execve(s->qemu_exe, argv->v, child_env_is_fixed() ? s->qemu_env.v : environ);
+        execve(s->qemu_exe, argv->v, s->qemu_envp);
         snprintf(cerr.msg, sizeof(cerr.msg), "cannot run %s: %s", s->qemu_exe, strerror(errno));
         child_fail(errpipe[1], cerr.msg);
     }
