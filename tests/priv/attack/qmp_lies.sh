@@ -38,7 +38,11 @@ if vmrun_sudo start --detach "$p" >"$T/flood" 2>&1; then
     sleep 4
     hwm=$(awk '/^VmHWM/ {print $2}' /proc/$sup/status)
     echo "supervisor peak RSS under the flood: $hwm kB"
-    check "the root supervisor's peak RSS stays under 24 MiB ($hwm kB)" [ "$hwm" -lt 24576 ]
+    if [ -n "${VMRUN_ATTACK_SANITIZED:-}" ]; then
+        echo "note: an ASan build (its quarantine, which sudo's reset environment cannot shrink, holds the memory): no bound checked"
+    else
+        check "the root supervisor's peak RSS stays under 24 MiB ($hwm kB)" [ "$hwm" -lt 24576 ]
+    fi
     check "the user stops it (ACPI) in time" timeout 60 bash -c \
         "cd $UHOME && runuser -u $ATTACK_USER -- sudo -n $BIN stop priv-qmpflood --timeout 10"
 else
