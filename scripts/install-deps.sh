@@ -5,6 +5,8 @@
 # for `vmrun import`, and libvirt's daemon and client (with swtpm, which it
 # needs for TPM domains) as the reference the import is compared with (the
 # daemon package alone: no service is set up or started).
+# And sudo (with passwd's useradd), through which the privilege tests attack
+# vmrun as an unprivileged user (tests/priv/attack/).
 # Idempotent and non-interactive: packages already present are skipped, so a
 # second run costs one dpkg query.
 set -eu
@@ -19,7 +21,7 @@ busybox-static cpio xz-utils kmod
 python3 jq procps util-linux iproute2 psmisc
 libxml2-dev
 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients swtpm swtpm-tools
-sudo
+sudo passwd
 "
 
 missing=""

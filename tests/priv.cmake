@@ -24,3 +24,30 @@ set_tests_properties(priv_desktop PROPERTIES ENVIRONMENT "${VMRUN_TEST_ENV}"
 # script parses and completes, the unit and policy files are well formed.
 add_test(NAME priv_scripts COMMAND sh ${CMAKE_SOURCE_DIR}/tests/priv/scripts.sh)
 set_tests_properties(priv_scripts PROPERTIES ENVIRONMENT "${VMRUN_TEST_ENV}" LABELS "priv")
+
+# The attacks on the privilege boundary: an unprivileged user with a sudo
+# rule for the release vmrun alone tries each way in (tests/priv/attack/).
+# fixture.sh creates the user and the rule before them and removes both
+# after, whatever happened in between.
+add_test(NAME priv_attack_setup COMMAND bash ${CMAKE_SOURCE_DIR}/tests/priv/attack/fixture.sh setup)
+add_test(NAME priv_attack_cleanup
+         COMMAND bash ${CMAKE_SOURCE_DIR}/tests/priv/attack/fixture.sh cleanup)
+set_tests_properties(priv_attack_setup PROPERTIES FIXTURES_SETUP priv_attack
+                     ENVIRONMENT "${VMRUN_TEST_ENV}" LABELS "priv;attack" SKIP_RETURN_CODE 77)
+set_tests_properties(priv_attack_cleanup PROPERTIES FIXTURES_CLEANUP priv_attack
+                     ENVIRONMENT "${VMRUN_TEST_ENV}" LABELS "priv;attack")
+foreach(t disk_links vars_template devices profile_race stdin_namespace env_seams qmp_lies
+          looking_glass root_profile access)
+  add_test(NAME priv_attack_${t} COMMAND bash ${CMAKE_SOURCE_DIR}/tests/priv/attack/${t}.sh)
+  set(attack_env "${VMRUN_TEST_ENV}")
+  if(VMRUN_SANITIZE)
+    # The same race, fewer tries: each is several times slower there.
+    # sudo passes no ASAN_OPTIONS: ASan's own quarantine then makes the
+    # supervisor's memory figure meaningless (qmp_lies.sh skips it).
+    list(APPEND attack_env "VMRUN_ATTACK_RACE_TRIES=300" "VMRUN_ATTACK_RACE_SUDO_TRIES=30"
+         "VMRUN_ATTACK_SANITIZED=1")
+  endif()
+  set_tests_properties(priv_attack_${t} PROPERTIES FIXTURES_REQUIRED priv_attack
+                       ENVIRONMENT "${attack_env}" LABELS "priv;attack;integration"
+                       SKIP_RETURN_CODE 77 TIMEOUT 300 RUN_SERIAL TRUE)
+endforeach()

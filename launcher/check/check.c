@@ -23,6 +23,7 @@
 #include "supervisor/runtime.h"
 #include "sys/hostfile.h"
 #include "sys/hostpath.h"
+#include "sys/safepath.h"
 
 /* ---- the report ---- */
 
@@ -207,6 +208,20 @@ static void check_file(struct check_report *r, const char *name, const char *pat
                        enum file_kind kind, bool want_write)
 {
     struct stat st;
+    /* As root, never look through a path someone else controls (what is
+     * there, and whether, is theirs to know, not root's to tell): vmrun
+     * start opens such a file with QEMU's user's rights (priv_files.h). */
+    if (geteuid() == 0 && path[0] == '/') {
+        struct vmrun_error werr = {0};
+        cleanup_safe_path struct safe_path sp = {.fd = -1};
+        if (safe_resolve(path, &sp, &werr) == 0 && !sp.root_controlled) {
+            check_add(r, name, CHECK_WARN,
+                      "%s is outside root's control (%s): vmrun start opens it with the rights "
+                      "of QEMU's user, and refuses it when QEMU runs as root",
+                      path, sp.why);
+            return;
+        }
+    }
     if (stat(path, &st) < 0) {
         int e = errno;
         struct check_item *it = check_add(r, name, CHECK_FAIL, "%s: %s", path, strerror(e));

@@ -39,7 +39,7 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: vmrun check [--json] [--force] PROFILE\n\n"
+    fprintf(out, "usage: vmrun check [--json] [--force] [--trust-profile] PROFILE\n\n"
                  "Check that this host is ready to start PROFILE, in the manner of\n"
                  "virt-host-validate: KVM, QEMU and its version, firmware and disk files, pinned\n"
                  "CPUs, memory and hugepages on the VM's NUMA node, RLIMIT_MEMLOCK, the IOMMU,\n"
@@ -48,7 +48,7 @@ static void usage(FILE *out)
                  "options:\n"
                  "  --json      machine-readable output (shape documented in cli_check.c)\n"
                  "  --force     judge devices in use as 'vmrun start --force' would\n"
-                 "  -h, --help  show this help\n\n"
+                 CLI_TRUST_PROFILE_HELP                 "  -h, --help  show this help\n\n"
                  "Exit codes: 0 ready, 1 at least one FAIL, 2 bad usage or a bad profile.\n");
 }
 
@@ -105,10 +105,11 @@ int cli_check(int argc, char **argv)
     static const struct option longopts[] = {
         {"json", no_argument, NULL, 'j'},
         {"force", no_argument, NULL, 'f'},
+        {"trust-profile", no_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    bool json = false;
+    bool json = false, trust = false;
     struct check_options opt = {0};
     optind = 1;
     opterr = 0;
@@ -120,6 +121,9 @@ int cli_check(int argc, char **argv)
             break;
         case 'f':
             opt.force = true;
+            break;
+        case 't':
+            trust = true;
             break;
         case 'h':
             usage(stdout);
@@ -140,7 +144,7 @@ int cli_check(int argc, char **argv)
 
     struct vm_profile p = {0};
     char path[PATH_MAX] = "";
-    int r = cli_load_profile(arg, &p, path, sizeof(path));
+    int r = cli_load_profile(arg, trust, &p, path, sizeof(path));
     if (r != 0)
         return r;
 

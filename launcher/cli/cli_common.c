@@ -8,40 +8,30 @@
 
 #include "base/diag.h"
 #include "base/error.h"
-#include "priv/trust.h"
-#include "profile/profile_load.h"
+#include "priv/profile_open.h"
 #include "qemu/cmdline.h"
 
-int cli_load_profile(const char *arg, struct vm_profile *p, char *path, size_t len)
+int cli_load_profile(const char *arg, bool trust_profile, struct vm_profile *p, char *path,
+                     size_t len)
 {
     struct diag_list diags = {0};
     struct vmrun_error err = {0};
-    int r = profile_load(arg, p, &diags, &err);
+    struct profile_open_opts o = {.root_vouches = trust_profile};
+    /* As root the profile is resolved, trust-checked and read from one
+     * fd (priv/profile_open.h, trust.h). */
+    int r = priv_load_profile(arg, &o, p, path, len, &diags, &err);
     if (r < 0) {
         if (diags.n > 0)
             diag_print_all(&diags, stderr);
         else
             fprintf(stderr, "vmrun: %s\n", err.msg);
         diag_list_free(&diags);
-        /* A profile that cannot be found or read is bad input too. */
+        /* A profile that cannot be found, read or believed is bad input. */
         return VMRUN_EXIT_USAGE;
     }
     if (diags.n > 0)
         diag_print_all(&diags, stderr); /* warnings */
     diag_list_free(&diags);
-    char resolved[PATH_MAX];
-    if (profile_resolve(arg, resolved, sizeof(resolved), &err) < 0)
-        snprintf(resolved, sizeof(resolved), "%s", arg);
-    if (path != NULL)
-        snprintf(path, len, "%s", resolved);
-    /* Through sudo or pkexec a profile is a request made with root's
-     * help: only files root controls are honoured (trust.h). */
-    r = trust_check_profile(resolved, p, &err);
-    if (r < 0) {
-        fprintf(stderr, "vmrun: %s\n", err.msg);
-        profile_free(p);
-        return r == -EPERM ? VMRUN_EXIT_USAGE : VMRUN_EXIT_FAILURE;
-    }
     return 0;
 }
 

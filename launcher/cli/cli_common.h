@@ -8,10 +8,17 @@
 
 #include "profile/profile.h"
 
-/* Load and validate the profile named by arg (a path or a name). Prints
- * every diagnostic or the error; returns 0 or an exit code (2 for bad input,
- * 1 for other failures). *path receives the resolved path. */
-int cli_load_profile(const char *arg, struct vm_profile *p, char *path, size_t len);
+/* Load and validate the profile named by arg (a path or a name), with
+ * root's trust rules (priv/trust.h); trust_profile is --trust-profile.
+ * Prints every diagnostic or the error; returns 0 or the exit code for bad
+ * input (2). *path receives the resolved path. */
+int cli_load_profile(const char *arg, bool trust_profile, struct vm_profile *p, char *path,
+                     size_t len);
+
+/* The help line of --trust-profile, shared by the commands that take it. */
+#define CLI_TRUST_PROFILE_HELP                                                                     \
+    "  --trust-profile  as root: use a profile root does not control (root vouches for\n"          \
+    "                   it; refused through sudo or pkexec)\n"
 
 /* The QEMU argv of a profile with the default host facts (what print-cmd
  * shows). What the builder refuses is something the profile says: the

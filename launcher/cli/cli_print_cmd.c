@@ -14,13 +14,13 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: vmrun print-cmd PROFILE\n\n"
+    fprintf(out, "usage: vmrun print-cmd [--trust-profile] PROFILE\n\n"
                  "Print the QEMU command line that PROFILE gives, one option per line,\n"
                  "quoted for a POSIX shell. Host-dependent paths are shown at their usual\n"
                  "places (/dev/hugepages/vmrun-NAME, /var/lib/vmrun/NAME/...). The file\n"
                  "descriptors QEMU inherits from vmrun (fd=N in the command line) are listed\n"
                  "after it. Nothing on the host is changed.\n\n"
-                 "options:\n"
+                 "options:\n" CLI_TRUST_PROFILE_HELP
                  "  -h, --help  show this help\n");
 }
 
@@ -31,7 +31,12 @@ int cli_print_cmd(int argc, char **argv)
         return VMRUN_EXIT_OK;
     }
     const char *arg = NULL;
+    bool trust = false;
     for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--trust-profile") == 0 && arg == NULL) {
+            trust = true;
+            continue;
+        }
         if (strcmp(argv[i], "--") == 0 && i + 1 < argc && arg == NULL) {
             arg = argv[++i];
             continue;
@@ -53,7 +58,7 @@ int cli_print_cmd(int argc, char **argv)
     }
 
     struct vm_profile p = {0};
-    int r = cli_load_profile(arg, &p, NULL, 0);
+    int r = cli_load_profile(arg, trust, &p, NULL, 0);
     if (r != 0)
         return r;
 
@@ -63,10 +68,23 @@ int cli_print_cmd(int argc, char **argv)
         return r;
     }
     qemu_print_argv(stdout, &a);
-    /* What the fd numbers stand for: vmrun opens them before QEMU starts. */
+    /* What the fd numbers stand for: vmrun opens them before QEMU starts,
+     * in this order (qemu/cmdline.h). */
+    struct vm_host_facts facts;
+    struct vm_host_facts_storage storage;
+    vm_host_facts_default(&facts, &storage, &p, NULL, NULL);
     struct qemu_fds fds;
     qemu_fds_init(&fds);
     qemu_fds_add(&fds, -1, "QMP: a connected socket; vmrun holds the other end");
+    for (size_t i = 0; i < facts.n_files; i++) {
+        qemu_fds_add(&fds, -1, facts.files[i].what);
+        if (facts.files[i].ro_fd >= 0) {
+            char twin[200];
+            snprintf(twin, sizeof(twin), "the same file, read-only (fd %d's twin)",
+                     facts.files[i].fd);
+            qemu_fds_add(&fds, -1, twin);
+        }
+    }
     qemu_fds_print(stdout, &fds);
     argv_list_free(&a);
     profile_free(&p);

@@ -30,6 +30,12 @@ static int recover_one(const char *name)
         printf("'%s': nothing to recover\n", name);
         return VMRUN_EXIT_OK;
     }
+    /* Through sudo or pkexec, only the VMs the caller started
+     * (priv/access.h). */
+    if (runtime_check_manage(name, &err) < 0) {
+        fprintf(stderr, "vmrun: %s\n", err.msg);
+        return VMRUN_EXIT_FAILURE;
+    }
     printf("recovering '%s'\n", name);
     fflush(stdout);
     if (vm_recover(name, cli_say, NULL, &err) < 0) {
@@ -62,7 +68,11 @@ int cli_recover(int argc, char **argv)
     }
     int rc = VMRUN_EXIT_OK, found = 0;
     for (size_t i = 0; i < n; i++) {
-        if (runtime_probe(names[i], NULL) == RUNTIME_STALE) {
+        struct vmrun_error merr = {0};
+        if (runtime_probe(names[i], NULL) == RUNTIME_STALE &&
+            runtime_check_manage(names[i], &merr) < 0) {
+            printf("leaving '%s' alone: %s\n", names[i], merr.msg);
+        } else if (runtime_probe(names[i], NULL) == RUNTIME_STALE) {
             found++;
             if (recover_one(names[i]) != VMRUN_EXIT_OK)
                 rc = VMRUN_EXIT_FAILURE;

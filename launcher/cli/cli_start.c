@@ -11,13 +11,14 @@
 #include "base/error.h"
 #include "cli/cli.h"
 #include "cli/cli_common.h"
+#include "priv/access.h"
 #include "priv/priv_drop.h"
 #include "supervisor/supervisor.h"
 
 static void help(FILE *out)
 {
     fprintf(out,
-            "usage: vmrun start [--detach] [--force] PROFILE\n"
+            "usage: vmrun start [--detach] [--force] [--trust-profile] PROFILE\n"
             "       vmrun PROFILE\n\n"
             "Prepare the host, start the VM with its vCPUs pinned, and supervise it until it\n"
             "powers off; then give everything back. Ctrl-C (or SIGTERM, SIGHUP, 'vmrun stop')\n"
@@ -26,7 +27,8 @@ static void help(FILE *out)
             "  --detach   run in the background; return once the VM runs (exit 0) or has\n"
             "             failed (exit 1, the reason on stderr)\n"
             "  --force    go on despite host users of a device that cannot lose data\n"
-            "             (a display on the GPU, an interface that is up); never for storage\n");
+            "             (a display on the GPU, an interface that is up); never for storage\n"
+            CLI_TRUST_PROFILE_HELP);
 }
 
 static bool needs_root(const struct vm_profile *p)
@@ -93,10 +95,11 @@ int cli_start(int argc, char **argv)
     static const struct option opts[] = {
         {"detach", no_argument, NULL, 'd'},
         {"force", no_argument, NULL, 'f'},
+        {"trust-profile", no_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    bool detach = false, force = false;
+    bool detach = false, force = false, trust = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+dfh", opts, NULL)) != -1) {
@@ -106,6 +109,9 @@ int cli_start(int argc, char **argv)
             break;
         case 'f':
             force = true;
+            break;
+        case 't':
+            trust = true;
             break;
         case 'h':
             help(stdout);
@@ -122,9 +128,15 @@ int cli_start(int argc, char **argv)
 
     struct vm_profile p;
     char path[PATH_MAX];
-    int r = cli_load_profile(argv[optind], &p, path, sizeof(path));
+    int r = cli_load_profile(argv[optind], trust, &p, path, sizeof(path));
     if (r != 0)
         return r;
+    struct vmrun_error aerr = {0};
+    if (priv_check_access(&p, &aerr) < 0) {
+        fprintf(stderr, "vmrun: %s\n", aerr.msg);
+        profile_free(&p);
+        return VMRUN_EXIT_USAGE;
+    }
     if (geteuid() != 0 && needs_root(&p)) {
         fprintf(stderr,
                 "vmrun: '%s' changes the host (devices, hugepages, CPU governor or priorities): "

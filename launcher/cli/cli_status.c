@@ -87,7 +87,9 @@ static cJSON *vm_json(const char *name, bool clean_stale)
     enum runtime_state rs = runtime_probe(name, &sup);
     if (rs != RUNTIME_RUNNING) {
         cJSON_AddStringToObject(j, "state", rs == RUNTIME_STALE ? "stale" : "absent");
-        if (rs == RUNTIME_STALE && clean_stale && geteuid() == 0) {
+        struct vmrun_error merr = {0};
+        if (rs == RUNTIME_STALE && clean_stale && geteuid() == 0 &&
+            runtime_check_manage(name, &merr) == 0) {
             struct vmrun_error err = {0};
             bool ok = vm_recover(name, NULL, NULL, &err) == 0;
             cJSON_AddBoolToObject(j, "cleaned", ok);

@@ -100,6 +100,12 @@ int cli_stop(int argc, char **argv)
         return VMRUN_EXIT_FAILURE;
     }
     struct vmrun_error err = {0};
+    /* Through sudo or pkexec, only the VMs the caller started
+     * (priv/access.h). */
+    if (runtime_check_manage(name, &err) < 0) {
+        fprintf(stderr, "vmrun: %s\n", err.msg);
+        return VMRUN_EXIT_FAILURE;
+    }
     if (st == RUNTIME_STALE) {
         printf("'%s' is not running, but its supervisor died without cleaning up; recovering\n",
                name);

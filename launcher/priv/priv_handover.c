@@ -9,11 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
 #include "priv/priv_drop.h"
 #include "sys/hostpath.h"
+#include "sys/safepath.h"
 
 enum { WANT_R = 4, WANT_W = 2, WANT_X = 1 };
 
@@ -101,38 +103,117 @@ static const char *user_name(uid_t uid, char *buf, size_t len)
     return buf;
 }
 
-/* Hand one path over when w cannot already use it as wanted. */
-static int handover_one(struct host_prep *hp, const struct who *w, const char *path, int want,
+/* The major number the kernel gave a character driver (/proc/devices),
+ * or -1 when it has none (the module is not loaded). */
+static int char_major(const char *driver)
+{
+    char path[PATH_MAX];
+    if (host_path(path, sizeof(path), HOST_PROC, "/devices") < 0)
+        return -1;
+    cleanup_fclose FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return -1;
+    char line[128];
+    bool chars = false;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, "Character devices:", 18) == 0) {
+            chars = true;
+            continue;
+        }
+        if (strncmp(line, "Block devices:", 14) == 0)
+            break;
+        int major;
+        char name[64];
+        if (chars && sscanf(line, "%d %63s", &major, name) == 2 && strcmp(name, driver) == 0)
+            return major;
+    }
+    return -1;
+}
+
+/* Is st the kind of file `kind` says (handover.h's enum)? why gets the
+ * reason when not. */
+static bool right_kind(enum handover_kind kind, const struct stat *st, char *why, size_t len)
+{
+    switch (kind) {
+    case HANDOVER_OWN_FILE:
+        if (S_ISREG(st->st_mode))
+            return true;
+        snprintf(why, len, "is not a regular file");
+        return false;
+    case HANDOVER_EVDEV: {
+        /* input's major 13; evdev minors 64-95, then dynamic 256-1023
+         * (joysticks and the legacy mice below 64 are not evdev). */
+        unsigned mi = minor(st->st_rdev);
+        if (S_ISCHR(st->st_mode) && major(st->st_rdev) == 13 &&
+            ((mi >= 64 && mi < 96) || (mi >= 256 && mi < 1024)))
+            return true;
+        snprintf(why, len, "is not an evdev input device (a character device 13:64-95 or "
+                           "13:256-1023)");
+        return false;
+    }
+    case HANDOVER_VFIO_GROUP:
+    case HANDOVER_KVMFR: {
+        const char *driver = kind == HANDOVER_VFIO_GROUP ? "vfio" : "kvmfr";
+        int m = char_major(driver);
+        if (S_ISCHR(st->st_mode) && m >= 0 && (int)major(st->st_rdev) == m)
+            return true;
+        snprintf(why, len, "is not a %s device (a character device of the %s driver%s)", driver,
+                 driver, m < 0 ? ", which is not loaded" : "");
+        return false;
+    }
+    }
+    return false;
+}
+
+/* Hand one file over to w for the VM's life, when w cannot already use it
+ * as wanted. The path is resolved by the root-controlled walk
+ * (sys/safepath.h), the kind checked on the fd it gives, and that fd is
+ * what changes owner: a path someone else controls is refused, never
+ * followed. The journal records the file's canonical path and inode, so
+ * the undo gives back exactly this file. */
+static int handover_one(struct host_prep *hp, const struct who *w, const char *what,
+                        const char *path, int want, enum handover_kind kind,
                         struct vmrun_error *err)
 {
-    char user[64], real[PATH_MAX];
+    char user[64];
     user_name(w->uid, user, sizeof(user));
-    if (realpath(path, real) == NULL)
-        return vmrun_fail(err, errno, "cannot hand %s over to QEMU's user %s", path, user);
-    int r = check_reach(w, real, user, err);
+    cleanup_safe_path struct safe_path sp = {.fd = -1};
+    int r = safe_resolve(path, &sp, err);
     if (r < 0)
+        return vmrun_error_prefix(err, "cannot give %s %s to QEMU's user %s", what, path, user);
+    if (!sp.root_controlled)
+        return vmrun_failx(err, EPERM,
+                           "%s %s: %s; vmrun gives QEMU's user access only to files on paths "
+                           "root controls (name the device by a path under /dev)",
+                           what, path, sp.why);
+    char why[160];
+    if (!right_kind(kind, &sp.st, why, sizeof(why)))
+        return vmrun_failx(err, EINVAL, "%s %s %s", what, path, why);
+    char real[PATH_MAX], self[64];
+    snprintf(self, sizeof(self), "/proc/self/fd/%d", sp.fd);
+    ssize_t n = readlink(self, real, sizeof(real) - 1);
+    if (n <= 0 || real[0] != '/')
+        return vmrun_fail(err, n < 0 ? errno : ENOENT, "where %s %s is", what, path);
+    real[n] = '\0';
+    if ((r = check_reach(w, real, user, err)) < 0)
         return r;
-    cleanup_close int fd = open(real, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return vmrun_fail(err, errno, "open %s", real);
-    struct stat st;
-    if (fstat(fd, &st) < 0)
-        return vmrun_fail(err, errno, "stat %s", real);
-    if (may(w, &st, want))
+    if (may(w, &sp.st, want))
         return 0;
 
     cJSON *args = cJSON_CreateObject();
     if (args == NULL)
         return vmrun_fail(err, ENOMEM, "journal");
     cJSON_AddStringToObject(args, "path", real);
-    cJSON_AddNumberToObject(args, "uid", st.st_uid);
-    cJSON_AddNumberToObject(args, "gid", st.st_gid);
-    cJSON_AddNumberToObject(args, "mode", st.st_mode & 07777);
+    cJSON_AddNumberToObject(args, "uid", sp.st.st_uid);
+    cJSON_AddNumberToObject(args, "gid", sp.st.st_gid);
+    cJSON_AddNumberToObject(args, "mode", sp.st.st_mode & 07777);
     cJSON_AddNumberToObject(args, "to_uid", w->uid);
     cJSON_AddNumberToObject(args, "to_gid", w->gid);
+    cJSON_AddNumberToObject(args, "dev", (double)sp.st.st_dev);
+    cJSON_AddNumberToObject(args, "ino", (double)sp.st.st_ino);
     if ((r = journal_record(hp->journal, "chown", args, err)) < 0)
         return r;
-    if (fchownat(fd, "", w->uid, w->gid, AT_EMPTY_PATH) < 0)
+    if (fchownat(sp.fd, "", w->uid, w->gid, AT_EMPTY_PATH) < 0)
         return vmrun_fail(err, errno, "hand %s over to %s (chown)", real, user);
     host_prep_say(hp, "handed %s over to %s", real, user);
     return journal_done(hp->journal, err);
@@ -147,32 +228,11 @@ int priv_handover(struct host_prep *hp, const char *const *paths, size_t n, stru
     for (size_t i = 0; i < n; i++) {
         if (paths[i] == NULL || paths[i][0] == '\0')
             continue;
-        int r = handover_one(hp, &w, paths[i], WANT_R | WANT_W, err);
+        int r = handover_one(hp, &w, "vmrun's file", paths[i], WANT_R | WANT_W,
+                             HANDOVER_OWN_FILE, err);
         if (r < 0)
             return r;
     }
-    return 0;
-}
-
-static int check_readable(const struct who *w, const char *what, const char *path, const char *user,
-                          struct vmrun_error *err)
-{
-    char real[PATH_MAX];
-    if (path == NULL)
-        return 0;
-    if (realpath(path, real) == NULL)
-        return vmrun_fail(err, errno, "%s %s", what, path);
-    int r = check_reach(w, real, user, err);
-    if (r < 0)
-        return r;
-    struct stat st;
-    if (stat(real, &st) < 0)
-        return vmrun_fail(err, errno, "%s %s", what, real);
-    if (!may(w, &st, WANT_R))
-        return vmrun_failx(err, EACCES,
-                           "QEMU runs as %s and cannot read the %s %s (mode %04o, owner uid %u); "
-                           "make it readable (e.g. chmod o+r) or set run_as",
-                           user, what, real, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
     return 0;
 }
 
@@ -193,6 +253,90 @@ static int check_kvm(const struct who *w, const char *user, struct vmrun_error *
                        user, path, (unsigned)(st.st_mode & 07777), g != NULL ? g->gr_name : "root");
 }
 
+static const char *arg_str(const cJSON *args, const char *key);
+static bool arg_num(const cJSON *args, const char *key, double *out);
+
+/* Create the Looking Glass file for QEMU's user (priv_handover.h). */
+static int make_looking_glass_shm(struct host_prep *hp, const char *vm, uid_t uid, gid_t gid,
+                                  struct vmrun_error *err)
+{
+    char name[NAME_MAX + 1], path[PATH_MAX];
+    snprintf(name, sizeof(name), LOOKING_GLASS_SHM_PREFIX "%s", vm);
+    snprintf(path, sizeof(path), LOOKING_GLASS_SHM_DIR "/%s", name);
+    cleanup_safe_path struct safe_path dir = {.fd = -1};
+    int r = safe_resolve(LOOKING_GLASS_SHM_DIR, &dir, err);
+    if (r < 0)
+        return vmrun_error_prefix(err, "Looking Glass");
+    if (!dir.root_controlled || !S_ISDIR(dir.st.st_mode))
+        return vmrun_failx(err, EPERM, "Looking Glass: %s is not a directory root controls (%s)",
+                           LOOKING_GLASS_SHM_DIR, dir.why);
+    cleanup_close int dfd = safe_reopen(&dir, O_RDONLY | O_DIRECTORY);
+    if (dfd < 0)
+        return vmrun_fail(err, -dfd, "open %s", LOOKING_GLASS_SHM_DIR);
+
+    struct stat st;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        if (S_ISREG(st.st_mode) && st.st_uid == uid && st.st_nlink == 1)
+            return 0; /* QEMU's user's own file: theirs to use, and to keep */
+        return vmrun_failx(err, EEXIST,
+                           "Looking Glass: %s already exists and is not a file of QEMU's user "
+                           "(uid %u): it is %s owned by uid %u. Remove it, or choose another "
+                           "VM name",
+                           path, (unsigned)uid,
+                           S_ISLNK(st.st_mode)   ? "a symbolic link"
+                           : S_ISREG(st.st_mode) ? "a regular file"
+                                                 : "not a regular file",
+                           (unsigned)st.st_uid);
+    }
+    cJSON *args = cJSON_CreateObject();
+    if (args == NULL)
+        return vmrun_fail(err, ENOMEM, "journal");
+    cJSON_AddStringToObject(args, "path", path);
+    cJSON_AddNumberToObject(args, "uid", uid);
+    if ((r = journal_record(hp->journal, "lgshm", args, err)) < 0)
+        return r;
+    cleanup_close int fd =
+        openat(dfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return vmrun_fail(err, errno, "Looking Glass: create %s", path);
+    if (fchown(fd, uid, gid) < 0 || fchmod(fd, 0600) < 0)
+        return vmrun_fail(err, errno, "Looking Glass: give %s to uid %u", path, (unsigned)uid);
+    host_prep_say(hp, "created %s for Looking Glass", path);
+    return journal_done(hp->journal, err);
+}
+
+static int lgshm_undo(const cJSON *args, struct vmrun_error *err)
+{
+    const char *path = arg_str(args, "path");
+    double uid;
+    const char *slash = path != NULL ? strrchr(path, '/') : NULL;
+    if (path == NULL || !arg_num(args, "uid", &uid) || slash == NULL ||
+        strncmp(path, LOOKING_GLASS_SHM_DIR "/", sizeof(LOOKING_GLASS_SHM_DIR)) != 0 ||
+        strchr(slash + 1, '/') != NULL || slash != path + sizeof(LOOKING_GLASS_SHM_DIR) - 1)
+        return vmrun_failx(err, EINVAL, "lgshm record without a %s/ path and uid",
+                           LOOKING_GLASS_SHM_DIR);
+    cleanup_close int dfd =
+        open(LOOKING_GLASS_SHM_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0)
+        return errno == ENOENT ? 0 : vmrun_fail(err, errno, "open %s", LOOKING_GLASS_SHM_DIR);
+    struct stat st;
+    if (fstatat(dfd, slash + 1, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return errno == ENOENT ? 0 : vmrun_fail(err, errno, "stat %s", path);
+    /* Only the regular file of QEMU's user it was: whatever else is there
+     * is not vmrun's to remove. */
+    if (!S_ISREG(st.st_mode) || st.st_uid != (uid_t)uid)
+        return 0;
+    if (unlinkat(dfd, slash + 1, 0) < 0 && errno != ENOENT)
+        return vmrun_fail(err, errno, "remove %s", path);
+    return 0;
+}
+
+static void describe_lgshm(const cJSON *args, char *buf, size_t len)
+{
+    const char *path = arg_str(args, "path");
+    snprintf(buf, len, "remove %s", path != NULL ? path : "?");
+}
+
 int priv_prepare(struct host_prep *hp, struct vmrun_error *err)
 {
     struct priv_target t;
@@ -201,6 +345,13 @@ int priv_prepare(struct host_prep *hp, struct vmrun_error *err)
         return r;
     hp->qemu_uid = t.uid;
     hp->qemu_gid = t.gid;
+    const struct vm_profile *lp = hp->profile;
+    if (lp != NULL && lp->looking_glass.present && lp->looking_glass.device != NULL &&
+        strcmp(lp->looking_glass.device, "shm") == 0 &&
+        (r = make_looking_glass_shm(hp, lp->name, t.uid, t.gid, err)) < 0) {
+        priv_target_free(&t);
+        return r;
+    }
     if (!t.change) {
         priv_target_free(&t);
         return 0;
@@ -216,35 +367,32 @@ int priv_prepare(struct host_prep *hp, struct vmrun_error *err)
     for (size_t i = 0; i < hp->n_vfio_groups; i++) {
         if (host_path(path, sizeof(path), HOST_DEV, "/vfio/%u", hp->vfio_groups[i]) < 0)
             return vmrun_failx(err, ENAMETOOLONG, "vfio group path");
-        if ((r = handover_one(hp, &w, path, WANT_R | WANT_W, err)) < 0)
+        if ((r = handover_one(hp, &w, "VFIO group", path, WANT_R | WANT_W, HANDOVER_VFIO_GROUP,
+                              err)) < 0)
             return r;
     }
     if (hp->memory_file[0] != '\0' &&
-        (r = handover_one(hp, &w, hp->memory_file, WANT_R | WANT_W, err)) < 0)
+        (r = handover_one(hp, &w, "the guest memory file", hp->memory_file, WANT_R | WANT_W,
+                          HANDOVER_OWN_FILE, err)) < 0)
         return r;
-    for (size_t i = 0; p != NULL && i < p->n_inputs; i++)
+    for (size_t i = 0; p != NULL && i < p->n_inputs; i++) {
+        char what[32];
+        snprintf(what, sizeof(what), "input[%zu].evdev", i);
         if (p->inputs[i].evdev != NULL &&
-            (r = handover_one(hp, &w, p->inputs[i].evdev, WANT_R | WANT_W, err)) < 0)
+            (r = handover_one(hp, &w, what, p->inputs[i].evdev, WANT_R | WANT_W, HANDOVER_EVDEV,
+                              err)) < 0)
             return r;
+    }
     if (p != NULL && p->looking_glass.present && p->looking_glass.device != NULL &&
         p->looking_glass.device[0] == '/' &&
-        (r = handover_one(hp, &w, p->looking_glass.device, WANT_R | WANT_W, err)) < 0)
+        (r = handover_one(hp, &w, "looking_glass.device", p->looking_glass.device,
+                          WANT_R | WANT_W, HANDOVER_KVMFR, err)) < 0)
         return r;
-    for (size_t i = 0; p != NULL && i < p->n_disks; i++) {
-        const struct vm_disk *d = &p->disks[i];
-        bool ro = d->readonly || d->media == VM_MEDIA_CDROM;
-        if (d->path != NULL &&
-            (r = handover_one(hp, &w, d->path, ro ? WANT_R : WANT_R | WANT_W, err)) < 0)
-            return r;
-    }
-    if (p != NULL) {
-        if ((r = check_readable(&w, "kernel", p->boot.kernel, user, err)) < 0 ||
-            (r = check_readable(&w, "initrd", p->boot.initrd, user, err)) < 0 ||
-            (r = check_readable(&w, "firmware code", p->firmware.code, user, err)) < 0)
-            return r;
-        if (p->qemu.accel == VM_ACCEL_KVM && (r = check_kvm(&w, user, err)) < 0)
-            return r;
-    }
+    /* Disks, firmware, kernel, initrd and ROMs are not handed over: QEMU
+     * gets them as fds, opened with the rights their paths deserve
+     * (priv/priv_files.h). */
+    if (p != NULL && p->qemu.accel == VM_ACCEL_KVM && (r = check_kvm(&w, user, err)) < 0)
+        return r;
     return 0;
 }
 
@@ -266,33 +414,44 @@ static bool arg_num(const cJSON *args, const char *key, double *out)
 int priv_chown_undo(const cJSON *args, struct vmrun_error *err)
 {
     const char *path = arg_str(args, "path");
-    double uid, gid, mode;
+    double uid, gid, mode, dev, ino;
     if (path == NULL || path[0] != '/' || !arg_num(args, "uid", &uid) ||
         !arg_num(args, "gid", &gid) || !arg_num(args, "mode", &mode))
         return vmrun_failx(err, EINVAL, "chown record without path, uid, gid and mode");
-    cleanup_close int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return 0; /* gone with the VM (a removed memory file, a vfio group) */
-        return vmrun_fail(err, errno, "open %s", path);
-    }
-    if (fchownat(fd, "", (uid_t)uid, (gid_t)gid, AT_EMPTY_PATH) < 0)
+    /* The same walk as the handover: a path that left root's control
+     * since is not followed (whatever is there now is not what was handed
+     * over). */
+    struct vmrun_error ignored = {0};
+    cleanup_safe_path struct safe_path sp = {.fd = -1};
+    int r = safe_resolve(path, &sp, &ignored);
+    if (r == -ENOENT || r == -ENOTDIR)
+        return 0; /* gone with the VM (a removed memory file, a vfio group) */
+    if (r < 0)
+        return vmrun_failx(err, -r, "give %s back: %s", path, ignored.msg);
+    if (!sp.root_controlled)
+        return 0;
+    /* A record with the inode names one file: another one there now (a
+     * device node made anew) is the kernel's, not ours to change. */
+    const cJSON *jd = cJSON_GetObjectItemCaseSensitive(args, "dev");
+    const cJSON *ji = cJSON_GetObjectItemCaseSensitive(args, "ino");
+    if (cJSON_IsNumber(jd) && cJSON_IsNumber(ji) && arg_num(args, "dev", &dev) &&
+        arg_num(args, "ino", &ino) &&
+        ((double)sp.st.st_dev != dev || (double)sp.st.st_ino != ino))
+        return 0;
+    if (fchownat(sp.fd, "", (uid_t)uid, (gid_t)gid, AT_EMPTY_PATH) < 0)
         return vmrun_fail(err, errno, "give %s back to uid %u", path, (unsigned)uid);
     /* chown clears set-id bits of regular files: put the mode back too.
-     * Only regular files and directories may be opened for fchmod without
-     * side effects; device modes are untouched by chown. */
+     * Only a regular file or directory is reopened for fchmod (a device
+     * node's mode is untouched by chown). */
     struct stat st;
-    if (fstat(fd, &st) < 0)
+    if (fstat(sp.fd, &st) < 0)
         return vmrun_fail(err, errno, "stat %s", path);
     mode_t want = (mode_t)mode & 07777;
     if ((st.st_mode & 07777) == want || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
         return 0;
-    cleanup_close int mfd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    struct stat ms;
-    if (mfd < 0 || fstat(mfd, &ms) < 0)
-        return vmrun_fail(err, errno, "open %s", path);
-    if (ms.st_ino != st.st_ino || ms.st_dev != st.st_dev)
-        return 0; /* replaced meanwhile: not the file we changed */
+    cleanup_close int mfd = safe_reopen(&sp, O_RDONLY | O_NONBLOCK);
+    if (mfd < 0)
+        return vmrun_fail(err, -mfd, "open %s", path);
     if (fchmod(mfd, want) < 0)
         return vmrun_fail(err, errno, "restore the mode of %s", path);
     return 0;
@@ -310,5 +469,6 @@ static void describe_chown(const cJSON *args, char *buf, size_t len)
 
 const struct journal_op priv_journal_ops[] = {
     {"chown", priv_chown_undo, describe_chown},
+    {"lgshm", lgshm_undo, describe_lgshm},
     {NULL, NULL, NULL},
 };

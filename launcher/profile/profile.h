@@ -206,6 +206,16 @@ struct vm_profile {
         char *value[SMBIOS_N_TYPES][SMBIOS_MAX_FIELDS];
         bool present;
     } smbios;
+
+    /* Who may start the VM through sudo or pkexec (priv/access.h). Absent:
+     * whoever may run vmrun as root at all (the sudoers or polkit rule). */
+    struct {
+        bool present;
+        char **users; /* user names */
+        size_t n_users;
+        char **groups; /* group names: their members */
+        size_t n_groups;
+    } access;
 };
 
 /* Parse and validate a profile.

@@ -73,7 +73,19 @@ static void user_config_dir(char *buf, size_t len)
         snprintf(buf, len, "%s/.config/vmrun", home);
 }
 
+static bool exists_by_access(const char *path, void *opaque)
+{
+    (void)opaque;
+    return access(path, F_OK) == 0;
+}
+
 int profile_resolve(const char *arg, char *path, size_t len, struct vmrun_error *err)
+{
+    return profile_resolve_with(arg, exists_by_access, NULL, path, len, err);
+}
+
+int profile_resolve_with(const char *arg, profile_exists_fn exists, void *opaque, char *path,
+                         size_t len, struct vmrun_error *err)
 {
     if (arg == NULL || arg[0] == '\0')
         return vmrun_failx(err, EINVAL, "no profile given");
@@ -94,7 +106,7 @@ int profile_resolve(const char *arg, char *path, size_t len, struct vmrun_error 
         if ((size_t)snprintf(candidate, sizeof(candidate), "%s/%s.json", dirs[i], arg) >=
             sizeof(candidate))
             return vmrun_failx(err, ENAMETOOLONG, "%s: the profile name is too long", arg);
-        if (access(candidate, F_OK) == 0) {
+        if (exists(candidate, opaque)) {
             if ((size_t)snprintf(path, len, "%s", candidate) >= len)
                 return vmrun_failx(err, ENAMETOOLONG, "%s: the path is too long", candidate);
             return 0;
@@ -173,20 +185,11 @@ static int profile_dir(const char *path, char *buf, size_t len, struct vmrun_err
     return 0;
 }
 
-int profile_load(const char *arg, struct vm_profile *out, struct diag_list *diags,
-                 struct vmrun_error *err)
+int profile_read_fd(int fd, const char *path, char **out, size_t *out_len,
+                    struct vmrun_error *err)
 {
-    memset(out, 0, sizeof(*out));
-    char path[PATH_MAX];
-    int r = profile_resolve(arg, path, sizeof(path), err);
-    if (r < 0)
-        return r;
-
-    /* O_NONBLOCK: a FIFO put in a profile's place must not hang vmrun
-     * before the regular-file check refuses it. */
-    cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0)
-        return vmrun_fail(err, errno, "cannot open the profile %s", path);
+    *out = NULL;
+    *out_len = 0;
     struct stat st;
     if (fstat(fd, &st) < 0)
         return vmrun_fail(err, errno, "cannot stat the profile %s", path);
@@ -225,8 +228,15 @@ int profile_load(const char *arg, struct vm_profile *out, struct diag_list *diag
             break;
         len += (size_t)n;
     }
+    *out = steal_pointer(&buf);
+    *out_len = len;
+    return 0;
+}
 
-    r = profile_parse(path, buf, len, out, diags);
+int profile_load_bytes(const char *path, const char *buf, size_t len, struct vm_profile *out,
+                       struct diag_list *diags, struct vmrun_error *err)
+{
+    int r = profile_parse(path, buf, len, out, diags);
     if (r < 0) {
         vmrun_failx(err, EINVAL, "%s: the profile is not valid", path);
         return r;
@@ -240,4 +250,25 @@ int profile_load(const char *arg, struct vm_profile *out, struct diag_list *diag
         return r;
     }
     return 0;
+}
+
+int profile_load(const char *arg, struct vm_profile *out, struct diag_list *diags,
+                 struct vmrun_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    char path[PATH_MAX];
+    int r = profile_resolve(arg, path, sizeof(path), err);
+    if (r < 0)
+        return r;
+
+    /* O_NONBLOCK: a FIFO put in a profile's place must not hang vmrun
+     * before the regular-file check refuses it. */
+    cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        return vmrun_fail(err, errno, "cannot open the profile %s", path);
+    cleanup_free char *buf = NULL;
+    size_t len = 0;
+    if ((r = profile_read_fd(fd, path, &buf, &len, err)) < 0)
+        return r;
+    return profile_load_bytes(path, buf, len, out, diags, err);
 }

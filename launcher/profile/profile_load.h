@@ -15,6 +15,7 @@
 #ifndef VMRUN_PROFILE_LOAD_H
 #define VMRUN_PROFILE_LOAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/diag.h"
@@ -30,8 +31,26 @@
  * argument is returned as given, whether or not it exists. */
 int profile_resolve(const char *arg, char *path, size_t len, struct vmrun_error *err);
 
+/* The same, asking exists() whether a candidate is there (root asks with
+ * the invoking user's rights about the user's own directory). */
+typedef bool (*profile_exists_fn)(const char *path, void *opaque);
+int profile_resolve_with(const char *arg, profile_exists_fn exists, void *opaque, char *path,
+                         size_t len, struct vmrun_error *err);
+
+/* Read a whole profile from fd (a regular file of at most
+ * PROFILE_MAX_BYTES; anything else is refused unread). path names it in
+ * messages. 0 with *buf (caller frees) and *len, or a negative errno. */
+int profile_read_fd(int fd, const char *path, char **buf, size_t *len, struct vmrun_error *err);
+
+/* Parse bytes read from path, then make its relative paths absolute
+ * against path's directory. Returns as profile_load(). */
+int profile_load_bytes(const char *path, const char *buf, size_t len, struct vm_profile *out,
+                       struct diag_list *diags, struct vmrun_error *err);
+
 /* Resolve, read (refusing anything but a regular file of at most
- * PROFILE_MAX_BYTES) and parse. Messages name the file as the user gave it
+ * PROFILE_MAX_BYTES) and parse, with the caller's own rights and no trust
+ * check: for an ordinary user and for tests. As root, vmrun loads
+ * profiles through priv/profile_open.h instead. Messages name the file as the user gave it
  * (a path argument) or as resolved (a name).
  * Returns 0 (diags may hold warnings); -EINVAL with every problem in diags
  * for a bad profile; another negative errno with err set when the file

@@ -64,6 +64,12 @@ void profile_free(struct vm_profile *p)
     free(p->audio.device);
     free(p->looking_glass.device);
     free(p->run_as);
+    for (size_t i = 0; i < p->access.n_users; i++)
+        free(p->access.users[i]);
+    free(p->access.users);
+    for (size_t i = 0; i < p->access.n_groups; i++)
+        free(p->access.groups[i]);
+    free(p->access.groups);
     memset(p, 0, sizeof(*p));
 }
 

@@ -13,6 +13,7 @@
 #include "base/size.h"
 #include "profile/jsonpos.h"
 #include "profile/profile.h"
+#include "profile/profile_access.h"
 #include "profile/profile_json.h"
 #include "profile/profile_sections.h"
 
@@ -32,7 +33,7 @@
 static const char *const root_keys[] = {
     "name",   "description",   "qemu",     "firmware", "boot",  "cpu",   "memory",
     "pci",    "disks",         "network",  "usb",      "input", "audio", "display",
-    "serial", "looking_glass", "shutdown", "run_as",   "uuid",  "smbios", NULL,
+    "serial", "looking_glass", "shutdown", "run_as",   "uuid",  "smbios", "access", NULL,
 };
 static const char *const qemu_keys[] = {"binary", "machine", "accel", "extra_args", NULL};
 static const char *const firmware_keys[] = {"code", "vars_template", NULL};
@@ -1458,6 +1459,7 @@ static void parse_tree(struct pj *pj, const cJSON *root, const char *file, struc
         profile_parse_smbios(pj, smbios, p);
         pj_pop(pj, saved);
     }
+    profile_parse_access(pj, root, p);
 
     check_cpu(pj, p, &w);
     check_bootindex(pj, p, &w);

@@ -5,11 +5,14 @@
 #include "qemu/cmdline.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "priv/priv_handover.h"
 #include "qemu/qemu_fds.h"
 
 static int argv_reserve(struct argv_list *a)
@@ -147,6 +150,85 @@ static const char *fact_path(char *buf, size_t len, const char *dir, const char 
     return n < 0 || (size_t)n >= len ? NULL : buf;
 }
 
+int vm_host_facts_fd(const struct vm_host_facts *h, enum qemu_file_role role, size_t index)
+{
+    for (size_t i = 0; i < h->n_files; i++)
+        if (h->files[i].role == role && h->files[i].index == index)
+            return h->files[i].fd;
+    return -1;
+}
+
+static int add_file(const struct vm_profile *p, struct vm_host_facts *h, enum qemu_file_role role,
+                    size_t index, const char *path, int access, bool from_profile)
+{
+    (void)p;
+    if (path == NULL)
+        return 0;
+    int next = h->n_files == 0 ? h->qmp_fd + 1
+                               : (h->files[h->n_files - 1].ro_fd >= 0
+                                      ? h->files[h->n_files - 1].ro_fd
+                                      : h->files[h->n_files - 1].fd) +
+                                     1;
+    /* A read-write file QEMU opens through an fdset also needs its
+     * read-only twin (cmdline.h). */
+    bool twin = access == O_RDWR && role != QEMU_FILE_KERNEL && role != QEMU_FILE_INITRD &&
+                role != QEMU_FILE_ROM;
+    if (h->n_files == VM_HOST_FILES_MAX || next + (twin ? 1 : 0) >= QEMU_FDS_FIRST + QEMU_FDS_MAX)
+        return -E2BIG;
+    struct qemu_file *f = &h->files[h->n_files];
+    *f = (struct qemu_file){.role = role,
+                            .index = index,
+                            .path = path,
+                            .access = access,
+                            .from_profile = from_profile,
+                            .fd = next,
+                            .ro_fd = twin ? next + 1 : -1};
+    static const char *const names[] = {
+        [QEMU_FILE_FIRMWARE_CODE] = "firmware.code",
+        [QEMU_FILE_UEFI_VARS] = "the UEFI variable store",
+        [QEMU_FILE_KERNEL] = "boot.kernel",
+        [QEMU_FILE_INITRD] = "boot.initrd",
+        [QEMU_FILE_DISK] = "disks[%zu]",
+        [QEMU_FILE_ROM] = "pci[%zu].rom",
+        [QEMU_FILE_SERIAL_LOG] = "the serial log",
+    };
+    char name[64];
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    snprintf(name, sizeof(name), names[role], index);
+#pragma GCC diagnostic pop
+    snprintf(f->what, sizeof(f->what), "%s: %s (%s)", name, path,
+             access == O_RDONLY ? "read-only" : access == O_WRONLY ? "write-only" : "read-write");
+    h->n_files++;
+    return 0;
+}
+
+int vm_host_facts_files(const struct vm_profile *p, struct vm_host_facts *h)
+{
+    h->n_files = 0;
+    int r = 0;
+    if (p->firmware.code != NULL) {
+        r = add_file(p, h, QEMU_FILE_FIRMWARE_CODE, 0, p->firmware.code, O_RDONLY, true);
+        if (r == 0 && p->firmware.vars_template != NULL)
+            r = add_file(p, h, QEMU_FILE_UEFI_VARS, 0, h->ovmf_vars, O_RDWR, false);
+    }
+    if (r == 0)
+        r = add_file(p, h, QEMU_FILE_KERNEL, 0, p->boot.kernel, O_RDONLY, true);
+    if (r == 0 && p->boot.kernel != NULL)
+        r = add_file(p, h, QEMU_FILE_INITRD, 0, p->boot.initrd, O_RDONLY, true);
+    for (size_t i = 0; r == 0 && i < p->n_disks; i++) {
+        const struct vm_disk *d = &p->disks[i];
+        bool ro = d->readonly || d->media == VM_MEDIA_CDROM;
+        r = add_file(p, h, QEMU_FILE_DISK, i, d->path, ro ? O_RDONLY : O_RDWR, true);
+    }
+    for (size_t i = 0; r == 0 && i < p->n_pci; i++)
+        r = add_file(p, h, QEMU_FILE_ROM, i, p->pci[i].rom, O_RDONLY, true);
+    if (r == 0 && p->serial == VM_SERIAL_LOG)
+        r = add_file(p, h, QEMU_FILE_SERIAL_LOG, 0, h->serial_log, O_WRONLY, false);
+    h->files_err = r;
+    return r;
+}
+
 void vm_host_facts_default(struct vm_host_facts *h, struct vm_host_facts_storage *st,
                            const struct vm_profile *p, const char *runtime_dir,
                            const char *state_dir)
@@ -177,8 +259,9 @@ void vm_host_facts_default(struct vm_host_facts *h, struct vm_host_facts_storage
         h->ovmf_vars = fact_path(st->ovmf_vars, sizeof(st->ovmf_vars), state, "OVMF_VARS.fd");
     if (p->looking_glass.present && p->looking_glass.device != NULL &&
         strcmp(p->looking_glass.device, "shm") == 0) {
-        snprintf(st->looking_glass_shm, sizeof(st->looking_glass_shm), "/dev/shm/looking-glass-%s",
-                 p->name);
+        snprintf(st->looking_glass_shm, sizeof(st->looking_glass_shm),
+                 LOOKING_GLASS_SHM_DIR "/" LOOKING_GLASS_SHM_PREFIX "%s", p->name);
         h->looking_glass_shm = st->looking_glass_shm;
     }
+    vm_host_facts_files(p, h);
 }

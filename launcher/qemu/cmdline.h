@@ -14,9 +14,54 @@
 #include "base/error.h"
 #include "profile/profile.h"
 
+/* The files QEMU is handed as inherited fds (qemu_fds.h), besides QMP, in
+ * the order of their numbers. Which file goes which way, and why, is
+ * decided by what QEMU 7.2 does with each option:
+ *   - block devices (disks, firmware code, the UEFI variable store) and
+ *     chardev files (the serial log) are opened by QEMU through qemu_open(),
+ *     which understands /dev/fdset/N: `-add-fd fd=F,set=F` and the path
+ *     /dev/fdset/F; QEMU dups the fd and never looks at a path. QEMU opens
+ *     a read-write image read-only first (auto-read-only) and asks for
+ *     write access when a writer attaches, and takes from the set the fd
+ *     whose access mode matches: a read-write file's set holds two fds,
+ *     read-write (F) and read-only (F + 1), as libvirt's do;
+ *   - -kernel, -initrd and a device's romfile are read with plain
+ *     open()/fopen(): they get /proc/self/fd/F, which reopens exactly the
+ *     file vmrun resolved and checked (QEMU's user needs read permission
+ *     on it, which vmrun checks first);
+ *   - evdev devices (input-linux), memory-backend-file mem-path (the
+ *     hugepage file, Looking Glass) and VFIO's /dev/vfio/N are opened with
+ *     open() on a path QEMU computes or keeps: they stay paths, on which
+ *     vmrun gives QEMU's user access (priv/priv_handover.h). */
+enum qemu_file_role {
+    QEMU_FILE_FIRMWARE_CODE,
+    QEMU_FILE_UEFI_VARS,
+    QEMU_FILE_KERNEL,
+    QEMU_FILE_INITRD,
+    QEMU_FILE_DISK,
+    QEMU_FILE_ROM,
+    QEMU_FILE_SERIAL_LOG,
+};
+
+#define VM_HOST_FILES_MAX 48
+
+struct qemu_file {
+    enum qemu_file_role role;
+    size_t index;     /* disks[index], pci[index] */
+    const char *path; /* what is opened */
+    int access;       /* O_RDONLY, O_RDWR or O_WRONLY */
+    bool from_profile; /* a path the profile names (else vmrun's own file) */
+    int fd;           /* its number in QEMU */
+    int ro_fd;        /* a read-only twin in the same fdset, or -1 (below) */
+    char what[160];   /* "disks[0]: /var/lib/vms/win.img" */
+};
+
 struct vm_host_facts {
     const char *runtime_dir;       /* e.g. /run/vmrun/NAME */
     int qmp_fd;                    /* QEMU's end of the QMP connection (qemu_fds.h) */
+    struct qemu_file files[VM_HOST_FILES_MAX]; /* the files QEMU inherits, after QMP */
+    size_t n_files;
+    int files_err; /* vm_host_facts_files()'s result: -E2BIG for too many files */
     const char *memory_file;       /* hugetlbfs file prepared by vmrun; NULL: plain RAM */
     const char *ovmf_vars;         /* the per-VM vars copy; NULL when no firmware */
     const char *serial_log;        /* file for serial "log" */
@@ -33,6 +78,15 @@ struct vm_host_facts_storage {
     char looking_glass_shm[PATH_MAX];
 };
 
+/* The inherited fd of a file, or -1 when it is not handed as an fd. */
+int vm_host_facts_fd(const struct vm_host_facts *h, enum qemu_file_role role, size_t index);
+
+/* Fill h->files from the profile and h's paths: one entry per file QEMU is
+ * handed, numbered from h->qmp_fd + 1 in a fixed order (firmware code,
+ * UEFI variables, kernel, initrd, disks, ROMs, serial log), so that
+ * print-cmd and the supervisor agree. -E2BIG when they do not fit. Pure. */
+int vm_host_facts_files(const struct vm_profile *p, struct vm_host_facts *h);
+
 /* The host facts of a VM, laid out as the supervisor lays them out:
  *   runtime_dir  NULL: "/run/vmrun/NAME"
  *   state_dir    NULL: "/var/lib/vmrun/NAME" (serial.log, OVMF_VARS.fd: what
@@ -40,7 +94,8 @@ struct vm_host_facts_storage {
  * memory_file /dev/hugepages/vmrun-NAME (only with hugepages; the supervisor
  * puts the prepared file there), looking_glass_shm /dev/shm/looking-glass-NAME
  * (only with device "shm"), qmp_fd QEMU_FD_QMP (the QMP connection is the
- * first fd QEMU inherits, qemu_fds.h), sandbox false. Pure: reads neither the host nor the
+ * first fd QEMU inherits, qemu_fds.h), files as vm_host_facts_files() lays
+ * them out, sandbox false. Pure: reads neither the host nor the
  * environment, so `vmrun print-cmd` is stable. h's strings point into st. */
 void vm_host_facts_default(struct vm_host_facts *h, struct vm_host_facts_storage *st,
                            const struct vm_profile *p, const char *runtime_dir,

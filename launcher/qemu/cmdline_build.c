@@ -16,6 +16,8 @@
  * slots in argv order, so the guest sees the same layout on every start. */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,6 +254,41 @@ static int build_head(struct build *b)
     return 0;
 }
 
+/* What QEMU is told to open for a file vmrun hands it (cmdline.h): after
+ * `-add-fd fd=F,set=F`, /dev/fdset/F for what QEMU opens with qemu_open()
+ * (fdset true); /proc/self/fd/F for what it reads with plain open()
+ * (fdset false); the path itself when the facts hand no fd for it. */
+static int file_ref(struct build *b, enum qemu_file_role role, size_t index, const char *path,
+                    bool fdset, char *out, size_t len)
+{
+    int fd = -1, ro_fd = -1;
+    for (size_t i = 0; i < b->h->n_files; i++)
+        if (b->h->files[i].role == role && b->h->files[i].index == index) {
+            fd = b->h->files[i].fd;
+            ro_fd = b->h->files[i].ro_fd;
+        }
+    int n;
+    if (fd < 0) {
+        n = snprintf(out, len, "%s", path);
+    } else if (fdset) {
+        char add[64];
+        snprintf(add, sizeof(add), "fd=%d,set=%d", fd, fd);
+        if (push2(b, "-add-fd", add) < 0)
+            return -ENOMEM;
+        if (ro_fd >= 0) {
+            snprintf(add, sizeof(add), "fd=%d,set=%d", ro_fd, fd);
+            if (push2(b, "-add-fd", add) < 0)
+                return -ENOMEM;
+        }
+        n = snprintf(out, len, "/dev/fdset/%d", fd);
+    } else {
+        n = snprintf(out, len, "/proc/self/fd/%d", fd);
+    }
+    if (n < 0 || (size_t)n >= len)
+        return vmrun_failx(b->err, ENAMETOOLONG, "%s: the path is too long", path);
+    return 0;
+}
+
 static int build_machine(struct build *b)
 {
     const struct vm_profile *p = b->p;
@@ -443,12 +480,15 @@ static int build_boot(struct build *b)
 {
     const struct vm_profile *p = b->p;
     cleanup_opt struct opt o = {0};
+    char ref[PATH_MAX];
 
     if (p->firmware.code != NULL) {
         if (check_drive_file(b, "firmware.code", p->firmware.code) < 0)
             return -EINVAL;
+        if (file_ref(b, QEMU_FILE_FIRMWARE_CODE, 0, p->firmware.code, true, ref, sizeof(ref)) < 0)
+            return -EINVAL;
         opt_addf(&o, "if=pflash,format=raw,unit=0,readonly=on");
-        opt_kv(&o, "file", p->firmware.code);
+        opt_kv(&o, "file", ref);
         if (push_opt(b, "-drive", &o) < 0)
             return -ENOMEM;
         if (p->firmware.vars_template != NULL) {
@@ -457,8 +497,10 @@ static int build_boot(struct build *b)
                                    "no per-VM copy of firmware.vars_template was prepared");
             if (check_drive_file(b, "the UEFI variable store", b->h->ovmf_vars) < 0)
                 return -EINVAL;
+            if (file_ref(b, QEMU_FILE_UEFI_VARS, 0, b->h->ovmf_vars, true, ref, sizeof(ref)) < 0)
+                return -EINVAL;
             opt_addf(&o, "if=pflash,format=raw,unit=1");
-            opt_kv(&o, "file", b->h->ovmf_vars);
+            opt_kv(&o, "file", ref);
             if (push_opt(b, "-drive", &o) < 0)
                 return -ENOMEM;
         }
@@ -466,12 +508,16 @@ static int build_boot(struct build *b)
             return -ENOMEM;
     }
     /* -kernel, -initrd and -append take their value whole: no escaping. */
-    if (p->boot.kernel != NULL && push2(b, "-kernel", p->boot.kernel) < 0)
-        return -ENOMEM;
+    if (p->boot.kernel != NULL) {
+        if (file_ref(b, QEMU_FILE_KERNEL, 0, p->boot.kernel, false, ref, sizeof(ref)) < 0 ||
+            push2(b, "-kernel", ref) < 0)
+            return -ENOMEM;
+    }
     if (p->boot.initrd != NULL) {
         if (p->boot.kernel == NULL)
             return vmrun_failx(b->err, EINVAL, "boot.initrd needs boot.kernel");
-        if (push2(b, "-initrd", p->boot.initrd) < 0)
+        if (file_ref(b, QEMU_FILE_INITRD, 0, p->boot.initrd, false, ref, sizeof(ref)) < 0 ||
+            push2(b, "-initrd", ref) < 0)
             return -ENOMEM;
     }
     if (p->boot.cmdline != NULL) {
@@ -508,9 +554,13 @@ static bool same_device(const struct vm_pci *x, const struct vm_pci *y)
 static int vfio_options(struct build *b, const struct vm_pci *d, struct opt *o)
 {
     if (d->rom != NULL) {
-        if (check_value(b, "pci rom", d->rom) < 0)
+        /* The ROM reaches QEMU as /proc/self/fd/N (cmdline.h). */
+        char ref[PATH_MAX];
+        if (check_value(b, "pci rom", d->rom) < 0 ||
+            file_ref(b, QEMU_FILE_ROM, (size_t)(d - b->p->pci), d->rom, false, ref,
+                     sizeof(ref)) < 0)
             return -EINVAL;
-        opt_kv(o, "romfile", d->rom);
+        opt_kv(o, "romfile", ref);
     }
     if (d->rombar_off)
         opt_addf(o, "rombar=0");
@@ -660,8 +710,11 @@ static int build_disks(struct build *b)
                                "\"directsync\"",
                                i);
 
+        char ref[PATH_MAX];
+        if (file_ref(b, QEMU_FILE_DISK, i, d->path, true, ref, sizeof(ref)) < 0)
+            return -EINVAL;
         opt_addf(&o, "if=none,id=drive%zu", i);
-        opt_kv(&o, "file", d->path);
+        opt_kv(&o, "file", ref);
         opt_addf(&o, "format=%s", disk_format(d->format));
         if (cdrom)
             opt_addf(&o, "media=cdrom");
@@ -921,12 +974,15 @@ static int build_serial(struct build *b)
     switch (b->p->serial) {
     case VM_SERIAL_NONE:
         return 0; /* -nodefaults: no serial port at all */
-    case VM_SERIAL_LOG:
-        if (check_value(b, "the serial log path", b->h->serial_log) < 0)
+    case VM_SERIAL_LOG: {
+        char ref[PATH_MAX];
+        if (check_value(b, "the serial log path", b->h->serial_log) < 0 ||
+            file_ref(b, QEMU_FILE_SERIAL_LOG, 0, b->h->serial_log, true, ref, sizeof(ref)) < 0)
             return -EINVAL;
         opt_addf(&o, "file,id=ser0");
-        opt_kv(&o, "path", b->h->serial_log);
+        opt_kv(&o, "path", ref);
         break;
+    }
     case VM_SERIAL_STDIO:
         /* signal=off: Ctrl-C goes to the supervisor, which stops the guest
          * in order, instead of killing QEMU. */
@@ -950,6 +1006,9 @@ int qemu_build_argv(const struct vm_profile *p, const struct vm_host_facts *h,
         build_inputs, build_audio,   build_display, build_looking_glass, build_serial,
     };
     int r = 0;
+    if (h->files_err < 0)
+        r = vmrun_failx(err, E2BIG, "the profile names more files than QEMU can be handed (%d)",
+                        VM_HOST_FILES_MAX);
     for (size_t i = 0; i < ARRAY_SIZE(steps) && r == 0; i++)
         r = steps[i](&b);
     /* Last: the user's own additions come after everything vmrun wrote. */

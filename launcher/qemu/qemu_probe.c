@@ -15,45 +15,13 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "sys/child_env.h"
 
-extern char **environ;
 
 int qemu_find_binary(const char *name, char *out, size_t len)
 {
-    if (name == NULL || *name == '\0')
-        return -ENOENT;
-    struct stat st;
-    if (strchr(name, '/') != NULL) {
-        if (stat(name, &st) < 0)
-            return -errno;
-        if (!S_ISREG(st.st_mode) || access(name, X_OK) < 0)
-            return -EACCES;
-        if ((size_t)snprintf(out, len, "%s", name) >= len)
-            return -ENAMETOOLONG;
-        return 0;
-    }
-    const char *path = getenv("PATH");
-    if (path == NULL || *path == '\0')
-        path = "/usr/local/bin:/usr/bin:/bin";
-    bool denied = false;
-    for (const char *p = path; *p != '\0';) {
-        const char *end = strchrnul(p, ':');
-        size_t n = (size_t)(end - p);
-        char cand[PATH_MAX];
-        /* An empty PATH element means the current directory, as for execvp. */
-        int w = n == 0 ? snprintf(cand, sizeof(cand), "./%s", name)
-                       : snprintf(cand, sizeof(cand), "%.*s/%s", (int)n, p, name);
-        if (w > 0 && (size_t)w < sizeof(cand) && stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
-            if (access(cand, X_OK) == 0) {
-                if ((size_t)snprintf(out, len, "%s", cand) >= len)
-                    return -ENAMETOOLONG;
-                return 0;
-            }
-            denied = true;
-        }
-        p = *end == ':' ? end + 1 : end;
-    }
-    return denied ? -EACCES : -ENOENT;
+    /* As root, over a fixed PATH of root's directories (sys/child_env.h). */
+    return child_find_program(name, out, len);
 }
 
 int qemu_parse_version(const char *text, struct qemu_version *v)
@@ -121,7 +89,7 @@ int qemu_probe_output(const char *binary, const char *const *args, char *out, si
     posix_spawn_file_actions_adddup2(&fa, wr, 1);
     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
     cleanup_pid pid_t pid = 0;
-    int r = posix_spawn(&pid, binary, &fa, NULL, argv, environ);
+    int r = posix_spawn(&pid, binary, &fa, NULL, argv, child_env_plain());
     posix_spawn_file_actions_destroy(&fa);
     if (r != 0) {
         pid = 0;

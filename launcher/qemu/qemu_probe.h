@@ -18,7 +18,8 @@ struct qemu_version {
 };
 
 /* Resolve a binary name the way execvp does: a name containing '/' is
- * taken as it is, anything else is looked up in PATH. Returns 0 with the
+ * taken as it is, anything else is looked up in PATH (as root, the fixed
+ * PATH of sys/child_env.h, never the caller's). Returns 0 with the
  * path in out, -ENOENT when it is nowhere, -EACCES when the only matches
  * are not executable by this process. */
 int qemu_find_binary(const char *name, char *out, size_t len);

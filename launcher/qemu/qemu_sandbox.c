@@ -15,9 +15,8 @@
 #include <unistd.h>
 
 #include "qemu/qemu_probe.h"
+#include "sys/child_env.h"
 #include "sys/hostpath.h"
-
-extern char **environ;
 
 static bool probe(const char *qemu_binary)
 {
@@ -34,7 +33,12 @@ static bool probe(const char *qemu_binary)
     char *argv[] = {(char *)qemu_binary, (char *)"-sandbox", (char *)QEMU_SANDBOX_ARG,
                     (char *)"-version", NULL};
     pid_t pid;
-    int r = posix_spawnp(&pid, qemu_binary, &fa, NULL, argv, environ);
+    char exe[PATH_MAX];
+    if (child_find_program(qemu_binary, exe, sizeof(exe)) < 0) {
+        posix_spawn_file_actions_destroy(&fa);
+        return false;
+    }
+    int r = posix_spawn(&pid, exe, &fa, NULL, argv, child_env_plain());
     posix_spawn_file_actions_destroy(&fa);
     if (r != 0)
         return false;

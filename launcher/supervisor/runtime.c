@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "priv/access.h"
 #include "sys/hostpath.h"
 
 int runtime_path(char *buf, size_t len, const char *name, const char *file)
@@ -82,6 +83,34 @@ pid_t runtime_read_pid(const char *name, const char *file)
     if (fscanf(f, "%ld", &pid) != 1 || pid <= 0)
         return 0;
     return (pid_t)pid;
+}
+
+int runtime_write_starter(const struct vm_runtime *rt, uid_t uid, struct vmrun_error *err)
+{
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%u\n", (unsigned)uid);
+    return runtime_write_file(rt, "started_by", buf, err);
+}
+
+bool runtime_read_starter(const char *name, uid_t *uid)
+{
+    char path[PATH_MAX];
+    if (runtime_path(path, sizeof(path), name, "started_by") < 0)
+        return false;
+    cleanup_fclose FILE *f = fopen(path, "re");
+    unsigned long v;
+    char end;
+    if (f == NULL || fscanf(f, "%lu%c", &v, &end) != 2 || end != '\n' || v > 0xfffffffeUL)
+        return false;
+    *uid = (uid_t)v;
+    return true;
+}
+
+int runtime_check_manage(const char *name, struct vmrun_error *err)
+{
+    uid_t uid = 0;
+    bool known = runtime_read_starter(name, &uid);
+    return priv_check_manage(name, known, uid, err);
 }
 
 int runtime_write_file(const struct vm_runtime *rt, const char *file, const char *content,

@@ -7,6 +7,8 @@
  *   state.json      what `vmrun status` shows (pids, thread ids, start time)
  *   log             the supervisor's log in --detach mode
  *   stop-request    what `vmrun stop` asks for (timeout, force, reply path)
+ *   started_by      the uid of who started it (priv/access.h: through sudo
+ *                   or pkexec only they may stop or recover it)
  *
  * The lock decides whether a VM runs: a directory whose lock nobody holds
  * belongs to a dead supervisor (stale), whatever its pid files say. */
@@ -48,6 +50,16 @@ void runtime_release(struct vm_runtime *rt);
 /* Is a VM called name running? Does not take the lock. *supervisor gets the
  * recorded supervisor pid (0 when unknown). */
 enum runtime_state runtime_probe(const char *name, pid_t *supervisor);
+
+/* Record who started the VM (started_by). */
+int runtime_write_starter(const struct vm_runtime *rt, uid_t uid, struct vmrun_error *err);
+
+/* Who started name: true with *uid, or false when there is no record. */
+bool runtime_read_starter(const char *name, uid_t *uid);
+
+/* May the caller stop or recover name (priv/access.h)? 0, or -EPERM
+ * with err. */
+int runtime_check_manage(const char *name, struct vmrun_error *err);
 
 /* Read a small pid file of the runtime dir (0 when absent). */
 pid_t runtime_read_pid(const char *name, const char *file);

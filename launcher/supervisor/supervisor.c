@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,7 +21,9 @@
 #include "base/cleanup.h"
 #include "journal/journal.h"
 #include "plan/hostprep.h"
+#include "priv/access.h"
 #include "priv/priv_drop.h"
+#include "priv/priv_files.h"
 #include "priv/priv_handover.h"
 #include "priv/priv_notify.h"
 #include "qemu/cmdline.h"
@@ -30,8 +33,11 @@
 #include "qmp.h"
 #include "supervisor/runtime.h"
 #include "supervisor/vmstate.h"
+#include "sys/child_env.h"
 #include "sys/hostpath.h"
 #include "sys/seams.h"
+
+extern char **environ;
 
 /* QEMU greets on QMP once it has read its whole command line; on a loaded
  * host with a large guest that can take seconds. */
@@ -74,6 +80,9 @@ struct sup {
     int sigfd;
     struct qemu_threads threads;
     time_t started_at;
+    char qemu_exe[PATH_MAX];  /* the binary, resolved before fork */
+    struct child_env qemu_env; /* its environment, when vmrun is root */
+    char *const *qemu_envp;    /* what QEMU gets: qemu_env.v, or vmrun's own */
 
     /* stop state */
     int stop_stage; /* 0 running, 1 powerdown sent, 2 quit sent, 3 killed */
@@ -123,21 +132,34 @@ static void set_deadline(struct timespec *d, unsigned seconds)
 
 /* ---- files around QEMU ------------------------------------------------ */
 
-static int copy_file(const char *from, const char *to, struct vmrun_error *err)
+/* The VM's own UEFI variable store, made once from the template. The
+ * template is a path the profile names: opened with the rights it deserves
+ * (priv/priv_files.h), so a template that is a user's link to a file of
+ * root's copies nothing the user could not read. The copy is vmrun's own,
+ * root's, 0600: QEMU gets it as an fd and never by path. */
+static int copy_vars_template(struct sup *s, const char *to, struct vmrun_error *err)
 {
-    cleanup_close int in = open(from, O_RDONLY | O_CLOEXEC);
+    cleanup_close int in = priv_open_for_qemu(s->o->target, "firmware.vars_template",
+                                              s->p->firmware.vars_template, O_RDONLY,
+                                              PRIV_FILE_REGULAR, false, err);
     if (in < 0)
-        return vmrun_fail(err, errno, "open OVMF vars template %s", from);
+        return in;
     cleanup_close int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (out < 0)
         return vmrun_fail(err, errno, "create %s", to);
     char buf[65536];
     ssize_t n;
     while ((n = read(in, buf, sizeof(buf))) > 0)
-        if (write(out, buf, (size_t)n) != n)
-            return vmrun_fail(err, errno, "write %s", to);
-    if (n < 0)
-        return vmrun_fail(err, errno, "read %s", from);
+        if (write(out, buf, (size_t)n) != n) {
+            int e = errno;
+            unlink(to);
+            return vmrun_fail(err, e, "write %s", to);
+        }
+    if (n < 0) {
+        int e = errno;
+        unlink(to);
+        return vmrun_fail(err, e, "read %s", s->p->firmware.vars_template);
+    }
     return 0;
 }
 
@@ -183,14 +205,67 @@ static int prepare_files(struct sup *s, struct vmrun_error *err)
         return vmrun_fail(err, errno, "chmod %s", dir);
     /* After the state directory exists: the answer is cached there. */
     s->facts.sandbox = qemu_supports_sandbox(s->p->qemu.binary);
-    int fd = open(s->facts.serial_log, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0)
-        return vmrun_fail(err, errno, "create %s", s->facts.serial_log);
-    close(fd);
     if (s->facts.ovmf_vars != NULL && access(s->facts.ovmf_vars, F_OK) < 0) {
-        if ((r = copy_file(s->p->firmware.vars_template, s->facts.ovmf_vars, err)) < 0)
+        if ((r = copy_vars_template(s, s->facts.ovmf_vars, err)) < 0)
             return r;
         say(s, "created the VM's UEFI variable store %s", s->facts.ovmf_vars);
+    }
+    return 0;
+}
+
+/* Every file QEMU is handed as an fd (qemu/cmdline.h), opened in the order
+ * of their numbers: a path the profile names with the rights it deserves
+ * (priv/priv_files.h), vmrun's own files (UEFI variables, serial log) by
+ * vmrun, in its own directory, never through a link. */
+static int open_qemu_files(struct sup *s, struct vmrun_error *err)
+{
+    for (size_t i = 0; i < s->facts.n_files; i++) {
+        const struct qemu_file *f = &s->facts.files[i];
+        int fd;
+        if (f->from_profile) {
+            bool reopens = f->role == QEMU_FILE_KERNEL || f->role == QEMU_FILE_INITRD ||
+                           f->role == QEMU_FILE_ROM;
+            unsigned kinds = PRIV_FILE_REGULAR | (f->role == QEMU_FILE_DISK ? PRIV_FILE_BLOCK : 0);
+            char what[64];
+            snprintf(what, sizeof(what), "%.*s", (int)strcspn(f->what, ":"), f->what);
+            fd = priv_open_for_qemu(s->o->target, what, f->path, f->access, kinds, reopens, err);
+            if (fd < 0)
+                return fd;
+        } else {
+            int flags = f->access | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY;
+            if (f->role == QEMU_FILE_SERIAL_LOG)
+                flags |= O_CREAT | O_TRUNC;
+            fd = open(f->path, flags, 0600);
+            if (fd < 0)
+                return vmrun_fail(err, errno, "open %s", f->path);
+            struct stat st;
+            if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                close(fd);
+                return vmrun_failx(err, EINVAL, "%s is not a regular file", f->path);
+            }
+        }
+        /* The read-only twin is the same open file's inode, reopened. */
+        int twin = -1;
+        if (f->ro_fd >= 0) {
+            char self[64];
+            snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+            twin = open(self, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+            if (twin < 0) {
+                int e = errno;
+                close(fd);
+                return vmrun_fail(err, e, "reopen %s read-only", f->path);
+            }
+        }
+        int target = qemu_fds_add(&s->fds, fd, f->what);
+        if (target != f->fd) {
+            if (twin >= 0)
+                close(twin);
+            return vmrun_failx(err, EINVAL, "internal error: %s must be QEMU's fd %d, not %d",
+                               f->what, f->fd, target);
+        }
+        if (twin >= 0 && (target = qemu_fds_add(&s->fds, twin, "the same, read-only")) != f->ro_fd)
+            return vmrun_failx(err, EINVAL, "internal error: %s's twin must be QEMU's fd %d",
+                               f->what, f->ro_fd);
     }
     return 0;
 }
@@ -212,6 +287,55 @@ static int prepare_qmp(struct sup *s, struct vmrun_error *err)
 }
 
 /* ---- QEMU ---------------------------------------------------------------- */
+
+/* QEMU's binary and environment, settled before fork. As root, QEMU gets
+ * a fixed environment (sys/child_env.h) with its own user's HOME, USER,
+ * LOGNAME and XDG_RUNTIME_DIR; of the caller's variables only those a
+ * window or a sound server needs (DISPLAY, WAYLAND_DISPLAY, XAUTHORITY,
+ * PULSE_SERVER), and only when the profile has a window or sound, and
+ * only when QEMU runs as that caller: they are read with QEMU's user's
+ * own rights. As an ordinary user, QEMU keeps the user's environment. */
+static int qemu_env_prepare(struct sup *s, struct vmrun_error *err)
+{
+    int r = child_find_program(s->p->qemu.binary != NULL ? s->p->qemu.binary
+                                                         : "qemu-system-x86_64",
+                               s->qemu_exe, sizeof(s->qemu_exe));
+    if (r < 0)
+        return vmrun_fail(err, -r, "QEMU binary %s",
+                          s->p->qemu.binary != NULL ? s->p->qemu.binary : "qemu-system-x86_64");
+    /* Decided here, in the parent: in the child, after the drop, vmrun is
+     * no longer root. */
+    s->qemu_envp = environ;
+    if (!child_env_is_fixed())
+        return 0;
+    child_env_init(&s->qemu_env);
+    s->qemu_envp = s->qemu_env.v;
+    uid_t uid = s->o->target != NULL ? s->o->target->uid : geteuid();
+    struct passwd *pw = getpwuid(uid);
+    if (pw != NULL) {
+        child_env_set(&s->qemu_env, "HOME", pw->pw_dir);
+        child_env_set(&s->qemu_env, "USER", pw->pw_name);
+        child_env_set(&s->qemu_env, "LOGNAME", pw->pw_name);
+    }
+    char run[64];
+    struct stat st;
+    snprintf(run, sizeof(run), "/run/user/%u", (unsigned)uid);
+    if (uid != 0 && stat(run, &st) == 0 && st.st_uid == uid)
+        child_env_set(&s->qemu_env, "XDG_RUNTIME_DIR", run);
+    bool as_caller = s->o->target != NULL && s->o->target->change &&
+                     (s->o->target->source == PRIV_FROM_SUDO ||
+                      s->o->target->source == PRIV_FROM_PKEXEC);
+    bool window = s->p->display == VM_DISPLAY_GTK || s->p->display == VM_DISPLAY_SDL;
+    bool sound = s->p->audio.present && s->p->audio.backend != VM_AUDIO_NONE;
+    if (as_caller && window) {
+        child_env_set(&s->qemu_env, "DISPLAY", getenv("DISPLAY"));
+        child_env_set(&s->qemu_env, "WAYLAND_DISPLAY", getenv("WAYLAND_DISPLAY"));
+        child_env_set(&s->qemu_env, "XAUTHORITY", getenv("XAUTHORITY"));
+    }
+    if (as_caller && sound)
+        child_env_set(&s->qemu_env, "PULSE_SERVER", getenv("PULSE_SERVER"));
+    return 0;
+}
 
 /* In the child, after fork: report why QEMU could not be started. */
 static void child_fail(int fd, const char *msg)
@@ -270,8 +394,8 @@ static int spawn_qemu(struct sup *s, struct argv_list *argv, struct vmrun_error 
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent)
             _exit(127);
-        execvp(argv->v[0], argv->v);
-        snprintf(cerr.msg, sizeof(cerr.msg), "cannot run %s: %s", argv->v[0], strerror(errno));
+        execve(s->qemu_exe, argv->v, s->qemu_envp);
+        snprintf(cerr.msg, sizeof(cerr.msg), "cannot run %s: %s", s->qemu_exe, strerror(errno));
         child_fail(errpipe[1], cerr.msg);
     }
     close(errpipe[1]);
@@ -753,6 +877,8 @@ enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor
         s.rt.dir[0] = '\0'; /* not ours: do not remove it */
         goto out;
     }
+    if (runtime_write_starter(&s.rt, priv_starter_uid(), err) < 0)
+        goto out_release;
     if (o->to_log && redirect_to_log(&s, err) < 0)
         goto out_release;
     if (recover_stale(&s, err) < 0)
@@ -795,16 +921,11 @@ enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor
 
     if (prepare_files(&s, err) < 0)
         goto out_undo;
-    if (o->target != NULL && o->target->change) {
-        const char *mine[2];
-        size_t n_mine = 0;
-        if (s.facts.ovmf_vars != NULL)
-            mine[n_mine++] = s.facts.ovmf_vars;
-        mine[n_mine++] = s.facts.serial_log;
-        if (priv_handover(&s.hp, mine, n_mine, err) < 0)
-            goto out_undo;
-    }
     if (prepare_qmp(&s, err) < 0)
+        goto out_undo;
+    if (open_qemu_files(&s, err) < 0)
+        goto out_undo;
+    if (qemu_env_prepare(&s, err) < 0)
         goto out_undo;
     if (qemu_build_argv(p, &s.facts, &argv, err) < 0)
         goto out_undo;

@@ -24,6 +24,7 @@ enum seam {
     SEAM_NOTIFY_SEND,       /* the program run instead of notify-send */
     SEAM_DESKTOP_DIR,       /* where desktop launchers are written */
     SEAM_KILL_AT,           /* SIGKILL at a named point inside a step (hugepages-claimed, ...) */
+    SEAM_TRUST_PROFILES,    /* root (not through sudo/pkexec) vouches for every profile */
     SEAM_COUNT
 };
 

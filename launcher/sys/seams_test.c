@@ -17,6 +17,7 @@ static const char *const names[SEAM_COUNT] = {
     [SEAM_NOTIFY_SEND] = "VMRUN_NOTIFY_SEND",
     [SEAM_DESKTOP_DIR] = "VMRUN_DESKTOP_DIR",
     [SEAM_KILL_AT] = "VMRUN_TEST_KILL_AT",
+    [SEAM_TRUST_PROFILES] = "VMRUN_TEST_TRUST_PROFILES",
 };
 
 const char *seam_value(enum seam s)

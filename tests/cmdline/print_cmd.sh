@@ -14,7 +14,7 @@ fail() {
 }
 
 "$VMRUN_BIN" print-cmd --help >"$T/out" 2>&1 || fail "--help exits $?"
-grep -q "usage: vmrun print-cmd PROFILE" "$T/out" || fail "--help does not show the usage"
+grep -q "usage: vmrun print-cmd \[--trust-profile\] PROFILE" "$T/out" || fail "--help does not show the usage"
 
 "$VMRUN_BIN" print-cmd >/dev/null 2>&1
 [ $? = 2 ] || fail "no PROFILE: exit is not 2"

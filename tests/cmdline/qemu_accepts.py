@@ -16,6 +16,11 @@ for a stand-in that starts here, in this script and never in the builder:
   spice on a port   -> spice on a unix socket (no fixed port in tests)
   audio / display   -> "none" when this QEMU lacks the driver module
   kernel, initrd    -> dropped (with -append) when the files do not exist
+Files vmrun hands QEMU as fds stay fds: for every `-add-fd fd=N,set=N`
+(disks, firmware, UEFI variables, serial log: /dev/fdset/N) and every
+/proc/self/fd/N (kernel, initrd, ROM), this script opens the stand-in (or
+the real file) with the access the option needs and puts it at fd N, as
+the supervisor does; so QEMU 7.2 is shown to accept each file that way.
 Everything else is passed as built. QEMU runs paused (-S is in the argv);
 the test speaks QMP on a socketpair whose other end QEMU inherits at the
 fd the argv names (as vmrun's supervisor does): qmp_capabilities, then
@@ -23,6 +28,7 @@ query-status must say "prelaunch" and not running, then quit. QEMU rejecting
 any option fails the test. Only the QEMU started here is ended, by pid, and
 every temporary file is removed.
 """
+import fcntl
 import json
 import os
 import shutil
@@ -105,20 +111,56 @@ def pairs(argv):
             i += 2
 
 
-def swap(argv, qemu, tmp, notes):
+def fdset_of(value):
+    """N for "/dev/fdset/N", else None."""
+    if value is not None and value.startswith("/dev/fdset/"):
+        return int(value[len("/dev/fdset/"):])
+    return None
+
+
+def procfd_of(value):
+    """N for "/proc/self/fd/N", else None."""
+    if value is not None and value.startswith("/proc/self/fd/"):
+        return int(value[len("/proc/self/fd/"):])
+    return None
+
+
+def swap(argv, qemu, tmp, notes, fds):
+    """The argv with stand-ins; fds gets {N: (path, flags)} for every file
+    QEMU is to inherit at fd N."""
     audio = qemu_lists(qemu, "-audiodev")
     displays = qemu_lists(qemu, "-display")
     kernel_ok = True
     for opt, val in pairs(argv):
-        if opt in ("-kernel", "-initrd") and not os.path.exists(val):
+        if opt in ("-kernel", "-initrd") and procfd_of(val) is None and not os.path.exists(val):
             kernel_ok = False
+    # The files handed as /proc/self/fd/N are the profile's own (kernel,
+    # initrd, ROM): their paths come from print-cmd's fd list.
+    listed = {}
+    for line in subprocess.run([os.environ["VMRUN_BIN"], "print-cmd", os.environ["QA_SRC"]],
+                               stdout=subprocess.PIPE, text=True).stdout.splitlines() \
+            if os.environ.get("QA_SRC") else []:
+        if line.startswith("# fd "):
+            n, what = line[5:].split(": ", 1)
+            listed[int(n)] = what
     out = [qemu]
     n_images = 0
+
+    def hand(value, path, flags):
+        n = fdset_of(value)
+        if n is None:
+            return path  # no fd: a path, as before
+        fds[n] = (path, flags)
+        return value
+
     for opt, val in pairs(argv):
         if val is None:
             out.append(opt)
             continue
         parts = split_opts(val)
+        if opt == "-add-fd":
+            out += [opt, val]
+            continue
         if opt == "-accel":
             val = "tcg"
         elif opt == "-global" and val.startswith("kvm-pit."):
@@ -133,7 +175,8 @@ def swap(argv, qemu, tmp, notes):
             put(parts, "path", os.path.join(tmp, get(parts, "id") + ".sock"))
             val = join_opts(parts)
         elif opt == "-chardev" and parts[0] == "file":
-            put(parts, "path", os.path.join(tmp, get(parts, "id") + ".log"))
+            log = os.path.join(tmp, get(parts, "id") + ".log")
+            put(parts, "path", hand(get(parts, "path"), log, os.O_WRONLY | os.O_CREAT))
             val = join_opts(parts)
         elif opt == "-object" and parts[0] == "memory-backend-file":
             put(parts, "mem-path", os.path.join(tmp, get(parts, "id") + ".mem"))
@@ -144,15 +187,23 @@ def swap(argv, qemu, tmp, notes):
         elif opt == "-drive" and get(parts, "if") == "pflash" and get(parts, "unit") == "1":
             vars_copy = os.path.join(tmp, "OVMF_VARS.fd")
             shutil.copyfile(OVMF_VARS, vars_copy)
-            put(parts, "file", vars_copy)
+            put(parts, "file", hand(get(parts, "file"), vars_copy, os.O_RDWR))
             val = join_opts(parts)
+        elif opt == "-drive" and get(parts, "if") == "pflash":
+            code = get(parts, "file")
+            n = fdset_of(code)
+            if n is not None:
+                real = listed.get(n, "").split(": ", 1)[-1].rsplit(" (", 1)[0]
+                fds[n] = (real if os.path.exists(real) else "/usr/share/OVMF/OVMF_CODE_4M.fd",
+                          os.O_RDONLY)
         elif opt == "-drive" and get(parts, "if") == "none":
             fmt = get(parts, "format") or "raw"
             # A comma in the name exercises the escaping for real.
             image = os.path.join(tmp, "disk%d,%s" % (n_images, fmt))
             n_images += 1
             subprocess.run(["qemu-img", "create", "-q", "-f", fmt, image, "64M"], check=True)
-            put(parts, "file", image)
+            ro = get(parts, "readonly") == "on"
+            put(parts, "file", hand(get(parts, "file"), image, os.O_RDONLY if ro else os.O_RDWR))
             val = join_opts(parts)
         elif opt == "-device" and parts[0] == "vfio-pci":
             keep = [p for p in parts[1:] if p.split("=")[0] in ("bus", "addr", "multifunction")]
@@ -174,8 +225,26 @@ def swap(argv, qemu, tmp, notes):
         elif opt in ("-kernel", "-initrd", "-append") and not kernel_ok:
             notes.append("dropped %s %s (no such kernel here)" % (opt, val))
             continue
+        elif opt in ("-kernel", "-initrd") and procfd_of(val) is not None:
+            n = procfd_of(val)
+            real = listed.get(n, "").split(": ", 1)[-1].rsplit(" (", 1)[0]
+            if not os.path.exists(real):
+                notes.append("dropped %s %s (no such file here)" % (opt, val))
+                continue
+            fds[n] = (real, os.O_RDONLY)
         out += [opt, val]
-    return out
+    # A second fd in a set is the read-only twin of a read-write file;
+    # an -add-fd whose file was dropped with its option goes too.
+    final = []
+    for opt, val in pairs(out):
+        if opt == "-add-fd":
+            fd, fdset = int(get(split_opts(val), "fd")), int(get(split_opts(val), "set"))
+            if fd != fdset and fdset in fds:
+                fds[fd] = (fds[fdset][0], os.O_RDONLY)
+            if fd not in fds:
+                continue
+        final += [opt] if val is None else [opt, val]
+    return [qemu] + final
 
 
 class Qmp:
@@ -231,7 +300,9 @@ def main():
     proc = None
     try:
         notes = []
-        run = swap(argv, qemu, tmp, notes)
+        files = {}
+        os.environ["QA_SRC"] = src
+        run = swap(argv, qemu, tmp, notes, files)
         for n in notes:
             print("stand-in: " + n)
         print("running: " + " ".join(run))
@@ -243,14 +314,22 @@ def main():
         if qmp_fd is None:
             fail("the argv has no QMP socket fd")
         ours, theirs = socket.socketpair()
-        # The shell moves QEMU's end to the fd the argv names, then execs
-        # QEMU (same pid).
-        fd = theirs.fileno()
-        wrap = ["/bin/sh", "-c", 'exec %d<&%d %d<&- "$@"' % (qmp_fd, fd, fd), "sh"]
-        if fd == qmp_fd:
-            wrap = []
-        proc = subprocess.Popen(wrap + run, stdin=subprocess.DEVNULL, stdout=errlog,
-                                stderr=errlog, pass_fds=(fd,))
+        # Every fd QEMU inherits at the number the argv names, as the
+        # supervisor's qemu_fds_install() puts them (close_fds would undo it:
+        # every other fd of this script is close-on-exec already).
+        want = {qmp_fd: os.dup(theirs.fileno())}
+        for n, (path, flags) in files.items():
+            want[n] = os.open(path, flags | os.O_CLOEXEC, 0o600)
+
+        def install():
+            lifted = {n: fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 200) for n, fd in want.items()}
+            for n, fd in lifted.items():
+                os.dup2(fd, n)  # inheritable: close-on-exec cleared
+
+        proc = subprocess.Popen(run, stdin=subprocess.DEVNULL, stdout=errlog, stderr=errlog,
+                                preexec_fn=install, close_fds=False)
+        for fd in want.values():
+            os.close(fd)
         theirs.close()
         qmp = Qmp(ours)
         try:

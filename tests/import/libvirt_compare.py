@@ -430,6 +430,19 @@ def compare(name, xml_path, lv, tmp):
     if p.returncode != 0:
         return ["vmrun print-cmd exited %d: %s" % (p.returncode, p.stderr)]
     vargv = shlex.split(p.stdout.replace("\\\n", " "), comments=True)
+    # Files reach QEMU as inherited fds (/dev/fdset/N, /proc/self/fd/N);
+    # print-cmd names each one's path after the command ("# fd N: what:
+    # PATH (mode)"): compare those paths.
+    fdpath = {}
+    for line in p.stdout.splitlines():
+        m = re.match(r"# fd (\d+): [^:]*: (.*) \((?:read-only|read-write|write-only)\)$", line)
+        if m:
+            fdpath[m.group(1)] = m.group(2)
+
+    def unfd(a):
+        return re.sub(r"(/dev/fdset/|/proc/self/fd/)(\d+)",
+                      lambda m: fdpath.get(m.group(2), m.group(0)).replace(",", ",,"), a)
+    vargv = [unfd(a) for a in vargv]
     L = facts(largv)
     V = facts(vargv, profile.get("memory", {}).get("hugepages"))
     root = ET.fromstring(text)

@@ -17,6 +17,8 @@ chmod 0755 "$trusted" "$untrusted"
 printf '{"name": "deskvm", "description": "Desk test VM"}\n' >"$trusted/deskvm.json"
 chmod 0644 "$trusted/deskvm.json"
 cp "$trusted/deskvm.json" "$untrusted/deskvm.json"
+# A directory a user owns: they decide what its names are.
+chown 65534 "$untrusted"
 apps="$untrusted/apps/applications"
 mkdir -p "$untrusted/apps"
 chown 65534 "$untrusted/apps"

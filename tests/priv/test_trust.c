@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "priv/profile_open.h"
 #include "priv/trust.h"
 
 static char root[64];
@@ -116,8 +117,13 @@ static void test_path_rules(void **state)
     /* A root-owned file in a directory a user owns: the user can replace it. */
     assert_int_equal(check("home/rootfile.json", &err), -EPERM);
     assert_non_null(strstr(err.msg, "/home is owned by uid 65534"));
-    /* Sticky /tmp-like directories are writable by others. */
-    assert_int_equal(check("tmp/vm.json", &err), -EPERM);
+    /* In a sticky /tmp-like directory nobody else can replace a file of
+     * root's: accepted; a user's file there is refused. */
+    assert_int_equal(check("tmp/vm.json", &err), 0);
+    make_file("tmp/user.json", 0644, other_uid);
+    assert_int_equal(check("tmp/user.json", &err), -EPERM);
+    make_link("tmp/link.json", "../etc/good.json");
+    assert_int_equal(check("tmp/link.json", &err), 0); /* root's link: followed */
     /* A trusted symlink to an untrusted file, and an untrusted symlink to a
      * trusted file: both refused. */
     assert_int_equal(check("etc/link-to-home.json", &err), -EPERM);
@@ -140,31 +146,80 @@ static void test_relative_path(void **state)
     assert_int_equal(chdir(cwd), 0);
 }
 
+static const char *good_profile = "{\"name\": \"t\", \"memory\": {\"size\": \"64M\"}}\n";
+
+static void write_rel(const char *rel, const char *text, mode_t mode, uid_t owner)
+{
+    char p[256];
+    path(p, sizeof(p), rel);
+    unlink(p);
+    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    assert_int_equal(chmod(p, mode), 0);
+    assert_int_equal(chown(p, owner, (gid_t)-1), 0);
+}
+
+static int load(const char *rel, bool vouch, struct vm_profile *prof, struct diag_list *d,
+                struct vmrun_error *err)
+{
+    char p[256], out[4096];
+    if (rel[0] == '/')
+        snprintf(p, sizeof(p), "%s", rel);
+    else
+        path(p, sizeof(p), rel);
+    memset(err, 0, sizeof(*err));
+    memset(d, 0, sizeof(*d));
+    struct profile_open_opts o = {.root_vouches = vouch};
+    int r = priv_load_profile(p, &o, prof, out, sizeof(out), d, err);
+    if (r == 0)
+        profile_free(prof);
+    return r;
+}
+
 static void test_profile_under_sudo(void **state)
 {
     setenv("SUDO_UID", "65534", 1);
     setenv("SUDO_GID", "65534", 1);
     assert_int_equal(trust_mode(), TRUST_DELEGATED);
-    struct vm_profile prof = {0};
-    snprintf(prof.name, sizeof(prof.name), "gaming");
-    char p[256];
-    struct vmrun_error err = {0};
+    write_rel("etc/t.json", good_profile, 0644, 0);
+    write_rel("home/t.json", good_profile, 0644, other_uid);
+    struct vm_profile prof;
+    struct diag_list d;
+    struct vmrun_error err;
 
-    path(p, sizeof(p), "home/vm.json");
-    assert_int_equal(trust_check_profile(p, &prof, &err), -EPERM);
+    assert_int_equal(load("home/t.json", false, &prof, &d, &err), -EPERM);
     assert_non_null(strstr(err.msg, "sudo or pkexec"));
-    assert_non_null(strstr(err.msg, "/etc/vmrun/gaming.json"));
+    assert_non_null(strstr(err.msg, "/etc/vmrun/t.json"));
     assert_non_null(strstr(err.msg, "owned by uid 65534"));
-
     /* The same bytes under a root-owned 0755 chain are accepted. */
-    path(p, sizeof(p), "etc/good.json");
-    assert_int_equal(trust_check_profile(p, &prof, &err), 0);
+    assert_int_equal(load("etc/t.json", false, &prof, &d, &err), 0);
+    /* --trust-profile is not the caller's to give. */
+    assert_int_equal(load("home/t.json", true, &prof, &d, &err), -EPERM);
+    assert_non_null(strstr(err.msg, "--trust-profile"));
+    /* Through /dev/stdin, /dev/fd or /proc: refused, whatever fd 0 is. */
+    assert_int_equal(load("/dev/stdin", false, &prof, &d, &err), -EPERM);
+    assert_non_null(strstr(err.msg, "/proc"));
+    assert_int_equal(load("/proc/self/fd/0", false, &prof, &d, &err), -EPERM);
+
+    /* A root-only file with errors: its problems are not shown to a user
+     * who cannot read it. */
+    write_rel("etc/secret.json", "{\"name\": \"t\", \"memory\": {\"size\": \"SECRET\"}}", 0600, 0);
+    assert_int_equal(load("etc/secret.json", false, &prof, &d, &err), -EINVAL);
+    assert_int_equal(d.n, 0);
+    assert_null(strstr(err.msg, "SECRET"));
+    assert_non_null(strstr(err.msg, "you cannot read it"));
+    /* Readable by the user: the problems are theirs to see. */
+    write_rel("etc/secret.json", "{\"name\": \"t\", \"memory\": {\"size\": \"SECRET\"}}", 0644, 0);
+    assert_int_equal(load("etc/secret.json", false, &prof, &d, &err), -EINVAL);
+    assert_true(d.n > 0);
+    diag_list_free(&d);
 
     /* pkexec is the same as sudo. */
     unsetenv("SUDO_UID");
     setenv("PKEXEC_UID", "65534", 1);
-    path(p, sizeof(p), "etc/user-owned.json");
-    assert_int_equal(trust_check_profile(p, &prof, &err), -EPERM);
+    assert_int_equal(load("etc/user-owned.json", false, &prof, &d, &err), -EPERM);
     unsetenv("PKEXEC_UID");
     unsetenv("SUDO_GID");
 }
@@ -172,33 +227,33 @@ static void test_profile_under_sudo(void **state)
 static void test_profile_as_root(void **state)
 {
     assert_int_equal(trust_mode(), TRUST_ROOT);
-    struct vm_profile prof = {0};
-    snprintf(prof.name, sizeof(prof.name), "gaming");
-    char p[256];
-    struct vmrun_error err = {0};
-    path(p, sizeof(p), "home/vm.json");
-    /* Root running a user's profile: accepted... */
-    assert_int_equal(trust_check_profile(p, &prof, &err), 0);
-    /* ...but not its extra_args or binary. */
-    char *extra[] = {(char *)"-device", (char *)"x"};
-    prof.qemu.extra_args = extra;
-    prof.qemu.n_extra_args = 2;
-    assert_int_equal(trust_check_profile(p, &prof, &err), -EPERM);
-    assert_non_null(strstr(err.msg, "extra_args"));
-    path(p, sizeof(p), "etc/good.json");
-    assert_int_equal(trust_check_profile(p, &prof, &err), 0);
-    prof.qemu.n_extra_args = 0;
+    write_rel("home/t.json", good_profile, 0644, other_uid);
+    write_rel("etc/t.json", good_profile, 0644, 0);
+    struct vm_profile prof;
+    struct diag_list d;
+    struct vmrun_error err;
+    /* Root running a profile it does not control: refused, unless root
+     * vouches for it. */
+    assert_int_equal(load("home/t.json", false, &prof, &d, &err), -EPERM);
+    assert_non_null(strstr(err.msg, "--trust-profile"));
+    assert_int_equal(load("home/t.json", true, &prof, &d, &err), 0);
+    assert_int_equal(load("etc/t.json", false, &prof, &d, &err), 0);
 
-    /* A binary path must itself be root-controlled. */
-    char bin[256];
+    /* A binary path must itself be root-controlled, vouched for or not. */
+    char text[512], bin[256];
     path(bin, sizeof(bin), "etc/sub/userbin");
-    prof.qemu.binary = bin;
-    assert_int_equal(trust_check_profile(p, &prof, &err), -EPERM);
+    snprintf(text, sizeof(text),
+             "{\"name\": \"t\", \"qemu\": {\"binary\": \"%s\"}, \"memory\": {\"size\": \"64M\"}}",
+             bin);
+    write_rel("etc/bin.json", text, 0644, 0);
+    assert_int_equal(load("etc/bin.json", false, &prof, &d, &err), -EPERM);
     assert_non_null(strstr(err.msg, "qemu.binary"));
     path(bin, sizeof(bin), "etc/sub/bin");
-    assert_int_equal(trust_check_profile(p, &prof, &err), 0);
-    prof.qemu.binary = (char *)"qemu-system-x86_64";
-    assert_int_equal(trust_check_profile(p, &prof, &err), 0);
+    snprintf(text, sizeof(text),
+             "{\"name\": \"t\", \"qemu\": {\"binary\": \"%s\"}, \"memory\": {\"size\": \"64M\"}}",
+             bin);
+    write_rel("etc/bin.json", text, 0644, 0);
+    assert_int_equal(load("etc/bin.json", false, &prof, &d, &err), 0);
 }
 
 int main(void)
@@ -209,6 +264,9 @@ int main(void)
     }
     unsetenv("SUDO_UID");
     unsetenv("PKEXEC_UID");
+    /* The suite's leniency for root (tests/CMakeLists.txt) is what is
+     * tested here: off. */
+    unsetenv("VMRUN_TEST_TRUST_PROFILES");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_path_rules),
         cmocka_unit_test(test_relative_path),

@@ -14,6 +14,7 @@
 #include "host/pci/pci_sysfs.h"
 #include "host/pci/pci_users.h"
 #include "journal/opargs.h"
+#include "sys/child_env.h"
 #include "sys/hostpath.h"
 
 #define VFIO_DRIVER "vfio-pci"
@@ -227,11 +228,18 @@ int pci_load_vfio(struct vmrun_error *err)
                            "vfio-pci is not loaded (%s is missing); modprobe is not run for a "
                            "test sysfs root",
                            path);
+    /* Root's modprobe from root's directories, with a fixed environment
+     * (sys/child_env.h): nothing of the caller's reaches it. */
+    char modprobe[PATH_MAX];
+    if (child_find_program("modprobe", modprobe, sizeof(modprobe)) < 0)
+        return vmrun_failx(err, ENOENT, "modprobe is not installed (in %s): cannot load vfio-pci",
+                           CHILD_ENV_PATH);
     pid_t pid = fork();
     if (pid < 0)
         return vmrun_fail(err, errno, "modprobe vfio-pci: fork");
     if (pid == 0) {
-        execlp("modprobe", "modprobe", VFIO_DRIVER, (char *)NULL);
+        char *const argv[] = {(char *)"modprobe", (char *)VFIO_DRIVER, NULL};
+        execve(modprobe, argv, child_env_plain());
         _exit(127);
     }
     int status;

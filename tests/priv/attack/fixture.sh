@@ -1,0 +1,65 @@
+#!/bin/bash
+# fixture.sh setup|cleanup: the stage of the attacks on the privilege
+# boundary (tests/priv/attack/).
+#   setup    an unprivileged user vmrun-tester (with a home of its own), a
+#            copy of the release vmrun (and the lying fake QEMU) in a
+#            root-owned directory, and a sudoers rule of our own,
+#            /etc/sudoers.d/vmrun-priv-tests, that lets that user run that
+#            binary alone as root, without a password and with SETENV (so
+#            `sudo -E` keeps the caller's environment: the worst rule an
+#            admin could write); checked with visudo before it is used;
+#   cleanup  removes all of it: the rule, the user and its home, the
+#            directory, and the priv-* state directories the VMs left.
+# Needs root and sudo (scripts/install-deps.sh installs it).
+set -eu
+ATTACK_USER=vmrun-tester
+BASE=/run/vmrun-priv-tests
+RULE=/etc/sudoers.d/vmrun-priv-tests
+
+cleanup() {
+    rm -f "$RULE"
+    if id "$ATTACK_USER" >/dev/null 2>&1; then
+        # Only this user's processes: it exists for these tests alone.
+        pkill -KILL -u "$ATTACK_USER" 2>/dev/null || true
+        userdel -r "$ATTACK_USER" 2>/dev/null || userdel "$ATTACK_USER" || true
+        rm -rf "/home/$ATTACK_USER"
+    fi
+    rm -rf "$BASE" /var/lib/vmrun/priv-* /dev/shm/looking-glass-priv-*
+    for d in /run/vmrun/priv-*; do
+        [ -e "$d" ] && rm -rf "$d"
+    done
+    return 0
+}
+
+setup() {
+    [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
+    command -v sudo >/dev/null || { echo "FAIL: sudo is not installed (scripts/install-deps.sh)"; exit 1; }
+    : "${VMRUN_RELEASE_BIN:?}" "${VMRUN_SOURCE_DIR:?}"
+    cleanup
+    useradd --create-home --home-dir "/home/$ATTACK_USER" --shell /bin/sh \
+        --comment "vmrun privilege tests" "$ATTACK_USER"
+    install -d -m 0755 -o root -g root "$BASE" "$BASE/bin" "$BASE/etc"
+    install -m 0755 -o root -g root "$VMRUN_RELEASE_BIN" "$BASE/bin/vmrun"
+    install -m 0755 -o root -g root "$VMRUN_SOURCE_DIR/tests/supervise/fake_qemu.py" \
+        "$BASE/bin/fake_qemu"
+    # What the attacks are after: a file only root may read.
+    head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' | sed 's/^/ROOT-SECRET-/' >"$BASE/victim"
+    chmod 0600 "$BASE/victim"
+    printf '%s ALL=(root) NOPASSWD:SETENV: %s\n' "$ATTACK_USER" "$BASE/bin/vmrun" >"$RULE.tmp"
+    chmod 0440 "$RULE.tmp"
+    visudo -cqf "$RULE.tmp"
+    mv "$RULE.tmp" "$RULE"
+    # The rule works, and works for that binary only.
+    runuser -u "$ATTACK_USER" -- sudo -n "$BASE/bin/vmrun" --version >/dev/null
+    if runuser -u "$ATTACK_USER" -- sudo -n /bin/true 2>/dev/null; then
+        echo "FAIL: the sudoers rule lets $ATTACK_USER run more than vmrun"
+        exit 1
+    fi
+    echo "PASS: $ATTACK_USER may run $BASE/bin/vmrun through sudo, and nothing else"
+}
+
+case "${1:-}" in
+setup) setup ;;
+cleanup) cleanup; echo "PASS: cleaned up" ;;
+*) echo "usage: fixture.sh setup|cleanup" >&2; exit 2 ;;
+esac
