@@ -132,18 +132,10 @@ static void set_deadline(struct timespec *d, unsigned seconds)
 
 /* ---- files around QEMU ------------------------------------------------ */
 
-/* The VM's own UEFI variable store, made once from the template. The
- * template is a path the profile names: opened with the rights it deserves
- * (priv/priv_files.h), so a template that is a user's link to a file of
- * root's copies nothing the user could not read. The copy is vmrun's own,
- * root's, 0600: QEMU gets it as an fd and never by path. */
-static int copy_vars_template(struct sup *s, const char *to, struct vmrun_error *err)
+/* Copy what is left to read of in into a new file to (root's, 0600),
+ * removed again when the copy fails half way. */
+static int copy_into_new(int in, const char *from, const char *to, struct vmrun_error *err)
 {
-    cleanup_close int in = priv_open_for_qemu(s->o->target, "firmware.vars_template",
-                                              s->p->firmware.vars_template, O_RDONLY,
-                                              PRIV_FILE_REGULAR, false, err);
-    if (in < 0)
-        return in;
     cleanup_close int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (out < 0)
         return vmrun_fail(err, errno, "create %s", to);
@@ -158,9 +150,24 @@ static int copy_vars_template(struct sup *s, const char *to, struct vmrun_error 
     if (n < 0) {
         int e = errno;
         unlink(to);
-        return vmrun_fail(err, e, "read %s", s->p->firmware.vars_template);
+        return vmrun_fail(err, e, "read %s", from);
     }
     return 0;
+}
+
+/* The VM's own UEFI variable store, made once from the template. The
+ * template is a path the profile names: opened with the rights it deserves
+ * (priv/priv_files.h), so a template that is a user's link to a file of
+ * root's copies nothing the user could not read. The copy is vmrun's own,
+ * root's, 0600: QEMU gets it as an fd and never by path. */
+static int copy_vars_template(struct sup *s, const char *to, struct vmrun_error *err)
+{
+    cleanup_close int in = priv_open_for_qemu(s->o->target, "firmware.vars_template",
+                                              s->p->firmware.vars_template, O_RDONLY,
+                                              PRIV_FILE_REGULAR, false, err);
+    if (in < 0)
+        return in;
+    return copy_into_new(in, s->p->firmware.vars_template, to, err);
 }
 
 static int make_dirs(const char *path, mode_t mode, struct vmrun_error *err)
@@ -773,7 +780,8 @@ static void keep_last_log(struct sup *s)
     /* /run is a tmpfs on most hosts and /var/lib is not: copy across. */
     struct vmrun_error ignored = {0};
     unlink(to);
-    if (copy_file(from, to, &ignored) == 0)
+    cleanup_close int in = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (in >= 0 && copy_into_new(in, from, to, &ignored) == 0)
         unlink(from);
 }
 
