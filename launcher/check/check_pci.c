@@ -149,7 +149,8 @@ static bool group_taken_whole(const struct vm_profile *p, const struct pci_host 
 
 /* One device that goes to the VM: its driver and who uses it. */
 static void check_device_users(const struct check_options *opt, struct check_report *r,
-                               const char *name, const struct pci_dev_info *d, const char *how)
+                               const char *name, const struct pci_dev_info *d, const char *how,
+                               bool handoff)
 {
     char label[PCI_ADDR_LEN + PCI_NAME_MAX + 2];
     pci_dev_label(d, label, sizeof(label));
@@ -159,23 +160,32 @@ static void check_device_users(const struct check_options *opt, struct check_rep
     if (strcmp(d->driver, "vfio-pci") == 0) {
         /* Already on vfio-pci (left there, or given to another VM): whoever
          * holds its /dev/vfio group keeps QEMU from opening it. */
-        struct pci_holders held = {0};
+        struct dev_holders held = {0};
         if (pci_find_holders(d, &held, &e) == 0 && held.n > 0) {
             char who[2048];
-            pci_holders_describe(&held, who, sizeof(who));
+            devnodes_holders_describe(&held, who, sizeof(who));
             struct check_item *it = check_add(r, name, CHECK_FAIL,
                                               "%s: driver vfio-pci, %s, held: %s", label, how, who);
             check_hint(r, it, "another VM or program has its VFIO group open: stop it first");
-            pci_holders_free(&held);
+            devnodes_holders_free(&held);
             return;
         }
-        pci_holders_free(&held);
-    } else if (pci_find_users(d, &u, &e) < 0) {
+        devnodes_holders_free(&held);
+    } else if (pci_find_users(d, handoff, &u, &e) < 0) {
         struct check_item *it =
             check_add(r, name, CHECK_WARN, "%s: driver %s, %s; its users could not be examined: %s",
                       label, drv, how, e.msg);
         check_hint(r, it, "vmrun start examines them again and refuses a device in use");
         return;
+    }
+    if (handoff && (d->class_code >> 8) == 0x03) {
+        /* The handoff check reports who holds the GPU's nodes, and which
+         * of them end with the display manager. */
+        size_t kept = 0;
+        for (size_t i = 0; i < u.n; i++)
+            if (u.items[i].kind != PCI_USE_PROCESSES)
+                u.items[kept++] = u.items[i];
+        u.n = kept;
     }
     if (u.n == 0) {
         check_add(r, name, CHECK_PASS, "%s: driver %s, %s, nothing on the host uses it", label, drv,
@@ -279,7 +289,7 @@ static void check_devices(const struct vm_profile *p, const struct check_options
         char how[128];
         snprintf(how, sizeof(how), "IOMMU group %d complete (%zu endpoint%s)", d->iommu_group,
                  n_endpoints, n_endpoints == 1 ? "" : "s");
-        check_device_users(opt, r, name, d, how);
+        check_device_users(opt, r, name, d, how, p->handoff.present);
         if (n_done < ARRAY_SIZE(done))
             done[n_done++] = d;
         if (!whole)
@@ -298,7 +308,7 @@ static void check_devices(const struct vm_profile *p, const struct check_options
             snprintf(xname, sizeof(xname), "pci %s", x->address);
             snprintf(xhow, sizeof(xhow), "taken with IOMMU group %d (take_group on %s)",
                      x->iommu_group, d->address);
-            check_device_users(opt, r, xname, x, xhow);
+            check_device_users(opt, r, xname, x, xhow, p->handoff.present);
         }
     }
 

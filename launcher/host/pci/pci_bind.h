@@ -32,8 +32,9 @@ int pci_plan_devices(const struct vm_profile *p, const struct pci_host *h,
                      const struct pci_dev_info **take, size_t max, struct vmrun_error *err);
 
 /* Refuse devices the host is using (pci_users.h). With force, what cannot
- * lose data is reported through say() instead of refused. */
-int pci_check_users(const struct pci_dev_info *const *take, size_t n, bool force,
+ * lose data is reported through say() instead of refused. With handoff,
+ * the console on the display device is no use (the handoff unbinds it). */
+int pci_check_users(const struct pci_dev_info *const *take, size_t n, bool force, bool handoff,
                     void (*say)(void *opaque, const char *msg), void *say_opaque,
                     struct vmrun_error *err);
 
