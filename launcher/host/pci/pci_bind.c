@@ -12,6 +12,7 @@
 
 #include "base/cleanup.h"
 #include "host/pci/pci_health.h"
+#include "host/pci/pci_rom.h"
 #include "host/pci/pci_sysfs.h"
 #include "host/pci/pci_users.h"
 #include "journal/opargs.h"
@@ -575,6 +576,11 @@ int pci_prepare(struct host_prep *hp, struct vmrun_error *err)
     }
     r = pci_check_users(take, (size_t)n, hp->force, p->handoff.present, hp->say, hp->say_opaque,
                         err);
+    for (size_t i = 0; r == 0 && i < p->n_pci; i++) {
+        const struct pci_dev_info *d = pci_host_find(&h, p->pci[i].address);
+        if (d != NULL)
+            r = pci_rom_check_entry(p, i, d->vendor, d->device, NULL, 0, err);
+    }
     if (r == 0)
         r = pci_load_vfio(err);
     char label[PCI_ADDR_LEN + PCI_NAME_MAX + 2];

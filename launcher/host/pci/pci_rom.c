@@ -315,6 +315,33 @@ int pci_rom_read_file(const char *path, unsigned char **data, size_t *len,
     return 0;
 }
 
+bool pci_rom_guest_uefi(const struct vm_profile *p)
+{
+    return p->firmware.code != NULL;
+}
+
+int pci_rom_check_entry(const struct vm_profile *p, size_t i, unsigned vendor, unsigned device,
+                        char *desc, size_t dlen, struct vmrun_error *err)
+{
+    const char *file = p->pci[i].rom;
+    if (desc != NULL && dlen > 0)
+        desc[0] = '\0';
+    if (file == NULL)
+        return 0;
+    cleanup_free unsigned char *data = NULL;
+    size_t len;
+    int r = pci_rom_read_file(file, &data, &len, err);
+    if (r < 0)
+        return vmrun_error_prefix(err, "pci[%zu].rom", i);
+    struct pci_rom_info info;
+    if (pci_rom_parse(data, len, &info, err) < 0 ||
+        pci_rom_fit(&info, vendor, device, pci_rom_guest_uefi(p), err) < 0)
+        return vmrun_error_prefix(err, "pci[%zu].rom: %s", i, file);
+    if (desc != NULL)
+        pci_rom_describe(&info, desc, dlen);
+    return 0;
+}
+
 /* ---- reading a device's ROM ---- */
 
 static int rom_disable(const char *path)

@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include "base/error.h"
+#include "profile/profile.h"
 
 #define PCI_ROM_MAX_BYTES (16u << 20) /* the largest ROM BAR */
 #define PCI_ROM_MAX_IMAGES 8
@@ -63,6 +64,15 @@ void pci_rom_describe(const struct pci_rom_info *info, char *buf, size_t len);
  * most PCI_ROM_MAX_BYTES) into a malloc'd buffer. */
 int pci_rom_read_file(const char *path, unsigned char **data, size_t *len,
                       struct vmrun_error *err);
+
+/* Is the guest booted through UEFI? (firmware.code names OVMF.) */
+bool pci_rom_guest_uefi(const struct vm_profile *p);
+
+/* Check the ROM file of pci[i] (none: 0) for the device with ids
+ * vendor:device. 0, or -EINVAL with err naming pci[i].rom, the file and
+ * what is wrong. desc (may be NULL) gets the images found. */
+int pci_rom_check_entry(const struct vm_profile *p, size_t i, unsigned vendor, unsigned device,
+                        char *desc, size_t dlen, struct vmrun_error *err);
 
 /* Read the device's ROM through sysfs: enable the rom attribute, read it,
  * disable it again on every path (the enable only lets the kernel map the
