@@ -139,8 +139,9 @@ case $share in
 *[[:space:]]*) die "the run directory $share has white space in it; choose another VMRUN_LAB_RUNS" ;;
 esac
 
-# PVH (the uncompressed kernel, no firmware) boots fastest; --uefi goes
-# through OVMF and the kernel's EFI stub, for the firmware's framebuffer.
+# PVH (SeaBIOS enters the uncompressed kernel at its PVH entry, skipping the
+# decompressor) boots fastest; --uefi goes through OVMF and the kernel's EFI
+# stub, which leaves the firmware's framebuffer (efifb) on the VGA device.
 if [ $boot = uefi ]; then
     ovmf=${VMRUN_LAB_OVMF:-/usr/share/ovmf/OVMF.fd}
     [ -f "$guest/vmlinuz" ] || cannot_run "$guest/vmlinuz is missing (scripts/build-guest.sh --lab)"

@@ -63,6 +63,21 @@ int display_manager_unit(const struct vm_profile *p, char *unit, size_t len, boo
         *err = qerr;
         return vmrun_error_prefix(err, "handoff.display_manager");
     }
+    if (st.load[0] == '\0') {
+        /* systemctl without a running systemd (a chroot, a container)
+         * answers without any state. */
+        if (h->display_manager == VM_DM_AUTO) {
+            snprintf(why, wlen,
+                     "systemctl gives no state for display-manager.service (it says \"%s\"): "
+                     "no display manager is stopped",
+                     st.said);
+            return 0;
+        }
+        return vmrun_failx(err, ENOENT,
+                           "handoff.display_manager: systemctl gives no state for %s (it says "
+                           "\"%s\"): is systemd running?",
+                           ask, st.said);
+    }
     if (strcmp(st.load, "loaded") != 0) {
         if (h->display_manager == VM_DM_AUTO) {
             snprintf(why, wlen,
@@ -182,8 +197,16 @@ static int vtcon_undo(const cJSON *args, struct vmrun_error *err)
         return vmrun_failx(err, EINVAL, "vtconsole-unbind record without a valid index");
     if (vtcon_path(path, sizeof(path), index) < 0)
         return vmrun_failx(err, ENAMETOOLONG, "sysfs root too long");
-    if (hostfile_read(path, now, sizeof(now)) < 0)
-        return 0; /* the console is gone */
+    if (hostfile_read(path, now, sizeof(now)) < 0) {
+        /* fbcon drops its console with the last framebuffer, and brings
+         * it back bound with the next one. */
+        err->code = 0;
+        snprintf(err->msg, sizeof(err->msg),
+                 "vtcon%ld is gone with the last framebuffer; the frame-buffer console comes "
+                 "back with the next one",
+                 index);
+        return 0;
+    }
     if (strcmp(now, "1") == 0)
         return 0;
     int r = timed_write(path, "1", 0, NULL, err);
@@ -208,8 +231,18 @@ static int platform_fb_undo(const cJSON *args, struct vmrun_error *err)
         return vmrun_failx(err, EINVAL, "platform-fb-unbind record without a valid device");
     if (host_path(path, sizeof(path), HOST_SYS, "/bus/platform/devices/%s", device) < 0)
         return vmrun_failx(err, ENAMETOOLONG, "sysfs root too long");
-    if (!hostfile_exists(path))
-        return 0; /* the GPU's own driver removed the firmware framebuffer */
+    if (!hostfile_exists(path)) {
+        /* Linux removes the firmware's framebuffer for good when a driver
+         * takes the GPU (its own DRM driver, and since 6.0 vfio-pci too):
+         * there is nothing to bind again. */
+        err->code = 0;
+        snprintf(err->msg, sizeof(err->msg),
+                 "%s is gone: Linux removes the firmware's framebuffer for good once a driver "
+                 "(vfio-pci, or the GPU's own) has taken the GPU; the console comes back with "
+                 "the GPU's own driver, or at the next boot",
+                 device);
+        return 0;
+    }
     host_path(path, sizeof(path), HOST_SYS, "/bus/platform/devices/%s/driver", device);
     char target[PATH_MAX];
     ssize_t n = readlink(path, target, sizeof(target) - 1);

@@ -75,6 +75,8 @@ int unit_query(const char *unit, const char *user, unsigned timeout_s, struct un
             snprintf(st->load, sizeof(st->load), "%s", line + 10);
         else if (strncmp(line, "ActiveState=", 12) == 0)
             snprintf(st->active, sizeof(st->active), "%s", line + 12);
+        else if (st->said[0] == '\0')
+            snprintf(st->said, sizeof(st->said), "%s", line);
     }
     if (st->id[0] == '\0')
         snprintf(st->id, sizeof(st->id), "%s", unit);

@@ -11,6 +11,7 @@ struct unit_state {
     char id[256];    /* the unit's own name (an alias resolved) */
     char load[32];   /* "loaded", "not-found", ... */
     char active[32]; /* "active", "inactive", "failed", ... */
+    char said[256];  /* what else systemctl printed (without systemd: why) */
 };
 
 /* systemctl show of unit (user: NULL for the system manager, else the
