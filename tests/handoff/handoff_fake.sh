@@ -88,6 +88,25 @@ same_as() {
     diff -u "$1" "$T/now" >"$T/diff" || fail "$2: the host is not as before: $(head -30 "$T/diff")"
 }
 
+# --- 0. `vmrun check` says what the handoff will take over, changing nothing.
+snapshot >"$T/before"
+P0=$(profile hocheck '{}' '"reset_method": "bus"')
+vmrun_sim check "$P0" >"$T/check0.log" 2>&1
+expect_check() {
+    grep -qE -- "$1" "$T/check0.log" || fail "vmrun check: no line like '$1': $(grep -E 'handoff|pci 0000:05' "$T/check0.log")"
+}
+expect_check '^PASS  handoff gpu +the GPU handed over: 0000:05:00.0 \(driver amdgpu\)'
+expect_check '^PASS  handoff boot_vga +0000:05:00.0 is the boot VGA device'
+expect_check "^PASS  handoff framebuffers +on the GPU: fb0 of 0000:05:00.0 \(driver amdgpu\); the firmware's efi-framebuffer.0 on efi-framebuffer"
+expect_check '^PASS  handoff consoles +frame-buffer consoles vtcon1 \(bound\)'
+expect_check '^PASS  handoff display_manager +display-manager.service is fake-dm.service \(active\): stopped for the VM'
+expect_check '^PASS  handoff holders +the GPU.s nodes are held only by what the stop ends: fake-fake-dm \(pid [0-9]+\) has .*/dev/dri/card0 open'
+expect_check '^PASS  pci 0000:05:00.0 reset +reset method "bus" while the VM runs'
+expect_check '^PASS  pci 0000:05:00.0 d3cold +D3cold allowed: vmrun turns it off while the VM runs'
+expect_check '^PASS  pci 0000:05:00.0 +.*driver amdgpu'
+same_as "$T/before" "vmrun check"
+ok "vmrun check lists the boot VGA, framebuffers, consoles, display manager, holders, reset method and D3cold"
+
 # --- 1. Handed over (the supervisor killed right after the last host step),
 # then `vmrun recover`: the journal in order, and the reverse.
 snapshot >"$T/before"
@@ -145,6 +164,9 @@ vmrun_sim start "$P" >"$T/start3.log" 2>&1 || rc=$?
 grep -q "sleep (pid $HOLDER) has $H/dev/dri/card0 open" "$T/start3.log" ||
     fail "the refusal does not name sleep (pid $HOLDER)"
 grep -q "handoff.kill_holders" "$T/start3.log" || fail "the refusal does not say what to do"
+vmrun_sim check "$P" >"$T/check3.log" 2>&1
+grep -q "^FAIL  handoff holders .*will not end: sleep (pid $HOLDER)" "$T/check3.log" ||
+    fail "vmrun check does not fail the foreign holder: $(grep holders "$T/check3.log")"
 grep -q "fake-fake-dm (pid" "$T/start3.log" && fail "the display manager's own process was named as a holder"
 grep -q "^stop" "$S/calls.log" && fail "the display manager was stopped before the refusal"
 same_as "$T/before3" "refusal"
