@@ -179,15 +179,6 @@ static void check_device_users(const struct check_options *opt, struct check_rep
         check_hint(r, it, "vmrun start examines them again and refuses a device in use");
         return;
     }
-    if (handoff && (d->class_code >> 8) == 0x03) {
-        /* The handoff check reports who holds the GPU's nodes, and which
-         * of them end with the display manager. */
-        size_t kept = 0;
-        for (size_t i = 0; i < u.n; i++)
-            if (u.items[i].kind != PCI_USE_PROCESSES)
-                u.items[kept++] = u.items[i];
-        u.n = kept;
-    }
     if (u.n == 0) {
         check_add(r, name, CHECK_PASS, "%s: driver %s, %s, nothing on the host uses it", label, drv,
                   how);

@@ -46,8 +46,11 @@ int host_prep_run(struct host_prep *hp, struct vmrun_error *err)
         const char *name;
         int (*fn)(struct host_prep *, struct vmrun_error *);
     } steps[] = {
-        /* First: the display manager and the consoles let go of the
-         * GPU before its drivers are unbound. */
+        /* What the host cannot do is refused before anything changes,
+         * the display manager included. */
+        {"checking the PCI devices", pci_precheck},
+        /* The display manager and the consoles let go of the GPU before
+         * its drivers are unbound. */
         {"the host display (handoff)", display_prepare},
         {"PCI devices to vfio-pci", pci_prepare},
         {"guest memory", memory_prepare},

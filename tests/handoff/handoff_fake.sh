@@ -255,6 +255,19 @@ grep -q 'the kernel refused reset_method "acpi" (it offers "flr bus" for this de
 same_as "$T/before" "refused reset method"
 ok "pci[].reset_method the kernel refuses stops the start, and the host is put back"
 
+# --- 8b. What the host cannot run is refused before the display manager
+# is stopped: a ROM file that is no ROM.
+head -c 4096 /dev/zero >"$T/zero.rom"
+P8b=$(profile horom '{}' "\"rom\": \"$T/zero.rom\"")
+: >"$S/calls.log"
+rc=0
+vmrun_sim start "$P8b" >"$T/start8b.log" 2>&1 || rc=$?
+[ $rc -eq 1 ] && grep -q "pci\[0\].rom: $T/zero.rom: it is no PCI option ROM" "$T/start8b.log" ||
+    fail "a bad ROM: exit $rc: $(cat "$T/start8b.log")"
+grep -Eq "^(stop|start)" "$S/calls.log" && fail "the display manager was touched before the ROM was refused"
+same_as "$T/before" "bad ROM"
+ok "a bad pci[].rom is refused before the display manager is stopped"
+
 # --- 9. The vendor-reset module: device_specific for the GPU when the
 # kernel takes it, the kernel's methods kept when it does not.
 mkdir "$H/sys/module/vendor_reset"

@@ -559,6 +559,39 @@ static const char *profile_reset_method(const struct vm_profile *p, const struct
     return NULL;
 }
 
+/* The checks of pci_prepare that change nothing: which devices, their
+ * groups, who uses them, their ROM files. */
+static int pci_checks(struct host_prep *hp, struct pci_host *h, const struct pci_dev_info **take,
+                      size_t max, struct vmrun_error *err)
+{
+    const struct vm_profile *p = hp->profile;
+    int n = pci_plan_devices(p, h, take, max, err);
+    if (n < 0)
+        return n;
+    int r = pci_check_users(take, (size_t)n, hp->force, p->handoff.present, hp->say,
+                            hp->say_opaque, err);
+    for (size_t i = 0; r == 0 && i < p->n_pci; i++) {
+        const struct pci_dev_info *d = pci_host_find(h, p->pci[i].address);
+        if (d != NULL)
+            r = pci_rom_check_entry(p, i, d->vendor, d->device, NULL, 0, err);
+    }
+    return r < 0 ? r : n;
+}
+
+int pci_precheck(struct host_prep *hp, struct vmrun_error *err)
+{
+    if (hp->profile == NULL || hp->profile->n_pci == 0)
+        return 0;
+    struct pci_host h;
+    int r = pci_host_scan(&h, err);
+    if (r < 0)
+        return r;
+    const struct pci_dev_info *take[PCI_TAKE_MAX];
+    r = pci_checks(hp, &h, take, ARRAY_SIZE(take), err);
+    pci_host_free(&h);
+    return r < 0 ? r : 0;
+}
+
 int pci_prepare(struct host_prep *hp, struct vmrun_error *err)
 {
     const struct vm_profile *p = hp->profile;
@@ -569,18 +602,14 @@ int pci_prepare(struct host_prep *hp, struct vmrun_error *err)
     if (r < 0)
         return r;
     const struct pci_dev_info *take[PCI_TAKE_MAX];
-    int n = pci_plan_devices(p, &h, take, ARRAY_SIZE(take), err);
+    /* Again, right before the change: the host may have moved since the
+     * precheck (the display handoff ran in between). */
+    int n = pci_checks(hp, &h, take, ARRAY_SIZE(take), err);
     if (n < 0) {
         pci_host_free(&h);
         return n;
     }
-    r = pci_check_users(take, (size_t)n, hp->force, p->handoff.present, hp->say, hp->say_opaque,
-                        err);
-    for (size_t i = 0; r == 0 && i < p->n_pci; i++) {
-        const struct pci_dev_info *d = pci_host_find(&h, p->pci[i].address);
-        if (d != NULL)
-            r = pci_rom_check_entry(p, i, d->vendor, d->device, NULL, 0, err);
-    }
+    r = 0;
     if (r == 0)
         r = pci_load_vfio(err);
     char label[PCI_ADDR_LEN + PCI_NAME_MAX + 2];

@@ -23,6 +23,12 @@
  * passed; on a later failure the caller undoes the journal. */
 int pci_prepare(struct host_prep *hp, struct vmrun_error *err);
 
+/* The first step of the plan: everything pci_prepare checks before it
+ * binds (the devices and their groups, who uses them, their ROM files),
+ * changing nothing, so that a profile the host cannot run is refused before
+ * the display handoff stops anything. */
+int pci_precheck(struct host_prep *hp, struct vmrun_error *err);
+
 /* The read-only checks of pci_prepare (for `vmrun check` as well): fills
  * take[] with the devices to bind, in address order (the profile's devices
  * plus, with take_group, the rest of their groups) and returns how many, or

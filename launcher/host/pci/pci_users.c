@@ -233,11 +233,15 @@ int pci_find_users(const struct pci_dev_info *d, bool handoff, struct pci_users 
     if (realpath(path, devdir) == NULL)
         return vmrun_fail(err, errno, "%s", path);
 
+    /* With handoff, the display step takes the console and the
+     * desktop's hold on the GPU away first, and refuses other holders
+     * itself. */
+    bool display_handoff = handoff && (d->class_code >> 8) == 0x03;
     struct dev_holders h;
     int r = pci_find_holders(d, &h, err);
     if (r < 0)
         return r;
-    if (h.n > 0) {
+    if (h.n > 0 && !display_handoff) {
         struct pci_user *u = user_add(out, PCI_USE_PROCESSES, false);
         if (u != NULL) {
             char who[700];
@@ -250,7 +254,7 @@ int pci_find_users(const struct pci_dev_info *d, bool handoff, struct pci_users 
     }
     devnodes_holders_free(&h);
 
-    if (d->boot_vga && (d->class_code >> 8) == 0x03 && !handoff) {
+    if (d->boot_vga && (d->class_code >> 8) == 0x03 && !display_handoff) {
         struct pci_user *u = user_add(out, PCI_USE_CONSOLE, false);
         if (u != NULL)
             snprintf(u->msg, sizeof(u->msg),

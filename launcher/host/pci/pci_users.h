@@ -41,8 +41,9 @@ struct pci_users {
 
 /* Everything on the host that uses the device. 0 (out->n may be 0), or a
  * negative errno when the host could not be examined. With handoff (the
- * profile hands the host's display to the VM: host/display), the console
- * on a display device is not a use: the handoff takes it off first. */
+ * profile hands the host's display to the VM: host/display), neither the
+ * console on a display device nor the processes holding its nodes count:
+ * the handoff takes them off first, and refuses what it cannot. */
 int pci_find_users(const struct pci_dev_info *d, bool handoff, struct pci_users *out,
                    struct vmrun_error *err);
 
