@@ -16,6 +16,7 @@
 #include "host/pci/pci_rom.h"
 #include "host/pci/pci_sysfs.h"
 #include "priv/priv_drop.h"
+#include "priv/user_open.h"
 #include "sys/hostpath.h"
 
 static void help(FILE *out)
@@ -129,9 +130,27 @@ static int rom_check(const char *file, const char *address, bool uefi)
         if (pci_sysfs_read(path, buf, sizeof(buf)) == 0)
             device = (unsigned)strtoul(buf, NULL, 16);
     }
+    /* Through sudo or pkexec, with the caller's rights: root shows nobody
+     * a file they could not read. */
+    cleanup_close int fd = -1;
+    uid_t uid;
+    gid_t gid;
+    if (priv_invoking_user(&uid, &gid) == 0) {
+        struct user_cred_store cred;
+        user_cred_of(uid, gid, &cred);
+        fd = user_open(&cred.cred, file, O_RDONLY | O_NONBLOCK, &err);
+    } else {
+        fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+            vmrun_fail(&err, errno, "open %s", file);
+    }
+    if (fd < 0) {
+        fprintf(stderr, "vmrun: %s\n", err.msg);
+        return VMRUN_EXIT_FAILURE;
+    }
     cleanup_free unsigned char *data = NULL;
     size_t len;
-    if (pci_rom_read_file(file, &data, &len, &err) < 0) {
+    if (pci_rom_read_fd(fd, file, &data, &len, &err) < 0) {
         fprintf(stderr, "vmrun: %s\n", err.msg);
         return VMRUN_EXIT_FAILURE;
     }

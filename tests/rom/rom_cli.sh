@@ -63,8 +63,15 @@ tail -c +1025 "$T/header.rom" >"$T/header-cut.rom"
 expect 0 "$T/header-cut.rom" --uefi -- "a usable ROM"
 expect 1 "$T/cut.rom" -- "the file ends 5000 bytes after it starts (a cut-off copy)"
 expect 1 "$T/ff.rom" -- "no ROM signature (0x55 0xAA) at offset 0 (the bytes there are ff ff)"
-ln -s "$T/both.rom" "$T/link.rom"
-expect 1 "$T/link.rom" -- "is a symbolic link"
+# Through sudo, with the caller's rights: a file only root may read is not
+# read for them (nothing of it is shown).
+mkdir -m 0700 "$T/private"
+printf "hidden" >"$T/private/p.rom"
+rc=0
+SUDO_UID=65534 SUDO_GID=65534 SUDO_USER=nobody "$V" rom check "$T/private/p.rom" >"$T/out" 2>&1 || rc=$?
+[ $rc -eq 1 ] && grep -q "Permission denied" "$T/out" && ! grep -q "73 65\|secret" "$T/out" ||
+    fail "rom check through sudo of a root-only file: exit $rc: $(cat "$T/out")"
+ok "rom check through sudo opens the file with the caller's rights"
 
 # --- real ROMs, as Debian ships them for QEMU
 for f in /usr/lib/ipxe/qemu/efi-e1000e.rom /usr/share/seabios/vgabios-stdvga.bin; do

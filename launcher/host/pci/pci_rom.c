@@ -14,42 +14,36 @@
 #include "base/cleanup.h"
 #include "host/pci/pci_host.h"
 #include "host/pci/pci_sysfs.h"
+#include "priv/priv_drop.h"
+#include "priv/priv_files.h"
 #include "sys/devnodes.h"
 #include "sys/hostpath.h"
 #include "sys/timed_write.h"
 
-int pci_rom_read_file(const char *path, unsigned char **data, size_t *len,
-                      struct vmrun_error *err)
+int pci_rom_read_fd(int fd, const char *name, unsigned char **data, size_t *len,
+                    struct vmrun_error *err)
 {
     *data = NULL;
     *len = 0;
-    cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-    if (fd < 0 && errno == ELOOP)
-        return vmrun_failx(err, ELOOP,
-                           "%s is a symbolic link: name the file itself (vmrun, as root, does "
-                           "not follow a link at the end of a path it reads)",
-                           path);
-    if (fd < 0)
-        return vmrun_fail(err, errno, "open %s", path);
     struct stat st;
     if (fstat(fd, &st) < 0)
-        return vmrun_fail(err, errno, "stat %s", path);
+        return vmrun_fail(err, errno, "stat %s", name);
     if (!S_ISREG(st.st_mode))
-        return vmrun_failx(err, EINVAL, "%s is not a regular file", path);
+        return vmrun_failx(err, EINVAL, "%s is not a regular file", name);
     if (st.st_size > (off_t)PCI_ROM_MAX_BYTES)
         return vmrun_failx(err, EFBIG, "%s is %lld bytes: larger than any PCI option ROM (16 MiB)",
-                           path, (long long)st.st_size);
+                           name, (long long)st.st_size);
     size_t size = (size_t)st.st_size;
     cleanup_free unsigned char *buf = malloc(size ? size : 1);
     if (buf == NULL)
-        return vmrun_fail(err, ENOMEM, "read %s", path);
+        return vmrun_fail(err, ENOMEM, "read %s", name);
     size_t got = 0;
     while (got < size) {
         ssize_t n = pread(fd, buf + got, size - got, (off_t)got);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            return vmrun_fail(err, errno, "read %s", path);
+            return vmrun_fail(err, errno, "read %s", name);
         if (n == 0)
             break;
         got += (size_t)n;
@@ -72,9 +66,19 @@ int pci_rom_check_entry(const struct vm_profile *p, size_t i, unsigned vendor, u
         desc[0] = '\0';
     if (file == NULL)
         return 0;
+    struct priv_target t = {0};
+    int r = priv_resolve_target(p, &t, err);
+    if (r < 0)
+        return r;
+    char what[32];
+    snprintf(what, sizeof(what), "pci[%zu].rom", i);
+    cleanup_close int fd = priv_open_for_qemu(&t, what, file, O_RDONLY, PRIV_FILE_REGULAR, true, err);
+    priv_target_free(&t);
+    if (fd < 0)
+        return fd;
     cleanup_free unsigned char *data = NULL;
     size_t len;
-    int r = pci_rom_read_file(file, &data, &len, err);
+    r = pci_rom_read_fd(fd, file, &data, &len, err);
     if (r < 0)
         return vmrun_error_prefix(err, "pci[%zu].rom", i);
     struct pci_rom_info info;

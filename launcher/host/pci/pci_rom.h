@@ -60,17 +60,20 @@ int pci_rom_fit(const struct pci_rom_info *info, unsigned vendor, unsigned devic
 /* "2 images: x86 BIOS 10de:1e07 (60 KiB), EFI x64 (58 KiB)" */
 void pci_rom_describe(const struct pci_rom_info *info, char *buf, size_t len);
 
-/* Read a ROM file (a regular file, the last component not a symlink, at
- * most PCI_ROM_MAX_BYTES) into a malloc'd buffer. */
-int pci_rom_read_file(const char *path, unsigned char **data, size_t *len,
-                      struct vmrun_error *err);
+/* Read a ROM file from an fd opened on it (a regular file of at most
+ * PCI_ROM_MAX_BYTES) into a malloc'd buffer; name is for messages. */
+int pci_rom_read_fd(int fd, const char *name, unsigned char **data, size_t *len,
+                    struct vmrun_error *err);
 
 /* Is the guest booted through UEFI? (firmware.code names OVMF.) */
 bool pci_rom_guest_uefi(const struct vm_profile *p);
 
 /* Check the ROM file of pci[i] (none: 0) for the device with ids
- * vendor:device. 0, or -EINVAL with err naming pci[i].rom, the file and
- * what is wrong. desc (may be NULL) gets the images found. */
+ * vendor:device. The file is opened as QEMU will open it, with the rights
+ * of the user QEMU runs as (priv/priv_files.h): root reads nothing for a
+ * user that the user could not read. 0, or a negative errno with err
+ * naming pci[i].rom, the file and what is wrong. desc (may be NULL) gets
+ * the images found. */
 int pci_rom_check_entry(const struct vm_profile *p, size_t i, unsigned vendor, unsigned device,
                         char *desc, size_t dlen, struct vmrun_error *err);
 
