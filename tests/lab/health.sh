@@ -16,7 +16,7 @@
 #      file is the caller's;
 #   4. pci[].rom: `vmrun check` passes the dumped ROM and fails another
 #      card's; a start with another card's ROM is refused, nothing changed;
-#      a start with the dumped one gives QEMU romfile=.
+#      a start with the dumped one hands QEMU the file (romfile=, an fd).
 # shellcheck source=tests/lab/lib.sh
 . "$(dirname "$0")/lib.sh"
 need_vmrun
@@ -121,7 +121,10 @@ check "a start with another card's ROM is refused (exit $rc)" \
 check "nothing changed" [ "$(pci_snapshot)" = "$before" ]
 if vm_start "$out/start-good.txt" "$good"; then
     q=$(vm_pid labromgood qemu)
-    check "QEMU gets the ROM file (romfile=$rom)" eval 'tr "\0" " " <"/proc/$q/cmdline" | grep -q "romfile=$rom"'
+    # QEMU is handed the file as an fd (romfile=/proc/self/fd/N).
+    romfd=$(tr "\0" "\n" <"/proc/$q/cmdline" | sed -n 's|.*romfile=/proc/self/fd/\([0-9]*\).*|\1|p')
+    check "QEMU gets the ROM file (romfile=/proc/self/fd/${romfd:-?} -> $(readlink "/proc/$q/fd/$romfd" 2>/dev/null))" \
+        eval '[ -n "$romfd" ] && [ "$(readlink "/proc/$q/fd/$romfd")" = "$rom" ]'
     check "vmrun stop labromgood --force" "$VMRUN" stop labromgood --force
     check "the NIC is back on e1000e" [ "$(pci_driver "$nic")" = e1000e ]
 else
