@@ -10,15 +10,17 @@
 #           off on the ACPI power button or after vmrun.poweroff=N seconds.
 #           Into $VMRUN_DEMO_GUEST, else /var/cache/vmrun/demo-guest.
 #   --lab   the lab guest (L1) for real-kernel tests: VFIO, 9p, e1000e, HDA
-#           and overlay modules; mounts the host root over 9p and runs a job
-#           (tests/lab/run-lab.sh, tests/lab/README.md).
+#           and overlay modules (the bochs DRM driver too, loaded by the
+#           scenarios that want it); mounts the host root over 9p and runs a
+#           job (tests/lab/run-lab.sh, tests/lab/README.md).
 #           Into $VMRUN_LAB_GUEST, else /var/cache/vmrun/lab-guest.
 #   --force rebuild even when the outputs are up to date.
 #   DIR     the output directory (overrides the environment).
 #
 # Outputs in DIR: vmlinux (uncompressed, so QEMU boots it through the PVH
 # entry and skips the decompressor: much faster under TCG) and
-# initramfs.cpio.gz. Downloaded packages stay in $VMRUN_CACHE_DIR/debs
+# initramfs.cpio.gz; for the lab also vmlinuz (the kernel with its EFI stub,
+# for a boot through OVMF: run-lab.sh --uefi). Downloaded packages stay in $VMRUN_CACHE_DIR/debs
 # (default /var/cache/vmrun/debs). A stamp records what the outputs were
 # built from: a second run with the same kernel package, busybox and guest
 # scripts does nothing. $VMRUN_KERNEL_PACKAGE picks a kernel package other
@@ -86,6 +88,11 @@ nvme ahci virtio_net e1000e e1000 8139cp"
 lab_modules="vfio vfio_iommu_type1 vfio-pci 9pnet_virtio 9p virtio_pci e1000e
 snd-hda-intel snd-hda-codec-generic overlay evdev button uinput dummy_hcd libcomposite
 usb_f_ss_lb"
+# In the lab's initramfs but not loaded at boot: the DRM driver of QEMU's
+# VGA and bochs-display (with drm, drm_kms_helper, the VRAM and TTM helpers
+# and the fb helpers), which the display handoff scenarios load themselves
+# (a firmware framebuffer would otherwise be taken over at once).
+lab_extra_modules="bochs"
 
 for tool in dpkg dpkg-deb apt-get apt-cache cpio gzip depmod modprobe; do
     command -v "$tool" >/dev/null || die "'$tool' is missing: run scripts/install-deps.sh"
@@ -172,6 +179,7 @@ stamp_text() {
 }
 stamp=$out/.stamp
 if [ $force -eq 0 ] && [ -f "$out/vmlinux" ] && [ -f "$out/initramfs.cpio.gz" ] &&
+    { [ $mode = demo ] || [ -f "$out/vmlinuz" ]; } &&
     [ -f "$stamp" ] && [ "$(stamp_text)" = "$(cat "$stamp")" ]; then
     say "$mode guest in $out is up to date ($(basename "$deb"))"
     exit 0
@@ -224,7 +232,7 @@ depmod -b "$tmp/pkg" "$kver"
 if [ $mode = demo ]; then
     wanted=$demo_modules
 else
-    wanted=$lab_modules
+    wanted="$lab_modules $lab_extra_modules"
 fi
 # module_closure MODULE...: the module files, dependencies first.
 module_closure() {
@@ -261,7 +269,7 @@ else
     cp "$moddir"/modules.order "$moddir"/modules.builtin "$moddir"/modules.builtin.modinfo \
         "$root/lib/modules/$kver/"
     depmod -b "$root" "$kver"
-    echo "$wanted" | tr ' ' '\n' | sed '/^$/d' >"$root/etc/lab-modules"
+    echo "$lab_modules" | tr ' ' '\n' | sed '/^$/d' >"$root/etc/lab-modules"
     install -m 0755 "$GUEST_SRC/lab-init" "$root/init"
 fi
 echo "$kver" >"$root/etc/vmrun-guest-kernel"
@@ -269,7 +277,11 @@ echo "$kver" >"$root/etc/vmrun-guest-kernel"
 (cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
     gzip -6 >"$tmp/initramfs.cpio.gz"
 
-# Replace the outputs only when both are complete.
+# Replace the outputs only when all are complete.
+if [ $mode = lab ]; then
+    cp "$vmlinuz" "$out/vmlinuz.new"
+    mv -f "$out/vmlinuz.new" "$out/vmlinuz"
+fi
 mv -f "$tmp/vmlinux" "$out/vmlinux"
 mv -f "$tmp/initramfs.cpio.gz" "$out/initramfs.cpio.gz"
 echo "$kver" >"$out/kernel-release"

@@ -2,18 +2,22 @@
 # script inside L1 through tests/lab/run-lab.sh. They skip (77) when the lab
 # guest is not built, unless VMRUN_LAB=1 says they must run (then they fail).
 # L1 is a 2-vCPU TCG guest that wants both cores: one lab test at a time.
-#   vmrun_lab_test(NAME SCRIPT [TIMEOUT seconds] [WRITABLE_ROOT])
+#   vmrun_lab_test(NAME SCRIPT [TIMEOUT seconds] [WRITABLE_ROOT] [UEFI])
 # WRITABLE_ROOT gives L1 a writable root (run-lab.sh --writable-root): for
 # scenarios that put profiles in /etc/vmrun or let vmrun keep state in
-# /var/lib/vmrun.
+# /var/lib/vmrun. UEFI boots L1 through OVMF (run-lab.sh --uefi): the
+# firmware's framebuffer on the VGA device.
 function(vmrun_lab_test name script)
-  cmake_parse_arguments(T "WRITABLE_ROOT" "TIMEOUT" "" ${ARGN})
+  cmake_parse_arguments(T "WRITABLE_ROOT;UEFI" "TIMEOUT" "" ${ARGN})
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 900)
   endif()
   set(opts "")
   if(T_WRITABLE_ROOT)
     list(APPEND opts --writable-root)
+  endif()
+  if(T_UEFI)
+    list(APPEND opts --uefi)
   endif()
   # The script's own limit inside L1 leaves room for L1's boot and power-off.
   math(EXPR inner "${T_TIMEOUT} - 180")
@@ -46,3 +50,13 @@ set_property(TEST lab_devices APPEND PROPERTY ENVIRONMENT
   "VMRUN_LAB_GUEST=${CMAKE_BINARY_DIR}/guests/lab"
   "VMRUN_LAB_QEMU_ARGS=-device pcie-root-port,id=rp20,chassis=20,slot=20 -device pci-testdev,bus=rp20,addr=00.0,multifunction=on -device pci-testdev,bus=rp20,addr=00.1")
 set_tests_properties(lab_devices PROPERTIES FIXTURES_REQUIRED lab_guest)
+# The display handoff and device health (each 1-2 minutes: the handoff
+# loads a DRM driver and starts three inner VMs; UEFI boots through OVMF),
+# on the lab guest of this checkout (bochs and the EFI-stub kernel).
+vmrun_lab_test(lab_handoff handoff.sh TIMEOUT 480 WRITABLE_ROOT)
+vmrun_lab_test(lab_handoff_efifb handoff_efifb.sh TIMEOUT 480 WRITABLE_ROOT UEFI)
+vmrun_lab_test(lab_health health.sh TIMEOUT 480 WRITABLE_ROOT)
+foreach(t lab_handoff lab_handoff_efifb lab_health)
+  set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT "VMRUN_LAB_GUEST=${CMAKE_BINARY_DIR}/guests/lab")
+  set_tests_properties(${t} PROPERTIES FIXTURES_REQUIRED lab_guest)
+endforeach()

@@ -33,3 +33,9 @@ set_tests_properties(pci_test PROPERTIES ENVIRONMENT "${VMRUN_PCI_TEST_ENV}" TIM
 add_test(NAME pci_iommu_cli COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/pci/test_iommu_cli.sh)
 set_tests_properties(pci_iommu_cli PROPERTIES ENVIRONMENT "${VMRUN_PCI_TEST_ENV}" LABELS integration
                      TIMEOUT 60)
+
+# The display handoff and device health through `vmrun start`/`recover`
+# on the simulated host, with a systemctl stand-in (tests/handoff/).
+add_test(NAME handoff_fake COMMAND bash ${CMAKE_SOURCE_DIR}/tests/handoff/handoff_fake.sh)
+set_tests_properties(handoff_fake PROPERTIES ENVIRONMENT "${VMRUN_PCI_TEST_ENV}"
+                     LABELS integration TIMEOUT 180)

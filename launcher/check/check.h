@@ -28,6 +28,13 @@
  *   iommu, vfio-pci         needed only with PCI devices
  *   pci ADDRESS             one per device: exists, group viable, driver,
  *                           what on the host uses it
+ *   pci ADDRESS reset       its reset methods (and pci[].reset_method)
+ *   pci ADDRESS d3cold      whether it may enter D3cold (off during the VM)
+ *   pci[i].rom              the ROM file: signature, PCIR, ids, checksum,
+ *                           an EFI image for a UEFI guest
+ *   handoff gpu, boot_vga, framebuffers, consoles, display_manager, holders
+ *                           with a "handoff" object: what the display
+ *                           handoff will take over (check_handoff.c)
  *   pci                     only when the PCI bus cannot be scanned, or
  *                           when pci_prepare's plan refuses what the
  *                           per-device checks let through

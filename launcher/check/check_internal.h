@@ -28,6 +28,9 @@ void check_qemu(const struct vm_profile *p, struct check_report *r);
 void check_memory(const struct vm_profile *p, struct check_report *r);
 void check_memlock(const struct vm_profile *p, struct check_report *r);
 
+/* check_handoff.c: the host display a handoff profile takes over. */
+void check_handoff(const struct vm_profile *p, struct check_report *r);
+
 /* check_pci.c: the IOMMU, vfio-pci and each device. */
 void check_pci(const struct vm_profile *p, const struct check_options *opt, struct check_report *r);
 

@@ -12,6 +12,7 @@
 #include "check/check_internal.h"
 #include "host/pci/pci_bind.h"
 #include "host/pci/pci_host.h"
+#include "host/pci/pci_rom.h"
 #include "host/pci/pci_users.h"
 #include "sys/hostfile.h"
 #include "sys/hostpath.h"
@@ -149,7 +150,8 @@ static bool group_taken_whole(const struct vm_profile *p, const struct pci_host 
 
 /* One device that goes to the VM: its driver and who uses it. */
 static void check_device_users(const struct check_options *opt, struct check_report *r,
-                               const char *name, const struct pci_dev_info *d, const char *how)
+                               const char *name, const struct pci_dev_info *d, const char *how,
+                               bool handoff)
 {
     char label[PCI_ADDR_LEN + PCI_NAME_MAX + 2];
     pci_dev_label(d, label, sizeof(label));
@@ -159,18 +161,18 @@ static void check_device_users(const struct check_options *opt, struct check_rep
     if (strcmp(d->driver, "vfio-pci") == 0) {
         /* Already on vfio-pci (left there, or given to another VM): whoever
          * holds its /dev/vfio group keeps QEMU from opening it. */
-        struct pci_holders held = {0};
+        struct dev_holders held = {0};
         if (pci_find_holders(d, &held, &e) == 0 && held.n > 0) {
             char who[2048];
-            pci_holders_describe(&held, who, sizeof(who));
+            devnodes_holders_describe(&held, who, sizeof(who));
             struct check_item *it = check_add(r, name, CHECK_FAIL,
                                               "%s: driver vfio-pci, %s, held: %s", label, how, who);
             check_hint(r, it, "another VM or program has its VFIO group open: stop it first");
-            pci_holders_free(&held);
+            devnodes_holders_free(&held);
             return;
         }
-        pci_holders_free(&held);
-    } else if (pci_find_users(d, &u, &e) < 0) {
+        devnodes_holders_free(&held);
+    } else if (pci_find_users(d, handoff, &u, &e) < 0) {
         struct check_item *it =
             check_add(r, name, CHECK_WARN, "%s: driver %s, %s; its users could not be examined: %s",
                       label, drv, how, e.msg);
@@ -199,6 +201,99 @@ static void check_device_users(const struct check_options *opt, struct check_rep
                    "take it anyway with --force");
     else
         check_hint(r, it, "--force: vmrun start takes it anyway");
+}
+
+static bool vendor_reset_loaded(void)
+{
+    char path[PATH_MAX];
+    return host_path(path, sizeof(path), HOST_SYS, "/module/vendor_reset") == 0 &&
+           hostfile_exists(path);
+}
+
+/* Is every method of want (space-separated) among those of have? */
+static bool methods_offered(const char *want, const char *have)
+{
+    char w[256];
+    snprintf(w, sizeof(w), "%s", want);
+    char *save = NULL;
+    for (char *t = strtok_r(w, " ", &save); t != NULL; t = strtok_r(NULL, " ", &save)) {
+        size_t n = strlen(t);
+        bool found = false;
+        for (const char *h = have; (h = strstr(h, t)) != NULL; h += n)
+            found |= (h == have || h[-1] == ' ') && (h[n] == '\0' || h[n] == ' ');
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+/* Reset methods, D3cold and the ROM file of pci[i]. */
+static void check_device_health(const struct vm_profile *p, size_t i, const struct pci_dev_info *d,
+                                struct check_report *r)
+{
+    char name[64], path[PATH_MAX], now[64];
+    const char *want = p->pci[i].reset_method;
+    snprintf(name, sizeof(name), "pci %s reset", d->address);
+    if (d->reset_method[0] == '\0') {
+        struct check_item *it =
+            check_add(r, name, want ? CHECK_FAIL : CHECK_WARN,
+                      "the kernel knows no way to reset %s (no reset_method)%s", d->address,
+                      want ? ", so pci[].reset_method cannot choose one" : "");
+        check_hint(r, it, want ? "remove reset_method from this device"
+                               : "the guest may find the device as the last boot left it; a "
+                                 "reboot of the guest may need a host reboot");
+    } else if (want != NULL && !methods_offered(want, d->reset_method)) {
+        struct check_item *it =
+            check_add(r, name, CHECK_WARN,
+                      "pci[%zu].reset_method \"%s\", but the kernel offers \"%s\" now", i, want,
+                      d->reset_method);
+        check_hint(r, it,
+                   "vmrun start stops if the kernel refuses it; a method the device lacks (no "
+                   "FLR, no parent bridge for \"bus\") cannot be had");
+    } else if (want != NULL) {
+        check_add(r, name, CHECK_PASS, "reset method \"%s\" while the VM runs (the kernel's: \"%s\")",
+                  want, d->reset_method);
+    } else if ((d->class_code >> 8) == 0x03 && vendor_reset_loaded()) {
+        check_add(r, name, CHECK_PASS,
+                  "reset methods \"%s\"; the vendor-reset module is loaded: vmrun asks for "
+                  "\"device_specific\" and keeps these if the kernel refuses it",
+                  d->reset_method);
+    } else {
+        check_add(r, name, CHECK_PASS, "reset methods \"%s\"", d->reset_method);
+    }
+
+    snprintf(name, sizeof(name), "pci %s d3cold", d->address);
+    if (host_path(path, sizeof(path), HOST_SYS, "/bus/pci/devices/%s/d3cold_allowed",
+                  d->address) < 0 ||
+        hostfile_read(path, now, sizeof(now)) < 0)
+        check_add(r, name, CHECK_PASS, "no D3cold control for %s", d->address);
+    else if (strcmp(now, "1") == 0)
+        check_add(r, name, CHECK_PASS,
+                  "D3cold allowed: vmrun turns it off while the VM runs (d3cold_allowed 0) and "
+                  "back on after");
+    else
+        check_add(r, name, CHECK_PASS, "D3cold not allowed (d3cold_allowed %s): left so", now);
+    if (host_path(path, sizeof(path), HOST_SYS, "/bus/pci/devices/%s/power_state", d->address) ==
+            0 &&
+        hostfile_read(path, now, sizeof(now)) == 0 && strcmp(now, "D3cold") == 0) {
+        struct check_item *it = check_add(r, name, CHECK_WARN, "%s is in D3cold now", d->address);
+        check_hint(r, it, "vfio-pci wakes it when QEMU opens it; a device that does not wake "
+                          "needs a host reboot");
+    }
+
+    if (p->pci[i].rom == NULL)
+        return;
+    snprintf(name, sizeof(name), "pci[%zu].rom", i);
+    char desc[512];
+    struct vmrun_error e = {0};
+    if (pci_rom_check_entry(p, i, d->vendor, d->device, desc, sizeof(desc), &e) < 0) {
+        struct check_item *it = check_add(r, name, CHECK_FAIL, "%s", e.msg);
+        check_hint(r, it, "vmrun start refuses this ROM; 'vmrun rom check FILE ADDRESS%s' checks "
+                          "another",
+                   pci_rom_guest_uefi(p) ? " --uefi" : "");
+    } else {
+        check_add(r, name, CHECK_PASS, "%s: %s", p->pci[i].rom, desc);
+    }
 }
 
 static void check_devices(const struct vm_profile *p, const struct check_options *opt,
@@ -279,7 +374,8 @@ static void check_devices(const struct vm_profile *p, const struct check_options
         char how[128];
         snprintf(how, sizeof(how), "IOMMU group %d complete (%zu endpoint%s)", d->iommu_group,
                  n_endpoints, n_endpoints == 1 ? "" : "s");
-        check_device_users(opt, r, name, d, how);
+        check_device_users(opt, r, name, d, how, p->handoff.present);
+        check_device_health(p, i, d, r);
         if (n_done < ARRAY_SIZE(done))
             done[n_done++] = d;
         if (!whole)
@@ -298,7 +394,7 @@ static void check_devices(const struct vm_profile *p, const struct check_options
             snprintf(xname, sizeof(xname), "pci %s", x->address);
             snprintf(xhow, sizeof(xhow), "taken with IOMMU group %d (take_group on %s)",
                      x->iommu_group, d->address);
-            check_device_users(opt, r, xname, x, xhow);
+            check_device_users(opt, r, xname, x, xhow, p->handoff.present);
         }
     }
 

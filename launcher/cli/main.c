@@ -23,6 +23,7 @@ static const struct command commands[] = {
     {"recover", cli_recover, "undo what a dead supervisor left on the host"},
     {"desktop", cli_desktop, "install or remove a desktop launcher for a profile"},
     {"import", cli_import, "write the profile of a libvirt domain XML (virsh dumpxml)"},
+    {"rom", cli_rom, "dump a device's option ROM, or check a ROM file"},
 };
 
 static void usage(FILE *out)

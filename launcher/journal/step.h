@@ -25,6 +25,10 @@ struct host_prep {
     const char *runtime_dir;
     bool force;       /* --force: override only checks whose failure cannot lose data */
     bool interactive; /* stderr is a terminal: progress bars allowed */
+    /* The user whose graphical session the display handoff stops units of
+     * (handoff.session_units): who started vmrun through sudo/pkexec, or
+     * run_as; NULL when there is none. */
+    const char *session_user;
 
     /* Messages for the user (status lines, warnings). Library code never
      * prints; it calls this. May be NULL. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "host/cpu/cpu_prep.h"
+#include "host/display/display.h"
 #include "host/memory/memory_prep.h"
 #include "host/pci/pci_bind.h"
 #include "priv/priv_handover.h"
@@ -22,7 +23,9 @@ static void report_undo(void *opaque, const struct journal_entry *e, const char 
     if (u->say == NULL)
         return;
     char msg[1024];
-    if (result == 0)
+    if (result == 0 && errmsg != NULL)
+        snprintf(msg, sizeof(msg), "undo %u: %s: done (%s)", e->seq, what, errmsg);
+    else if (result == 0)
         snprintf(msg, sizeof(msg), "undo %u: %s: done", e->seq, what);
     else
         snprintf(msg, sizeof(msg), "undo %u: %s: FAILED: %s", e->seq, what,
@@ -43,6 +46,12 @@ int host_prep_run(struct host_prep *hp, struct vmrun_error *err)
         const char *name;
         int (*fn)(struct host_prep *, struct vmrun_error *);
     } steps[] = {
+        /* What the host cannot do is refused before anything changes,
+         * the display manager included. */
+        {"checking the PCI devices", pci_precheck},
+        /* The display manager and the consoles let go of the GPU before
+         * its drivers are unbound. */
+        {"the host display (handoff)", display_prepare},
         {"PCI devices to vfio-pci", pci_prepare},
         {"guest memory", memory_prepare},
         {"host CPUs", cpu_prepare},

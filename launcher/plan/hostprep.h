@@ -4,7 +4,8 @@
  * so far (including step k's own partial changes) is undone in reverse
  * order from the journal, so the host is left exactly as it was.
  *
- * Order (hostprep.c):  vfio binding -> hugepages (reserve, file, prefault)
+ * Order (hostprep.c):  display handoff -> vfio binding (with reset method
+ *                      and D3cold) -> hugepages (reserve, file, prefault)
  *                      -> CPU governor -> host isolation -> files for
  *                      QEMU's user
  *

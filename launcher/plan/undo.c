@@ -6,20 +6,25 @@
 #include "plan/undo.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "host/cpu/cpu_prep.h"
+#include "host/display/display.h"
 #include "host/memory/memory_prep.h"
 #include "host/pci/pci_bind.h"
+#include "host/pci/pci_health.h"
 #include "journal/journal.h"
 #include "priv/priv_handover.h"
 
 const struct journal_op *journal_find_op(const char *name)
 {
     const struct journal_op *const tables[] = {
+        display_journal_ops,
         pci_journal_ops,
+        pci_health_journal_ops,
         memory_journal_ops,
         cpu_journal_ops,
         priv_journal_ops,
@@ -51,8 +56,11 @@ int journal_undo(const struct journal_entries *e, size_t from, journal_report_fn
                 snprintf(what, sizeof(what), "%s", ent->op);
             r = op->undo(ent->args, &one);
         }
+        /* A success may carry a note (a device that needed a rescan):
+         * a message with no error code, reported with the step. */
+        bool note = r == 0 && one.code == 0 && one.msg[0] != '\0';
         if (report != NULL)
-            report(opaque, ent, what, r, r < 0 ? one.msg : NULL);
+            report(opaque, ent, what, r, r < 0 || note ? one.msg : NULL);
         if (r < 0 && first == 0) {
             first = r;
             if (err != NULL)

@@ -14,7 +14,8 @@
 const struct journal_op *journal_find_op(const char *name);
 
 /* Undo entries in reverse order, down to and including index `from`
- * (0 = everything). Each step is reported through report(); a failing undo
+ * (0 = everything). Each step is reported through report() (errmsg: the
+ * failure, or a note on a success; NULL when there is none); a failing undo
  * does not stop the others. Returns 0 if all succeeded, else the first
  * negative errno (err holds the first failure). */
 typedef void (*journal_report_fn)(void *opaque, const struct journal_entry *e, const char *what,

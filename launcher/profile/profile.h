@@ -80,6 +80,30 @@ struct vm_pci {
     int bootindex;   /* -1: none */
     bool take_group; /* also take every other endpoint of its IOMMU group */
     bool rombar_off; /* rombar false: the guest sees no ROM BAR */
+    /* The kernel's reset methods to use while the VM has the device, in
+     * order, space-separated as sysfs reset_method takes them ("bus",
+     * "device_specific flr"); NULL: leave the kernel's choice (but see
+     * host/pci/pci_health.h for vendor-reset). */
+    char *reset_method;
+};
+
+/* Handing the host's only display GPU to the VM (host/display/). */
+enum vm_display_manager {
+    VM_DM_AUTO, /* what display-manager.service points to, when it runs */
+    VM_DM_NONE, /* stop none */
+    VM_DM_UNIT, /* the unit named in display_manager_unit */
+};
+
+#define PROFILE_HANDOFF_DEFAULT_TIMEOUT_S 30
+
+struct vm_handoff {
+    bool present; /* the "handoff" object is there: handoff mode */
+    enum vm_display_manager display_manager;
+    char *display_manager_unit; /* VM_DM_UNIT: "gdm.service" */
+    char **session_units;       /* user units of the session user, stopped first */
+    size_t n_session_units;
+    bool kill_holders; /* end other holders of the GPU's nodes instead of refusing */
+    unsigned timeout_s; /* the limit of each step */
 };
 
 struct vm_disk {
@@ -216,6 +240,8 @@ struct vm_profile {
         char **groups; /* group names: their members */
         size_t n_groups;
     } access;
+
+    struct vm_handoff handoff;
 };
 
 /* Parse and validate a profile.
@@ -236,6 +262,11 @@ void profile_free(struct vm_profile *p);
  * import` asks before it writes a key, so that its output always passes
  * this parser. */
 bool profile_key_known(const char *path);
+
+/* A systemd unit name vmrun may hand to systemctl: 1-255 of
+ * [A-Za-z0-9:_.@-], not starting with '-' or '.', ending in one of the
+ * suffixes (NULL-terminated), e.g. ".service". (profile_handoff.c) */
+bool profile_valid_unit_name(const char *s, const char *const *suffixes);
 
 /* Number of vCPUs: sockets x cores x threads. */
 unsigned profile_vcpu_count(const struct vm_profile *p);

@@ -37,8 +37,10 @@ void profile_free(struct vm_profile *p)
         for (int f = 0; f < SMBIOS_MAX_FIELDS; f++)
             free(p->smbios.value[t][f]);
     free(p->cpu.governor);
-    for (size_t i = 0; i < p->n_pci; i++)
+    for (size_t i = 0; i < p->n_pci; i++) {
         free(p->pci[i].rom);
+        free(p->pci[i].reset_method);
+    }
     free(p->pci);
     for (size_t i = 0; i < p->n_disks; i++) {
         free(p->disks[i].path);
@@ -70,6 +72,8 @@ void profile_free(struct vm_profile *p)
     for (size_t i = 0; i < p->access.n_groups; i++)
         free(p->access.groups[i]);
     free(p->access.groups);
+    free(p->handoff.display_manager_unit);
+    free_strv(p->handoff.session_units, p->handoff.n_session_units);
     memset(p, 0, sizeof(*p));
 }
 

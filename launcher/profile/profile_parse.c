@@ -14,6 +14,7 @@
 #include "profile/jsonpos.h"
 #include "profile/profile.h"
 #include "profile/profile_access.h"
+#include "profile/profile_handoff.h"
 #include "profile/profile_json.h"
 #include "profile/profile_sections.h"
 
@@ -33,7 +34,7 @@
 static const char *const root_keys[] = {
     "name",   "description",   "qemu",     "firmware", "boot",  "cpu",   "memory",
     "pci",    "disks",         "network",  "usb",      "input", "audio", "display",
-    "serial", "looking_glass", "shutdown", "run_as",   "uuid",  "smbios", "access", NULL,
+    "serial", "looking_glass", "shutdown", "run_as",   "uuid",  "smbios", "access", "handoff", NULL,
 };
 static const char *const qemu_keys[] = {"binary", "machine", "accel", "extra_args", NULL};
 static const char *const firmware_keys[] = {"code", "vars_template", NULL};
@@ -46,7 +47,7 @@ static const char *const cpu_keys[] = {
 static const char *const pin_keys[] = {"vcpus", "emulator", "iothreads", NULL};
 static const char *const memory_keys[] = {"size", "hugepages", "numa_node", "drop_caches", NULL};
 static const char *const pci_keys[] = {"address",    "rom",    "bootindex",
-                                       "take_group", "rombar", NULL};
+                                       "take_group", "rombar", "reset_method", NULL};
 static const char *const disk_keys[] = {
     "path", "format",  "bus",      "media",     "readonly", "cache",
     "aio",  "discard", "iothread", "bootindex", "serial",   NULL,
@@ -808,6 +809,7 @@ static void parse_pci(struct pj *pj, const cJSON *root, struct vm_profile *p, st
             bool rombar = true;
             if (pj_get_bool(pj, o, "rombar", &rombar) > 0)
                 d->rombar_off = !rombar;
+            profile_parse_reset_method(pj, o, &d->reset_method);
         }
         pj_pop(pj, s2);
     }
@@ -1387,6 +1389,7 @@ bool profile_key_known(const char *path)
         {"memory", memory_keys},  {"pci[]", pci_keys},         {"disks[]", disk_keys},
         {"network[]", net_keys},  {"usb[]", usb_keys},         {"input[]", input_keys},
         {"audio", audio_keys},    {"looking_glass", lg_keys},  {"shutdown", shutdown_keys},
+        {"handoff", profile_handoff_keys},
     };
     if (path == NULL || *path == '\0')
         return false;
@@ -1460,6 +1463,7 @@ static void parse_tree(struct pj *pj, const cJSON *root, const char *file, struc
         pj_pop(pj, saved);
     }
     profile_parse_access(pj, root, p);
+    profile_parse_handoff(pj, root, p);
 
     check_cpu(pj, p, &w);
     check_bootindex(pj, p, &w);

@@ -293,6 +293,16 @@ static int prepare_qmp(struct sup *s, struct vmrun_error *err)
     return 0;
 }
 
+/* Whose graphical session the display handoff may stop units of: the user
+ * QEMU runs as (who called vmrun through sudo or pkexec, or run_as), when
+ * that user has a name. */
+static const char *session_user(const struct priv_target *t)
+{
+    if (t == NULL || !t->change || t->uid == 0 || strncmp(t->user, "uid ", 4) == 0)
+        return NULL;
+    return t->user;
+}
+
 /* ---- QEMU ---------------------------------------------------------------- */
 
 /* QEMU's binary and environment, settled before fork. As root, QEMU gets
@@ -904,6 +914,7 @@ enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor
         .profile = p,
         .journal = &s.journal,
         .runtime_dir = s.rt.dir,
+        .session_user = session_user(o->target),
         .force = o->force,
         .interactive = isatty(2) && !o->to_log,
         .say = say_cb,

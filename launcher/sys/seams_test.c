@@ -18,6 +18,8 @@ static const char *const names[SEAM_COUNT] = {
     [SEAM_DESKTOP_DIR] = "VMRUN_DESKTOP_DIR",
     [SEAM_KILL_AT] = "VMRUN_TEST_KILL_AT",
     [SEAM_TRUST_PROFILES] = "VMRUN_TEST_TRUST_PROFILES",
+    [SEAM_PCI_DEAD] = "VMRUN_TEST_PCI_DEAD",
+    [SEAM_SYSTEMCTL] = "VMRUN_TEST_SYSTEMCTL",
 };
 
 const char *seam_value(enum seam s)

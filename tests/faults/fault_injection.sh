@@ -66,6 +66,29 @@ snapshot() {
     fi
 }
 
+if [ -n "${FAULT_HANDOFF:-}" ]; then
+    : "${VMRUN_SOURCE_DIR:?}"
+    S=$T/systemd
+    mkdir -p "$S/units"
+    printf '#!/bin/bash\nexec %q --state %q "$@"\n' \
+        "$VMRUN_SOURCE_DIR/tests/handoff/systemctl-standin.sh" "$S" >"$T/systemctl"
+    chmod +x "$T/systemctl"
+    printf 'alias=display-manager.service\nholds=%s\nmode=fakeproc:%s\n' \
+        "$T/host/dev/dri/card0" "$T/host/proc" >"$S/units/fake-dm.service"
+    "$T/systemctl" start fake-dm.service
+    export VMRUN_TEST_SYSTEMCTL=$T/systemctl
+    cat >"$T/faults.json" <<EOT
+{
+  "name": "faults",
+  "qemu": { "accel": "tcg" },
+  "cpu": { "model": "qemu64", "cores": 1 },
+  $memory,
+  "pci": [ { "address": "05:00.0", "reset_method": "bus" }, { "address": "05:00.1" } ],
+  "handoff": { "timeout": 5 },
+  "serial": "none"
+}
+EOT
+else
 # The NIC (up: overridden by --force, it cannot lose data), the edu device
 # (no driver: stays without one) and the idle NVMe: three groups.
 cat >"$T/faults.json" <<EOT
@@ -78,6 +101,7 @@ cat >"$T/faults.json" <<EOT
   "serial": "none"
 }
 EOT
+fi
 
 vmrun_sim() {
     LD_PRELOAD=$VMRUN_SYSFS_SIM "$VMRUN_BIN" "$@"

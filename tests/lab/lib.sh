@@ -73,6 +73,19 @@ pci_find() {
     return 1
 }
 
+# pci_boot_vga: the address of the boot VGA device (QEMU's VGA on the root
+# complex; the handoff scenarios hand it over).
+pci_boot_vga() {
+    local d
+    for d in /sys/bus/pci/devices/*; do
+        if [ "$(cat "$d/boot_vga" 2>/dev/null)" = 1 ]; then
+            basename "$d"
+            return 0
+        fi
+    done
+    return 1
+}
+
 # pci_driver BDF: the bound driver's name, or "none".
 pci_driver() {
     local link=/sys/bus/pci/devices/$1/driver
@@ -230,6 +243,22 @@ reply()  # the greeting
 execute("qmp_capabilities")
 print(json.dumps(execute(sys.argv[2], json.loads(sys.argv[3]) if len(sys.argv) > 3 else None)))
 PY
+}
+
+# install_systemctl_standin: /usr/bin/systemctl (L1's writable root) becomes
+# tests/handoff/systemctl-standin.sh with its state in /run/lab-systemd:
+# L1 has no systemd. Units go in /run/lab-systemd/units/NAME.
+install_systemctl_standin() {
+    local src=${VMRUN_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+    mkdir -p /run/lab-systemd/units || return 1
+    printf '#!/bin/bash\nexec %q --state /run/lab-systemd "$@"\n' \
+        "$src/tests/handoff/systemctl-standin.sh" >/usr/bin/systemctl.standin || return 1
+    chmod 0755 /usr/bin/systemctl.standin && mv -f /usr/bin/systemctl.standin /usr/bin/systemctl
+}
+
+# vtcon_bind N: vtconN's bind (1 bound, 0 not).
+vtcon_bind() {
+    cat "/sys/class/vtconsole/vtcon$1/bind" 2>/dev/null
 }
 
 # qmp_pci_ids SOCKET: "vendor:device" (hex) of every PCI function the guest

@@ -122,11 +122,13 @@ p=$(lab_profile labnode '{
 up_on_node1 labnode "$p" && down labnode
 
 # --- 2. "auto" with the GPU passed through: its node
+# The bochs-display behind the expander bridge (class 0x038000), not the
+# boot VGA device on the root complex (0x030000, the handoff scenarios').
 gpu=
 for d in /sys/bus/pci/devices/*; do
-    case $(cat "$d/class") in 0x03*) gpu=$(basename "$d") && break ;; esac
+    case $(cat "$d/class") in 0x038000) gpu=$(basename "$d") && break ;; esac
 done
-check "a display controller (class 0x03) is in L1${gpu:+: $gpu}" [ -n "$gpu" ]
+check "a display controller (class 0x038000) is in L1${gpu:+: $gpu}" [ -n "$gpu" ]
 if [ -n "$gpu" ]; then
     check "the kernel puts $gpu on node 1" [ "$(cat "/sys/bus/pci/devices/$gpu/numa_node")" = 1 ]
     gpu_driver=$(pci_driver "$gpu")

@@ -13,6 +13,10 @@
 #   --writable-root         a writable root in L1 (tmpfs overlay over the
 #                           host root; writes never reach the host)
 #   -q, --quiet             do not copy L1's console to stdout as it comes
+#   --uefi                  boot L1 through OVMF (the kernel's EFI stub)
+#                           instead of PVH: the firmware's framebuffer on the
+#                           VGA device then becomes an efi-framebuffer
+#                           platform device with fbcon on it; slower to boot
 #
 # SCRIPT runs as root in L1 (by bash unless it is executable), from the
 # current directory, with the VMRUN_*, ASAN_OPTIONS and UBSAN_OPTIONS
@@ -49,6 +53,7 @@ cannot_run() {
 timeout=${VMRUN_LAB_TIMEOUT:-600}
 root_mode=ro
 quiet=0
+boot=pvh
 while [ $# -gt 0 ]; do
     case $1 in
     -t | --timeout)
@@ -59,6 +64,7 @@ while [ $# -gt 0 ]; do
     --timeout=*) timeout=${1#*=} ;;
     --writable-root) root_mode=overlay ;;
     -q | --quiet) quiet=1 ;;
+    --uefi) boot=uefi ;;
     -h | --help)
         sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
         exit 0
@@ -133,6 +139,18 @@ case $share in
 *[[:space:]]*) die "the run directory $share has white space in it; choose another VMRUN_LAB_RUNS" ;;
 esac
 
+# PVH (SeaBIOS enters the uncompressed kernel at its PVH entry, skipping the
+# decompressor) boots fastest; --uefi goes through OVMF and the kernel's EFI
+# stub, which leaves the firmware's framebuffer (efifb) on the VGA device.
+if [ $boot = uefi ]; then
+    ovmf=${VMRUN_LAB_OVMF:-/usr/share/ovmf/OVMF.fd}
+    [ -f "$guest/vmlinuz" ] || cannot_run "$guest/vmlinuz is missing (scripts/build-guest.sh --lab)"
+    [ -f "$ovmf" ] || cannot_run "$ovmf is missing (the ovmf package)"
+    boot_args=(-bios "$ovmf" -kernel "$guest/vmlinuz")
+else
+    boot_args=(-kernel "$guest/vmlinux")
+fi
+
 # The L1 machine (tests/lab/README.md tells why each piece is there).
 # shellcheck disable=SC2054 # the commas are QEMU's option syntax
 qemu_args=(
@@ -141,7 +159,7 @@ qemu_args=(
     -object memory-backend-ram,id=m0,size=1G -object memory-backend-ram,id=m1,size=1G
     -numa node,nodeid=0,cpus=0,memdev=m0 -numa node,nodeid=1,cpus=1,memdev=m1
     -device intel-iommu,intremap=on,caching-mode=on
-    -kernel "$guest/vmlinux" -initrd "$guest/initramfs.cpio.gz" -append "$kargs"
+    "${boot_args[@]}" -initrd "$guest/initramfs.cpio.gz" -append "$kargs"
     -chardev "file,id=con,path=$console" -serial chardev:con
     -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
     -virtfs "local,path=$share,mount_tag=labwork,security_model=none,multidevs=remap"
@@ -155,6 +173,10 @@ qemu_args=(
     -device pxb-pcie,id=pxb1,bus_nr=0x80,numa_node=1,bus=pcie.0
     -device pcie-root-port,id=rp9,bus=pxb1,chassis=9,slot=0
     -device bochs-display,bus=rp9
+    # The boot display: a VGA device on the root complex (alone in its
+    # IOMMU group, boot_vga 1), for the display handoff. Last, so that it
+    # takes a free slot and moves no other device.
+    -device VGA,bus=pcie.0
 )
 # shellcheck disable=SC2206 # split on white space, as documented
 qemu_args+=(${VMRUN_LAB_QEMU_ARGS:-})

@@ -14,6 +14,17 @@
 #   devices/.../BDF/.sim_drivers        drivers that match the device, in the
 #                                       order drivers_probe tries them
 #   devices/.../BDF/.sim_block_unbind   present: unbinding blocks forever
+#   devices/.../BDF/.sim_reset_methods  the reset methods the device supports
+#   devices/.../BDF/.sim_config_good    its config space, for .sim_revive_on_rescan
+#   devices/.../BDF/.sim_revive_on_rescan  present: a removed device whose config
+#                                       reads 0xffff answers again on a rescan
+#
+# The display of the boot GPU (05:00.0) for the handoff tests: fb0 of its
+# driver, the firmware's framebuffer efi-framebuffer.0 (driver
+# efi-framebuffer) inside its BAR 0 (proc/iomem), the frame-buffer console
+# vtcon1 (bound) next to the dummy vtcon0, d3cold_allowed 1 on its two
+# functions (0 elsewhere). 03:00.0 (the NIC) has an option ROM (rom, made
+# by tests/rom/make-rom.py: x86 and EFI images for 8086:10d3).
 #
 # The host (IOMMU groups):
 #   0  00:00.0 host bridge
@@ -37,9 +48,10 @@ mkdir -p "$root"
 root=$(cd "$root" && pwd)
 sys=$root/sys proc=$root/proc dev=$root/dev
 mkdir -p "$sys/devices/pci0000:00" "$sys/bus/pci/devices" "$sys/bus/pci/drivers" \
-    "$sys/kernel/iommu_groups" "$sys/class/block" "$sys/class/net" \
+    "$sys/kernel/iommu_groups" "$sys/class/block" "$sys/class/net" "$sys/module" \
     "$proc/self" "$dev/dri" "$dev/vfio"
 : >"$sys/bus/pci/drivers_probe"
+: >"$sys/bus/pci/rescan"
 : >"$dev/vfio/vfio"
 
 driver() {
@@ -74,6 +86,9 @@ dev() {
     echo -1 >"$p/numa_node"
     echo 0 >"$p/enable"
     echo '(null)' >"$p/driver_override"
+    echo 0 >"$p/d3cold_allowed"
+    echo D0 >"$p/power_state"
+    : >"$p/remove"
     local i
     : >"$p/resource"
     for i in 0 1 2 3 4 5 6 7 8 9 10 11 12; do
@@ -89,9 +104,13 @@ dev() {
         printf "\\x00\\x00\\x$(printf %02x $hdr)\\x00"
         head -c 240 /dev/zero
     } >"$p/config"
+    cp "$p/config" "$p/.sim_config_good"
     case $((cls >> 8)) in
     $((0x0604))) ;;
-    *) echo "flr bus" >"$p/reset_method" ;;
+    *)
+        echo "flr bus" >"$p/reset_method"
+        echo "flr pm bus" >"$p/.sim_reset_methods"
+        ;;
     esac
     [ $((cls >> 16)) = 3 ] && echo 0 >"$p/boot_vga"
     ln -sr "$p" "$sys/bus/pci/devices/$bdf"
@@ -143,9 +162,46 @@ dev $R/0000:00:01.1 0000:05:00.1 0x1002 0xaaf0 0x040300 2 snd_hda_intel snd_hda_
 echo 1 >"$sys/devices/$R/0000:00:01.1/0000:05:00.0/boot_vga"
 drm $R/0000:00:01.1/0000:05:00.0 card0
 drm $R/0000:00:01.1/0000:05:00.0 renderD128
+G=$sys/devices/$R/0000:00:01.1/0000:05:00.0
+mkdir -p "$G/graphics/fb0"
+: >"$dev/fb0"
+echo 1 >"$G/d3cold_allowed"
+echo 1 >"$sys/devices/$R/0000:00:01.1/0000:05:00.1/d3cold_allowed"
+# BAR 0: 256 MiB of prefetchable memory; the firmware's framebuffer in it.
+{
+    echo '0x00000000e0000000 0x00000000efffffff 0x000000000014220c'
+    for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+        echo '0x0000000000000000 0x0000000000000000 0x0000000000000000'
+    done
+} >"$G/resource"
+cat >"$proc/iomem" <<'IOMEM'
+00000000-00000fff : Reserved
+00001000-0009ffff : System RAM
+e0000000-efffffff : PCI Bus 0000:05
+  e0000000-efffffff : 0000:05:00.0
+    e0000000-e07fffff : efifb
+IOMEM
+mkdir -p "$sys/devices/platform/efi-framebuffer.0" "$sys/bus/platform/devices" \
+    "$sys/bus/platform/drivers/efi-framebuffer"
+: >"$sys/bus/platform/drivers/efi-framebuffer/bind"
+: >"$sys/bus/platform/drivers/efi-framebuffer/unbind"
+ln -sr "$sys/devices/platform/efi-framebuffer.0" "$sys/bus/platform/devices/efi-framebuffer.0"
+ln -s ../../../bus/platform/drivers/efi-framebuffer "$sys/devices/platform/efi-framebuffer.0/driver"
+ln -s ../../../../devices/platform/efi-framebuffer.0 \
+    "$sys/bus/platform/drivers/efi-framebuffer/efi-framebuffer.0"
+for v in 0 1; do
+    mkdir -p "$sys/devices/virtual/vtconsole/vtcon$v" "$sys/class/vtconsole"
+    ln -sr "$sys/devices/virtual/vtconsole/vtcon$v" "$sys/class/vtconsole/vtcon$v"
+done
+echo '(S) dummy device' >"$sys/devices/virtual/vtconsole/vtcon0/name"
+echo 0 >"$sys/devices/virtual/vtconsole/vtcon0/bind"
+echo '(M) frame buffer device' >"$sys/devices/virtual/vtconsole/vtcon1/name"
+echo 1 >"$sys/devices/virtual/vtconsole/vtcon1/bind"
 
 dev $R 0000:00:1c.0 0x8086 0xa290 0x060400 3 pcieport pcieport
 dev $R/0000:00:1c.0 0000:03:00.0 0x8086 0x10d3 0x020000 3 e1000e e1000e
+/usr/bin/python3 "$(dirname "$0")/../rom/make-rom.py" --efi x64 --pad 131072 \
+    "$sys/devices/$R/0000:00:1c.0/0000:03:00.0/rom"
 mkdir -p "$sys/devices/$R/0000:00:1c.0/0000:03:00.0/net/enp3s0"
 echo up >"$sys/devices/$R/0000:00:1c.0/0000:03:00.0/net/enp3s0/operstate"
 ln -sr "$sys/devices/$R/0000:00:1c.0/0000:03:00.0/net/enp3s0" "$sys/class/net/enp3s0"

@@ -16,6 +16,22 @@
  *                                         else to the first driver in the
  *                                         device's .sim_drivers that exists
  *
+ *   bus/pci/devices/BDF/reset_method      "default": the device's .sim_reset_methods;
+ *                                         "" none; else every method must be in
+ *                                         .sim_reset_methods (EINVAL otherwise)
+ *   bus/pci/devices/BDF/d3cold_allowed    stores the value (the file truncated)
+ *   class/vtconsole/vtconN/bind           stores the value
+ *   bus/pci/devices/BDF/rom               "0\n" (two bytes) disables reading, anything
+ *                                         else enables it (.sim_rom_enabled); reading
+ *                                         rom while disabled fails with EINVAL
+ *   bus/pci/devices/BDF/remove            moves the device under .sim_removed/ and
+ *                                         drops its links
+ *   bus/pci/rescan                        brings back each removed device whose config
+ *                                         does not read 0xffff (a .sim_revive_on_rescan
+ *                                         file first restores its saved config), with
+ *                                         driver_override cleared, and probes it
+ *   bus/platform/drivers/X/bind, unbind   a platform device (firmware framebuffers)
+ *
  * X matches a device when driver_override names X, or, without an override,
  * when .sim_drivers lists X (vfio-pci matches nothing by itself, as in the
  * kernel). Binding to vfio-pci creates $VMRUN_DEV_ROOT/vfio/GROUP; the last
@@ -36,17 +52,33 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum kind { K_NONE, K_OVERRIDE, K_UNBIND, K_BIND, K_PROBE };
+enum kind {
+    K_NONE,
+    K_OVERRIDE,
+    K_UNBIND,
+    K_BIND,
+    K_PROBE,
+    K_RESET,
+    K_STORE,
+    K_ROM,
+    K_ROM_READ,
+    K_REMOVE,
+    K_RESCAN,
+    K_PLAT_BIND,
+    K_PLAT_UNBIND,
+};
 
 #define MAX_FDS 1024
 static struct {
     enum kind kind;
-    char arg[256]; /* BDF for K_OVERRIDE, driver name for K_UNBIND/K_BIND */
+    char arg[PATH_MAX]; /* BDF, driver name, device directory or file, by kind */
 } tracked[MAX_FDS];
 
 static int (*real_open)(const char *, int, ...);
 static int (*real_openat)(int, const char *, int, ...);
 static ssize_t (*real_write)(int, const void *, size_t);
+static ssize_t (*real_read)(int, void *, size_t);
+static ssize_t (*real_pread)(int, void *, size_t, off_t);
 static int (*real_close)(int);
 
 static void init_real(void)
@@ -57,6 +89,8 @@ static void init_real(void)
     real_openat = (int (*)(int, const char *, int, ...))dlsym(RTLD_NEXT, "openat");
     real_close = (int (*)(int))dlsym(RTLD_NEXT, "close");
     real_write = (ssize_t(*)(int, const void *, size_t))dlsym(RTLD_NEXT, "write");
+    real_read = (ssize_t(*)(int, void *, size_t))dlsym(RTLD_NEXT, "read");
+    real_pread = (ssize_t(*)(int, void *, size_t, off_t))dlsym(RTLD_NEXT, "pread");
 }
 
 /* The resolved simulated roots, or NULL when the shim must stay out. */
@@ -91,7 +125,8 @@ static void read_file(const char *path, char *buf, size_t len)
     int fd = real_open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return;
-    ssize_t n = read(fd, buf, len - 1);
+    init_real();
+    ssize_t n = real_read(fd, buf, len - 1);
     real_close(fd);
     if (n < 0)
         n = 0;
@@ -293,8 +328,6 @@ static void track(int fd, const char *path, int flags)
     if (fd < 0 || fd >= MAX_FDS)
         return;
     tracked[fd].kind = K_NONE;
-    if ((flags & O_ACCMODE) == O_RDONLY)
-        return;
     const char *root = sys_root();
     char real[PATH_MAX];
     if (root == NULL || realpath(path, real) == NULL)
@@ -305,6 +338,42 @@ static void track(int fd, const char *path, int flags)
     const char *rel = real + n;
     char drv[256];
     const char *base = strrchr(rel, '/') + 1;
+    bool in_devices = strncmp(rel, "/devices/", 9) == 0;
+    if ((flags & O_ACCMODE) == O_RDONLY) {
+        if (in_devices && strcmp(base, "rom") == 0) {
+            tracked[fd].kind = K_ROM_READ;
+            snprintf(tracked[fd].arg, sizeof(tracked[fd].arg), "%.*s", (int)(base - 1 - real),
+                     real);
+        }
+        return;
+    }
+    if (in_devices && (strcmp(base, "reset_method") == 0 || strcmp(base, "rom") == 0 ||
+                       strcmp(base, "d3cold_allowed") == 0 || strcmp(base, "remove") == 0)) {
+        /* The device's directory, absolute. */
+        snprintf(tracked[fd].arg, sizeof(tracked[fd].arg), "%.*s", (int)(base - 1 - real), real);
+        tracked[fd].kind = base[0] == 'r' ? (base[1] == 'o'   ? K_ROM
+                                             : base[2] == 's' ? K_RESET
+                                                              : K_REMOVE)
+                                          : K_STORE;
+        if (tracked[fd].kind == K_STORE)
+            snprintf(tracked[fd].arg, sizeof(tracked[fd].arg), "%s", real);
+        return;
+    }
+    if (strstr(rel, "/vtconsole/") != NULL && strcmp(base, "bind") == 0) {
+        tracked[fd].kind = K_STORE;
+        snprintf(tracked[fd].arg, sizeof(tracked[fd].arg), "%s", real);
+        return;
+    }
+    if (strcmp(rel, "/bus/pci/rescan") == 0) {
+        tracked[fd].kind = K_RESCAN;
+        return;
+    }
+    if (sscanf(rel, "/bus/platform/drivers/%255[^/]/", drv) == 1 &&
+        (strcmp(base, "bind") == 0 || strcmp(base, "unbind") == 0)) {
+        tracked[fd].kind = strcmp(base, "bind") == 0 ? K_PLAT_BIND : K_PLAT_UNBIND;
+        snprintf(tracked[fd].arg, sizeof(tracked[fd].arg), "%s", drv);
+        return;
+    }
     if (strcmp(rel, "/bus/pci/drivers_probe") == 0) {
         tracked[fd].kind = K_PROBE;
     } else if (sscanf(rel, "/bus/pci/drivers/%255[^/]/", drv) == 1 &&
@@ -364,6 +433,204 @@ int openat(int dirfd, const char *path, int flags, ...)
 
 int openat64(int dirfd, const char *path, int flags, ...) __attribute__((alias("openat")));
 
+/* The value as the kernel would keep it: one line. */
+static int do_store(const char *path, const char *value)
+{
+    char content[300];
+    snprintf(content, sizeof(content), "%s\n", value);
+    write_file(path, content);
+    return 0;
+}
+
+static int do_reset(const char *devdir, const char *value)
+{
+    char path[PATH_MAX + 32], have[256], want[256], content[300];
+    snprintf(path, sizeof(path), "%s/.sim_reset_methods", devdir);
+    read_file(path, have, sizeof(have));
+    if (strcmp(value, "default") == 0) {
+        snprintf(want, sizeof(want), "%s", have);
+    } else {
+        snprintf(want, sizeof(want), "%s", value);
+        char copy[256];
+        snprintf(copy, sizeof(copy), "%s", value);
+        for (char *save, *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+            char padded[300], list[300];
+            snprintf(padded, sizeof(padded), " %s ", t);
+            snprintf(list, sizeof(list), " %s ", have);
+            if (strstr(list, padded) == NULL)
+                return -EINVAL;
+        }
+    }
+    snprintf(path, sizeof(path), "%s/reset_method", devdir);
+    snprintf(content, sizeof(content), "%s\n", want);
+    write_file(path, content);
+    return 0;
+}
+
+static int do_rom(const char *devdir, bool off)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof(path), "%s/.sim_rom_enabled", devdir);
+    write_file(path, off ? "0\n" : "1\n");
+    return 0;
+}
+
+static bool rom_enabled(const char *devdir)
+{
+    char path[PATH_MAX + 32], v[16];
+    snprintf(path, sizeof(path), "%s/.sim_rom_enabled", devdir);
+    read_file(path, v, sizeof(v));
+    return strcmp(v, "1") == 0;
+}
+
+/* The device leaves the bus: its directory moves under .sim_removed/ (with
+ * the path it came from), its links go. */
+static int do_remove(const char *devdir)
+{
+    const char *root = sys_root();
+    const char *bdf = strrchr(devdir, '/') + 1;
+    char path[PATH_MAX + 64], cur[256], dest[PATH_MAX + 64];
+    if (root == NULL)
+        return -ENODEV;
+    current_driver(bdf, cur, sizeof(cur));
+    if (cur[0] != '\0')
+        do_unbind(bdf, cur);
+    snprintf(path, sizeof(path), "%s/.sim_removed", root);
+    mkdir(path, 0755);
+    snprintf(dest, sizeof(dest), "%s/.sim_removed/%s", root, bdf);
+    if (rename(devdir, dest) < 0)
+        return -errno;
+    snprintf(path, sizeof(path), "%s/.sim_removed/%s.from", root, bdf);
+    write_file(path, devdir);
+    sim_path(path, "/bus/pci/devices/%s", bdf);
+    unlink(path);
+    return 0;
+}
+
+static int do_rescan(void)
+{
+    const char *root = sys_root();
+    char dir[PATH_MAX + 32];
+    if (root == NULL)
+        return -ENODEV;
+    snprintf(dir, sizeof(dir), "%s/.sim_removed", root);
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (e->d_name[0] == '.' || n < 6 || strcmp(e->d_name + n - 5, ".from") == 0)
+            continue;
+        char path[PATH_MAX + 300], from[PATH_MAX], good[PATH_MAX + 400];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        snprintf(good, sizeof(good), "%s/.sim_revive_on_rescan", path);
+        if (exists(good)) {
+            /* The device answers again: the config it had. */
+            char cfg[PATH_MAX + 400], saved[PATH_MAX + 400], cmd[3 * PATH_MAX];
+            snprintf(cfg, sizeof(cfg), "%s/config", path);
+            snprintf(saved, sizeof(saved), "%s/.sim_config_good", path);
+            snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", saved, cfg);
+            if (system(cmd) != 0)
+                continue;
+        }
+        unsigned char id[2] = {0xff, 0xff};
+        char cfg[PATH_MAX + 400];
+        snprintf(cfg, sizeof(cfg), "%s/config", path);
+        int fd = real_open(cfg, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            if (real_read(fd, id, 2) != 2)
+                id[0] = id[1] = 0xff;
+            real_close(fd);
+        }
+        if (id[0] == 0xff && id[1] == 0xff)
+            continue; /* it does not answer: the kernel does not see it */
+        snprintf(good, sizeof(good), "%s/%s.from", dir, e->d_name);
+        read_file(good, from, sizeof(from));
+        if (rename(path, from) < 0)
+            continue;
+        unlink(good);
+        char link[PATH_MAX + 300];
+        sim_path(link, "/bus/pci/devices/%s", e->d_name);
+        char rel[PATH_MAX + 8];
+        snprintf(rel, sizeof(rel), "../../..%s", from + strlen(root));
+        if (symlink(rel, link) < 0)
+            continue;
+        do_override(e->d_name, "");
+        do_probe(e->d_name);
+    }
+    closedir(d);
+    return 0;
+}
+
+static int plat_dev(const char *dev, char *buf)
+{
+    return sim_path(buf, "/bus/platform/devices/%s", dev);
+}
+
+static int do_plat_bind(const char *dev, const char *drv)
+{
+    char path[PATH_MAX], link[PATH_MAX + 16], real[PATH_MAX];
+    if (plat_dev(dev, path) < 0 || realpath(path, real) == NULL)
+        return -ENODEV;
+    snprintf(link, sizeof(link), "%s/driver", real);
+    if (exists(link))
+        return -EBUSY;
+    char target[PATH_MAX + 64];
+    const char *root = sys_root();
+    /* .../devices/platform/DEV/driver -> ../../../bus/platform/drivers/X */
+    snprintf(target, sizeof(target), "../../../bus/platform/drivers/%s", drv);
+    if (root == NULL || symlink(target, link) < 0)
+        return -errno;
+    sim_path(path, "/bus/platform/drivers/%s/%s", drv, dev);
+    snprintf(target, sizeof(target), "../../../../devices/platform/%s", dev);
+    if (symlink(target, path) < 0)
+        return -errno;
+    return 0;
+}
+
+static int do_plat_unbind(const char *dev, const char *drv)
+{
+    char path[PATH_MAX], link[PATH_MAX + 16], real[PATH_MAX];
+    if (plat_dev(dev, path) < 0 || realpath(path, real) == NULL)
+        return -ENODEV;
+    snprintf(link, sizeof(link), "%s/driver", real);
+    char target[PATH_MAX];
+    ssize_t n = readlink(link, target, sizeof(target) - 1);
+    if (n < 0)
+        return -ENODEV;
+    target[n] = '\0';
+    const char *s = strrchr(target, '/');
+    if (strcmp(s ? s + 1 : target, drv) != 0)
+        return -ENODEV;
+    unlink(link);
+    sim_path(path, "/bus/platform/drivers/%s/%s", drv, dev);
+    unlink(path);
+    return 0;
+}
+
+ssize_t read(int fd, void *buf, size_t count)
+{
+    init_real();
+    if (fd >= 0 && fd < MAX_FDS && tracked[fd].kind == K_ROM_READ && !rom_enabled(tracked[fd].arg)) {
+        errno = EINVAL;
+        return -1;
+    }
+    return real_read(fd, buf, count);
+}
+
+ssize_t pread(int fd, void *buf, size_t count, off_t offset)
+{
+    init_real();
+    if (fd >= 0 && fd < MAX_FDS && tracked[fd].kind == K_ROM_READ && !rom_enabled(tracked[fd].arg)) {
+        errno = EINVAL;
+        return -1;
+    }
+    return real_pread(fd, buf, count, offset);
+}
+
+ssize_t pread64(int fd, void *buf, size_t count, off_t offset) __attribute__((alias("pread")));
+
 ssize_t write(int fd, const void *buf, size_t count)
 {
     init_real();
@@ -388,6 +655,28 @@ ssize_t write(int fd, const void *buf, size_t count)
     case K_PROBE:
         r = do_probe(value);
         break;
+    case K_RESET:
+        r = do_reset(tracked[fd].arg, value);
+        break;
+    case K_STORE:
+        r = do_store(tracked[fd].arg, value);
+        break;
+    case K_ROM:
+        r = do_rom(tracked[fd].arg, count == 2 && ((const char *)buf)[0] == '0');
+        break;
+    case K_REMOVE:
+        r = do_remove(tracked[fd].arg);
+        break;
+    case K_RESCAN:
+        r = do_rescan();
+        break;
+    case K_PLAT_BIND:
+        r = do_plat_bind(value, tracked[fd].arg);
+        break;
+    case K_PLAT_UNBIND:
+        r = do_plat_unbind(value, tracked[fd].arg);
+        break;
+    case K_ROM_READ:
     case K_NONE:
         break;
     }

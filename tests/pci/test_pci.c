@@ -346,7 +346,7 @@ static int check_one(const char *address, bool force, struct fixture *f, struct 
     assert_int_equal(pci_host_scan(&h, err), 0);
     const struct pci_dev_info *d = pci_host_find(&h, address);
     assert_non_null(d);
-    int r = pci_check_users(&d, 1, force, say_collect, f, err);
+    int r = pci_check_users(&d, 1, force, false, say_collect, f, err);
     pci_host_free(&h);
     return r;
 }

@@ -405,6 +405,55 @@ static void test_values(void **state)
     profile_free(&p);
 }
 
+/* The display handoff and reset methods: defaults and values. */
+static void test_handoff_values(void **state)
+{
+    struct vm_profile p;
+    struct diag_list d = {0};
+    assert_int_equal(parse_str("x.json",
+                               "{\"memory\":{\"size\":\"1G\"},\"pci\":[{\"address\":\"01:00.0\"}],"
+                               "\"handoff\":{}}",
+                               &p, &d),
+                     0);
+    assert_true(p.handoff.present);
+    assert_int_equal(p.handoff.display_manager, VM_DM_AUTO);
+    assert_null(p.handoff.display_manager_unit);
+    assert_int_equal(p.handoff.n_session_units, 0);
+    assert_false(p.handoff.kill_holders);
+    assert_int_equal(p.handoff.timeout_s, PROFILE_HANDOFF_DEFAULT_TIMEOUT_S);
+    assert_null(p.pci[0].reset_method);
+    profile_free(&p);
+
+    const char *json =
+        "{\"memory\":{\"size\":\"1G\"},"
+        "\"pci\":[{\"address\":\"01:00.0\",\"reset_method\":\"bus\"},"
+        "{\"address\":\"01:00.1\",\"reset_method\":[\"device_specific\",\"flr\"]}],"
+        "\"handoff\":{\"display_manager\":\"sddm.service\",\"session_units\":"
+        "[\"plasma-workspace.target\",\"app@x.service\"],\"kill_holders\":true,\"timeout\":60}}";
+    int r = parse_str("x.json", json, &p, &d);
+    if (r != 0)
+        print_diags(&d);
+    assert_int_equal(r, 0);
+    assert_int_equal(p.handoff.display_manager, VM_DM_UNIT);
+    assert_string_equal(p.handoff.display_manager_unit, "sddm.service");
+    assert_int_equal(p.handoff.n_session_units, 2);
+    assert_string_equal(p.handoff.session_units[1], "app@x.service");
+    assert_true(p.handoff.kill_holders);
+    assert_int_equal(p.handoff.timeout_s, 60);
+    assert_string_equal(p.pci[0].reset_method, "bus");
+    assert_string_equal(p.pci[1].reset_method, "device_specific flr");
+    profile_free(&p);
+
+    assert_int_equal(parse_str("x.json",
+                               "{\"memory\":{\"size\":\"1G\"},\"pci\":[{\"address\":\"01:00.0\"}],"
+                               "\"handoff\":{\"display_manager\":\"none\"}}",
+                               &p, &d),
+                     0);
+    assert_int_equal(p.handoff.display_manager, VM_DM_NONE);
+    profile_free(&p);
+    diag_list_free(&d);
+}
+
 static void test_pin_overlap_is_a_warning(void **state)
 {
     struct vm_profile p;
@@ -741,6 +790,7 @@ int main(void)
         cmocka_unit_test(test_error_cap),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_values),
+        cmocka_unit_test(test_handoff_values),
         cmocka_unit_test(test_pin_overlap_is_a_warning),
         cmocka_unit_test(test_nul_and_size_limit),
         cmocka_unit_test(test_size_parse),

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "host/pci/pci_health.h"
+#include "host/pci/pci_rom.h"
 #include "host/pci/pci_sysfs.h"
 #include "host/pci/pci_users.h"
 #include "journal/opargs.h"
@@ -169,7 +171,7 @@ int pci_plan_devices(const struct vm_profile *p, const struct pci_host *h,
     return (int)n;
 }
 
-int pci_check_users(const struct pci_dev_info *const *take, size_t n, bool force,
+int pci_check_users(const struct pci_dev_info *const *take, size_t n, bool force, bool handoff,
                     void (*say_fn)(void *opaque, const char *msg), void *say_opaque,
                     struct vmrun_error *err)
 {
@@ -182,7 +184,7 @@ int pci_check_users(const struct pci_dev_info *const *take, size_t n, bool force
             continue;
         struct pci_users u;
         struct vmrun_error one = {0};
-        int r = pci_find_users(d, &u, &one);
+        int r = pci_find_users(d, handoff, &u, &one);
         if (r < 0) {
             *err = one;
             return vmrun_error_prefix(err, "%s", pci_dev_label(d, label, sizeof(label)));
@@ -279,12 +281,12 @@ static void explain_timeout(const char *address, struct vmrun_error *err)
     snprintf(d.address, sizeof(d.address), "%s", address);
     pci_current_driver(address, d.driver, sizeof(d.driver));
     d.iommu_group = pci_iommu_group(address);
-    struct pci_holders h;
+    struct dev_holders h;
     struct vmrun_error ignored;
     char who[1024] = "";
     if (pci_find_holders(&d, &h, &ignored) == 0) {
-        pci_holders_describe(&h, who, sizeof(who));
-        pci_holders_free(&h);
+        devnodes_holders_describe(&h, who, sizeof(who));
+        devnodes_holders_free(&h);
     }
     if (who[0] != '\0')
         err_append(err, ". The device is held by: %s", who);
@@ -366,6 +368,12 @@ int pci_bind_device(struct journal *j, const struct pci_dev_info *d, struct vmru
 
 /* ---- giving back ---- */
 
+/* What give_back() did beyond the usual, for the undo's report. */
+static char revived_note[512];
+
+static int give_back(const char *address, const char *name, const char *driver,
+                     const char *override, struct vmrun_error *err);
+
 static int give_back_failed(struct vmrun_error *err, const char *label, const char *address,
                             const char *driver, const char *override)
 {
@@ -389,9 +397,23 @@ static int give_back_failed(struct vmrun_error *err, const char *label, const ch
 int pci_give_back(const char *address, const char *name, const char *driver, const char *override,
                   struct vmrun_error *err)
 {
+    int r = give_back(address, name, driver, override, err);
+    /* A device brought back by a rescan: the undo's report says so. */
+    if (r == 0 && revived_note[0] != '\0') {
+        err->code = 0;
+        snprintf(err->msg, sizeof(err->msg), "%s", revived_note);
+    }
+    revived_note[0] = '\0';
+    return r;
+}
+
+static int give_back(const char *address, const char *name, const char *driver,
+                     const char *override, struct vmrun_error *err)
+{
     char label[PCI_ADDR_LEN + PCI_NAME_MAX + 2], path[PATH_MAX], now[PCI_DRIVER_MAX];
+    int r;
     snprintf(label, sizeof(label), "%s%s%s", address, name ? " " : "", name ? name : "");
-    int r = pci_current_driver(address, now, sizeof(now));
+    r = pci_current_driver(address, now, sizeof(now));
     if (r == -ENODEV)
         return 0; /* the device is gone (hot-unplugged): nothing to give back */
     if (r < 0)
@@ -415,6 +437,23 @@ int pci_give_back(const char *address, const char *name, const char *driver, con
                       : vmrun_error_prefix(err, "%s", label);
     if (driver == NULL)
         return 0; /* it had no driver: it stays without one */
+
+    /* Before a host driver touches it again, the device must answer:
+     * binding a driver to a device that does not (a GPU that missed its
+     * reset, stuck in D3cold) can hang the host. */
+    char state[256];
+    r = pci_health_answers(address, state, sizeof(state));
+    if (r == -ENODEV)
+        return 0;
+    if (r == 0) {
+        r = pci_health_revive(address, label, driver, state, err);
+        if (r <= 0)
+            return r < 0 ? r : -EIO;
+        snprintf(revived_note, sizeof(revived_note),
+                 "it did not answer after the VM (%s); removed from the bus and rescanned, it "
+                 "came back",
+                 state);
+    }
 
     pci_current_driver(address, now, sizeof(now));
     if (now[0] == '\0') {
@@ -502,12 +541,55 @@ int pci_check(const struct vm_profile *p, bool force, void (*say_fn)(void *opaqu
     const struct pci_dev_info *take[PCI_TAKE_MAX];
     int n = pci_plan_devices(p, &h, take, ARRAY_SIZE(take), err);
     if (n >= 0) {
-        r = pci_check_users(take, (size_t)n, force, say_fn, say_opaque, err);
+        r = pci_check_users(take, (size_t)n, force, p->handoff.present, say_fn, say_opaque, err);
         if (r < 0)
             n = r;
     }
     pci_host_free(&h);
     return n;
+}
+
+/* The profile's pci[].reset_method for a device (NULL: none, or a device
+ * taken only with its group). */
+static const char *profile_reset_method(const struct vm_profile *p, const struct pci_dev_info *d)
+{
+    for (size_t i = 0; i < p->n_pci; i++)
+        if (strcmp(p->pci[i].address, d->address) == 0)
+            return p->pci[i].reset_method;
+    return NULL;
+}
+
+/* The checks of pci_prepare that change nothing: which devices, their
+ * groups, who uses them, their ROM files. */
+static int pci_checks(struct host_prep *hp, struct pci_host *h, const struct pci_dev_info **take,
+                      size_t max, struct vmrun_error *err)
+{
+    const struct vm_profile *p = hp->profile;
+    int n = pci_plan_devices(p, h, take, max, err);
+    if (n < 0)
+        return n;
+    int r = pci_check_users(take, (size_t)n, hp->force, p->handoff.present, hp->say,
+                            hp->say_opaque, err);
+    for (size_t i = 0; r == 0 && i < p->n_pci; i++) {
+        const struct pci_dev_info *d = pci_host_find(h, p->pci[i].address);
+        if (d != NULL)
+            r = pci_rom_check_entry(p, i, d->vendor, d->device, NULL, 0, err);
+    }
+    return r < 0 ? r : n;
+}
+
+int pci_precheck(struct host_prep *hp, struct vmrun_error *err)
+{
+    if (hp->profile == NULL || hp->profile->n_pci == 0)
+        return 0;
+    struct pci_host h;
+    int r = pci_host_scan(&h, err);
+    if (r < 0)
+        return r;
+    const struct pci_dev_info *take[PCI_TAKE_MAX];
+    r = pci_checks(hp, &h, take, ARRAY_SIZE(take), err);
+    pci_host_free(&h);
+    return r < 0 ? r : 0;
 }
 
 int pci_prepare(struct host_prep *hp, struct vmrun_error *err)
@@ -520,16 +602,24 @@ int pci_prepare(struct host_prep *hp, struct vmrun_error *err)
     if (r < 0)
         return r;
     const struct pci_dev_info *take[PCI_TAKE_MAX];
-    int n = pci_plan_devices(p, &h, take, ARRAY_SIZE(take), err);
+    /* Again, right before the change: the host may have moved since the
+     * precheck (the display handoff ran in between). */
+    int n = pci_checks(hp, &h, take, ARRAY_SIZE(take), err);
     if (n < 0) {
         pci_host_free(&h);
         return n;
     }
-    r = pci_check_users(take, (size_t)n, hp->force, hp->say, hp->say_opaque, err);
+    r = 0;
     if (r == 0)
         r = pci_load_vfio(err);
     char label[PCI_ADDR_LEN + PCI_NAME_MAX + 2];
     for (int k = 0; r == 0 && k < n; k++) {
+        if (strcmp(take[k]->driver, VFIO_DRIVER) != 0) {
+            r = pci_health_prepare(hp->journal, take[k], profile_reset_method(p, take[k]), hp->say,
+                                   hp->say_opaque, err);
+            if (r < 0)
+                break;
+        }
         say(hp->say, hp->say_opaque, "%s: binding to vfio-pci (from %s)",
             pci_dev_label(take[k], label, sizeof(label)),
             take[k]->driver[0] ? take[k]->driver : "no driver");

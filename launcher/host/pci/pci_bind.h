@@ -23,6 +23,12 @@
  * passed; on a later failure the caller undoes the journal. */
 int pci_prepare(struct host_prep *hp, struct vmrun_error *err);
 
+/* The first step of the plan: everything pci_prepare checks before it
+ * binds (the devices and their groups, who uses them, their ROM files),
+ * changing nothing, so that a profile the host cannot run is refused before
+ * the display handoff stops anything. */
+int pci_precheck(struct host_prep *hp, struct vmrun_error *err);
+
 /* The read-only checks of pci_prepare (for `vmrun check` as well): fills
  * take[] with the devices to bind, in address order (the profile's devices
  * plus, with take_group, the rest of their groups) and returns how many, or
@@ -32,8 +38,9 @@ int pci_plan_devices(const struct vm_profile *p, const struct pci_host *h,
                      const struct pci_dev_info **take, size_t max, struct vmrun_error *err);
 
 /* Refuse devices the host is using (pci_users.h). With force, what cannot
- * lose data is reported through say() instead of refused. */
-int pci_check_users(const struct pci_dev_info *const *take, size_t n, bool force,
+ * lose data is reported through say() instead of refused. With handoff,
+ * the console on the display device is no use (the handoff unbinds it). */
+int pci_check_users(const struct pci_dev_info *const *take, size_t n, bool force, bool handoff,
                     void (*say)(void *opaque, const char *msg), void *say_opaque,
                     struct vmrun_error *err);
 

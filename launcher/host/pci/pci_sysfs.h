@@ -1,13 +1,12 @@
 /* Small sysfs primitives for the PCI modules: read an attribute, read where
  * a link points, and write an attribute the way the kernel needs it.
  *
- * Every write vmrun makes to sysfs goes through pci_sysfs_write(): one
- * open()+write()+close() in a child process, waited for with a timeout.
- * Unbinding a driver (and anything else that takes the device lock while an
- * unbind is stuck) can block in the kernel for as long as something holds
- * the device; the child takes that risk instead of vmrun. Having a single
- * write path also gives the test suite's sysfs simulator one place to
- * intercept. */
+ * Every write vmrun makes to sysfs goes through pci_sysfs_write(), which is
+ * sys/timed_write.h's writer: one open()+write()+close() in a child
+ * process, waited for with a timeout. Unbinding a driver (and anything else
+ * that takes the device lock while an unbind is stuck) can block in the
+ * kernel for as long as something holds the device; the child takes that
+ * risk instead of vmrun. */
 #ifndef VMRUN_PCI_SYSFS_H
 #define VMRUN_PCI_SYSFS_H
 
@@ -17,10 +16,8 @@
 
 #include "base/error.h"
 
-/* Default time a sysfs write may take before vmrun gives up on it. The
- * environment variable VMRUN_TEST_SYSFS_TIMEOUT_MS overrides it (tests). */
-#define PCI_SYSFS_WRITE_TIMEOUT_MS 10000
-
+/* The time a sysfs write may take before vmrun gives up on it
+ * (timed_write_limit_ms()). */
 int pci_sysfs_write_timeout_ms(void);
 
 /* Write value to path in a child process. Returns 0; -ETIMEDOUT when the

@@ -12,205 +12,9 @@
 #include "host/pci/pci_sysfs.h"
 #include "sys/hostpath.h"
 
-/* ---- holders: processes with the device's nodes open ---- */
-
-struct node_list {
-    char (*paths)[PATH_MAX];
-    size_t n, cap;
-};
-
-static int node_add(struct node_list *l, const char *fmt_path)
+int pci_find_holders(const struct pci_dev_info *d, struct dev_holders *out, struct vmrun_error *err)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 8;
-        char(*np)[PATH_MAX] = realloc(l->paths, cap * sizeof(*np));
-        if (np == NULL)
-            return -ENOMEM;
-        l->paths = np;
-        l->cap = cap;
-    }
-    snprintf(l->paths[l->n++], PATH_MAX, "%s", fmt_path);
-    return 0;
-}
-
-static int dev_node(struct node_list *l, const char *name)
-{
-    char path[PATH_MAX];
-    if (host_path(path, sizeof(path), HOST_DEV, "/%s", name) < 0)
-        return -ENAMETOOLONG;
-    return node_add(l, path);
-}
-
-/* The minor number the nvidia driver gave a GPU, or -1. */
-static int nvidia_minor(const char *address)
-{
-    char path[PATH_MAX];
-    if (host_path(path, sizeof(path), HOST_PROC, "/driver/nvidia/gpus/%s/information", address) < 0)
-        return -1;
-    cleanup_fclose FILE *f = fopen(path, "re");
-    if (f == NULL)
-        return -1;
-    char line[256];
-    while (fgets(line, sizeof(line), f) != NULL) {
-        int minor;
-        if (sscanf(line, "Device Minor: %d", &minor) == 1)
-            return minor;
-    }
-    return -1;
-}
-
-static int device_nodes(const struct pci_dev_info *d, struct node_list *l)
-{
-    char path[PATH_MAX];
-    int r;
-    if (host_path(path, sizeof(path), HOST_SYS, "/bus/pci/devices/%s/drm", d->address) < 0)
-        return -ENAMETOOLONG;
-    cleanup_closedir DIR *drm = opendir(path);
-    if (drm != NULL) {
-        struct dirent *e;
-        while ((e = readdir(drm)) != NULL) {
-            if (strncmp(e->d_name, "card", 4) != 0 && strncmp(e->d_name, "renderD", 7) != 0)
-                continue;
-            char name[300];
-            snprintf(name, sizeof(name), "dri/%s", e->d_name);
-            if ((r = dev_node(l, name)) < 0)
-                return r;
-        }
-    }
-    if (strcmp(d->driver, "nvidia") == 0) {
-        /* The control nodes serve every NVIDIA GPU: a process holding
-         * them (nvidia-persistenced, a temperature poller) blocks the
-         * unbind of each. */
-        static const char *const shared[] = {"nvidiactl", "nvidia-modeset", "nvidia-uvm",
-                                             "nvidia-uvm-tools"};
-        for (size_t k = 0; k < ARRAY_SIZE(shared); k++)
-            if ((r = dev_node(l, shared[k])) < 0)
-                return r;
-        int minor = nvidia_minor(d->address);
-        for (int m = minor >= 0 ? minor : 0; m <= (minor >= 0 ? minor : 31); m++) {
-            char name[32];
-            snprintf(name, sizeof(name), "nvidia%d", m);
-            if ((r = dev_node(l, name)) < 0)
-                return r;
-        }
-    }
-    if (strcmp(d->driver, "vfio-pci") == 0 && d->iommu_group >= 0) {
-        char name[32];
-        snprintf(name, sizeof(name), "vfio/%d", d->iommu_group);
-        if ((r = dev_node(l, name)) < 0)
-            return r;
-    }
-    return 0;
-}
-
-static bool all_digits(const char *s)
-{
-    if (*s == '\0')
-        return false;
-    for (; *s; s++)
-        if (!isdigit((unsigned char)*s))
-            return false;
-    return true;
-}
-
-static int holder_add(struct pci_holders *h, pid_t pid, const char *comm, const char *node)
-{
-    for (size_t k = 0; k < h->n; k++)
-        if (h->items[k].pid == pid && strcmp(h->items[k].node, node) == 0)
-            return 0;
-    struct pci_holder *ni = realloc(h->items, (h->n + 1) * sizeof(*ni));
-    if (ni == NULL)
-        return -ENOMEM;
-    h->items = ni;
-    struct pci_holder *x = &h->items[h->n++];
-    x->pid = pid;
-    snprintf(x->comm, sizeof(x->comm), "%s", comm);
-    snprintf(x->node, sizeof(x->node), "%s", node);
-    return 0;
-}
-
-int pci_find_holders(const struct pci_dev_info *d, struct pci_holders *out, struct vmrun_error *err)
-{
-    out->items = NULL;
-    out->n = 0;
-    struct node_list nodes = {0};
-    int r = device_nodes(d, &nodes);
-    if (r < 0) {
-        free(nodes.paths);
-        return vmrun_fail(err, -r, "%s: list device nodes", d->address);
-    }
-    if (nodes.n == 0) {
-        free(nodes.paths);
-        return 0;
-    }
-
-    char proc[PATH_MAX];
-    if (host_path(proc, sizeof(proc), HOST_PROC, "/") < 0) {
-        free(nodes.paths);
-        return vmrun_failx(err, ENAMETOOLONG, "procfs root too long");
-    }
-    cleanup_closedir DIR *pd = opendir(proc);
-    if (pd == NULL) {
-        free(nodes.paths);
-        return vmrun_fail(err, errno, "open %s", proc);
-    }
-    struct dirent *pe;
-    while ((pe = readdir(pd)) != NULL) {
-        if (!all_digits(pe->d_name))
-            continue;
-        char fddir[PATH_MAX];
-        if (host_path(fddir, sizeof(fddir), HOST_PROC, "/%s/fd", pe->d_name) < 0)
-            continue;
-        cleanup_closedir DIR *fdd = opendir(fddir);
-        if (fdd == NULL)
-            continue; /* gone, or not ours to read */
-        struct dirent *fe;
-        while ((fe = readdir(fdd)) != NULL) {
-            if (fe->d_name[0] == '.')
-                continue;
-            char link[PATH_MAX + 300], target[PATH_MAX];
-            snprintf(link, sizeof(link), "%s/%s", fddir, fe->d_name);
-            ssize_t n = readlink(link, target, sizeof(target) - 1);
-            if (n < 0)
-                continue;
-            target[n] = '\0';
-            for (size_t k = 0; k < nodes.n; k++) {
-                if (strcmp(target, nodes.paths[k]) != 0)
-                    continue;
-                char comm_path[PATH_MAX], comm[32] = "?";
-                if (host_path(comm_path, sizeof(comm_path), HOST_PROC, "/%s/comm", pe->d_name) == 0)
-                    pci_sysfs_read(comm_path, comm, sizeof(comm));
-                r = holder_add(out, (pid_t)atoi(pe->d_name), comm, target);
-                if (r < 0) {
-                    free(nodes.paths);
-                    pci_holders_free(out);
-                    return vmrun_fail(err, -r, "list holders of %s", d->address);
-                }
-            }
-        }
-    }
-    free(nodes.paths);
-    return 0;
-}
-
-void pci_holders_free(struct pci_holders *h)
-{
-    free(h->items);
-    h->items = NULL;
-    h->n = 0;
-}
-
-void pci_holders_describe(const struct pci_holders *h, char *buf, size_t len)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t k = 0; k < h->n && used < len; k++) {
-        int n = snprintf(buf + used, len - used, "%s%s (pid %d) has %s open", k ? ", " : "",
-                         h->items[k].comm, (int)h->items[k].pid, h->items[k].node);
-        if (n < 0)
-            break;
-        used += (size_t)n;
-    }
+    return devnodes_find_holders(d->address, d->driver, d->iommu_group, out, err);
 }
 
 /* ---- users of other kinds ---- */
@@ -419,7 +223,8 @@ static int network_users(const char *devdir, struct pci_users *out, struct vmrun
     return 0;
 }
 
-int pci_find_users(const struct pci_dev_info *d, struct pci_users *out, struct vmrun_error *err)
+int pci_find_users(const struct pci_dev_info *d, bool handoff, struct pci_users *out,
+                   struct vmrun_error *err)
 {
     out->n = 0;
     char path[PATH_MAX], devdir[PATH_MAX];
@@ -428,24 +233,28 @@ int pci_find_users(const struct pci_dev_info *d, struct pci_users *out, struct v
     if (realpath(path, devdir) == NULL)
         return vmrun_fail(err, errno, "%s", path);
 
-    struct pci_holders h;
+    /* With handoff, the display step takes the console and the
+     * desktop's hold on the GPU away first, and refuses other holders
+     * itself. */
+    bool display_handoff = handoff && (d->class_code >> 8) == 0x03;
+    struct dev_holders h;
     int r = pci_find_holders(d, &h, err);
     if (r < 0)
         return r;
-    if (h.n > 0) {
+    if (h.n > 0 && !display_handoff) {
         struct pci_user *u = user_add(out, PCI_USE_PROCESSES, false);
         if (u != NULL) {
             char who[700];
-            pci_holders_describe(&h, who, sizeof(who));
+            devnodes_holders_describe(&h, who, sizeof(who));
             snprintf(u->msg, sizeof(u->msg),
                      "it is in use: %s. Stop them first (or use --force: the unbind then waits "
                      "for them and times out)",
                      who);
         }
     }
-    pci_holders_free(&h);
+    devnodes_holders_free(&h);
 
-    if (d->boot_vga && (d->class_code >> 8) == 0x03) {
+    if (d->boot_vga && (d->class_code >> 8) == 0x03 && !display_handoff) {
         struct pci_user *u = user_add(out, PCI_USE_CONSOLE, false);
         if (u != NULL)
             snprintf(u->msg, sizeof(u->msg),

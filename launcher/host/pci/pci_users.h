@@ -13,31 +13,11 @@
 
 #include "base/error.h"
 #include "host/pci/pci_host.h"
+#include "sys/devnodes.h"
 
-/* A process with one of the device's nodes open. */
-struct pci_holder {
-    pid_t pid;
-    char comm[32];
-    char node[PATH_MAX]; /* the path under the /dev root */
-};
-
-struct pci_holders {
-    struct pci_holder *items;
-    size_t n;
-};
-
-/* Processes holding the device's nodes: /dev/dri/cardN and renderDN listed
- * in the device's sysfs drm/ directory; /dev/nvidiaN, nvidiactl,
- * nvidia-modeset and nvidia-uvm for a device on the nvidia driver; and
- * /dev/vfio/GROUP for a device on vfio-pci. Found by reading /proc/PID/fd
- * links; processes that vanish meanwhile are skipped. */
-int pci_find_holders(const struct pci_dev_info *d, struct pci_holders *out,
+/* Processes holding the device's nodes (sys/devnodes.h says which). */
+int pci_find_holders(const struct pci_dev_info *d, struct dev_holders *out,
                      struct vmrun_error *err);
-void pci_holders_free(struct pci_holders *h);
-
-/* "Xorg (pid 812) has /dev/dri/card1 open, nvidia-smi (pid 900) has
- * /dev/nvidiactl open"; "" when there are none. */
-void pci_holders_describe(const struct pci_holders *h, char *buf, size_t len);
 
 enum pci_use {
     PCI_USE_PROCESSES, /* processes hold the device's nodes open */
@@ -60,7 +40,11 @@ struct pci_users {
 };
 
 /* Everything on the host that uses the device. 0 (out->n may be 0), or a
- * negative errno when the host could not be examined. */
-int pci_find_users(const struct pci_dev_info *d, struct pci_users *out, struct vmrun_error *err);
+ * negative errno when the host could not be examined. With handoff (the
+ * profile hands the host's display to the VM: host/display), neither the
+ * console on a display device nor the processes holding its nodes count:
+ * the handoff takes them off first, and refuses what it cannot. */
+int pci_find_users(const struct pci_dev_info *d, bool handoff, struct pci_users *out,
+                   struct vmrun_error *err);
 
 #endif
