@@ -89,8 +89,7 @@ static int check_vars_copy(const struct vm_profile *p, const struct firmware_cho
                        "template %s is %lld: the store was made for another build (a 2 MB and "
                        "a 4 MB flash do not mix); to start over from the template, remove %s "
                        "(the boot entries in it are lost)",
-                       copy, (long long)cs.st_size, fw->vars_template, (long long)ts.st_size,
-                       copy);
+                       copy, (long long)cs.st_size, fw->vars_template, (long long)ts.st_size, copy);
 }
 
 int vm_preflight(const struct vm_profile *p, uid_t qemu_uid, struct firmware_choice *fw,

@@ -51,8 +51,8 @@ static int check_fd(int fd, const char *path, uid_t uid, struct vmrun_error *err
         return vmrun_failx(err, EPERM,
                            "the TPM state %s has mode %04o, but it must be private to %s: run "
                            "'chmod 0700 %s'",
-                           path, (unsigned)(st.st_mode & 07777),
-                           user_name(uid, want, sizeof(want)), path);
+                           path, (unsigned)(st.st_mode & 07777), user_name(uid, want, sizeof(want)),
+                           path);
     return 0;
 }
 
