@@ -35,7 +35,7 @@ set_tests_properties(win11_secure_boot_guest PROPERTIES ENVIRONMENT "${VMRUN_TES
                      LABELS "integration;guest" SKIP_RETURN_CODE 77 TIMEOUT 900 RUN_SERIAL TRUE)
 
 add_test(NAME win11_libvirt_compare
-         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/win11/libvirt_compare.sh)
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/win11/libvirt_compare.py)
 set_tests_properties(win11_libvirt_compare PROPERTIES ENVIRONMENT "${VMRUN_TEST_ENV}"
                      LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 300)
 

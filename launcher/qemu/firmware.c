@@ -449,10 +449,13 @@ int firmware_choose(const struct vm_profile *p, const struct firmware_dirs *dirs
         char req[96];
         firmware_describe_request(p, req, sizeof(req));
         snprintf(c->why, sizeof(c->why),
-                 "%s: the first descriptor, in file-name order, that offers %s for x86_64 %s%s",
+                 "%s: the first descriptor, in file-name order, that offers %s for x86_64 %s%s%s%s",
                  list[i].name, req, machine,
                  c->smm ? "; it requires SMM, so SMM is on and only SMM may write its variables"
-                        : "");
+                        : "",
+                 dirs->note[0] ? " (" : "", dirs->note[0] ? dirs->note : "");
+        if (dirs->note[0])
+            append(c->why, sizeof(c->why), ")");
         return 0;
     }
     char req[96], where[3 * PATH_MAX + 8];
