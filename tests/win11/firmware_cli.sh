@@ -177,6 +177,21 @@ wait_for 60 is_running win11-fw-run || fail "the UEFI VM did not reach running a
 wait_exit "$SUP_PID" 30
 [ "$code" = 0 ] || fail "the UEFI VM's second stop exited $code"
 
+# Secure Boot in setup mode: the build without keys, the VM's store as its
+# template left it.
+start_fg win11-fw-setup "$setup"
+wait_for 60 is_running win11-fw-setup || fail "the setup-mode VM did not reach running"
+cmdline=$(tr '\0' '\n' <"/proc/$(qemu_pid_of win11-fw-setup)/cmdline")
+grep -q "file=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd$" <<<"$cmdline" || fail "setup mode: not the secboot build"
+"$VMRUN_BIN" stop win11-fw-setup >/dev/null 2>&1
+wait_exit "$SUP_PID" 30
+[ "$code" = 0 ] || fail "the setup-mode VM's stop exited $code"
+"$VMRUN_BIN" check "$setup" >"$T/setup-after.check" 2>&1
+grep -q "^WARN  firmware.vars .*win11-fw-setup/OVMF_VARS.fd: setup mode" "$T/setup-after.check" &&
+    fail "setup mode asked for, yet check warns"
+grep -q "^PASS  firmware.vars .*win11-fw-setup/OVMF_VARS.fd: setup mode" "$T/setup-after.check" ||
+    fail "check does not report the VM's store in setup mode: $(grep firmware "$T/setup-after.check")"
+
 # A Secure Boot VM chosen from the descriptors: SMM and the secure flash.
 start_fg win11-fw-sb "$sb"
 wait_for 60 is_running win11-fw-sb || fail "the Secure Boot VM did not reach running"
