@@ -18,8 +18,8 @@
 #   win11_secure_boot_guest Secure Boot enforced and the TPM real to a Linux
 #                           guest under TCG: three boots (label guest, ~2 min)
 #   win11_libvirt_compare   the argv's TPM and Secure Boot pieces against
-#                           libvirt's for three machines
-#                           (tests/common/libvirt_argv.py; ~5 s, then cached)
+#                           libvirt's for three machines (the import tests'
+#                           private libvirtd, tests/import/; ~5 s)
 #   ovmf_vars_replay        the variable store parser's fuzz corpus
 vmrun_unit_test(test_firmware SOURCES win11/test_firmware.c LIBS vmrun_core_test)
 target_compile_definitions(test_firmware PRIVATE VMRUN_TEST_SOURCE_DIR="${CMAKE_SOURCE_DIR}")

@@ -21,6 +21,15 @@ share=/usr/share/qemu/firmware
 REL=${VMRUN_RELEASE_BIN:-$VMRUN_BIN}
 user_fw="$XDG_CONFIG_HOME/qemu/firmware"
 
+# qemu_holds PID FILE: QEMU has FILE open (files reach it as fds).
+qemu_holds() {
+    want=$(realpath "$2")
+    for fd in /proc/"$1"/fd/*; do
+        [ "$(readlink "$fd")" = "$want" ] && return 0
+    done
+    return 1
+}
+
 # uefi_profile NAME FIRMWARE-JSON [extra members]: a VM without an OS.
 uefi_profile() {
     cat >"$T/$1.json" <<EOT
@@ -47,7 +56,8 @@ grep -q "^# firmware: descriptor $share/40-edk2-x86_64-secure-enrolled.json" "$T
     fail "print-cmd does not name the descriptor"
 grep -q -- "-machine q35,vmport=off,hpet=off,smm=on" "$T/sb.out" || fail "no smm=on"
 grep -q -- "-global driver=cfi.pflash01,property=secure,value=on" "$T/sb.out" || fail "no secure flash"
-grep -q "file=/usr/share/OVMF/OVMF_CODE_4M.ms.fd" "$T/sb.out" || fail "not Debian's enrolled build"
+grep -q "^# fd [0-9]*: firmware.code: /usr/share/OVMF/OVMF_CODE_4M.ms.fd (read-only)" "$T/sb.out" ||
+    fail "not Debian's enrolled build: $(grep '^# fd' "$T/sb.out")"
 "$REL" check "$sb" >"$T/sb.check" 2>&1
 grep -q "^PASS  firmware .*UEFI with Secure Boot and enrolled keys: descriptor $share/40-edk2-x86_64-secure-enrolled.json" "$T/sb.check" ||
     fail "check does not name the descriptor: $(cat "$T/sb.check")"
@@ -159,11 +169,12 @@ copy="$VMRUN_STATE_DIR/win11-fw-run/OVMF_VARS.fd"
 start_fg win11-fw-run "$fw"
 wait_for 60 is_running win11-fw-run || fail "the UEFI VM did not reach running"
 cmdline=$(tr '\0' '\n' <"/proc/$(qemu_pid_of win11-fw-run)/cmdline")
-grep -qx "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd" <<<"$cmdline" ||
-    fail "QEMU does not run firmware.code: $cmdline"
-grep -qx "if=pflash,format=raw,unit=1,file=$copy" <<<"$cmdline" ||
-    fail "QEMU does not run the VM's copy of the template"
-grep -q "OVMF_VARS_4M.fd$" <<<"$cmdline" && fail "QEMU was given the shared template itself"
+qemu=$(qemu_pid_of win11-fw-run)
+grep -qx "if=pflash,format=raw,unit=0,readonly=on,file=/dev/fdset/[0-9]*" <<<"$cmdline" ||
+    fail "no code flash: $cmdline"
+qemu_holds "$qemu" /usr/share/OVMF/OVMF_CODE_4M.fd || fail "QEMU does not hold firmware.code"
+qemu_holds "$qemu" "$copy" || fail "QEMU does not hold the VM's copy of the template"
+qemu_holds "$qemu" /usr/share/OVMF/OVMF_VARS_4M.fd && fail "QEMU was given the shared template itself"
 [ "$(stat -c %s "$copy")" = "$(stat -c %s /usr/share/OVMF/OVMF_VARS_4M.fd)" ] ||
     fail "the VM's store is not a copy of the template"
 inode=$(stat -c %i "$copy")
@@ -182,7 +193,8 @@ wait_exit "$SUP_PID" 30
 start_fg win11-fw-setup "$setup"
 wait_for 60 is_running win11-fw-setup || fail "the setup-mode VM did not reach running"
 cmdline=$(tr '\0' '\n' <"/proc/$(qemu_pid_of win11-fw-setup)/cmdline")
-grep -q "file=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd$" <<<"$cmdline" || fail "setup mode: not the secboot build"
+qemu_holds "$(qemu_pid_of win11-fw-setup)" /usr/share/OVMF/OVMF_CODE_4M.secboot.fd ||
+    fail "setup mode: not the secboot build"
 "$VMRUN_BIN" stop win11-fw-setup >/dev/null 2>&1
 wait_exit "$SUP_PID" 30
 [ "$code" = 0 ] || fail "the setup-mode VM's stop exited $code"
@@ -198,7 +210,7 @@ wait_for 60 is_running win11-fw-sb || fail "the Secure Boot VM did not reach run
 cmdline=$(tr '\0' '\n' <"/proc/$(qemu_pid_of win11-fw-sb)/cmdline")
 grep -qx "q35,vmport=off,hpet=off,smm=on" <<<"$cmdline" || fail "QEMU runs without SMM"
 grep -qx "driver=cfi.pflash01,property=secure,value=on" <<<"$cmdline" || fail "no secure flash"
-grep -q "file=/usr/share/OVMF/OVMF_CODE_4M.ms.fd$" <<<"$cmdline" || fail "not the enrolled build"
+qemu_holds "$(qemu_pid_of win11-fw-sb)" /usr/share/OVMF/OVMF_CODE_4M.ms.fd || fail "not the enrolled build"
 "$VMRUN_BIN" stop win11-fw-sb >/dev/null 2>&1
 wait_exit "$SUP_PID" 30
 [ "$code" = 0 ] || fail "the Secure Boot VM's stop exited $code"

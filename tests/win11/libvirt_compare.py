@@ -9,21 +9,32 @@ emulator backend and front end. Three machines: Secure Boot with enrolled
 keys and tpm-crb; Secure Boot in setup mode; UEFI without Secure Boot and
 tpm-tis.
 
-libvirt runs through tests/common/libvirt_argv.py (its QEMU driver embedded
-in virsh, nothing on the host touched). What cannot be the same is not
+libvirt runs as the import tests run it (tests/import/libvirt_compare.py's
+Libvirtd: a private libvirtd in its own mount and network namespaces, its
+directories the test's, stopped by its pid). What cannot be the same is not
 compared: libvirt names files with -blockdev where vmrun uses -drive
-if=pflash, and in domxml-to-native libvirt puts a null chardev where the
+if=pflash and hands the file as an fd (its path read from print-cmd's fd
+list), and in domxml-to-native libvirt puts a null chardev where the
 running VM has swtpm's socket (vmrun: an inherited socket, fd=N); the
 chardev the -tpmdev names must exist on both sides.
 Exit 0 when all match, 1 otherwise, 77 when libvirt cannot run here."""
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
-import libvirt_argv  # noqa: E402
+
+def import_harness():
+    """The import tests' private-libvirtd harness, loaded from its file."""
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "import",
+                        "libvirt_compare.py")
+    spec = importlib.util.spec_from_file_location("import_libvirt_compare", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 VMRUN = os.environ.get("VMRUN_RELEASE_BIN", "vmrun")
 
@@ -69,7 +80,17 @@ def vmrun_argv(tmp, name, firmware, tpm):
     out = subprocess.run([VMRUN, "print-cmd", path], stdout=subprocess.PIPE, check=True,
                          text=True).stdout
     command = "\n".join(l for l in out.splitlines() if not l.startswith("#"))
-    return shlex.split(command.replace(" \\\n", " "))
+    argv = shlex.split(command.replace(" \\\n", " "))
+    # Files reach QEMU as fds (/dev/fdset/N); the "# fd N: what: PATH
+    # (access)" lines after the command say which.
+    fds = {}
+    for l in out.splitlines():
+        m = re.match(r"^# fd (\d+): [^:]+: (/\S+) \(", l)
+        if m:
+            fds["/dev/fdset/" + m.group(1)] = m.group(2)
+    return [fds.get(a, a) if a.startswith("/dev/fdset/") else
+            re.sub(r"file=(/dev/fdset/\d+)", lambda m: "file=" + fds.get(m.group(1), m.group(1)), a)
+            for a in argv]
 
 
 def pairs(argv):
@@ -156,25 +177,37 @@ def facts(argv):
 
 
 def main():
+    import shutil
     import tempfile
-    tmp = tempfile.mkdtemp(prefix="vmrun-libvirt-compare-")
-    try:
-        xmls = [domain_xml("win11-lv-" + n, x, m) for n, _, _, x, m in CASES]
-        try:
-            theirs = libvirt_argv.argvs(xmls)
-        except libvirt_argv.Unavailable as e:
-            print("SKIP: " + str(e))
+    if os.geteuid() != 0:
+        print("SKIP: needs root (a private libvirtd in its own namespaces)")
+        return 77
+    for tool in ("libvirtd", "virsh", "unshare"):
+        if shutil.which(tool) is None:
+            print("SKIP: %s is not installed (scripts/install-deps.sh)" % tool)
             return 77
+    tmp = tempfile.mkdtemp(prefix="vmrun-libvirt-compare-")
+    lv = None
+    try:
+        lv = import_harness().Libvirtd(os.path.join(tmp, "libvirt"))
         bad = 0
-        for (name, firmware, tpm, _, _), lv in zip(CASES, theirs):
+        for name, firmware, tpm, features, model in CASES:
+            xml = os.path.join(tmp, name + ".xml")
+            with open(xml, "w") as f:
+                f.write(domain_xml("win11-lv-" + name, features, model))
+            theirs, why = lv.to_native(xml)
+            if theirs is None:
+                print("FAIL: %s: libvirt refused the XML: %s" % (name, why))
+                bad += 1
+                continue
             ours = facts(vmrun_argv(tmp, "win11-lv-" + name, firmware, tpm))
-            ref = facts(lv)
+            ref = facts(theirs)
             for k in sorted(ref):
                 if ours[k] != ref[k]:
                     print("FAIL: %s: %s: vmrun %r, libvirt %r" % (name, k, ours[k], ref[k]))
                     bad += 1
             if ref["code"] is None or ref["tpm_device"] is None:
-                print("FAIL: %s: libvirt's argv has no firmware or TPM: %r" % (name, lv))
+                print("FAIL: %s: libvirt's argv has no firmware or TPM: %r" % (name, theirs))
                 bad += 1
             print("%s: %s" % (name, json.dumps(ours, sort_keys=True)))
         if bad:
@@ -182,7 +215,8 @@ def main():
         print("PASS: the firmware and TPM pieces match libvirt's")
         return 0
     finally:
-        import shutil
+        if lv is not None:
+            lv.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -105,24 +105,29 @@ rm -rf "$T/orphan"
 echo "ok: recover ends an orphan swtpm"
 
 # --- Bad input: the host is left as it was, the message says the fix.
-# swtpm missing (a PATH where only QEMU is).
 name=win11-tpm-f
 profile=$(write_tpm_profile $name 2)
+# swtpm missing: root's vmrun looks programs up in a fixed PATH of root's
+# directories, an ordinary user's in that user's PATH; so an ordinary user
+# (nobody) whose PATH has QEMU but no swtpm.
 mkdir -p "$T/bin" && ln -s "$(command -v qemu-system-x86_64)" "$T/bin/"
-PATH="$T/bin" "$VMRUN_BIN" start "$profile" >"$T/nostpm.log" 2>&1
+as_nobody() {
+    setpriv --reuid=65534 --regid=65534 --clear-groups env -i PATH="$T/bin" HOME=/nonexistent \
+        VMRUN_RUN_DIR="$T/run-nobody" VMRUN_STATE_DIR="$T/state-nobody" "$(command -v timeout)" 60 "$@"
+}
+as_nobody "$VMRUN_BIN" start "$profile" >"$T/nostpm.log" 2>&1
 rc=$?
 [ $rc = 1 ] || fail "swtpm missing: exit $rc, expected 1"
 grep -q "swtpm, the TPM emulator, is not installed.*apt install swtpm" "$T/nostpm.log" ||
     fail "swtpm missing: message: $(cat "$T/nostpm.log")"
-[ ! -e "$VMRUN_RUN_DIR/$name" ] && [ ! -e "$VMRUN_STATE_DIR/$name" ] ||
-    fail "swtpm missing: the host was changed"
-PATH="$T/bin" "$VMRUN_BIN" check "$profile" >"$T/check-nostpm.log" 2>&1
+[ ! -e "$T/run-nobody" ] && [ ! -e "$T/state-nobody" ] || fail "swtpm missing: the host was changed"
+as_nobody "$VMRUN_BIN" check "$profile" >"$T/check-nostpm.log" 2>&1
 grep -q "^FAIL  tpm .*not installed" "$T/check-nostpm.log" || fail "check: $(cat "$T/check-nostpm.log")"
 
 # The TPM state of another user (QEMU runs as root here).
 mkdir -p "$VMRUN_STATE_DIR/$name/tpm" && chown nobody: "$VMRUN_STATE_DIR/$name/tpm" &&
     chmod 0700 "$VMRUN_STATE_DIR/$name/tpm"
-"$VMRUN_BIN" start "$profile" >"$T/owner.log" 2>&1
+timeout 60 "$VMRUN_BIN" start "$profile" >"$T/owner.log" 2>&1
 rc=$?
 [ $rc = 1 ] || fail "wrong owner: exit $rc, expected 1"
 grep -q "the TPM state .*/tpm belongs to nobody, but QEMU runs as root: .*chown -R 0: " "$T/owner.log" ||
@@ -137,7 +142,7 @@ grep -q "^PASS  tpm .*swtpm, version [0-9.]*, emulates a TPM 2.0 (tpm-crb interf
 
 # Open to others.
 chown root: "$VMRUN_STATE_DIR/$name/tpm" && chmod 0755 "$VMRUN_STATE_DIR/$name/tpm"
-"$VMRUN_BIN" start "$profile" >"$T/mode.log" 2>&1
+timeout 60 "$VMRUN_BIN" start "$profile" >"$T/mode.log" 2>&1
 rc=$?
 [ $rc = 1 ] || fail "wrong mode: exit $rc, expected 1"
 grep -q "has mode 0755, but it must be private to root: run 'chmod 0700 " "$T/mode.log" ||
