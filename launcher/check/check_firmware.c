@@ -19,13 +19,16 @@
 #include "qemu/ovmf_vars.h"
 #include "supervisor/preflight.h"
 
-/* The Secure Boot state of a variable store, as a check item. */
+/* The Secure Boot state of a variable store, as a check item: the
+ * template (fw given) or the VM's own store. */
 static void check_vars(struct check_report *r, const struct vm_profile *p, const char *name,
-                       const char *what, const char *path)
+                       const char *what, const char *path, const struct firmware_choice *fw)
 {
     struct ovmf_vars_state vs;
     struct vmrun_error err = {0};
-    if (ovmf_vars_read(path, &vs, &err) < 0) {
+    int rc =
+        fw != NULL ? firmware_template_state(p, fw, &vs, &err) : ovmf_vars_read(path, &vs, &err);
+    if (rc < 0) {
         check_add(r, name, p->firmware.secure_boot ? CHECK_WARN : CHECK_PASS,
                   "cannot tell the Secure Boot state of %s %s: %s", what, path, err.msg);
         return;
@@ -97,14 +100,20 @@ static void check_uefi(const struct vm_profile *p, struct check_report *r)
         check_add(r, "firmware", CHECK_PASS, "%s: %s", req, fw.why);
 
     if (fw.vars_template[0] != '\0')
-        check_vars(r, p, "firmware.secure_boot", "variables template", fw.vars_template);
+        check_vars(r, p, "firmware.secure_boot", "variables template", fw.vars_template, &fw);
     char dir[PATH_MAX], copy[PATH_MAX + 16];
     struct stat cs, ts;
     if (vm_state_dir(p, dir, sizeof(dir)) == 0 &&
         snprintf(copy, sizeof(copy), "%s/OVMF_VARS.fd", dir) < (int)sizeof(copy) &&
         stat(copy, &cs) == 0) {
-        if (fw.vars_template[0] != '\0' && stat(fw.vars_template, &ts) == 0 &&
-            ts.st_size != cs.st_size) {
+        int tfd = -1;
+        bool have_ts = fw.vars_template[0] != '\0' &&
+                       (p->firmware.vars_template == NULL
+                            ? stat(fw.vars_template, &ts) == 0
+                            : (tfd = firmware_open_profile_file(fw.vars_template, &ts)) >= 0);
+        if (tfd >= 0)
+            close(tfd);
+        if (have_ts && ts.st_size != cs.st_size) {
             struct check_item *it = check_add(
                 r, "firmware.vars", CHECK_FAIL,
                 "the VM's variable store %s is %lld bytes and the template %s %lld: made for "
@@ -115,7 +124,7 @@ static void check_uefi(const struct vm_profile *p, struct check_report *r)
                        "lost)",
                        copy);
         } else {
-            check_vars(r, p, "firmware.vars", "the VM's variable store", copy);
+            check_vars(r, p, "firmware.vars", "the VM's variable store", copy, NULL);
         }
     }
     check_smm(r, p, &fw);

@@ -17,6 +17,7 @@
 #include "base/cleanup.h"
 #include "priv/trust.h"
 #include "qemu/ovmf_vars.h"
+#include "sys/safepath.h"
 
 /* Far above what any distribution ships; bounds the work on a strange
  * directory. */
@@ -337,6 +338,36 @@ static void searched(const struct firmware_dirs *d, char *buf, size_t len)
             append(buf, len, "%s%s", buf[0] ? ", " : "", d->dirs[i]);
 }
 
+/* Open a file the profile names, to look at it: root only through a path
+ * root controls (sys/safepath.h), never where a user could have placed
+ * something else; an ordinary user with their own rights. -EPERM when root
+ * must not look (then what the file would have told is not known). */
+int firmware_open_profile_file(const char *path, struct stat *st)
+{
+    if (geteuid() != 0) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+            return -errno;
+        if (fstat(fd, st) < 0) {
+            int e = errno;
+            close(fd);
+            return -e;
+        }
+        return fd;
+    }
+    struct safe_path sp = {.fd = -1};
+    struct vmrun_error err = {0};
+    int r = safe_resolve(path, &sp, &err);
+    if (r < 0 || !sp.root_controlled) {
+        safe_path_close(&sp);
+        return r < 0 ? r : -EPERM;
+    }
+    int fd = safe_reopen(&sp, O_RDONLY | O_NONBLOCK);
+    *st = sp.st;
+    safe_path_close(&sp);
+    return fd;
+}
+
 /* firmware.code given: the build is the profile's; the descriptors only say
  * what it needs. */
 static int explicit_choice(const struct vm_profile *p, struct descriptor *list, size_t n,
@@ -349,7 +380,8 @@ static int explicit_choice(const struct vm_profile *p, struct descriptor *list, 
         snprintf(c->vars_format, sizeof(c->vars_format), "raw");
     }
     struct stat code_st;
-    bool have_code = stat(p->firmware.code, &code_st) == 0;
+    cleanup_close int code_fd = firmware_open_profile_file(p->firmware.code, &code_st);
+    bool have_code = code_fd >= 0;
     const struct descriptor *found = NULL;
     struct offer o;
     for (size_t i = 0; i < n && found == NULL && have_code; i++) {
@@ -384,10 +416,14 @@ static int explicit_choice(const struct vm_profile *p, struct descriptor *list, 
                  "secure flash follow firmware.secure_boot (%s)",
                  p->firmware.secure_boot ? "on" : "off");
     }
-    if (p->firmware.enrolled_keys && p->firmware.vars_template != NULL) {
+    struct stat vst;
+    cleanup_close int vars_fd = p->firmware.enrolled_keys && p->firmware.vars_template != NULL
+                                    ? firmware_open_profile_file(p->firmware.vars_template, &vst)
+                                    : -1;
+    if (vars_fd >= 0) {
         struct ovmf_vars_state vs;
         struct vmrun_error verr = {0};
-        if (ovmf_vars_read(p->firmware.vars_template, &vs, &verr) == 0 && !vs.pk)
+        if (ovmf_vars_read_fd(vars_fd, p->firmware.vars_template, &vs, &verr) == 0 && !vs.pk)
             return vmrun_failx(err, EINVAL,
                                "firmware.enrolled_keys is true, but firmware.vars_template %s "
                                "has no keys enrolled (setup mode); name a template with keys "
@@ -472,4 +508,21 @@ int firmware_choose(const struct vm_profile *p, const struct firmware_dirs *dirs
                        "install a firmware that does (Debian: apt install ovmf), or name a build "
                        "with firmware.code and firmware.vars_template",
                        req, machine, where, dirs->note[0] ? "; " : "", dirs->note, c->considered);
+}
+
+int firmware_template_state(const struct vm_profile *p, const struct firmware_choice *c,
+                            struct ovmf_vars_state *out, struct vmrun_error *err)
+{
+    if (c->vars_template[0] == '\0')
+        return vmrun_failx(err, ENOENT, "no variables template");
+    if (p->firmware.vars_template == NULL)
+        return ovmf_vars_read(c->vars_template, out, err); /* a descriptor's: root's */
+    struct stat st;
+    cleanup_close int fd = firmware_open_profile_file(c->vars_template, &st);
+    if (fd == -EPERM)
+        return vmrun_failx(err, EPERM, "%s is not on a path only root controls: not read",
+                           c->vars_template);
+    if (fd < 0)
+        return vmrun_fail(err, -fd, "open %s", c->vars_template);
+    return ovmf_vars_read_fd(fd, c->vars_template, out, err);
 }

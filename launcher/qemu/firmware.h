@@ -96,6 +96,20 @@ void firmware_default_dirs(struct firmware_dirs *d);
 int firmware_choose(const struct vm_profile *p, const struct firmware_dirs *d,
                     struct firmware_choice *c, struct vmrun_error *err);
 
+/* Open a file a profile names (firmware.code, vars_template) to look at
+ * it: when vmrun is root, only through a path root controls
+ * (sys/safepath.h); else with the user's own rights. The fd (O_RDONLY)
+ * with st filled, -EPERM when root must not look, or -errno. */
+struct stat;
+int firmware_open_profile_file(const char *path, struct stat *st);
+
+/* The Secure Boot state of the chosen variables template (ovmf_vars.h),
+ * read as vmrun may: a descriptor's as root, the profile's only through a
+ * path root controls (when vmrun is root). */
+struct ovmf_vars_state;
+int firmware_template_state(const struct vm_profile *p, const struct firmware_choice *c,
+                            struct ovmf_vars_state *out, struct vmrun_error *err);
+
 /* "UEFI with Secure Boot and enrolled keys" and the like. */
 void firmware_describe_request(const struct vm_profile *p, char *buf, size_t len);
 

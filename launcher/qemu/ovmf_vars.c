@@ -134,6 +134,12 @@ int ovmf_vars_read(const char *path, struct ovmf_vars_state *out, struct vmrun_e
     cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
         return vmrun_fail(err, errno, "open %s", path);
+    return ovmf_vars_read_fd(fd, path, out, err);
+}
+
+int ovmf_vars_read_fd(int fd, const char *path, struct ovmf_vars_state *out,
+                      struct vmrun_error *err)
+{
     struct stat st;
     if (fstat(fd, &st) < 0)
         return vmrun_fail(err, errno, "stat %s", path);

@@ -40,6 +40,11 @@ int ovmf_vars_parse(const unsigned char *data, size_t len, struct ovmf_vars_stat
 /* Read and parse the file at path (at most 64 MiB). */
 int ovmf_vars_read(const char *path, struct ovmf_vars_state *out, struct vmrun_error *err);
 
+/* The same from an open file (read from its current offset; path names it
+ * in messages). */
+int ovmf_vars_read_fd(int fd, const char *path, struct ovmf_vars_state *out,
+                      struct vmrun_error *err);
+
 /* True when Secure Boot would enforce: keys enrolled (PK) and not turned
  * off through SecureBootEnable. */
 bool ovmf_vars_enforcing(const struct ovmf_vars_state *s);

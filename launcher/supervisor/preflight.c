@@ -80,8 +80,17 @@ static int check_vars_copy(const struct vm_profile *p, const struct firmware_cho
         snprintf(copy, sizeof(copy), "%s/OVMF_VARS.fd", dir) >= (int)sizeof(copy))
         return vmrun_failx(err, ENAMETOOLONG, "the state directory path is too long");
     struct stat cs, ts;
-    if (stat(copy, &cs) < 0 || stat(fw->vars_template, &ts) < 0)
-        return 0; /* made at the first start; a missing template is QEMU's to report */
+    if (stat(copy, &cs) < 0)
+        return 0; /* made at the first start */
+    if (p->firmware.vars_template != NULL) {
+        /* The profile's: looked at only as firmware.c may (root-controlled). */
+        int fd = firmware_open_profile_file(fw->vars_template, &ts);
+        if (fd < 0)
+            return 0; /* opening it at the start says why */
+        close(fd);
+    } else if (stat(fw->vars_template, &ts) < 0) {
+        return 0;
+    }
     if (cs.st_size == ts.st_size)
         return 0;
     return vmrun_failx(err, EEXIST,
