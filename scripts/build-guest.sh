@@ -4,7 +4,7 @@
 # with apt-get download and unpacked with dpkg -x, never installed) and the
 # userland from busybox-static.
 #
-#   scripts/build-guest.sh [--demo | --lab] [--force] [DIR]
+#   scripts/build-guest.sh [--demo | --lab | --uefi] [--force] [DIR]
 #
 #   --demo  (default) the demo guest: boots, prints a banner on ttyS0, powers
 #           off on the ACPI power button or after vmrun.poweroff=N seconds.
@@ -14,13 +14,20 @@
 #           scenarios that want it); mounts the host root over 9p and runs a
 #           job (tests/lab/run-lab.sh, tests/lab/README.md).
 #           Into $VMRUN_LAB_GUEST, else /var/cache/vmrun/lab-guest.
+#   --uefi  the UEFI test guest for Secure Boot and the TPM: the kernel as
+#           Debian ships it (vmlinuz, an EFI application, for UEFI firmware
+#           to start; tests sign it themselves) and an /init that reports
+#           Secure Boot from efivarfs and talks to the TPM through /dev/tpm0
+#           (scripts/guest/uefi-init), then powers off.
+#           Into $VMRUN_UEFI_GUEST, else /var/cache/vmrun/uefi-guest.
 #   --force rebuild even when the outputs are up to date.
 #   DIR     the output directory (overrides the environment).
 #
 # Outputs in DIR: vmlinux (uncompressed, so QEMU boots it through the PVH
-# entry and skips the decompressor: much faster under TCG) and
-# initramfs.cpio.gz; for the lab also vmlinuz (the kernel with its EFI stub,
-# for a boot through OVMF: run-lab.sh --uefi). Downloaded packages stay in $VMRUN_CACHE_DIR/debs
+# entry and skips the decompressor: much faster under TCG; --uefi: vmlinuz
+# instead, which UEFI firmware can start) and initramfs.cpio.gz; for the lab
+# also vmlinuz (the kernel with its EFI stub, for a boot through OVMF:
+# run-lab.sh --uefi). Downloaded packages stay in $VMRUN_CACHE_DIR/debs
 # (default /var/cache/vmrun/debs). A stamp records what the outputs were
 # built from: a second run with the same kernel package, busybox and guest
 # scripts does nothing. $VMRUN_KERNEL_PACKAGE picks a kernel package other
@@ -45,6 +52,7 @@ while [ $# -gt 0 ]; do
     case $1 in
     --demo) mode=demo ;;
     --lab) mode=lab ;;
+    --uefi) mode=uefi ;;
     --force) force=1 ;;
     -h | --help)
         sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
@@ -61,11 +69,11 @@ done
 
 cache=${VMRUN_CACHE_DIR:-/var/cache/vmrun}
 if [ -z "$out" ]; then
-    if [ $mode = demo ]; then
-        out=${VMRUN_DEMO_GUEST:-$cache/demo-guest}
-    else
-        out=${VMRUN_LAB_GUEST:-$cache/lab-guest}
-    fi
+    case $mode in
+    demo) out=${VMRUN_DEMO_GUEST:-$cache/demo-guest} ;;
+    lab) out=${VMRUN_LAB_GUEST:-$cache/lab-guest} ;;
+    uefi) out=${VMRUN_UEFI_GUEST:-$cache/uefi-guest} ;;
+    esac
 fi
 debs=$cache/debs
 
@@ -93,6 +101,9 @@ usb_f_ss_lb"
 # and the fb helpers), which the display handoff scenarios load themselves
 # (a firmware framebuffer would otherwise be taken over at once).
 lab_extra_modules="bochs"
+# The UEFI guest: efivarfs, to read SecureBoot; Debian builds the TPM
+# drivers (tpm_crb, tpm_tis) into the kernel.
+uefi_modules="efivarfs"
 
 for tool in dpkg dpkg-deb apt-get apt-cache cpio gzip depmod modprobe; do
     command -v "$tool" >/dev/null || die "'$tool' is missing: run scripts/install-deps.sh"
@@ -178,8 +189,10 @@ stamp_text() {
     sha256sum "$0" "$GUEST_SRC"/* | sed "s|  .*/|  |"
 }
 stamp=$out/.stamp
-if [ $force -eq 0 ] && [ -f "$out/vmlinux" ] && [ -f "$out/initramfs.cpio.gz" ] &&
-    { [ $mode = demo ] || [ -f "$out/vmlinuz" ]; } &&
+kernel_out=vmlinux
+[ $mode = uefi ] && kernel_out=vmlinuz
+if [ $force -eq 0 ] && [ -f "$out/$kernel_out" ] && [ -f "$out/initramfs.cpio.gz" ] &&
+    { [ $mode != lab ] || [ -f "$out/vmlinuz" ]; } &&
     [ -f "$stamp" ] && [ "$(stamp_text)" = "$(cat "$stamp")" ]; then
     say "$mode guest in $out is up to date ($(basename "$deb"))"
     exit 0
@@ -196,7 +209,12 @@ kver=${vmlinuz##*/vmlinuz-}
 moddir=$tmp/pkg/lib/modules/$kver
 [ -d "$moddir" ] || die "the package has no /lib/modules/$kver"
 
-# --- vmlinux: the XZ stream inside vmlinuz, decompressed.
+# --- The kernel. UEFI firmware starts vmlinuz as it is (an EFI
+# application); the others boot vmlinux, the XZ stream inside vmlinuz,
+# decompressed.
+if [ $mode = uefi ]; then
+    cp "$vmlinuz" "$tmp/vmlinuz"
+else
 /usr/bin/python3 - "$vmlinuz" "$tmp/vmlinux" <<'PY'
 import lzma, sys
 data = open(sys.argv[1], "rb").read()
@@ -210,6 +228,7 @@ if out[:4] != b"\x7fELF":
     sys.exit("build-guest: error: the XZ stream in vmlinuz is not an ELF kernel")
 open(sys.argv[2], "wb").write(out)
 PY
+fi
 
 # --- The initramfs tree.
 root=$tmp/root
@@ -229,11 +248,11 @@ fi
 
 # The module closure, in load order, from a depmod of the whole package.
 depmod -b "$tmp/pkg" "$kver"
-if [ $mode = demo ]; then
-    wanted=$demo_modules
-else
-    wanted="$lab_modules $lab_extra_modules"
-fi
+case $mode in
+demo) wanted=$demo_modules ;;
+lab) wanted="$lab_modules $lab_extra_modules" ;;
+uefi) wanted=$uefi_modules ;;
+esac
 # module_closure MODULE...: the module files, dependencies first.
 module_closure() {
     for m in "$@"; do
@@ -244,7 +263,13 @@ module_closure() {
 # shellcheck disable=SC2086 # word lists
 files=$(module_closure $wanted)
 
-if [ $mode = demo ]; then
+if [ $mode = uefi ]; then
+    # One module without dependencies: /init loads it with insmod.
+    for f in $files; do
+        cp "$f" "$root/lib/modules/"
+    done
+    install -m 0755 "$GUEST_SRC/uefi-init" "$root/init"
+elif [ $mode = demo ]; then
     # Two modules without dependencies: /init loads them with insmod.
     for f in $files; do
         cp "$f" "$root/lib/modules/"
@@ -282,8 +307,8 @@ if [ $mode = lab ]; then
     cp "$vmlinuz" "$out/vmlinuz.new"
     mv -f "$out/vmlinuz.new" "$out/vmlinuz"
 fi
-mv -f "$tmp/vmlinux" "$out/vmlinux"
+mv -f "$tmp/$kernel_out" "$out/$kernel_out"
 mv -f "$tmp/initramfs.cpio.gz" "$out/initramfs.cpio.gz"
 echo "$kver" >"$out/kernel-release"
 stamp_text >"$stamp"
-say "done: $out/vmlinux ($kver), $out/initramfs.cpio.gz ($(du -k "$out/initramfs.cpio.gz" | cut -f1) KiB)"
+say "done: $out/$kernel_out ($kver), $out/initramfs.cpio.gz ($(du -k "$out/initramfs.cpio.gz" | cut -f1) KiB)"

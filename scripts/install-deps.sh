@@ -7,6 +7,9 @@
 # daemon package alone: no service is set up or started).
 # And sudo (with passwd's useradd), through which the privilege tests attack
 # vmrun as an unprivileged user (tests/priv/attack/).
+# swtpm for the TPM; for the Secure Boot and TPM tests sbsigntool, mtools
+# and openssl (signing a guest kernel, an EFI system partition), and
+# libvirt's QEMU driver and virsh for the reference argv.
 # Idempotent and non-interactive: packages already present are skipped, so a
 # second run costs one dpkg query.
 set -eu
@@ -22,6 +25,7 @@ python3 jq procps util-linux iproute2 psmisc
 libxml2-dev
 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients swtpm swtpm-tools
 sudo passwd
+sbsigntool mtools openssl
 "
 
 missing=""

@@ -16,6 +16,7 @@ fi
 
 "$VMRUN_TOP/scripts/install-deps.sh"
 "$VMRUN_TOP/scripts/build-guest.sh"
+"$VMRUN_TOP/scripts/build-guest.sh" --uefi
 if [ -z "${VMRUN_TEST_QUICK:-}" ]; then
     "$VMRUN_TOP/scripts/build-guest.sh" --lab
 fi

@@ -18,8 +18,12 @@ set(CMDLINE_SOURCES ${CMAKE_SOURCE_DIR}/launcher/qemu/cmdline.c
 vmrun_unit_test(test_cmdline SOURCES cmdline/test_cmdline.c ${CMDLINE_SOURCES}
                 LIBS vmrun_profile)
 
-add_executable(cmdline_argv cmdline/cmdline_argv.c ${CMDLINE_SOURCES})
-target_link_libraries(cmdline_argv PRIVATE vmrun_profile)
+# The argv helper also chooses the firmware (from tests/cmdline/firmware),
+# which reads files: it links the whole core.
+add_executable(cmdline_argv cmdline/cmdline_argv.c)
+target_link_libraries(cmdline_argv PRIVATE vmrun_core_test)
+target_compile_definitions(cmdline_argv PRIVATE
+                           CMDLINE_FIRMWARE_DIR="${CMAKE_CURRENT_SOURCE_DIR}/cmdline/firmware")
 set(CMDLINE_GOLDEN_NAMES sample)
 if(EXISTS ${CMAKE_SOURCE_DIR}/launcher/profile/profile_load.c)
   target_compile_definitions(cmdline_argv PRIVATE CMDLINE_ARGV_WITH_LOADER)

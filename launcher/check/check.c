@@ -275,7 +275,7 @@ static void check_files(const struct vm_profile *p, struct check_report *r)
 {
     if (p->firmware.code != NULL)
         check_file(r, "firmware.code", p->firmware.code, FILE_REGULAR, false);
-    else
+    else if (p->firmware.type == VM_FIRMWARE_BIOS)
         check_add(r, "firmware.code", CHECK_PASS, "not set: QEMU's own BIOS (SeaBIOS)");
     if (p->firmware.vars_template != NULL)
         check_file(r, "firmware.vars_template", p->firmware.vars_template, FILE_REGULAR, false);
@@ -373,6 +373,7 @@ int check_profile(const struct vm_profile *p, const struct check_options *opt,
     check_kvm(p, out);
     check_qemu(p, out);
     check_files(p, out);
+    check_firmware_tpm(p, out);
     check_cpus(p, out);
     check_memory(p, out);
     check_memlock(p, out);

@@ -21,6 +21,18 @@
  *                           the files the profile names exist and are
  *                           readable (a character device for evdev and
  *                           kvmfr)
+ *   firmware                BIOS, or the UEFI build: the descriptor chosen
+ *                           and why (qemu/firmware.h), or why none fits
+ *   firmware.secure_boot    the Secure Boot state of the variables
+ *                           template: enrolled keys (which; Microsoft's CAs)
+ *                           or setup mode (WARN when keys are asked for)
+ *   firmware.vars           the VM's own variable store, when it exists:
+ *                           its state, and that it fits the template
+ *   firmware.smm            SMM when the firmware requires it: TCG always,
+ *                           KVM with KVM_CAP_X86_SMM
+ *   tpm                     swtpm is installed, its version, TPM 2.0
+ *   tpm.state               the VM's TPM state: absent (made at the first
+ *                           start) or right for QEMU's user
  *   cpus                    every pinned CPU exists and is online
  *   memory                  the guest RAM fits (no hugepages)
  *   hugepages               the pages can be had on the target NUMA node
@@ -41,6 +53,7 @@
  * A WARN does not stop `vmrun start`; a FAIL does.
  *
  * Files: check.c (the report, name, KVM, files, CPUs), check_qemu.c,
+ * check_firmware.c (firmware and TPM),
  * check_memory.c (memory, hugepages, memlock), check_pci.c. */
 #ifndef VMRUN_CHECK_H
 #define VMRUN_CHECK_H

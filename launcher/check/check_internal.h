@@ -31,6 +31,10 @@ void check_memlock(const struct vm_profile *p, struct check_report *r);
 /* check_handoff.c: the host display a handoff profile takes over. */
 void check_handoff(const struct vm_profile *p, struct check_report *r);
 
+/* check_firmware.c: the firmware chosen, the Secure Boot state of its
+ * variables, SMM; swtpm and the TPM state. */
+void check_firmware_tpm(const struct vm_profile *p, struct check_report *r);
+
 /* check_pci.c: the IOMMU, vfio-pci and each device. */
 void check_pci(const struct vm_profile *p, const struct check_options *opt, struct check_report *r);
 

@@ -21,6 +21,7 @@
  *                "detail": "what was found",
  *                "hint": "how to fix it" | null}]}
  * A bad profile prints its diagnostics on stderr and nothing on stdout. */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -151,7 +152,24 @@ int cli_check(int argc, char **argv)
     /* What the argv builder refuses, `vmrun start` refuses too, before it
      * looks at the host: that is a bad profile, not an unready host. */
     struct argv_list a = {0};
-    if ((r = cli_build_default_argv(&p, path, &a)) != 0) {
+    struct firmware_choice fw;
+    struct vmrun_error ferr = {0};
+    int fr = firmware_choose(&p, NULL, &fw, &ferr);
+    if (fr == -EINVAL) {
+        /* The profile contradicts the firmware files it names. */
+        fprintf(stderr, "vmrun: %s: %s\n", path, ferr.msg);
+        profile_free(&p);
+        return VMRUN_EXIT_USAGE;
+    }
+    /* Without a firmware that fits (the "firmware" check says why), the
+     * rest of the profile is checked as if it asked for the BIOS. */
+    struct vm_profile bios = p;
+    if (fr < 0) {
+        bios.firmware.type = VM_FIRMWARE_BIOS;
+        bios.firmware.code = bios.firmware.vars_template = NULL;
+    }
+    if ((r = cli_build_argv_with_firmware(fr < 0 ? &bios : &p, path, fr < 0 ? NULL : &fw, &a)) !=
+        0) {
         profile_free(&p);
         return r;
     }

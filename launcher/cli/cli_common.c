@@ -35,12 +35,36 @@ int cli_load_profile(const char *arg, bool trust_profile, struct vm_profile *p, 
     return 0;
 }
 
+int cli_choose_firmware(const struct vm_profile *p, const char *what, struct firmware_choice *fw)
+{
+    struct vmrun_error err = {0};
+    int r = firmware_choose(p, NULL, fw, &err);
+    if (r == 0)
+        return 0;
+    fprintf(stderr, "vmrun: %s: %s\n", what, err.msg);
+    /* A profile that contradicts the files it names is bad input; a host
+     * without a matching firmware is the host's problem. */
+    return r == -EINVAL ? VMRUN_EXIT_USAGE : VMRUN_EXIT_FAILURE;
+}
+
 int cli_build_default_argv(const struct vm_profile *p, const char *what, struct argv_list *a)
+{
+    struct firmware_choice fw;
+    int r = cli_choose_firmware(p, what, &fw);
+    if (r != 0)
+        return r;
+    return cli_build_argv_with_firmware(p, what, &fw, a);
+}
+
+int cli_build_argv_with_firmware(const struct vm_profile *p, const char *what,
+                                 const struct firmware_choice *fw, struct argv_list *a)
 {
     struct vm_host_facts facts;
     struct vm_host_facts_storage storage;
     struct vmrun_error err = {0};
     vm_host_facts_default(&facts, &storage, p, NULL, NULL);
+    if (fw != NULL)
+        vm_host_facts_set_firmware(&facts, &storage, p, fw);
     if (qemu_build_argv(p, &facts, a, &err) < 0) {
         fprintf(stderr, "vmrun: %s: %s\n", what, err.msg);
         return VMRUN_EXIT_USAGE;

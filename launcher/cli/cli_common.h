@@ -27,6 +27,17 @@ int cli_load_profile(const char *arg, bool trust_profile, struct vm_profile *p, 
 struct argv_list;
 int cli_build_default_argv(const struct vm_profile *p, const char *what, struct argv_list *a);
 
+/* Choose the firmware (qemu/firmware.h), printing why when it fails:
+ * 0; VMRUN_EXIT_USAGE when the profile contradicts the files it names;
+ * VMRUN_EXIT_FAILURE when no firmware of this host fits. */
+struct firmware_choice;
+int cli_choose_firmware(const struct vm_profile *p, const char *what, struct firmware_choice *fw);
+
+/* cli_build_default_argv() with the firmware already chosen (NULL: the
+ * profile's firmware.code as given, nothing from the descriptors). */
+int cli_build_argv_with_firmware(const struct vm_profile *p, const char *what,
+                                 const struct firmware_choice *fw, struct argv_list *a);
+
 /* Options of the commands that take only --json (and --help) and at most
  * one NAME (name != NULL) or none (name == NULL). Returns 0 to go on, -1
  * when help was printed (exit 0), or the exit code for bad usage. */

@@ -19,7 +19,8 @@ static void usage(FILE *out)
                  "quoted for a POSIX shell. Host-dependent paths are shown at their usual\n"
                  "places (/dev/hugepages/vmrun-NAME, /var/lib/vmrun/NAME/...). The file\n"
                  "descriptors QEMU inherits from vmrun (fd=N in the command line) are listed\n"
-                 "after it. Nothing on the host is changed.\n\n"
+                 "after it, and for UEFI the firmware descriptor chosen and why. Nothing on\n"
+                 "the host is changed.\n\n"
                  "options:\n" CLI_TRUST_PROFILE_HELP
                  "  -h, --help  show this help\n");
 }
@@ -63,16 +64,28 @@ int cli_print_cmd(int argc, char **argv)
         return r;
 
     struct argv_list a = {0};
-    if ((r = cli_build_default_argv(&p, arg, &a)) != 0) {
+    struct firmware_choice fw;
+    if ((r = cli_choose_firmware(&p, arg, &fw)) != 0 ||
+        (r = cli_build_argv_with_firmware(&p, arg, &fw, &a)) != 0) {
         profile_free(&p);
         return r;
     }
     qemu_print_argv(stdout, &a);
+    /* Which firmware, and why: the command alone shows files, not the
+     * descriptor they came from. */
+    if (fw.uefi) {
+        printf("# firmware: %s\n", fw.why);
+        if (fw.descriptor[0] != '\0' && p.firmware.code == NULL)
+            printf("# firmware: descriptor %s (%s)\n", fw.descriptor, fw.description);
+        if (fw.vars_template[0] != '\0')
+            printf("# firmware: the VM's variables start as a copy of %s\n", fw.vars_template);
+    }
     /* What the fd numbers stand for: vmrun opens them before QEMU starts,
      * in this order (qemu/cmdline.h). */
     struct vm_host_facts facts;
     struct vm_host_facts_storage storage;
     vm_host_facts_default(&facts, &storage, &p, NULL, NULL);
+    vm_host_facts_set_firmware(&facts, &storage, &p, &fw);
     struct qemu_fds fds;
     qemu_fds_init(&fds);
     qemu_fds_add(&fds, -1, "QMP: a connected socket; vmrun holds the other end");
@@ -85,6 +98,9 @@ int cli_print_cmd(int argc, char **argv)
             qemu_fds_add(&fds, -1, twin);
         }
     }
+    if (p.tpm.present)
+        qemu_fds_add(&fds, -1, "TPM: swtpm's control channel, a connected socket; swtpm holds "
+                               "the other end");
     qemu_fds_print(stdout, &fds);
     argv_list_free(&a);
     profile_free(&p);

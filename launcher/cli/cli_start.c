@@ -13,6 +13,7 @@
 #include "cli/cli_common.h"
 #include "priv/access.h"
 #include "priv/priv_drop.h"
+#include "supervisor/preflight.h"
 #include "supervisor/supervisor.h"
 
 static void help(FILE *out)
@@ -154,9 +155,21 @@ int cli_start(int argc, char **argv)
         return VMRUN_EXIT_USAGE;
     }
 
+    /* Firmware and TPM, read-only, before anything on the host changes. */
+    struct firmware_choice fw;
+    struct vmrun_error perr = {0};
+    r = vm_preflight(&p, target.change ? target.uid : geteuid(), &fw, &perr);
+    if (r < 0) {
+        fprintf(stderr, "vmrun: %s: %s\n", path, perr.msg);
+        priv_target_free(&target);
+        profile_free(&p);
+        return r == -EINVAL ? VMRUN_EXIT_USAGE : VMRUN_EXIT_FAILURE;
+    }
+
     struct supervisor_opts o = {
         .profile_path = path,
         .target = &target,
+        .firmware = &fw,
         .force = force,
         .ready_fd = -1,
         .say = cli_say,

@@ -866,7 +866,9 @@ static void map_tpm(struct imp *im, xmlNodePtr devs)
         }
         have = true;
         cJSON *tpm = imp_section(im, "tpm");
-        if (imp_known(im, "tpm.model") && strcmp(m, "crb") != 0)
+        /* The model is said even when it is the default: an empty "tpm"
+         * would be dropped with the other empty sections. */
+        if (imp_known(im, "tpm.model"))
             imp_set_str(im, tpm, "model", m);
         if (be != NULL)
             for (xmlNodePtr c = be->children; c != NULL; c = c->next)

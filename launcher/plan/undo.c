@@ -16,6 +16,7 @@
 #include "host/memory/memory_prep.h"
 #include "host/pci/pci_bind.h"
 #include "host/pci/pci_health.h"
+#include "host/tpm/tpm.h"
 #include "journal/journal.h"
 #include "priv/priv_handover.h"
 
@@ -28,6 +29,7 @@ const struct journal_op *journal_find_op(const char *name)
         memory_journal_ops,
         cpu_journal_ops,
         priv_journal_ops,
+        tpm_journal_ops,
     };
     for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
         for (const struct journal_op *op = tables[t]; op->name != NULL; op++)

@@ -34,6 +34,8 @@ enum vm_display {
 };
 enum vm_serial { VM_SERIAL_LOG, VM_SERIAL_STDIO, VM_SERIAL_NONE };
 enum vm_governor_scope { VM_GOVERNOR_VM_CPUS, VM_GOVERNOR_ALL_CPUS };
+enum vm_firmware_type { VM_FIRMWARE_BIOS, VM_FIRMWARE_UEFI };
+enum vm_tpm_model { VM_TPM_CRB, VM_TPM_TIS };
 
 /* A list of host CPU numbers, in profile order. */
 struct cpu_list {
@@ -151,8 +153,13 @@ struct vm_profile {
     } qemu;
 
     struct {
-        char *code;          /* NULL: QEMU's default BIOS */
-        char *vars_template; /* copied per VM before start */
+        /* bios: QEMU's own SeaBIOS. uefi: OVMF, chosen from QEMU's firmware
+         * descriptors by the features below unless code names a build. */
+        enum vm_firmware_type type;
+        bool secure_boot;    /* a Secure Boot build (with SMM) */
+        bool enrolled_keys;  /* its variables template has keys enrolled */
+        char *code;          /* NULL: chosen from the descriptors (uefi) */
+        char *vars_template; /* copied per VM before the first start */
     } firmware;
 
     struct {
@@ -221,6 +228,11 @@ struct vm_profile {
     struct {
         unsigned timeout_s; /* default 120 */
     } shutdown;
+
+    struct {
+        bool present; /* an emulated TPM 2.0 (swtpm) */
+        enum vm_tpm_model model;
+    } tpm;
 
     char *run_as; /* NULL: the invoking user (SUDO_UID / PKEXEC_UID), else root */
 

@@ -15,6 +15,7 @@
 #include "profile/profile.h"
 #include "profile/profile_access.h"
 #include "profile/profile_handoff.h"
+#include "profile/profile_firmware.h"
 #include "profile/profile_json.h"
 #include "profile/profile_sections.h"
 
@@ -34,10 +35,9 @@
 static const char *const root_keys[] = {
     "name",   "description",   "qemu",     "firmware", "boot",  "cpu",   "memory",
     "pci",    "disks",         "network",  "usb",      "input", "audio", "display",
-    "serial", "looking_glass", "shutdown", "run_as",   "uuid",  "smbios", "access", "handoff", NULL,
+    "serial", "looking_glass", "shutdown", "run_as",   "uuid",  "smbios", "access", "handoff", "tpm", NULL,
 };
 static const char *const qemu_keys[] = {"binary", "machine", "accel", "extra_args", NULL};
-static const char *const firmware_keys[] = {"code", "vars_template", NULL};
 static const char *const boot_keys[] = {"kernel", "initrd", "cmdline", NULL};
 static const char *const cpu_keys[] = {
     "model",           "sockets",   "cores",    "threads",        "pin",     "realtime", "hyperv",
@@ -80,7 +80,7 @@ static const char *const grab_toggle_names[] = {
  * from. */
 struct where {
     const cJSON *root, *qemu_accel, *cpu, *cpu_model, *vcpus, *emulator, *iothreads, *hyperv,
-        *vendor_id, *isolate, *dedicated, *idle_in_guest, *memory, *size, *hugepages, *firmware_vars, *boot_initrd,
+        *vendor_id, *isolate, *dedicated, *idle_in_guest, *memory, *size, *hugepages, *boot_initrd,
         *boot_cmdline, *governor_scope;
     const cJSON **vcpu_items, **pci_items, **disk_items, **net_items, **usb_items;
     bool topology_given;
@@ -245,7 +245,7 @@ static void parse_uuid(struct pj *pj, const cJSON *root, struct vm_profile *p)
     pj_pop(pj, saved);
 }
 
-/* ---- qemu, firmware, boot ------------------------------------------ */
+/* ---- qemu, boot ------------------------------------------ */
 
 static void parse_qemu(struct pj *pj, const cJSON *root, struct vm_profile *p, struct where *w)
 {
@@ -303,27 +303,6 @@ static void parse_qemu(struct pj *pj, const cJSON *root, struct vm_profile *p, s
                     pj_pop(pj, s3);
                 }
             }
-            pj_pop(pj, s2);
-        }
-    }
-    pj_pop(pj, saved);
-}
-
-static void parse_firmware(struct pj *pj, const cJSON *root, struct vm_profile *p, struct where *w)
-{
-    const cJSON *f = pj_member(root, "firmware");
-    if (f == NULL)
-        return;
-    size_t saved = pj_push_key(pj, "firmware");
-    if (pj_object(pj, f, firmware_keys)) {
-        pj_get_string(pj, f, "code", PJ_NONEMPTY, "the path of the OVMF code file",
-                      &p->firmware.code);
-        pj_get_string(pj, f, "vars_template", PJ_NONEMPTY,
-                      "the path of the OVMF variables template", &p->firmware.vars_template);
-        w->firmware_vars = pj_member(f, "vars_template");
-        if (p->firmware.vars_template != NULL && pj_member(f, "code") == NULL) {
-            size_t s2 = pj_push_key(pj, "vars_template");
-            pj_error(pj, w->firmware_vars, "needs firmware.code: variables are for OVMF");
             pj_pop(pj, s2);
         }
     }
@@ -1384,7 +1363,8 @@ bool profile_key_known(const char *path)
         const char *path;
         const char *const *keys;
     } sections[] = {
-        {"", root_keys},          {"qemu", qemu_keys},         {"firmware", firmware_keys},
+        {"", root_keys},          {"qemu", qemu_keys},  {"firmware", profile_firmware_keys},
+        {"tpm", profile_tpm_keys},
         {"boot", boot_keys},      {"cpu", cpu_keys},           {"cpu.pin", pin_keys},
         {"memory", memory_keys},  {"pci[]", pci_keys},         {"disks[]", disk_keys},
         {"network[]", net_keys},  {"usb[]", usb_keys},         {"input[]", input_keys},
@@ -1438,7 +1418,7 @@ static void parse_tree(struct pj *pj, const cJSON *root, const char *file, struc
     }
     parse_uuid(pj, root, p);
     parse_qemu(pj, root, p, &w);
-    parse_firmware(pj, root, p, &w);
+    profile_parse_firmware(pj, root, p);
     parse_boot(pj, root, p);
     parse_cpu(pj, root, p, &w);
     parse_memory(pj, root, p, &w);
@@ -1464,6 +1444,7 @@ static void parse_tree(struct pj *pj, const cJSON *root, const char *file, struc
     }
     profile_parse_access(pj, root, p);
     profile_parse_handoff(pj, root, p);
+    profile_parse_tpm(pj, root, p);
 
     check_cpu(pj, p, &w);
     check_bootindex(pj, p, &w);

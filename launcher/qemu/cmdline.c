@@ -144,6 +144,31 @@ void qemu_print_argv(FILE *out, const struct argv_list *a)
     fputc('\n', out);
 }
 
+void vm_host_facts_set_firmware(struct vm_host_facts *h, struct vm_host_facts_storage *st,
+                                const struct vm_profile *p, const struct firmware_choice *c)
+{
+    if (!c->uefi) {
+        h->firmware_code = NULL;
+        h->ovmf_vars = NULL;
+        h->smm = h->secure_flash = false;
+        vm_host_facts_files(p, h);
+        return;
+    }
+    snprintf(st->firmware_code, sizeof(st->firmware_code), "%s", c->code);
+    snprintf(st->firmware_code_format, sizeof(st->firmware_code_format), "%s", c->code_format);
+    snprintf(st->firmware_vars_format, sizeof(st->firmware_vars_format), "%s",
+             c->vars_format[0] ? c->vars_format : "raw");
+    h->firmware_code = st->firmware_code;
+    h->firmware_code_format = st->firmware_code_format;
+    h->firmware_vars_format = st->firmware_vars_format;
+    h->smm = c->smm;
+    h->secure_flash = c->secure_flash;
+    if (c->vars_template[0] == '\0')
+        h->ovmf_vars = NULL;
+    /* The files QEMU is handed follow the firmware. */
+    vm_host_facts_files(p, h);
+}
+
 static const char *fact_path(char *buf, size_t len, const char *dir, const char *file)
 {
     int n = snprintf(buf, len, "%s/%s", dir, file);
@@ -164,11 +189,11 @@ static int add_file(const struct vm_profile *p, struct vm_host_facts *h, enum qe
     (void)p;
     if (path == NULL)
         return 0;
-    int next = h->n_files == 0 ? h->qmp_fd + 1
-                               : (h->files[h->n_files - 1].ro_fd >= 0
-                                      ? h->files[h->n_files - 1].ro_fd
-                                      : h->files[h->n_files - 1].fd) +
-                                     1;
+    int next = h->n_files == 0
+                   ? h->qmp_fd + 1
+                   : (h->files[h->n_files - 1].ro_fd >= 0 ? h->files[h->n_files - 1].ro_fd
+                                                          : h->files[h->n_files - 1].fd) +
+                         1;
     /* A read-write file QEMU opens through an fdset also needs its
      * read-only twin (cmdline.h). */
     bool twin = access == O_RDWR && role != QEMU_FILE_KERNEL && role != QEMU_FILE_INITRD &&
@@ -198,7 +223,9 @@ static int add_file(const struct vm_profile *p, struct vm_host_facts *h, enum qe
     snprintf(name, sizeof(name), names[role], index);
 #pragma GCC diagnostic pop
     snprintf(f->what, sizeof(f->what), "%s: %s (%s)", name, path,
-             access == O_RDONLY ? "read-only" : access == O_WRONLY ? "write-only" : "read-write");
+             access == O_RDONLY   ? "read-only"
+             : access == O_WRONLY ? "write-only"
+                                  : "read-write");
     h->n_files++;
     return 0;
 }
@@ -207,9 +234,11 @@ int vm_host_facts_files(const struct vm_profile *p, struct vm_host_facts *h)
 {
     h->n_files = 0;
     int r = 0;
-    if (p->firmware.code != NULL) {
-        r = add_file(p, h, QEMU_FILE_FIRMWARE_CODE, 0, p->firmware.code, O_RDONLY, true);
-        if (r == 0 && p->firmware.vars_template != NULL)
+    if (h->firmware_code != NULL) {
+        /* The profile's own file, or a descriptor's (root's). */
+        r = add_file(p, h, QEMU_FILE_FIRMWARE_CODE, 0, h->firmware_code, O_RDONLY,
+                     p->firmware.code != NULL);
+        if (r == 0 && h->ovmf_vars != NULL)
             r = add_file(p, h, QEMU_FILE_UEFI_VARS, 0, h->ovmf_vars, O_RDWR, false);
     }
     if (r == 0)
@@ -225,6 +254,17 @@ int vm_host_facts_files(const struct vm_profile *p, struct vm_host_facts *h)
         r = add_file(p, h, QEMU_FILE_ROM, i, p->pci[i].rom, O_RDONLY, true);
     if (r == 0 && p->serial == VM_SERIAL_LOG)
         r = add_file(p, h, QEMU_FILE_SERIAL_LOG, 0, h->serial_log, O_WRONLY, false);
+    /* swtpm's control channel comes after the files. */
+    h->tpm_fd = -1;
+    if (r == 0 && p->tpm.present) {
+        h->tpm_fd = h->n_files == 0
+                        ? h->qmp_fd + 1
+                        : (h->files[h->n_files - 1].ro_fd >= 0 ? h->files[h->n_files - 1].ro_fd
+                                                               : h->files[h->n_files - 1].fd) +
+                              1;
+        if (h->tpm_fd >= QEMU_FDS_FIRST + QEMU_FDS_MAX)
+            r = -E2BIG;
+    }
     h->files_err = r;
     return r;
 }
@@ -250,13 +290,24 @@ void vm_host_facts_default(struct vm_host_facts *h, struct vm_host_facts_storage
         .qmp_fd = QEMU_FD_QMP,
         .serial_log = fact_path(st->serial_log, sizeof(st->serial_log), state, "serial.log"),
         .sandbox = false,
+        .tpm_fd = -1,
     };
     if (p->memory.hugepage_kb != 0) {
         snprintf(st->memory_file, sizeof(st->memory_file), "/dev/hugepages/vmrun-%s", p->name);
         h->memory_file = st->memory_file;
     }
-    if (p->firmware.vars_template != NULL)
+    /* A profile filled in by hand may name code without setting the type. */
+    bool uefi = p->firmware.type == VM_FIRMWARE_UEFI || p->firmware.code != NULL;
+    if (uefi && (p->firmware.vars_template != NULL || p->firmware.code == NULL))
         h->ovmf_vars = fact_path(st->ovmf_vars, sizeof(st->ovmf_vars), state, "OVMF_VARS.fd");
+    if (p->firmware.code != NULL) {
+        /* The build the profile names, raw; what it needs from the
+         * descriptors comes with vm_host_facts_set_firmware(). */
+        snprintf(st->firmware_code, sizeof(st->firmware_code), "%s", p->firmware.code);
+        h->firmware_code = st->firmware_code;
+        h->firmware_code_format = h->firmware_vars_format = "raw";
+        h->smm = h->secure_flash = p->firmware.secure_boot;
+    }
     if (p->looking_glass.present && p->looking_glass.device != NULL &&
         strcmp(p->looking_glass.device, "shm") == 0) {
         snprintf(st->looking_glass_shm, sizeof(st->looking_glass_shm),

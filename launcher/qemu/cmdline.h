@@ -13,6 +13,7 @@
 
 #include "base/error.h"
 #include "profile/profile.h"
+#include "qemu/firmware.h"
 
 /* The files QEMU is handed as inherited fds (qemu_fds.h), besides QMP, in
  * the order of their numbers. Which file goes which way, and why, is
@@ -64,6 +65,13 @@ struct vm_host_facts {
     int files_err; /* vm_host_facts_files()'s result: -E2BIG for too many files */
     const char *memory_file;       /* hugetlbfs file prepared by vmrun; NULL: plain RAM */
     const char *ovmf_vars;         /* the per-VM vars copy; NULL when no firmware */
+    /* UEFI (qemu/firmware.h): the code flash; NULL for QEMU's own BIOS. */
+    const char *firmware_code;
+    const char *firmware_code_format; /* "raw" | "qcow2" */
+    const char *firmware_vars_format;
+    bool smm;                      /* the firmware requires SMM: -machine smm=on */
+    bool secure_flash;             /* only SMM may write the variables */
+    int tpm_fd;                    /* QEMU's end of swtpm's control channel; -1: no TPM */
     const char *serial_log;        /* file for serial "log" */
     const char *looking_glass_shm; /* the /dev/shm file for looking_glass.device "shm" */
     bool sandbox;                  /* QEMU supports -sandbox: turn it on */
@@ -74,6 +82,9 @@ struct vm_host_facts_storage {
     char runtime_dir[PATH_MAX];
     char memory_file[PATH_MAX];
     char ovmf_vars[PATH_MAX];
+    char firmware_code[PATH_MAX];
+    char firmware_code_format[8];
+    char firmware_vars_format[8];
     char serial_log[PATH_MAX];
     char looking_glass_shm[PATH_MAX];
 };
@@ -84,7 +95,9 @@ int vm_host_facts_fd(const struct vm_host_facts *h, enum qemu_file_role role, si
 /* Fill h->files from the profile and h's paths: one entry per file QEMU is
  * handed, numbered from h->qmp_fd + 1 in a fixed order (firmware code,
  * UEFI variables, kernel, initrd, disks, ROMs, serial log), so that
- * print-cmd and the supervisor agree. -E2BIG when they do not fit. Pure. */
+ * print-cmd and the supervisor agree; then h->tpm_fd, swtpm's control
+ * channel, right after them when the profile has a TPM. -E2BIG when they
+ * do not fit. Pure. */
 int vm_host_facts_files(const struct vm_profile *p, struct vm_host_facts *h);
 
 /* The host facts of a VM, laid out as the supervisor lays them out:
@@ -95,11 +108,21 @@ int vm_host_facts_files(const struct vm_profile *p, struct vm_host_facts *h);
  * puts the prepared file there), looking_glass_shm /dev/shm/looking-glass-NAME
  * (only with device "shm"), qmp_fd QEMU_FD_QMP (the QMP connection is the
  * first fd QEMU inherits, qemu_fds.h), files as vm_host_facts_files() lays
- * them out, sandbox false. Pure: reads neither the host nor the
- * environment, so `vmrun print-cmd` is stable. h's strings point into st. */
+ * them out, tpm_fd after them with a TPM, sandbox false. The firmware:
+ * firmware.code as given (raw, SMM and the secure flash as
+ * firmware.secure_boot says); a UEFI profile without firmware.code gets
+ * none: vm_host_facts_set_firmware() puts the descriptor's choice in. Pure:
+ * reads neither the host nor the environment, so `vmrun print-cmd` is
+ * stable. h's strings point into st. */
 void vm_host_facts_default(struct vm_host_facts *h, struct vm_host_facts_storage *st,
                            const struct vm_profile *p, const char *runtime_dir,
                            const char *state_dir);
+
+/* Put the firmware chosen by firmware_choose() into h (code, formats,
+ * SMM, secure flash; the VM's copy of the variables when there is a
+ * template). */
+void vm_host_facts_set_firmware(struct vm_host_facts *h, struct vm_host_facts_storage *st,
+                                const struct vm_profile *p, const struct firmware_choice *c);
 
 struct argv_list {
     char **v; /* NULL-terminated */

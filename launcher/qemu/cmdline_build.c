@@ -307,6 +307,9 @@ static int build_machine(struct build *b)
     /* hpet=off is the machine property that replaces -no-hpet (deprecated
      * since QEMU 8.0); QEMU 7.2 knows both. */
     opt_addf(&o, "hpet=off");
+    /* A firmware that requires SMM (a Secure Boot build) hangs without it. */
+    if (b->h->smm)
+        opt_addf(&o, "smm=on");
     if (b->h->memory_file != NULL)
         opt_addf(&o, "memory-backend=mem");
     if (push_opt(b, "-machine", &o) < 0)
@@ -482,30 +485,43 @@ static int build_boot(struct build *b)
     cleanup_opt struct opt o = {0};
     char ref[PATH_MAX];
 
-    if (p->firmware.code != NULL) {
-        if (check_drive_file(b, "firmware.code", p->firmware.code) < 0)
+    if (b->h->firmware_code != NULL) {
+        const struct vm_host_facts *h = b->h;
+        if (check_drive_file(b, "firmware.code", h->firmware_code) < 0)
             return -EINVAL;
-        if (file_ref(b, QEMU_FILE_FIRMWARE_CODE, 0, p->firmware.code, true, ref, sizeof(ref)) < 0)
+        if (file_ref(b, QEMU_FILE_FIRMWARE_CODE, 0, h->firmware_code, true, ref, sizeof(ref)) < 0)
             return -EINVAL;
-        opt_addf(&o, "if=pflash,format=raw,unit=0,readonly=on");
+        opt_addf(&o, "if=pflash,format=%s,unit=0,readonly=on",
+                 or_default(h->firmware_code_format, "raw"));
         opt_kv(&o, "file", ref);
         if (push_opt(b, "-drive", &o) < 0)
             return -ENOMEM;
-        if (p->firmware.vars_template != NULL) {
-            if (b->h->ovmf_vars == NULL)
-                return vmrun_failx(b->err, EINVAL,
-                                   "no per-VM copy of firmware.vars_template was prepared");
-            if (check_drive_file(b, "the UEFI variable store", b->h->ovmf_vars) < 0)
+        if (p->firmware.vars_template != NULL && h->ovmf_vars == NULL)
+            return vmrun_failx(b->err, EINVAL,
+                               "no per-VM copy of firmware.vars_template was prepared");
+        if (h->ovmf_vars != NULL) {
+            if (check_drive_file(b, "the UEFI variable store", h->ovmf_vars) < 0)
                 return -EINVAL;
-            if (file_ref(b, QEMU_FILE_UEFI_VARS, 0, b->h->ovmf_vars, true, ref, sizeof(ref)) < 0)
+            if (file_ref(b, QEMU_FILE_UEFI_VARS, 0, h->ovmf_vars, true, ref, sizeof(ref)) < 0)
                 return -EINVAL;
-            opt_addf(&o, "if=pflash,format=raw,unit=1");
+            opt_addf(&o, "if=pflash,format=%s,unit=1", or_default(h->firmware_vars_format, "raw"));
             opt_kv(&o, "file", ref);
             if (push_opt(b, "-drive", &o) < 0)
                 return -ENOMEM;
         }
+        /* With SMM, a Secure Boot build keeps its variables writable by SMM
+         * code alone; otherwise the guest kernel could rewrite db or PK. */
+        if (h->secure_flash && !h->smm)
+            return vmrun_failx(b->err, EINVAL, "a secure flash needs SMM");
+        if (h->secure_flash &&
+            push2(b, "-global", "driver=cfi.pflash01,property=secure,value=on") < 0)
+            return -ENOMEM;
         if (push2(b, "-boot", "menu=on") < 0)
             return -ENOMEM;
+    } else if (p->firmware.type == VM_FIRMWARE_UEFI) {
+        return vmrun_failx(b->err, EINVAL,
+                           "no UEFI firmware was chosen for firmware.type \"uefi\" "
+                           "(qemu/firmware.h)");
     }
     /* -kernel, -initrd and -append take their value whole: no escaping. */
     if (p->boot.kernel != NULL) {
@@ -968,6 +984,25 @@ static int build_looking_glass(struct build *b)
     return 0;
 }
 
+/* An emulated TPM 2.0: swtpm runs beside QEMU and QEMU reaches it through
+ * a socket it inherits (no socket file); tpm-crb is what Windows 11 and
+ * libvirt default to, tpm-tis the older interface. */
+static int build_tpm(struct build *b)
+{
+    const struct vm_profile *p = b->p;
+    if (!p->tpm.present)
+        return 0;
+    if (b->h->tpm_fd < 0)
+        return vmrun_failx(b->err, EINVAL, "the profile has a TPM but no swtpm was prepared");
+    cleanup_opt struct opt o = {0};
+    opt_addf(&o, "socket,id=chrtpm,fd=%d", b->h->tpm_fd);
+    if (push_opt(b, "-chardev", &o) < 0 ||
+        push2(b, "-tpmdev", "emulator,id=tpm-tpm0,chardev=chrtpm") < 0)
+        return -ENOMEM;
+    opt_addf(&o, "%s,tpmdev=tpm-tpm0,id=tpm0", p->tpm.model == VM_TPM_TIS ? "tpm-tis" : "tpm-crb");
+    return push_opt(b, "-device", &o);
+}
+
 static int build_serial(struct build *b)
 {
     cleanup_opt struct opt o = {0};
@@ -1003,7 +1038,8 @@ int qemu_build_argv(const struct vm_profile *p, const struct vm_host_facts *h,
         build_head,   build_machine, build_cpu,     build_identity,      build_memory,
         build_boot,
         build_clock,  build_pci,     build_disks,   build_nets,          build_usb,
-        build_inputs, build_audio,   build_display, build_looking_glass, build_serial,
+        build_inputs, build_audio,   build_display, build_looking_glass, build_tpm,
+        build_serial,
     };
     int r = 0;
     if (h->files_err < 0)

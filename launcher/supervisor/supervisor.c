@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "host/tpm/tpm.h"
 #include "journal/journal.h"
 #include "plan/hostprep.h"
 #include "priv/access.h"
@@ -27,10 +28,12 @@
 #include "priv/priv_handover.h"
 #include "priv/priv_notify.h"
 #include "qemu/cmdline.h"
+#include "qemu/ovmf_vars.h"
 #include "qemu/pin.h"
 #include "qemu/qemu_fds.h"
 #include "qemu/qemu_sandbox.h"
 #include "qmp.h"
+#include "supervisor/preflight.h"
 #include "supervisor/runtime.h"
 #include "supervisor/vmstate.h"
 #include "sys/child_env.h"
@@ -83,6 +86,9 @@ struct sup {
     char qemu_exe[PATH_MAX];  /* the binary, resolved before fork */
     struct child_env qemu_env; /* its environment, when vmrun is root */
     char *const *qemu_envp;    /* what QEMU gets: qemu_env.v, or vmrun's own */
+    struct firmware_choice fw;
+    struct swtpm_proc swtpm; /* pid 0 without a TPM */
+    bool tpm_died;           /* swtpm ended while QEMU ran */
 
     /* stop state */
     int stop_stage; /* 0 running, 1 powerdown sent, 2 quit sent, 3 killed */
@@ -162,6 +168,15 @@ static int copy_into_new(int in, const char *from, const char *to, struct vmrun_
  * root's, 0600: QEMU gets it as an fd and never by path. */
 static int copy_vars_template(struct sup *s, const char *to, struct vmrun_error *err)
 {
+    if (s->p->firmware.vars_template == NULL) {
+        /* The template of a descriptor root trusts (qemu/firmware.h): a
+         * file of the firmware package, which may be a symlink (Debian's
+         * .ms.fd files are). */
+        cleanup_close int in = open(s->fw.vars_template, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (in < 0)
+            return vmrun_fail(err, errno, "open the variables template %s", s->fw.vars_template);
+        return copy_into_new(in, s->fw.vars_template, to, err);
+    }
     cleanup_close int in = priv_open_for_qemu(s->o->target, "firmware.vars_template",
                                               s->p->firmware.vars_template, O_RDONLY,
                                               PRIV_FILE_REGULAR, false, err);
@@ -188,6 +203,26 @@ static int make_dirs(const char *path, mode_t mode, struct vmrun_error *err)
     return 0;
 }
 
+/* The VM's variable store is kept from run to run, so it may no longer say
+ * what the profile asks for (made before Secure Boot was asked for, or the
+ * guest cleared its keys): say so, the run goes on. */
+static void warn_vars_state(struct sup *s)
+{
+    if (s->facts.ovmf_vars == NULL || !s->p->firmware.secure_boot)
+        return;
+    struct ovmf_vars_state vs;
+    struct vmrun_error verr = {0};
+    if (ovmf_vars_read(s->facts.ovmf_vars, &vs, &verr) < 0)
+        return;
+    char what[256];
+    ovmf_vars_describe(&vs, what, sizeof(what));
+    if (s->p->firmware.enrolled_keys && !ovmf_vars_enforcing(&vs))
+        say(s,
+            "warning: the VM's UEFI variable store %s is in %s; to start over from %s, remove "
+            "it while the VM is off",
+            s->facts.ovmf_vars, what, s->fw.vars_template);
+}
+
 /* Where QEMU's files go: the runtime directory for what lives as long as
  * the run, the state directory for what outlives it (the UEFI variables:
  * the guest's boot entries live there, so they are made once from the
@@ -200,6 +235,7 @@ static int prepare_files(struct sup *s, struct vmrun_error *err)
     if (r < 0)
         return vmrun_fail(err, -r, "state directory");
     vm_host_facts_default(&s->facts, &s->facts_storage, s->p, s->rt.dir, dir);
+    vm_host_facts_set_firmware(&s->facts, &s->facts_storage, s->p, &s->fw);
     s->facts.memory_file = s->hp.memory_file[0] ? s->hp.memory_file : NULL;
     if (s->facts.serial_log == NULL)
         return vmrun_failx(err, ENAMETOOLONG, "paths under %s are too long", s->rt.dir);
@@ -215,8 +251,10 @@ static int prepare_files(struct sup *s, struct vmrun_error *err)
     if (s->facts.ovmf_vars != NULL && access(s->facts.ovmf_vars, F_OK) < 0) {
         if ((r = copy_vars_template(s, s->facts.ovmf_vars, err)) < 0)
             return r;
-        say(s, "created the VM's UEFI variable store %s", s->facts.ovmf_vars);
+        say(s, "created the VM's UEFI variable store %s from %s", s->facts.ovmf_vars,
+            s->fw.vars_template);
     }
+    warn_vars_state(s);
     return 0;
 }
 
@@ -239,7 +277,13 @@ static int open_qemu_files(struct sup *s, struct vmrun_error *err)
             if (fd < 0)
                 return fd;
         } else {
-            int flags = f->access | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY;
+            int flags = f->access | O_CLOEXEC | O_NOCTTY;
+            /* vmrun's own files are never reached through a link; a
+             * descriptor's firmware code is a file of the firmware package,
+             * named by a descriptor root trusts (qemu/firmware.h), and may
+             * be a symlink (Debian's .ms.fd files are). */
+            if (f->role != QEMU_FILE_FIRMWARE_CODE)
+                flags |= O_NOFOLLOW;
             if (f->role == QEMU_FILE_SERIAL_LOG)
                 flags |= O_CREAT | O_TRUNC;
             fd = open(f->path, flags, 0600);
@@ -301,6 +345,72 @@ static const char *session_user(const struct priv_target *t)
     if (t == NULL || !t->change || t->uid == 0 || strncmp(t->user, "uid ", 4) == 0)
         return NULL;
     return t->user;
+}
+
+/* The TPM: its state made for QEMU's user, swtpm started (journaled) as
+ * that user, and QEMU's end of the control channel among the fds QEMU
+ * inherits, at the number the argv names. */
+static int prepare_tpm(struct sup *s, struct vmrun_error *err)
+{
+    if (!s->p->tpm.present)
+        return 0;
+    char dir[PATH_MAX], state[PATH_MAX];
+    if (vm_state_dir(s->p, dir, sizeof(dir)) < 0)
+        return vmrun_failx(err, ENAMETOOLONG, "the state directory path is too long");
+    const struct priv_target *t = s->o->target;
+    bool change = t != NULL && t->change;
+    int r = tpm_state_prepare(dir, change ? t->uid : geteuid(), change ? t->gid : getegid(),
+                              state, sizeof(state), err);
+    if (r < 0)
+        return r;
+    if ((r = swtpm_start(&s->journal, SWTPM_BINARY, state, t, &s->swtpm, err)) < 0)
+        return r;
+    char pidbuf[32];
+    snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)s->swtpm.pid);
+    if ((r = runtime_write_file(&s->rt, "swtpm.pid", pidbuf, err)) < 0)
+        return r;
+    int target = qemu_fds_add(&s->fds, s->swtpm.qemu_end,
+                              "TPM: swtpm's control channel, a connected socket");
+    s->swtpm.qemu_end = -1; /* the list owns it now */
+    if (target != s->facts.tpm_fd)
+        return vmrun_failx(err, EINVAL, "internal error: the TPM must be QEMU's fd %d, not %d",
+                           s->facts.tpm_fd, target);
+    say(s, "started the TPM emulator (swtpm, pid %ld) with the state in %s", (long)s->swtpm.pid,
+        state);
+    return 0;
+}
+
+/* swtpm ends by itself when QEMU closes its connection, that is when QEMU
+ * exits: then its end is no news. QEMU may still be on its way out when
+ * swtpm's end is seen, so give it a moment. */
+static bool reap_qemu(struct sup *s, bool block);
+static bool qemu_ending(struct sup *s)
+{
+    if (s->stop_stage != 0)
+        return true;
+    for (int i = 0; i < 20; i++) {
+        if (reap_qemu(s, false))
+            return true;
+        usleep(50000);
+    }
+    return false;
+}
+
+/* swtpm ended while the VM runs: the guest has lost its TPM. Say so and
+ * stop the VM in order, as for a stop request. */
+static void on_swtpm_death(struct sup *s)
+{
+    char why[256];
+    swtpm_describe_exit(&s->swtpm, why, sizeof(why));
+    s->tpm_died = true;
+    say(s, "the VM's TPM emulator died: %s; stopping the VM", why);
+    if (s->stop_stage != 0)
+        return; /* already stopping */
+    int r = s->qmp != NULL ? qmp_execute(s->qmp, "system_powerdown", NULL, NULL, 3000) : -1;
+    if (r < 0)
+        say(s, "system_powerdown failed: %s", s->qmp ? qmp_last_error(s->qmp) : "no QMP");
+    s->stop_stage = 1;
+    set_deadline(&s->deadline, s->p->shutdown.timeout_s);
 }
 
 /* ---- QEMU ---------------------------------------------------------------- */
@@ -738,8 +848,13 @@ static int watch(struct sup *s, struct vmrun_error *err)
         if (pfd[0].revents & POLLIN) {
             struct signalfd_siginfo si;
             while (read(s->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-                if (si.ssi_signo == SIGCHLD)
-                    continue; /* reaped at the top of the loop */
+                if (si.ssi_signo == SIGCHLD) {
+                    /* QEMU is reaped at the top of the loop. */
+                    if (s->swtpm.pid > 0 && !s->tpm_died && !s->swtpm.reaped &&
+                        swtpm_reap(&s->swtpm, false) && !qemu_ending(s))
+                        on_swtpm_death(s);
+                    continue;
+                }
                 on_stop_signal(s, (int)si.ssi_signo);
             }
         }
@@ -876,7 +991,8 @@ static int recover_stale(struct sup *s, struct vmrun_error *err)
 enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor_opts *o,
                              struct vmrun_error *err)
 {
-    struct sup s = {.p = p, .o = o, .sigfd = -1, .qemu = 0, .qmp_peer = -1};
+    struct sup s = {.p = p, .o = o, .sigfd = -1, .qemu = 0, .qmp_peer = -1,
+                    .swtpm = {.qemu_end = -1}};
     qemu_fds_init(&s.fds);
     s.rt.lock_fd = -1;
     s.journal.fd = -1;
@@ -900,6 +1016,13 @@ enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor
     if (o->to_log && redirect_to_log(&s, err) < 0)
         goto out_release;
     if (recover_stale(&s, err) < 0)
+        goto out_release;
+
+    /* The firmware: as `vmrun start` chose it before the host was
+     * touched, or chosen now. */
+    if (o->firmware != NULL)
+        s.fw = *o->firmware;
+    else if (firmware_choose(p, NULL, &s.fw, err) < 0)
         goto out_release;
 
     char path[PATH_MAX];
@@ -943,6 +1066,8 @@ enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor
     if (prepare_qmp(&s, err) < 0)
         goto out_undo;
     if (open_qemu_files(&s, err) < 0)
+        goto out_undo;
+    if (prepare_tpm(&s, err) < 0)
         goto out_undo;
     if (qemu_env_prepare(&s, err) < 0)
         goto out_undo;
@@ -996,6 +1121,13 @@ enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor
     if (lost) {
         outcome = VM_QEMU_FAILED;
         *err = werr;
+    } else if (s.tpm_died) {
+        /* However QEMU then ended, the run failed: the guest lost its TPM. */
+        char tpm[256];
+        swtpm_describe_exit(&s.swtpm, tpm, sizeof(tpm));
+        outcome = VM_QEMU_FAILED;
+        vmrun_failx(err, EPIPE, "the VM's TPM emulator died (%s); the VM was stopped (%s)", tpm,
+                    why);
     } else if (s.stop_stage == 3)
         outcome = VM_STOPPED_KILLED;
     else if (s.stop_stage == 2 && !s.guest_shutdown)
@@ -1032,6 +1164,16 @@ out_undo:
     if (s.qemu > 0 && !s.qemu_reaped) {
         kill(s.qemu, SIGKILL);
         reap_qemu(&s, true);
+    }
+    if (s.swtpm.pid > 0) {
+        /* swtpm ends by itself once QEMU, which used it, is gone; one that
+         * never served a QEMU is stopped at once. */
+        if (outcome == VM_NOT_STARTED && swtpm_reap(&s.swtpm, false) && !s.tpm_died) {
+            char tpm[256];
+            swtpm_describe_exit(&s.swtpm, tpm, sizeof(tpm));
+            say(&s, "the TPM emulator had ended: %s", tpm);
+        }
+        swtpm_stop(&s.swtpm, s.qemu > 0 ? 3000 : 100);
     }
     undo_host(&s, err);
 out_release : {

@@ -7,8 +7,13 @@
  *   power off; a second signal or the timeout sends `quit`; if QEMU still
  *   lives 5 s later it is killed with SIGKILL.
  *
+ * With a TPM, swtpm is started right before QEMU and watched with it: if it
+ * dies while the VM runs, that is reported and the VM is stopped as for a
+ * stop request (ACPI, then quit), and the run ends as a failure. It is
+ * stopped once QEMU is gone, whatever the ending.
+ *
  * If the supervisor itself is killed with SIGKILL, the kernel kills QEMU too
- * (PR_SET_PDEATHSIG): a VM never runs without a supervisor that can give
+ * (PR_SET_PDEATHSIG), and swtpm: a VM never runs without a supervisor that can give
  * its devices back. The journal stays, and `vmrun recover NAME`, `vmrun
  * status`/`list` or the next `vmrun start NAME` put the host back. */
 #ifndef VMRUN_SUPERVISOR_H
@@ -19,6 +24,7 @@
 #include "base/error.h"
 #include "priv/priv_drop.h"
 #include "profile/profile.h"
+#include "qemu/firmware.h"
 
 #define SUPERVISOR_QUIT_GRACE_S 5
 
@@ -26,6 +32,7 @@ struct supervisor_opts {
     const char *profile_path;         /* for status */
     bool force;                       /* host checks that cannot lose data may be overridden */
     const struct priv_target *target; /* who QEMU runs as (priv_resolve_target) */
+    const struct firmware_choice *firmware; /* from vm_preflight(); NULL: chosen here */
     int ready_fd; /* --detach: "ok\n" or "error: ...\n" written here, then closed; -1 */
     bool to_log;  /* --detach: after the runtime directory exists, stdio -> its log */
     void (*say)(void *opaque, const char *msg); /* status lines */

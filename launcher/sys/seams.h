@@ -28,6 +28,7 @@ enum seam {
     SEAM_PCI_DEAD,          /* PCI addresses whose config space reads 0xffff until
                                vmrun removes them and rescans the bus */
     SEAM_SYSTEMCTL,         /* the program run instead of /usr/bin/systemctl */
+    SEAM_KVM_NO_SMM,        /* KVM is taken to lack SMM (a kernel without CONFIG_KVM_SMM) */
     SEAM_COUNT
 };
 

@@ -20,6 +20,7 @@ static const char *const names[SEAM_COUNT] = {
     [SEAM_TRUST_PROFILES] = "VMRUN_TEST_TRUST_PROFILES",
     [SEAM_PCI_DEAD] = "VMRUN_TEST_PCI_DEAD",
     [SEAM_SYSTEMCTL] = "VMRUN_TEST_SYSTEMCTL",
+    [SEAM_KVM_NO_SMM] = "VMRUN_TEST_KVM_NO_SMM",
 };
 
 const char *seam_value(enum seam s)

@@ -7,6 +7,9 @@
  *                          device the builder knows, so that the golden and
  *                          real-QEMU tests cover all of them whatever the
  *                          example profiles contain
+ * The firmware of a UEFI profile is chosen from the descriptors in
+ * tests/cmdline/firmware (Debian 12's three, rewritten), not the host's, so
+ * the golden argv is the same on every machine with Debian's OVMF files.
  * Exit 0; 2 on a bad profile; 1 when an element cannot be shown on one line
  * or the builder refuses the profile. */
 #include <stdio.h>
@@ -14,6 +17,7 @@
 #include <string.h>
 
 #include "qemu/cmdline.h"
+#include "qemu/firmware.h"
 #include "base/diag.h"
 #include "base/error.h"
 #include "profile/profile.h"
@@ -153,7 +157,16 @@ int main(int argc, char **argv)
     struct argv_list a = {0};
     struct vmrun_error err = {0};
     int rc = 0;
-    if (qemu_build_argv(&p, &h, &a, &err) < 0) {
+    struct firmware_dirs dirs = {0};
+    snprintf(dirs.dirs[0], sizeof(dirs.dirs[0]), "%s", CMDLINE_FIRMWARE_DIR);
+    struct firmware_choice fw;
+    if (firmware_choose(&p, &dirs, &fw, &err) < 0) {
+        fprintf(stderr, "cmdline_argv: %s\n", err.msg);
+        rc = 1;
+    } else {
+        vm_host_facts_set_firmware(&h, &st, &p, &fw);
+    }
+    if (rc == 0 && qemu_build_argv(&p, &h, &a, &err) < 0) {
         fprintf(stderr, "cmdline_argv: %s\n", err.msg);
         rc = 1;
     }

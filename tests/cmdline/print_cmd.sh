@@ -44,15 +44,20 @@ for profile in "$VMRUN_SOURCE_DIR"/profiles/*.json; do
         fail "$name: print-cmd failed: $(cat "$T/err")"
         continue
     fi
-    # The command, then one "# fd N: what" line per fd QEMU inherits: every
-    # fd=N the command names is listed.
-    grep -v '^# fd ' "$T/$name.out" >"$T/$name.sh"
-    grep -q '^# fd ' "$T/$name.out" && [ "$(tail -n 1 "$T/$name.sh")" != "" ] &&
-        ! tail -n +"$(($(wc -l <"$T/$name.sh") + 1))" "$T/$name.out" | grep -qv '^# fd ' ||
-        fail "$name: the fd list is not the last lines of the output"
+    # The command, then comment lines: for UEFI, "# firmware: ..." (the
+    # descriptor chosen and why), then one "# fd N: what" line per fd QEMU
+    # inherits: every fd=N the command names is listed.
+    grep -v '^# ' "$T/$name.out" >"$T/$name.sh"
+    tail -n +"$(($(wc -l <"$T/$name.sh") + 1))" "$T/$name.out" >"$T/$name.comments"
+    [ "$(wc -l <"$T/$name.comments")" = "$(grep -c '^# ' "$T/$name.out")" ] ||
+        fail "$name: the comment lines are not the last lines of the output"
+    grep -q '^# fd ' "$T/$name.comments" || fail "$name: no fd is listed"
     for fd in $(grep -o 'fd=[0-9]*' "$T/$name.sh" | cut -d= -f2 | sort -u); do
         grep -q "^# fd $fd: " "$T/$name.out" || fail "$name: fd=$fd is not described"
     done
+    if grep -q 'if=pflash' "$T/$name.sh"; then
+        grep -q '^# firmware: ' "$T/$name.comments" || fail "$name: UEFI without a firmware line"
+    fi
     # One option per line: every line but the first starts with 4 spaces
     # and a '-', every line but the last ends with " \".
     awk -v n="$(wc -l <"$T/$name.sh")" '

@@ -21,6 +21,8 @@ Files vmrun hands QEMU as fds stay fds: for every `-add-fd fd=N,set=N`
 /proc/self/fd/N (kernel, initrd, ROM), this script opens the stand-in (or
 the real file) with the access the option needs and puts it at fd N, as
 the supervisor does; so QEMU 7.2 is shown to accept each file that way.
+The TPM's fd is QEMU's end of a socketpair whose other end a real swtpm
+(its state in the temporary directory) holds as its control channel.
 Everything else is passed as built. QEMU runs paused (-S is in the argv);
 the test speaks QMP on a socketpair whose other end QEMU inherits at the
 fd the argv names (as vmrun's supervisor does): qmp_capabilities, then
@@ -247,6 +249,21 @@ def swap(argv, qemu, tmp, notes, fds):
     return [qemu] + final
 
 
+def place_fds(moves):
+    """The fds a child keeps: the sources and the numbers they move to."""
+    return tuple(sorted({n for move in moves for n in move}))
+
+
+def move_fds(moves):
+    """In the child: each source fd to its target number (lifted above them
+    all first, so that no move overwrites a source still to be moved)."""
+    top = max(n for move in moves for n in move) + 1
+    lifted = [os.dup2(src, top + i) for i, (_, src) in enumerate(moves)]
+    for (target, _), fd in zip(moves, lifted):
+        os.dup2(fd, target)
+        os.close(fd)
+
+
 class Qmp:
     def __init__(self, sock):
         self.sock = sock
@@ -297,7 +314,7 @@ def main():
     if len(tmp) > 70:  # unix socket paths are short
         shutil.rmtree(tmp)
         tmp = tempfile.mkdtemp(prefix="vmrun-cmdline-qemu-")
-    proc = None
+    proc = swtpm = None
     try:
         notes = []
         files = {}
@@ -307,10 +324,12 @@ def main():
             print("stand-in: " + n)
         print("running: " + " ".join(run))
         errlog = open(os.path.join(tmp, "stderr"), "w+")
-        qmp_fd = None
+        qmp_fd = tpm_fd = None
         for i, a in enumerate(run[:-1]):
             if a == "-chardev" and run[i + 1].startswith("socket,id=qmp,"):
                 qmp_fd = int(get(split_opts(run[i + 1]), "fd"))
+            if a == "-chardev" and run[i + 1].startswith("socket,id=chrtpm,"):
+                tpm_fd = int(get(split_opts(run[i + 1]), "fd"))
         if qmp_fd is None:
             fail("the argv has no QMP socket fd")
         ours, theirs = socket.socketpair()
@@ -320,6 +339,24 @@ def main():
         want = {qmp_fd: os.dup(theirs.fileno())}
         for n, (path, flags) in files.items():
             want[n] = os.open(path, flags | os.O_CLOEXEC, 0o600)
+        if tpm_fd is not None:
+            if shutil.which("swtpm") is None:
+                print("SKIP: the argv has a TPM and swtpm is not installed")
+                return 77
+            tpm_ours, tpm_theirs = socket.socketpair()
+            os.mkdir(os.path.join(tmp, "tpm"), 0o700)
+            # swtpm takes its end as its fd 3 the same way.
+            swtpm = subprocess.Popen(
+                ["swtpm", "socket", "--tpm2", "--terminate",
+                 "--tpmstate", "dir=%s,mode=0600" % os.path.join(tmp, "tpm"),
+                 "--ctrl", "type=unixio,clientfd=3"],
+                stdin=subprocess.DEVNULL, stdout=errlog, stderr=errlog,
+                pass_fds=place_fds([(3, tpm_ours.fileno())]),
+                preexec_fn=lambda: move_fds([(3, tpm_ours.fileno())]))
+            tpm_ours.close()
+            notes.append("swtpm pid %d for the TPM's fd %d" % (swtpm.pid, tpm_fd))
+            want[tpm_fd] = os.dup(tpm_theirs.fileno())
+            tpm_theirs.close()
 
         def install():
             lifted = {n: fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 200) for n, fd in want.items()}
@@ -366,6 +403,12 @@ def main():
         if proc is not None and proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)  # ours, by pid
             proc.wait()
+        if swtpm is not None:
+            try:
+                swtpm.wait(timeout=10)  # it ends with QEMU's connection
+            except subprocess.TimeoutExpired:
+                os.kill(swtpm.pid, signal.SIGKILL)
+                swtpm.wait()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -33,6 +33,7 @@ static const struct vm_host_facts base_facts = {
     .runtime_dir = "/run/vmrun/t",
     .qmp_fd = 3,
     .serial_log = "/run/vmrun/t/serial.log",
+    .tpm_fd = -1,
 };
 
 struct built {
@@ -264,6 +265,7 @@ static void test_firmware_and_boot(void **state)
     p.firmware.code = (char *)"/usr/share/OVMF/OVMF_CODE_4M.fd";
     p.firmware.vars_template = (char *)"/usr/share/OVMF/OVMF_VARS_4M.fd";
     struct vm_host_facts h = base_facts;
+    h.firmware_code = p.firmware.code;
     build_fails(&p, &h, "no per-VM copy");
     h.ovmf_vars = "/run/vmrun/t/OVMF_VARS.fd";
     struct built b = build_ok(&p, &h);
@@ -294,6 +296,80 @@ static void test_firmware_and_boot(void **state)
     argv_list_free(&b.a);
     p.boot.kernel = NULL;
     build_fails(&p, &base_facts, "boot.initrd needs boot.kernel");
+}
+
+/* A Secure Boot build: SMM on the machine, the variables writable only
+ * from SMM, formats as the descriptor says. */
+static void test_secure_boot_firmware(void **state)
+{
+    (void)state;
+    struct vm_profile p;
+    base_profile(&p);
+    p.firmware.type = VM_FIRMWARE_UEFI;
+    p.firmware.secure_boot = p.firmware.enrolled_keys = true;
+    /* Without a chosen build the builder refuses rather than boot SeaBIOS. */
+    build_fails(&p, &base_facts, "no UEFI firmware was chosen");
+
+    struct vm_host_facts h = base_facts;
+    h.firmware_code = "/usr/share/OVMF/OVMF_CODE_4M.ms.fd";
+    h.firmware_code_format = "raw";
+    h.firmware_vars_format = "qcow2";
+    h.ovmf_vars = "/var/lib/vmrun/t/OVMF_VARS.fd";
+    h.smm = h.secure_flash = true;
+    struct built b = build_ok(&p, &h);
+    ssize_t machine = find_pair(&b.a, "-machine", "q35,vmport=off,hpet=off,smm=on");
+    ssize_t code = find_pair(
+        &b.a, "-drive",
+        "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.ms.fd");
+    ssize_t vars =
+        find_pair(&b.a, "-drive", "if=pflash,format=qcow2,unit=1,file=/var/lib/vmrun/t/OVMF_VARS.fd");
+    ssize_t secure = find_pair(&b.a, "-global", "driver=cfi.pflash01,property=secure,value=on");
+    assert_true(machine > 0 && code > machine && vars > code && secure > vars);
+    argv_list_free(&b.a);
+
+    /* SMM without the secure flash (a build that needs SMM for itself). */
+    h.secure_flash = false;
+    b = build_ok(&p, &h);
+    assert_true(find_pair(&b.a, "-machine", "q35,vmport=off,hpet=off,smm=on") > 0);
+    assert_false(any_contains(&b.a, "cfi.pflash01"));
+    argv_list_free(&b.a);
+
+    /* A secure flash without SMM would lock the variables for nobody. */
+    h.smm = false;
+    h.secure_flash = true;
+    build_fails(&p, &h, "a secure flash needs SMM");
+
+    /* No SMM asked for: the machine says nothing about it. */
+    h.secure_flash = false;
+    b = build_ok(&p, &h);
+    assert_false(any_contains(&b.a, "smm="));
+    argv_list_free(&b.a);
+}
+
+static void test_tpm(void **state)
+{
+    (void)state;
+    struct vm_profile p;
+    base_profile(&p);
+    struct built b = build_ok(&p, &base_facts);
+    assert_false(any_contains(&b.a, "tpm"));
+    argv_list_free(&b.a);
+
+    p.tpm.present = true;
+    build_fails(&p, &base_facts, "no swtpm was prepared");
+    struct vm_host_facts h = base_facts;
+    h.tpm_fd = 4;
+    b = build_ok(&p, &h);
+    ssize_t chr = find_pair(&b.a, "-chardev", "socket,id=chrtpm,fd=4");
+    ssize_t dev = find_pair(&b.a, "-tpmdev", "emulator,id=tpm-tpm0,chardev=chrtpm");
+    ssize_t front = find_pair(&b.a, "-device", "tpm-crb,tpmdev=tpm-tpm0,id=tpm0");
+    assert_true(chr > 0 && dev > chr && front > dev);
+    argv_list_free(&b.a);
+
+    p.tpm.model = VM_TPM_TIS;
+    b = build_ok(&p, &h);
+    assert_pair(&b.a, "-device", "tpm-tis,tpmdev=tpm-tpm0,id=tpm0");
+    argv_list_free(&b.a);
 }
 
 static void add_pci(struct vm_profile *p, unsigned bus, unsigned slot, unsigned func)
@@ -765,6 +841,40 @@ static void test_host_facts_default(void **state)
     assert_string_equal(h.memory_file, "/dev/hugepages/vmrun-gaming");
     assert_string_equal(h.ovmf_vars, "/tmp/st/OVMF_VARS.fd");
     assert_string_equal(h.looking_glass_shm, "/dev/shm/looking-glass-gaming");
+    /* The build the profile names, as named; SMM follows secure_boot. */
+    assert_string_equal(h.firmware_code, "/c.fd");
+    assert_false(h.smm);
+    assert_int_equal(h.tpm_fd, -1);
+    p.tpm.present = true;
+    p.firmware.secure_boot = true;
+    vm_host_facts_default(&h, &st, &p, NULL, NULL);
+    /* swtpm's channel comes right after the files QEMU is handed. */
+    int last = h.qmp_fd;
+    for (size_t i = 0; i < h.n_files; i++)
+        last = h.files[i].ro_fd > last ? h.files[i].ro_fd : h.files[i].fd > last ? h.files[i].fd : last;
+    assert_true(h.n_files > 0);
+    assert_int_equal(h.tpm_fd, last + 1);
+    assert_true(h.smm && h.secure_flash);
+
+    /* UEFI chosen from the descriptors: the choice fills the firmware in. */
+    p.firmware.code = p.firmware.vars_template = NULL;
+    p.firmware.type = VM_FIRMWARE_UEFI;
+    vm_host_facts_default(&h, &st, &p, NULL, NULL);
+    assert_null(h.firmware_code);
+    assert_string_equal(h.ovmf_vars, "/var/lib/vmrun/gaming/OVMF_VARS.fd");
+    struct firmware_choice c = {.uefi = true, .smm = true, .secure_flash = true};
+    strcpy(c.code, "/fw/code.fd");
+    strcpy(c.code_format, "raw");
+    strcpy(c.vars_template, "/fw/vars.fd");
+    strcpy(c.vars_format, "raw");
+    vm_host_facts_set_firmware(&h, &st, &p, &c);
+    assert_string_equal(h.firmware_code, "/fw/code.fd");
+    assert_string_equal(h.ovmf_vars, "/var/lib/vmrun/gaming/OVMF_VARS.fd");
+    assert_true(h.smm && h.secure_flash);
+    c.uefi = false;
+    vm_host_facts_set_firmware(&h, &st, &p, &c);
+    assert_null(h.firmware_code);
+    assert_null(h.ovmf_vars);
 }
 
 int main(void)
@@ -776,6 +886,8 @@ int main(void)
         cmocka_unit_test(test_cpu_hyperv),
         cmocka_unit_test(test_memory),
         cmocka_unit_test(test_firmware_and_boot),
+        cmocka_unit_test(test_secure_boot_firmware),
+        cmocka_unit_test(test_tpm),
         cmocka_unit_test(test_pci_multifunction),
         cmocka_unit_test(test_disks),
         cmocka_unit_test(test_network),

@@ -349,7 +349,64 @@ static void test_defaults(void **state)
     assert_false(p.looking_glass.present);
     assert_false(p.audio.present);
     assert_null(p.run_as);
+    assert_int_equal(p.firmware.type, VM_FIRMWARE_BIOS);
+    assert_false(p.firmware.secure_boot || p.firmware.enrolled_keys);
+    assert_false(p.tpm.present);
     profile_free(&p);
+}
+
+/* firmware.type's default follows the keys given; enrolled_keys follows
+ * secure_boot; tpm is on when present. */
+static void test_firmware_and_tpm(void **state)
+{
+    static const struct {
+        const char *firmware;
+        enum vm_firmware_type type;
+        bool secure_boot, enrolled_keys;
+    } cases[] = {
+        {"{}", VM_FIRMWARE_BIOS, false, false},
+        {"{\"type\":\"bios\"}", VM_FIRMWARE_BIOS, false, false},
+        {"{\"type\":\"bios\",\"secure_boot\":false}", VM_FIRMWARE_BIOS, false, false},
+        {"{\"type\":\"uefi\"}", VM_FIRMWARE_UEFI, false, false},
+        {"{\"secure_boot\":true}", VM_FIRMWARE_UEFI, true, true},
+        {"{\"secure_boot\":true,\"enrolled_keys\":false}", VM_FIRMWARE_UEFI, true, false},
+        {"{\"secure_boot\":false}", VM_FIRMWARE_UEFI, false, false},
+        {"{\"code\":\"/c.fd\"}", VM_FIRMWARE_UEFI, false, false},
+        {"{\"code\":\"/c.fd\",\"vars_template\":\"/v.fd\",\"secure_boot\":true}",
+         VM_FIRMWARE_UEFI, true, true},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char json[256];
+        snprintf(json, sizeof(json), "{\"memory\":{\"size\":\"1G\"},\"firmware\":%s}",
+                 cases[i].firmware);
+        struct vm_profile p;
+        struct diag_list d = {0};
+        int r = parse_str("fw.json", json, &p, &d);
+        if (r != 0 || d.n != 0) {
+            print_diags(&d);
+            fail_msg("%s", json);
+        }
+        assert_int_equal(p.firmware.type, cases[i].type);
+        assert_int_equal(p.firmware.secure_boot, cases[i].secure_boot);
+        assert_int_equal(p.firmware.enrolled_keys, cases[i].enrolled_keys);
+        profile_free(&p);
+        diag_list_free(&d);
+    }
+
+    struct vm_profile p;
+    struct diag_list d = {0};
+    assert_int_equal(parse_str("t.json", "{\"memory\":{\"size\":\"1G\"},\"tpm\":{}}", &p, &d), 0);
+    assert_true(p.tpm.present);
+    assert_int_equal(p.tpm.model, VM_TPM_CRB);
+    profile_free(&p);
+    assert_int_equal(
+        parse_str("t.json", "{\"memory\":{\"size\":\"1G\"},\"tpm\":{\"model\":\"tis\"}}", &p,
+                  &d),
+        0);
+    assert_true(p.tpm.present);
+    assert_int_equal(p.tpm.model, VM_TPM_TIS);
+    profile_free(&p);
+    diag_list_free(&d);
 }
 
 static void test_values(void **state)
@@ -783,6 +840,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_examples_all_parse),
+        cmocka_unit_test(test_firmware_and_tpm),
         cmocka_unit_test(test_example_gaming),
         cmocka_unit_test(test_example_demo),
         cmocka_unit_test(test_bad_profiles),

@@ -1,0 +1,172 @@
+#!/bin/bash
+# Secure Boot enforced and the TPM real, seen from inside a Linux guest
+# under TCG with Debian's OVMF and swtpm (scripts/build-guest.sh --uefi).
+#
+# The firmware is Debian's test build whose variables enroll the snakeoil
+# key (/usr/share/ovmf/PkKek-1-snakeoil.*), offered by a descriptor in the
+# user's firmware directory, so vmrun chooses it for "secure_boot": true as
+# it chooses Microsoft's for a Windows guest. Three boots:
+#   1. the guest kernel, signed with the snakeoil key, with a TPM (crb):
+#      the guest reads SecureBoot=1 and SetupMode=0 from efivarfs, sees a
+#      TPM 2.0 on tpm_crb with a non-zero PCR 0 (the firmware measured the
+#      boot), and writes an NV index;
+#   2. the same VM with "model": "tis": the guest sees tpm_tis, and reads
+#      back the NV index written in run 1 (the state persisted);
+#   3. no kernel given: two EFI system partitions, the first with the
+#      kernel unsigned as EFI/BOOT/BOOTX64.EFI, the second signed: the
+#      firmware refuses the first (Access Denied) and starts the second.
+#      (-kernel cannot show the refusal: OVMF loads a -kernel image through
+#      a path that skips signature checks.)
+# swtpm is gone after each run.
+. "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] || skip "needs root"
+GUEST=${VMRUN_UEFI_GUEST:-/var/cache/vmrun/uefi-guest}
+[ -f "$GUEST/vmlinuz" ] && [ -f "$GUEST/initramfs.cpio.gz" ] ||
+    skip "the UEFI guest is not built (scripts/build-guest.sh --uefi)"
+for tool in sbsign sbattach mformat mmd mcopy openssl swtpm; do
+    command -v $tool >/dev/null || skip "$tool is not installed (scripts/install-deps.sh)"
+done
+SNAKE=/usr/share/ovmf/PkKek-1-snakeoil
+CODE=/usr/share/OVMF/OVMF_CODE_4M.snakeoil.fd
+VARS=/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd
+[ -f $SNAKE.key ] && [ -f $CODE ] && [ -f $VARS ] || skip "Debian's snakeoil OVMF is not installed"
+
+# --- The kernel, unsigned and signed with the snakeoil key (Debian signs
+# its kernel with its own key, removed first). The key's passphrase is
+# "snakeoil", as Debian's README says.
+openssl pkey -in $SNAKE.key -passin pass:snakeoil -out "$T/snakeoil.key" 2>/dev/null ||
+    fail "cannot read the snakeoil key"
+cp "$GUEST/vmlinuz" "$T/unsigned.efi"
+sbattach --remove "$T/unsigned.efi" >/dev/null 2>&1 || true
+sbverify --list "$T/unsigned.efi" 2>&1 | grep -q "No signature table" ||
+    fail "the unsigned kernel still has a signature"
+sbsign --key "$T/snakeoil.key" --cert $SNAKE.pem --output "$T/signed.efi" "$T/unsigned.efi" \
+    >/dev/null 2>&1 || fail "sbsign failed"
+sbverify --cert $SNAKE.pem "$T/signed.efi" >/dev/null 2>&1 || fail "the signed kernel does not verify"
+
+cat >"$XDG_CONFIG_HOME/qemu/firmware/10-vmrun-test-snakeoil.json" <<EOT
+{
+  "description": "vmrun tests: OVMF with Secure Boot and SMM, Debian's snakeoil key enrolled",
+  "interface-types": ["uefi"],
+  "mapping": { "device": "flash",
+               "executable": { "filename": "$CODE", "format": "raw" },
+               "nvram-template": { "filename": "$VARS", "format": "raw" } },
+  "targets": [ { "architecture": "x86_64", "machines": ["pc-q35-*"] } ],
+  "features": ["enrolled-keys", "requires-smm", "secure-boot"],
+  "tags": []
+}
+EOT
+
+name=win11-sb
+serial="$VMRUN_STATE_DIR/$name/serial.log"
+# guest_profile TPM-JSON CMDLINE
+guest_profile() {
+    cat >"$T/$name.json" <<EOT
+{
+  "name": "$name",
+  "qemu": { "accel": "tcg" },
+  "cpu": { "model": "qemu64", "cores": 1 },
+  "memory": { "size": "256M" },
+  "firmware": { "type": "uefi", "secure_boot": true },
+  "tpm": $1,
+  "boot": { "kernel": "$T/signed.efi", "initrd": "$GUEST/initramfs.cpio.gz",
+            "cmdline": "console=ttyS0 quiet $2" },
+  "serial": "log",
+  "display": "none",
+  "shutdown": { "timeout": 10 }
+}
+EOT
+    echo "$T/$name.json"
+}
+
+fact() {
+    sed -n "s/^vmrun-uefi: $1=\\([^[:space:]]*\\).*/\\1/p" "$serial" | tail -n 1
+}
+
+want_fact() {
+    got=$(fact "$1")
+    [ "$got" = "$2" ] || fail "$3: the guest says $1='$got', expected '$2'"
+}
+
+# run_guest LABEL PROFILE: boot to the guest's own power-off.
+run_guest() {
+    start=$(date +%s)
+    "$VMRUN_BIN" start "$2" >"$T/$1.log" 2>&1
+    rc=$?
+    cp "$serial" "$T/$1.serial.log" 2>/dev/null
+    [ $rc = 0 ] || fail "$1: vmrun exited $rc"
+    grep -q "the guest powered off" "$T/$1.log" || fail "$1: the guest did not power off by itself"
+    grep -q "^vmrun-uefi: done" "$serial" || fail "$1: the guest did not finish"
+    no_swtpm_for "$VMRUN_STATE_DIR/$name/tpm" || fail "$1: swtpm outlived the VM"
+    echo "$1: $(($(date +%s) - start)) s"
+}
+
+# --- 1: signed kernel, TPM on tpm-crb, an NV index written.
+profile=$(guest_profile '{}' "vmrun.tpm=write")
+"$VMRUN_BIN" print-cmd "$profile" | grep -q "^# firmware: 10-vmrun-test-snakeoil.json" ||
+    fail "vmrun did not choose the snakeoil build"
+run_guest run1 "$profile"
+want_fact SecureBoot 1 "run 1"
+want_fact SetupMode 0 "run 1"
+want_fact tpm_major 2 "run 1"
+want_fact tpm_driver tpm_crb "run 1"
+pcr0=$(fact pcr0)
+[[ $pcr0 =~ ^[0-9A-Fa-f]{64}$ ]] && [[ ! $pcr0 =~ ^0+$ ]] && [[ ! $pcr0 =~ ^[Ff]+$ ]] ||
+    fail "run 1: PCR 0 is '$pcr0', not a measurement"
+want_fact nv_define_rc 00000000 "run 1"
+want_fact nv_write_rc 00000000 "run 1"
+echo "ok: Secure Boot on in the guest, TPM 2.0 on tpm_crb, PCR 0 $pcr0"
+
+# --- 2: the same VM, the TPM on tpm-tis: what run 1 wrote is there.
+profile=$(guest_profile '{ "model": "tis" }' "vmrun.tpm=read")
+run_guest run2 "$profile"
+want_fact SecureBoot 1 "run 2"
+want_fact tpm_driver tpm_tis "run 2"
+want_fact nv_read_rc 00000000 "run 2"
+want_fact nv_read_data vmrun-ok "run 2"
+echo "ok: the TPM state of run 1 is there in run 2 (tpm_tis)"
+
+# --- 3: the firmware starts the kernel from a disk: unsigned refused,
+# signed started.
+for kind in unsigned signed; do
+    img="$T/esp-$kind.img"
+    truncate -s 24M "$img"
+    mformat -i "$img" -T 49152 -h 64 -s 32 :: >/dev/null || fail "mformat failed"
+    mmd -i "$img" ::/EFI ::/EFI/BOOT || fail "mmd failed"
+    mcopy -i "$img" "$T/$kind.efi" ::/EFI/BOOT/BOOTX64.EFI || fail "mcopy failed"
+done
+cat >"$T/$name-esp.json" <<EOT
+{
+  "name": "$name",
+  "qemu": { "accel": "tcg" },
+  "cpu": { "model": "qemu64", "cores": 1 },
+  "memory": { "size": "256M" },
+  "firmware": { "type": "uefi", "secure_boot": true },
+  "disks": [ { "path": "$T/esp-unsigned.img", "format": "raw", "bus": "sata", "bootindex": 1 },
+             { "path": "$T/esp-signed.img", "format": "raw", "bus": "sata", "bootindex": 2 } ],
+  "serial": "log",
+  "display": "none",
+  "shutdown": { "timeout": 2 }
+}
+EOT
+start=$(date +%s)
+start_fg $name "$T/$name-esp.json"
+# The kernel's EFI stub speaks through the firmware's console once started.
+wait_for 300 grep -q "EFI stub: UEFI Secure Boot is enabled" "$serial" ||
+    fail "run 3: the signed kernel was not started from the second disk"
+cp "$serial" "$T/run3.serial.log"
+"$VMRUN_BIN" stop $name >"$T/run3-stop.log" 2>&1 || fail "run 3: vmrun stop: $(cat "$T/run3-stop.log")"
+wait_exit "$SUP_PID" 60
+[ "$code" = 0 ] || fail "run 3: the supervisor exited $code after the stop"
+tr -d '\r' <"$T/run3.serial.log" | grep -a '^BdsDxe\|EFI stub' >"$T/run3.boot"
+grep -q 'failed to load Boot0001 "UEFI QEMU HARDDISK QM00001 " .*: Access Denied' "$T/run3.boot" ||
+    fail "run 3: the unsigned kernel was not refused: $(cat "$T/run3.boot")"
+grep -q 'starting Boot0001' "$T/run3.boot" && fail "run 3: the firmware started the unsigned kernel"
+grep -q 'starting Boot0002 "UEFI QEMU HARDDISK QM00003 "' "$T/run3.boot" ||
+    fail "run 3: the signed kernel's disk was not started: $(cat "$T/run3.boot")"
+# Refused first, then the second disk: in that order.
+[ "$(grep -n 'Access Denied' "$T/run3.boot" | cut -d: -f1 | head -n 1)" -lt \
+    "$(grep -n 'starting Boot0002' "$T/run3.boot" | cut -d: -f1)" ] || fail "run 3: order"
+echo "run3: $(($(date +%s) - start)) s"
+echo "ok: the firmware refuses the unsigned kernel (Access Denied) and starts the signed one"
+echo "PASS: Secure Boot enforced and the TPM real in the guest"
