@@ -25,6 +25,8 @@ e2e_cleanup() {
     for n in $STARTED; do
         "$VMRUN" stop "$n" --force >/dev/null 2>&1 || true
         "$VMRUN" recover "$n" >/dev/null 2>&1 || true
+        # What a run leaves on purpose (serial and last logs): the test's.
+        rm -rf "/var/lib/vmrun/$n"
     done
     eval "$E2E_CLEANUPS"
     for f in "${!SAVED_POOL[@]}"; do
