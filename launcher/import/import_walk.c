@@ -198,8 +198,10 @@ static void add_note_str(struct imp *im, unsigned line, enum import_kind kind, c
     im->n_notes++;
 }
 
-static void add_note(struct imp *im, unsigned line, enum import_kind kind, const char *what,
-                     const char *fmt, va_list ap)
+__attribute__((format(printf, 5, 0))) static void add_note(struct imp *im, unsigned line,
+                                                            enum import_kind kind,
+                                                            const char *what, const char *fmt,
+                                                            va_list ap)
 {
     char why[1024];
     vsnprintf(why, sizeof(why), fmt, ap);
