@@ -116,6 +116,18 @@ static void map_firmware(struct imp *im, xmlNodePtr os)
     }
     if (secure == 1 && w.secure_boot < 0)
         w.secure_boot = 1;
+    /* Keys are enrolled only in Secure Boot builds (their descriptors list
+     * both features): asking for the keys is asking for Secure Boot, and
+     * keys with Secure Boot off match no firmware at all. */
+    if (w.enrolled_keys == 1 && w.secure_boot < 0) {
+        w.secure_boot = 1;
+        imp_note(im, os, IMPORT_WARNING,
+                 "enrolled keys come only with Secure Boot: the profile turns Secure Boot on");
+    } else if (w.enrolled_keys == 1 && w.secure_boot == 0) {
+        w.enrolled_keys = -1;
+        imp_note(im, os, IMPORT_NOT_SUPPORTED,
+                 "enrolled keys with Secure Boot off: no firmware build offers that");
+    }
     bool efi = (autosel != NULL && strcmp(autosel, "efi") == 0) || code != NULL;
     if (autosel != NULL && strcmp(autosel, "efi") != 0 && strcmp(autosel, "bios") != 0)
         imp_note_attr(im, os, "firmware", IMPORT_NOT_SUPPORTED, "vmrun knows BIOS and UEFI");
