@@ -39,7 +39,7 @@ static void guest_address(struct imp *im, xmlNodePtr dev)
 static int parse_boot_order(struct imp *im, xmlNodePtr dev)
 {
     xmlNodePtr b = imp_kid(dev, "boot");
-    if (b == NULL)
+    if (b == NULL || imp_used(b)) /* a repeated order, already noted */
         return -1;
     imp_use(b);
     imp_attr(im, b, "loadparm");
@@ -50,6 +50,34 @@ static int parse_boot_order(struct imp *im, xmlNodePtr dev)
         return -1;
     }
     return (int)v;
+}
+
+/* libvirt refuses a domain that gives one boot order to two devices, and
+ * vmrun's profile check refuses a bootindex used twice: the first device in
+ * the XML keeps it, a later one is noted. Only disks and PCI devices count,
+ * the devices vmrun boots from. */
+static void note_repeated_boot_orders(struct imp *im, xmlNodePtr devs)
+{
+    unsigned char seen[10000 / 8 + 1] = {0};
+    for (xmlNodePtr c = devs->children; c != NULL; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE || c->ns != NULL)
+            continue;
+        const char *name = (const char *)c->name;
+        const char *type = imp_peek(im, c, "type");
+        if (strcmp(name, "disk") != 0 &&
+            !(strcmp(name, "hostdev") == 0 && type != NULL && strcmp(type, "pci") == 0))
+            continue;
+        xmlNodePtr b = imp_kid(c, "boot");
+        const char *o = b != NULL ? imp_peek(im, b, "order") : NULL;
+        long v = o != NULL ? strtol(o, NULL, 10) : -1;
+        if (v < 0 || v > 9999) /* parse_boot_order notes it */
+            continue;
+        unsigned char bit = (unsigned char)(1u << (v % 8));
+        if (seen[v / 8] & bit)
+            imp_note(im, b, IMPORT_NOT_SUPPORTED,
+                     "boot order %ld is already given to a device before it", v);
+        seen[v / 8] |= bit;
+    }
 }
 
 /* ---- disks ----------------------------------------------------------------------- */
@@ -1080,6 +1108,7 @@ void imp_map_devices(struct imp *im)
         return;
     }
     imp_use(devs);
+    note_repeated_boot_orders(im, devs);
     /* Controllers first: a SCSI controller's iothread is its disks'. */
     map_controllers(im, devs);
     map_hostdevs(im, devs);

@@ -1,6 +1,6 @@
 #!/bin/bash
 # golden.sh: `vmrun import` of every XML in tests/import/corpus/ and
-# tests/import/synthetic/ gives the profile and the notes recorded in
+# tests/import/synthetic/ (and invalid/: XMLs libvirt itself refuses) gives the profile and the notes recorded in
 # tests/import/expected/DIR/NAME.json and NAME.notes (the notes end with the
 # exit code), and every profile it writes is one vmrun accepts: `vmrun
 # print-cmd` builds its QEMU command line (exit 0). UPDATE_GOLDEN=1 rewrites
@@ -16,7 +16,7 @@ trap 'rm -rf "$tmp"' EXIT
 fail=0
 n=0
 cd "$here" || exit 1
-for xml in corpus/*.xml synthetic/*.xml; do
+for xml in corpus/*.xml synthetic/*.xml invalid/*.xml; do
     n=$((n + 1))
     dir=$(dirname "$xml")
     name=$(basename "$xml" .xml)
