@@ -313,6 +313,17 @@ static void print_json(cJSON *j)
     free(text);
 }
 
+/* What `status --json` (no name) and `list --json` print: {"vms": arr}.
+ * Frees arr. */
+static int print_vms_json(cJSON *arr)
+{
+    cJSON *top = cJSON_CreateObject();
+    cJSON_AddItemToObject(top, "vms", arr);
+    print_json(top);
+    cJSON_Delete(top);
+    return VMRUN_EXIT_OK;
+}
+
 int cli_status(int argc, char **argv)
 {
     bool json = false;
@@ -337,13 +348,8 @@ int cli_status(int argc, char **argv)
         return rc;
     }
     cJSON *arr = all_vms(true);
-    if (json) {
-        cJSON *top = cJSON_CreateObject();
-        cJSON_AddItemToObject(top, "vms", arr);
-        print_json(top);
-        cJSON_Delete(top);
-        return VMRUN_EXIT_OK;
-    }
+    if (json)
+        return print_vms_json(arr);
     const cJSON *vm;
     if (cJSON_GetArraySize(arr) == 0)
         printf("no VMs are running\n");
@@ -359,13 +365,8 @@ int cli_list(int argc, char **argv)
     if (r != 0)
         return r < 0 ? VMRUN_EXIT_OK : r;
     cJSON *arr = all_vms(false);
-    if (json) {
-        cJSON *top = cJSON_CreateObject();
-        cJSON_AddItemToObject(top, "vms", arr);
-        print_json(top);
-        cJSON_Delete(top);
-        return VMRUN_EXIT_OK;
-    }
+    if (json)
+        return print_vms_json(arr);
     printf("%-24s %-10s %-8s %s\n", "NAME", "STATE", "QEMU", "UPTIME");
     const cJSON *vm;
     cJSON_ArrayForEach(vm, arr)

@@ -11,16 +11,6 @@
 
 #define SATA_PORTS 6
 
-static bool clean_path(const char *s)
-{
-    if (s == NULL || s[0] != '/' || strlen(s) > 4000)
-        return false;
-    for (const char *c = s; *c != '\0'; c++)
-        if ((unsigned char)*c < 0x20 || *c == 0x7f)
-            return false;
-    return true;
-}
-
 /* Guest-side addresses and the controllers of libvirt's PCI topology: vmrun
  * lays out its own; they are counted for one summary note. */
 static void guest_address(struct imp *im, xmlNodePtr dev)
@@ -223,7 +213,7 @@ static void map_disks(struct imp *im, xmlNodePtr devs, xmlNodePtr os)
                      cdrom ? "CD-ROM drive" : "disk");
             continue;
         }
-        if (!clean_path(path)) {
+        if (!imp_path_ok(path)) {
             imp_note(im, d, IMPORT_NOT_SUPPORTED, "the source is not an absolute path");
             continue;
         }
@@ -559,7 +549,7 @@ static void map_pci_hostdev(struct imp *im, xmlNodePtr h)
         const char *file = imp_attr(im, rom, "file");
         int bar = imp_onoff(imp_attr(im, rom, "bar"));
         int enabled = imp_onoff(imp_attr(im, rom, "enabled"));
-        if (file != NULL && clean_path(file))
+        if (file != NULL && imp_path_ok(file))
             imp_set_str(im, o, "rom", file);
         else if (file != NULL)
             imp_note_attr(im, rom, "file", IMPORT_NOT_SUPPORTED, "not an absolute path");
@@ -666,7 +656,7 @@ static void map_inputs(struct imp *im, xmlNodePtr devs)
             xmlNodePtr src = imp_kid(i, "source");
             imp_use(src);
             const char *dev = src != NULL ? imp_attr(im, src, "dev") : NULL;
-            if (!clean_path(dev)) {
+            if (!imp_path_ok(dev)) {
                 imp_note(im, i, IMPORT_NOT_SUPPORTED, "an evdev device needs an absolute path");
                 continue;
             }

@@ -74,6 +74,9 @@ void imp_report_unread(struct imp *im, xmlNodePtr n);
 
 /* "on"/"yes" -> 1, "off"/"no" -> 0, else -1. */
 int imp_onoff(const char *s);
+/* An absolute path of at most 4000 bytes without control characters: a
+ * file name from the XML that the profile may carry. */
+bool imp_path_ok(const char *s);
 /* A string kept until the import ends. */
 char *imp_keep(struct imp *im, char *s);
 

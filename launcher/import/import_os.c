@@ -18,16 +18,6 @@
 #define OVMF_CODE_SB "/usr/share/OVMF/OVMF_CODE_4M.ms.fd"
 #define OVMF_VARS_SB "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"
 
-static bool path_ok(const char *s)
-{
-    if (s == NULL || s[0] != '/' || strlen(s) > 4000)
-        return false;
-    for (const char *c = s; *c != '\0'; c++)
-        if ((unsigned char)*c < 0x20 || *c == 0x7f)
-            return false;
-    return true;
-}
-
 static void map_machine(struct imp *im, xmlNodePtr os)
 {
     xmlNodePtr t = imp_kid(os, "type");
@@ -103,7 +93,7 @@ static void map_firmware(struct imp *im, xmlNodePtr os)
         } else if (fmt != NULL && strcmp(fmt, "raw") != 0) {
             imp_note(im, loader, IMPORT_NOT_SUPPORTED, "vmrun reads raw firmware images only");
             code = NULL;
-        } else if (*code != '\0' && !path_ok(code)) {
+        } else if (*code != '\0' && !imp_path_ok(code)) {
             imp_note(im, loader, IMPORT_NOT_SUPPORTED, "not an absolute path");
             code = NULL;
         }
@@ -167,7 +157,7 @@ static void map_firmware(struct imp *im, xmlNodePtr os)
         imp_attr(im, nvram, "format");
         const char *path = imp_text(im, nvram);
         bool have_code = cJSON_GetObjectItemCaseSensitive(fw, "code") != NULL;
-        if (tmpl != NULL && path_ok(tmpl) && have_code)
+        if (tmpl != NULL && imp_path_ok(tmpl) && have_code)
             imp_set_str(im, fw, "vars_template", tmpl);
         else if (tmpl == NULL && have_code && code != NULL &&
                  (strcmp(code, OVMF_CODE) == 0 || strcmp(code, OVMF_CODE_SB) == 0))
@@ -199,9 +189,9 @@ static void map_kernel(struct imp *im, xmlNodePtr os)
         if (e == NULL)
             continue;
         const char *v = imp_text(im, e);
-        if (i == 0 && path_ok(v))
+        if (i == 0 && imp_path_ok(v))
             kernel = true;
-        if (i < 2 && !path_ok(v)) {
+        if (i < 2 && !imp_path_ok(v)) {
             imp_note(im, e, IMPORT_NOT_SUPPORTED, "not an absolute path");
             continue;
         }

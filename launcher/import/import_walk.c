@@ -139,6 +139,16 @@ int imp_onoff(const char *s)
     return -1;
 }
 
+bool imp_path_ok(const char *s)
+{
+    if (s == NULL || s[0] != '/' || strlen(s) > 4000)
+        return false;
+    for (const char *c = s; *c != '\0'; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            return false;
+    return true;
+}
+
 /* "<name key='value'>": the element and the attribute that tells which one
  * it is, as a user would find it in the file. */
 static void describe(struct imp *im, xmlNodePtr n, char *buf, size_t len)

@@ -26,6 +26,24 @@ static FILE *open_proc(const char *name)
     return fopen(path, "re");
 }
 
+/* The free memory in a row of free block counts by order (order 0 first,
+ * as buddyinfo and pagetypeinfo print them), counting only blocks of at
+ * least min_block_kb. */
+static uint64_t free_kb_by_order(const char *counts, uint64_t page_kb, uint64_t min_block_kb)
+{
+    uint64_t kb = 0;
+    for (unsigned o = 0; o < 40; o++) {
+        char *end;
+        unsigned long long c = strtoull(counts, &end, 10);
+        if (end == counts)
+            break;
+        counts = end;
+        if ((page_kb << o) >= min_block_kb)
+            kb += (uint64_t)c * (page_kb << o);
+    }
+    return kb;
+}
+
 /* "Node 0, zone   Normal  5697 2066 ...": free blocks per order. */
 static int read_buddyinfo(int node, struct node_frag *f, uint64_t page_kb)
 {
@@ -41,20 +59,9 @@ static int read_buddyinfo(int node, struct node_frag *f, uint64_t page_kb)
             !zone_serves_hugepages(zone))
             continue;
         seen = true;
-        char *s = line + off;
-        for (unsigned o = 0; o < 40; o++) {
-            char *end;
-            unsigned long long c = strtoull(s, &end, 10);
-            if (end == s)
-                break;
-            s = end;
-            uint64_t kb = (uint64_t)c * (page_kb << o);
-            f->free_kb += kb;
-            if ((page_kb << o) >= 2048)
-                f->free_2m_kb += kb;
-            if ((page_kb << o) >= 4096)
-                f->free_4m_kb += kb;
-        }
+        f->free_kb += free_kb_by_order(line + off, page_kb, 0);
+        f->free_2m_kb += free_kb_by_order(line + off, page_kb, 2048);
+        f->free_4m_kb += free_kb_by_order(line + off, page_kb, 4096);
     }
     return seen ? 0 : -ENOENT;
 }
@@ -102,15 +109,7 @@ static void read_pagetypeinfo(int node, struct node_frag *f, uint64_t page_kb)
             sscanf(line, "Node %d, zone %31s type %31s%n", &n, zone, type, &off) == 3) {
             if (n != node || !zone_serves_hugepages(zone) || strcmp(type, "Movable") != 0)
                 continue;
-            char *s = line + off;
-            for (unsigned o = 0; o < 40; o++) {
-                char *end;
-                unsigned long long c = strtoull(s, &end, 10);
-                if (end == s)
-                    break;
-                s = end;
-                f->free_movable_kb += (uint64_t)c * (page_kb << o);
-            }
+            f->free_movable_kb += free_kb_by_order(line + off, page_kb, 0);
             continue;
         }
         if (counts && sscanf(line, "Node %d, zone %31s%n", &n, zone, &off) == 2) {

@@ -264,11 +264,6 @@ int pci_load_vfio(struct vmrun_error *err)
 
 /* ---- binding ---- */
 
-static int attr_path(char *buf, size_t len, const char *address, const char *attr)
-{
-    return host_path(buf, len, HOST_SYS, "/bus/pci/devices/%s/%s", address, attr);
-}
-
 static int driver_path(char *buf, size_t len, const char *driver, const char *attr)
 {
     return host_path(buf, len, HOST_SYS, "/bus/pci/drivers/%s/%s", driver, attr);
@@ -307,7 +302,7 @@ int pci_bind_device(struct journal *j, const struct pci_dev_info *d, struct vmru
         return vmrun_fail(err, -r, "%s: read its driver", label);
     if (strcmp(driver, VFIO_DRIVER) == 0)
         return 0; /* not ours: left as it is, and not given back later */
-    if (attr_path(path, sizeof(path), d->address, "driver_override") < 0)
+    if (pci_sysfs_attr_path(path, sizeof(path), d->address, "driver_override") < 0)
         return vmrun_failx(err, ENAMETOOLONG, "sysfs root too long");
     if (pci_sysfs_read(path, override, sizeof(override)) < 0 || strcmp(override, "(null)") == 0)
         override[0] = '\0';
@@ -384,7 +379,7 @@ static int give_back_failed(struct vmrun_error *err, const char *label, const ch
         driver_path(path, sizeof(path), now, "unbind");
         err_append(err, " echo %s > %s;", address, path);
     }
-    attr_path(path, sizeof(path), address, "driver_override");
+    pci_sysfs_attr_path(path, sizeof(path), address, "driver_override");
     if (override != NULL)
         err_append(err, " echo %s > %s;", override, path);
     else
@@ -429,7 +424,7 @@ static int give_back(const char *address, const char *name, const char *driver,
                           : vmrun_error_prefix(err, "%s could not be taken off vfio-pci", label);
     }
     /* An empty line clears driver_override. */
-    attr_path(path, sizeof(path), address, "driver_override");
+    pci_sysfs_attr_path(path, sizeof(path), address, "driver_override");
     char value[160];
     snprintf(value, sizeof(value), "%s\n", override ? override : "");
     if ((r = pci_sysfs_write(path, value, NULL, err)) < 0)

@@ -34,11 +34,6 @@ static void tell(void (*say)(void *, const char *), void *opaque, const char *fm
     say(opaque, msg);
 }
 
-static int attr(char *buf, size_t len, const char *address, const char *name)
-{
-    return host_path(buf, len, HOST_SYS, "/bus/pci/devices/%s/%s", address, name);
-}
-
 /* ---- reset method ---- */
 
 /* Only method names from a journal record are written back. */
@@ -58,7 +53,7 @@ static int prepare_reset(struct journal *j, const struct pci_dev_info *d, const 
                          void (*say)(void *, const char *), void *opaque, struct vmrun_error *err)
 {
     char path[PATH_MAX], now[128];
-    if (attr(path, sizeof(path), d->address, "reset_method") < 0)
+    if (pci_sysfs_attr_path(path, sizeof(path), d->address, "reset_method") < 0)
         return vmrun_failx(err, ENAMETOOLONG, "sysfs root too long");
     if (!pci_sysfs_exists(path)) {
         if (override != NULL)
@@ -118,7 +113,7 @@ static int reset_undo(const cJSON *args, struct vmrun_error *err)
         !plain_methods(old))
         return vmrun_failx(err, EINVAL, "pci-reset-method record without a valid address and "
                                         "old methods");
-    if (attr(path, sizeof(path), norm, "reset_method") < 0)
+    if (pci_sysfs_attr_path(path, sizeof(path), norm, "reset_method") < 0)
         return vmrun_failx(err, ENAMETOOLONG, "sysfs root too long");
     if (!pci_sysfs_exists(path))
         return 0; /* the device is gone */
@@ -140,7 +135,7 @@ static void reset_describe(const cJSON *args, char *buf, size_t len)
 static int prepare_d3cold(struct journal *j, const struct pci_dev_info *d, struct vmrun_error *err)
 {
     char path[PATH_MAX], now[16];
-    if (attr(path, sizeof(path), d->address, "d3cold_allowed") < 0)
+    if (pci_sysfs_attr_path(path, sizeof(path), d->address, "d3cold_allowed") < 0)
         return vmrun_failx(err, ENAMETOOLONG, "sysfs root too long");
     if (pci_sysfs_read(path, now, sizeof(now)) < 0 || strcmp(now, "1") != 0)
         return 0; /* absent, or already off */
@@ -162,7 +157,7 @@ static int d3cold_undo(const cJSON *args, struct vmrun_error *err)
     char norm[PCI_ADDR_LEN], path[PATH_MAX];
     if (address == NULL || pci_normalize_address(address, norm) < 0)
         return vmrun_failx(err, EINVAL, "pci-d3cold record without a valid address");
-    if (attr(path, sizeof(path), norm, "d3cold_allowed") < 0)
+    if (pci_sysfs_attr_path(path, sizeof(path), norm, "d3cold_allowed") < 0)
         return vmrun_failx(err, ENAMETOOLONG, "sysfs root too long");
     if (!pci_sysfs_exists(path))
         return 0;
@@ -224,14 +219,14 @@ int pci_health_answers(const char *address, char *state, size_t len)
         return -ENAMETOOLONG;
     if (!pci_sysfs_exists(path))
         return -ENODEV;
-    if (attr(path, sizeof(path), address, "power_state") < 0 ||
+    if (pci_sysfs_attr_path(path, sizeof(path), address, "power_state") < 0 ||
         pci_sysfs_read(path, power, sizeof(power)) < 0)
         power[0] = '\0';
     unsigned char id[2] = {0xff, 0xff};
     bool read_ok = false;
     if (simulated_dead(address)) {
         read_ok = true; /* what a device that fell off the bus gives: all ones */
-    } else if (attr(path, sizeof(path), address, "config") == 0) {
+    } else if (pci_sysfs_attr_path(path, sizeof(path), address, "config") == 0) {
         cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         read_ok = fd >= 0 && pread(fd, id, sizeof(id), 0) == (ssize_t)sizeof(id);
     }
@@ -251,7 +246,7 @@ int pci_health_revive(const char *address, const char *label, const char *driver
                       const char *state, struct vmrun_error *err)
 {
     char path[PATH_MAX];
-    if (attr(path, sizeof(path), address, "remove") < 0)
+    if (pci_sysfs_attr_path(path, sizeof(path), address, "remove") < 0)
         return vmrun_failx(err, ENAMETOOLONG, "sysfs root too long");
     int r = timed_write(path, "1", 0, NULL, err);
     if (r < 0)

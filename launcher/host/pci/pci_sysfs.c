@@ -7,7 +7,13 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "sys/hostpath.h"
 #include "sys/timed_write.h"
+
+int pci_sysfs_attr_path(char *buf, size_t len, const char *address, const char *attr)
+{
+    return host_path(buf, len, HOST_SYS, "/bus/pci/devices/%s/%s", address, attr);
+}
 
 int pci_sysfs_write_timeout_ms(void)
 {

@@ -36,6 +36,11 @@ int pci_sysfs_read(const char *path, char *buf, size_t len);
  * there is no link, or another negative errno; buf is "" on failure. */
 int pci_sysfs_link_name(const char *path, char *buf, size_t len);
 
+/* The path of attribute attr of the PCI device at address
+ * (/sys/bus/pci/devices/ADDRESS/ATTR, below the sysfs root). Returns 0 or
+ * -ENAMETOOLONG. */
+int pci_sysfs_attr_path(char *buf, size_t len, const char *address, const char *attr);
+
 /* True when path exists (any type; links are not followed). */
 bool pci_sysfs_exists(const char *path);
 
