@@ -1,7 +1,7 @@
 # vmrun import (launcher/import/).
 #   test_import             cmocka: safe XML reading, notes, mappings at the
 #                           JSON level (also to keys the schema may lack)
-#   import_golden           every corpus and synthetic XML gives its
+#   import_golden           every corpus, synthetic and invalid XML gives its
 #                           recorded profile and notes (UPDATE_GOLDEN=1
 #                           rewrites them), and print-cmd accepts each profile
 #   import_bad_input        not XML, not a domain, truncated, an entity bomb,
@@ -9,7 +9,8 @@
 #   import_libvirt_compare  libvirt's own argv (private libvirtd) against
 #                           import + print-cmd, for every XML (root; ~20 s)
 #   import_keys_e2e         the profile keys import writes, end to end
-#   import_replay           the fuzz corpus (the synthetic XMLs)
+#   import_replay           the fuzz corpus (the synthetic XMLs, and the
+#                           invalid ones: XMLs libvirt itself refuses)
 vmrun_unit_test(test_import SOURCES import/test_import.c LIBS vmrun_import)
 
 add_test(NAME import_golden COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/import/golden.sh)
@@ -27,7 +28,8 @@ set_tests_properties(import_libvirt_compare PROPERTIES ENVIRONMENT "${VMRUN_TEST
                      LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 300)
 
 vmrun_fuzz_target(import SOURCE ${CMAKE_CURRENT_SOURCE_DIR}/import/import_fuzz.c
-                  CORPUS ${CMAKE_CURRENT_SOURCE_DIR}/import/synthetic LIBS vmrun_import)
+                  CORPUS ${CMAKE_CURRENT_SOURCE_DIR}/import/synthetic
+                         ${CMAKE_CURRENT_SOURCE_DIR}/import/invalid LIBS vmrun_import)
 
 add_test(NAME import_keys_e2e COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/import/keys_e2e.py)
 set_tests_properties(import_keys_e2e PROPERTIES ENVIRONMENT "${VMRUN_TEST_ENV}"
