@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -27,6 +26,7 @@
 #include "priv/priv_files.h"
 #include "priv/priv_handover.h"
 #include "priv/priv_notify.h"
+#include "priv/spawn.h"
 #include "qemu/cmdline.h"
 #include "qemu/ovmf_vars.h"
 #include "qemu/pin.h"
@@ -464,82 +464,49 @@ static int qemu_env_prepare(struct sup *s, struct vmrun_error *err)
     return 0;
 }
 
-/* In the child, after fork: report why QEMU could not be started. */
-static void child_fail(int fd, const char *msg)
+/* In QEMU's child, before the credential change (spawn.h): its file
+ * descriptors, stdin, and the memlock limit, which needs privileges. */
+static int qemu_child_setup(void *ctx, struct vmrun_error *err)
 {
-    if (write(fd, msg, strlen(msg)) < 0) {
-        /* the supervisor reports a silent failure */
+    struct sup *s = ctx;
+    if (qemu_fds_install(&s->fds) < 0) {
+        snprintf(err->msg, sizeof(err->msg), "cannot pass QEMU its file descriptors");
+        return -1;
     }
-    _exit(127);
+    if (s->p->serial == VM_SERIAL_STDIO || s->o->to_log) {
+        /* Console output goes to the terminal (or the log); input from a
+         * terminal we are not the foreground of would stop QEMU with
+         * SIGTTIN, so stdin is /dev/null. */
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0) {
+            dup2(devnull, 0);
+            close(devnull);
+        }
+    }
+    uint64_t memlock = priv_memlock_bytes(s->p);
+    if (memlock > 0 && priv_set_memlock(memlock, err) < 0)
+        return -1;
+    return 0;
 }
 
 static int spawn_qemu(struct sup *s, struct argv_list *argv, struct vmrun_error *err)
 {
-    int errpipe[2];
-    if (pipe2(errpipe, O_CLOEXEC) < 0)
-        return vmrun_fail(err, errno, "pipe");
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(errpipe[0]);
-        close(errpipe[1]);
-        return vmrun_fail(err, errno, "fork");
-    }
-    if (pid == 0) {
-        /* Child: only async-signal-safe calls from here on. Its own
-         * process group first, while signals are still blocked: Ctrl-C on
-         * the terminal must reach only the supervisor, which turns it into
-         * an ACPI power-down (QEMU itself would quit on SIGINT), also when
-         * it comes in the instant after fork. */
-        struct vmrun_error cerr = {0};
-        if (setpgid(0, 0) < 0)
-            child_fail(errpipe[1], "cannot give QEMU its own process group");
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        if (qemu_fds_install(&s->fds) < 0)
-            child_fail(errpipe[1], "cannot pass QEMU its file descriptors");
-        if (s->p->serial == VM_SERIAL_STDIO || s->o->to_log) {
-            /* Console output goes to the terminal (or the log); input
-             * from a terminal we are not the foreground of would stop
-             * QEMU with SIGTTIN, so stdin is /dev/null. */
-            int devnull = open("/dev/null", O_RDONLY);
-            if (devnull >= 0) {
-                dup2(devnull, 0);
-                close(devnull);
-            }
-        }
-        /* Limits first (they need privileges), then the drop to QEMU's
-         * user, verified inside priv_drop. */
-        uint64_t memlock = priv_memlock_bytes(s->p);
-        if (memlock > 0 && priv_set_memlock(memlock, &cerr) < 0)
-            child_fail(errpipe[1], cerr.msg);
-        if (s->o->target != NULL && s->o->target->change && priv_drop(s->o->target, &cerr) < 0)
-            child_fail(errpipe[1], cerr.msg);
-        /* Die with the supervisor (see supervisor.h); set last, after the
-         * credential change, which clears it. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        execve(s->qemu_exe, argv->v, s->qemu_envp);
-        snprintf(cerr.msg, sizeof(cerr.msg), "cannot run %s: %s", s->qemu_exe, strerror(errno));
-        child_fail(errpipe[1], cerr.msg);
-    }
-    close(errpipe[1]);
+    /* QEMU dies with the supervisor (see supervisor.h): spawn.h sets that
+     * up after the drop to QEMU's user, verified inside priv_drop. */
+    const struct spawn_spec spec = {
+        .exe = s->qemu_exe,
+        .argv = argv->v,
+        .envp = s->qemu_envp,
+        .setup = qemu_child_setup,
+        .ctx = s,
+        .target = s->o->target,
+    };
+    pid_t pid;
+    int r = spawn_child(&spec, &pid, err);
     /* QEMU has its copies now (or never will). */
     qemu_fds_close(&s->fds);
-    char msg[VMRUN_ERROR_MSG_MAX];
-    ssize_t n, got = 0;
-    while ((n = read(errpipe[0], msg + got, sizeof(msg) - 1 - (size_t)got)) > 0 ||
-           (n < 0 && errno == EINTR))
-        if (n > 0)
-            got += n;
-    close(errpipe[0]);
-    if (got > 0) {
-        msg[got] = '\0';
-        waitpid(pid, NULL, 0);
-        return vmrun_failx(err, EPERM, "%s", msg);
-    }
+    if (r < 0)
+        return r;
     s->qemu = pid;
     return 0;
 }

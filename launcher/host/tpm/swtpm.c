@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -19,6 +18,7 @@
 
 #include "base/cleanup.h"
 #include "journal/opargs.h"
+#include "priv/spawn.h"
 #include "sys/child_env.h"
 #include "sys/hostpath.h"
 
@@ -34,12 +34,28 @@ static int tpmstate_arg(char *buf, size_t len, const char *state_path)
     return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-static void child_fail(int fd, const char *msg)
+/* In the child (spawn.h): stdin from /dev/null, the control channel at
+ * SWTPM_CTRL_FD. */
+struct swtpm_child {
+    int ctrl;
+};
+
+static int swtpm_child_setup(void *ctx, struct vmrun_error *err)
 {
-    if (write(fd, msg, strlen(msg)) < 0) {
-        /* the parent reports a silent failure */
+    const struct swtpm_child *c = ctx;
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) {
+        dup2(devnull, 0);
+        close(devnull);
     }
-    _exit(127);
+    /* Lift, then place: dup2 onto the same number would keep
+     * close-on-exec. */
+    int lifted = fcntl(c->ctrl, F_DUPFD_CLOEXEC, SWTPM_CTRL_FD + 1);
+    if (lifted < 0 || dup2(lifted, SWTPM_CTRL_FD) < 0) {
+        snprintf(err->msg, sizeof(err->msg), "cannot pass swtpm its control channel");
+        return -1;
+    }
+    return 0;
 }
 
 int swtpm_start(struct journal *j, const char *binary, const char *state_path,
@@ -81,62 +97,20 @@ int swtpm_start(struct journal *j, const char *binary, const char *state_path,
     if (r < 0)
         return r;
 
-    int errpipe[2];
-    if (pipe2(errpipe, O_CLOEXEC) < 0)
-        return vmrun_fail(err, errno, "pipe");
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        close(errpipe[0]);
-        close(errpipe[1]);
-        return vmrun_fail(err, e, "fork");
-    }
-    if (pid == 0) {
-        /* Only async-signal-safe calls from here on. Its own process
-         * group, so that Ctrl-C on the terminal reaches the supervisor
-         * alone (which stops the guest in order) and not the TPM. */
-        struct vmrun_error cerr = {0};
-        if (setpgid(0, 0) < 0)
-            child_fail(errpipe[1], "cannot give swtpm its own process group");
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull >= 0) {
-            dup2(devnull, 0);
-            close(devnull);
-        }
-        /* Lift, then place: dup2 onto the same number would keep
-         * close-on-exec. */
-        int lifted = fcntl(swtpm_end, F_DUPFD_CLOEXEC, SWTPM_CTRL_FD + 1);
-        if (lifted < 0 || dup2(lifted, SWTPM_CTRL_FD) < 0)
-            child_fail(errpipe[1], "cannot pass swtpm its control channel");
-        if (target != NULL && target->change && priv_drop(target, &cerr) < 0)
-            child_fail(errpipe[1], cerr.msg);
-        /* Die with the supervisor; set after the credential change, which
-         * clears it. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        execve(exe, argv, envp);
-        snprintf(cerr.msg, sizeof(cerr.msg), "cannot run %s: %s (Debian: apt install swtpm)", exe,
-                 strerror(errno));
-        child_fail(errpipe[1], cerr.msg);
-    }
-    close(errpipe[1]);
-    char msg[VMRUN_ERROR_MSG_MAX];
-    ssize_t n, got = 0;
-    while ((n = read(errpipe[0], msg + got, sizeof(msg) - 1 - (size_t)got)) > 0 ||
-           (n < 0 && errno == EINTR))
-        if (n > 0)
-            got += n;
-    close(errpipe[0]);
-    if (got > 0) {
-        msg[got] = '\0';
-        waitpid(pid, NULL, 0);
-        return vmrun_failx(err, EPERM, "%s", msg);
-    }
+    struct swtpm_child child = {.ctrl = swtpm_end};
+    const struct spawn_spec spec = {
+        .exe = exe,
+        .argv = argv,
+        .envp = envp,
+        .setup = swtpm_child_setup,
+        .ctx = &child,
+        .target = target,
+        .exec_hint = " (Debian: apt install swtpm)",
+    };
+    pid_t pid;
+    r = spawn_child(&spec, &pid, err);
+    if (r < 0)
+        return r;
     p->pid = pid;
     p->qemu_end = steal_fd(&qemu_end);
     return journal_done(j, err);
