@@ -7,6 +7,7 @@
 
 #include "base/cpulist.h"
 #include "import/import_internal.h"
+#include "profile/profile.h"
 
 #define MIB (UINT64_C(1) << 20)
 #define GIB (UINT64_C(1) << 30)
@@ -66,6 +67,10 @@ void imp_map_memory(struct imp *im)
         bytes = GIB;
     }
     imp_attr(im, m, "dumpCore");
+    if (bytes > VM_MEMORY_MAX) {
+        imp_note(im, m, IMPORT_NOT_SUPPORTED, "more than vmrun's limit of 16T; 1G is used");
+        bytes = GIB;
+    }
     if (bytes % MIB != 0) {
         bytes = (bytes + MIB - 1) / MIB * MIB;
         imp_note(im, m, IMPORT_WARNING, "rounded up to a whole MiB");

@@ -139,6 +139,9 @@ struct vm_input {
     char *grab_toggle; /* NULL: QEMU's default (both Ctrl keys) */
 };
 
+/* The largest memory.size a profile may ask for. */
+#define VM_MEMORY_MAX (UINT64_C(16) << 40)
+
 struct vm_profile {
     char name[PROFILE_NAME_MAX + 1];
     char *description;
@@ -189,7 +192,7 @@ struct vm_profile {
     } cpu;
 
     struct {
-        uint64_t size;        /* bytes */
+        uint64_t size;        /* bytes, at most VM_MEMORY_MAX */
         unsigned hugepage_kb; /* 0: no hugepages; 2048 or 1048576 (the first choice) */
         /* memory.hugepages as a preference list ["1G", "2M"]: the size to
          * fall back to when the first cannot be reserved; 0: none. */

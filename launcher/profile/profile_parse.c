@@ -27,7 +27,6 @@
 #define MAX_VCPUS 1024
 #define MAX_NUMA_NODE 1023
 #define MAX_BOOTINDEX 9999
-#define MAX_MEMORY (UINT64_C(16) << 40)
 #define MAX_TIMEOUT_S 86400
 #define MAX_LG_DIMENSION 16384
 #define SATA_PORTS 6
@@ -604,7 +603,7 @@ static void parse_memory(struct pj *pj, const cJSON *root, struct vm_profile *p,
         if (ok) {
             if (bytes < MIB || bytes % MIB != 0)
                 pj_error(pj, size, "expected a whole number of MiB (at least 1M), got %s", got);
-            else if (bytes > MAX_MEMORY)
+            else if (bytes > VM_MEMORY_MAX)
                 pj_error(pj, size, "expected at most 16T, got %s", got);
             else
                 p->memory.size = bytes;
