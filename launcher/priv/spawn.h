@@ -17,7 +17,7 @@
 #include "priv/priv_drop.h"
 
 struct spawn_spec {
-    const char *exe;      /* the absolute path to exec */
+    const char *exe; /* the absolute path to exec */
     char *const *argv;
     char *const *envp;
     /* NULL, or a step run in the child before the credential change: it

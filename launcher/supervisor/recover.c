@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/say.h"
 #include "plan/hostprep.h"
 #include "supervisor/runtime.h"
 #include "sys/hostpath.h"
@@ -57,11 +58,7 @@ int vm_recover(const char *name, void (*say)(void *, const char *), void *opaque
     runtime_path(journal, sizeof(journal), name, "journal");
     pid_t qemu = runtime_read_pid(name, "qemu.pid");
     if (qemu > 0 && is_our_qemu(qemu, name)) {
-        char msg[256];
-        snprintf(msg, sizeof(msg), "QEMU (pid %ld) outlived its supervisor: killing it",
-                 (long)qemu);
-        if (say != NULL)
-            say(opaque, msg);
+        vmrun_say(say, opaque, "QEMU (pid %ld) outlived its supervisor: killing it", (long)qemu);
         kill(qemu, SIGKILL);
         for (int i = 0; i < 50 && kill(qemu, 0) == 0; i++)
             usleep(100000);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/say.h"
 #include "host/pci/pci_health.h"
 #include "host/pci/pci_rom.h"
 #include "host/pci/pci_sysfs.h"
@@ -28,20 +29,6 @@ static void sleep_ms(long ms)
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
         ;
-}
-
-static void say(void (*fn)(void *, const char *), void *opaque, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void say(void (*fn)(void *, const char *), void *opaque, const char *fmt, ...)
-{
-    if (fn == NULL)
-        return;
-    char msg[VMRUN_ERROR_MSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    fn(opaque, msg);
 }
 
 /* Append to an error message being built up (several devices, several
@@ -191,8 +178,8 @@ int pci_check_users(const struct pci_dev_info *const *take, size_t n, bool force
         }
         for (size_t i = 0; i < u.n; i++) {
             if (force && !u.items[i].loses_data) {
-                say(say_fn, say_opaque, "warning: %s: %s; taking it anyway (--force)",
-                    pci_dev_label(d, label, sizeof(label)), u.items[i].msg);
+                vmrun_say(say_fn, say_opaque, "warning: %s: %s; taking it anyway (--force)",
+                          pci_dev_label(d, label, sizeof(label)), u.items[i].msg);
                 continue;
             }
             err_append(err, "%s%s: %s", refused ? "\n" : "", pci_dev_label(d, label, sizeof(label)),
@@ -563,8 +550,8 @@ static int pci_checks(struct host_prep *hp, struct pci_host *h, const struct pci
     int n = pci_plan_devices(p, h, take, max, err);
     if (n < 0)
         return n;
-    int r = pci_check_users(take, (size_t)n, hp->force, p->handoff.present, hp->say,
-                            hp->say_opaque, err);
+    int r = pci_check_users(take, (size_t)n, hp->force, p->handoff.present, hp->say, hp->say_opaque,
+                            err);
     for (size_t i = 0; r == 0 && i < p->n_pci; i++) {
         const struct pci_dev_info *d = pci_host_find(h, p->pci[i].address);
         if (d != NULL)
@@ -615,9 +602,9 @@ int pci_prepare(struct host_prep *hp, struct vmrun_error *err)
             if (r < 0)
                 break;
         }
-        say(hp->say, hp->say_opaque, "%s: binding to vfio-pci (from %s)",
-            pci_dev_label(take[k], label, sizeof(label)),
-            take[k]->driver[0] ? take[k]->driver : "no driver");
+        vmrun_say(hp->say, hp->say_opaque, "%s: binding to vfio-pci (from %s)",
+                  pci_dev_label(take[k], label, sizeof(label)),
+                  take[k]->driver[0] ? take[k]->driver : "no driver");
         r = pci_bind_device(hp->journal, take[k], err);
         if (r < 0)
             break;

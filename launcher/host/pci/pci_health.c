@@ -4,12 +4,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/say.h"
 #include "host/pci/pci_sysfs.h"
 #include "journal/opargs.h"
 #include "sys/hostpath.h"
@@ -19,20 +19,6 @@
 /* A rescan probes every new device's driver: give it longer than one
  * attribute write. */
 #define RESCAN_LIMIT_FACTOR 3
-
-static void tell(void (*say)(void *, const char *), void *opaque, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void tell(void (*say)(void *, const char *), void *opaque, const char *fmt, ...)
-{
-    if (say == NULL)
-        return;
-    char msg[VMRUN_ERROR_MSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    say(opaque, msg);
-}
 
 /* ---- reset method ---- */
 
@@ -86,11 +72,12 @@ static int prepare_reset(struct journal *j, const struct pci_dev_info *d, const 
     struct vmrun_error werr = {0};
     r = pci_sysfs_write(path, want, NULL, &werr);
     if (r < 0 && soft) {
-        tell(say, opaque,
-             "%s: the vendor-reset module is loaded but the kernel refused \"device_specific\" "
-             "for this device (vendor-reset does not handle it): keeping its reset methods "
-             "\"%s\"",
-             d->address, now);
+        vmrun_say(
+            say, opaque,
+            "%s: the vendor-reset module is loaded but the kernel refused \"device_specific\" "
+            "for this device (vendor-reset does not handle it): keeping its reset methods "
+            "\"%s\"",
+            d->address, now);
     } else if (r < 0) {
         *err = werr;
         return vmrun_error_prefix(err,
@@ -98,8 +85,9 @@ static int prepare_reset(struct journal *j, const struct pci_dev_info *d, const 
                                   "for this device)",
                                   d->address, want, now);
     } else {
-        tell(say, opaque, "%s: reset method \"%s\" while the VM runs (it was \"%s\")%s",
-             d->address, want, now, soft ? ": the vendor-reset module handles this device" : "");
+        vmrun_say(say, opaque, "%s: reset method \"%s\" while the VM runs (it was \"%s\")%s",
+                  d->address, want, now,
+                  soft ? ": the vendor-reset module handles this device" : "");
     }
     return journal_done(j, err);
 }
@@ -111,8 +99,9 @@ static int reset_undo(const cJSON *args, struct vmrun_error *err)
     char norm[PCI_ADDR_LEN], path[PATH_MAX], value[160];
     if (address == NULL || pci_normalize_address(address, norm) < 0 || old == NULL ||
         !plain_methods(old))
-        return vmrun_failx(err, EINVAL, "pci-reset-method record without a valid address and "
-                                        "old methods");
+        return vmrun_failx(err, EINVAL,
+                           "pci-reset-method record without a valid address and "
+                           "old methods");
     if (pci_sysfs_attr_path(path, sizeof(path), norm, "reset_method") < 0)
         return vmrun_failx(err, ENAMETOOLONG, "sysfs root too long");
     if (!pci_sysfs_exists(path))
@@ -177,8 +166,7 @@ const struct journal_op pci_health_journal_ops[] = {
 };
 
 int pci_health_prepare(struct journal *j, const struct pci_dev_info *d, const char *reset_override,
-                       void (*say)(void *, const char *), void *say_opaque,
-                       struct vmrun_error *err)
+                       void (*say)(void *, const char *), void *say_opaque, struct vmrun_error *err)
 {
     int r = prepare_reset(j, d, reset_override, say, say_opaque, err);
     if (r < 0)
@@ -236,14 +224,14 @@ int pci_health_answers(const char *address, char *state, size_t len)
                  power);
         return 1;
     }
-    snprintf(state, len, "%s%s%s", read_ok ? "its config space reads 0xffff" :
-                                             "its config space cannot be read",
+    snprintf(state, len, "%s%s%s",
+             read_ok ? "its config space reads 0xffff" : "its config space cannot be read",
              power[0] ? ", power state " : "", power);
     return 0;
 }
 
-int pci_health_revive(const char *address, const char *label, const char *driver,
-                      const char *state, struct vmrun_error *err)
+int pci_health_revive(const char *address, const char *label, const char *driver, const char *state,
+                      struct vmrun_error *err)
 {
     char path[PATH_MAX];
     if (pci_sysfs_attr_path(path, sizeof(path), address, "remove") < 0)
