@@ -107,17 +107,6 @@ void check_hint(struct check_report *r, struct check_item *it, const char *fmt, 
     it->hint = h;
 }
 
-void check_append(char *buf, size_t len, const char *fmt, ...)
-{
-    size_t used = strlen(buf);
-    if (used + 1 >= len)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf + used, len - used, fmt, ap);
-    va_end(ap);
-}
-
 /* ---- the VM is not running ---- */
 
 static void check_running(const struct vm_profile *p, struct check_report *r)
@@ -342,7 +331,7 @@ static void check_cpus(const struct vm_profile *p, struct check_report *r)
                 cpuset_add(&used, (unsigned)c);
                 continue;
             }
-            check_append(bad, sizeof(bad), "%s%s[%zu] = %d", bad[0] ? ", " : "", lists[k].key, i,
+            text_append(bad, sizeof(bad), "%s%s[%zu] = %d", bad[0] ? ", " : "", lists[k].key, i,
                          c);
         }
     }

@@ -34,13 +34,13 @@ static void check_framebuffers(const struct display_gpus *g, struct check_report
     char found[1024] = "";
     for (size_t k = 0; k < g->n; k++)
         if (g->items[k].fbs[0] != '\0')
-            check_append(found, sizeof(found), "%s%s of %s (driver %s)", found[0] ? "; " : "",
+            text_append(found, sizeof(found), "%s%s of %s (driver %s)", found[0] ? "; " : "",
                          g->items[k].fbs, g->items[k].address,
                          g->items[k].driver[0] ? g->items[k].driver : "none");
     struct display_platform_fb fbs[4];
     size_t n = display_platform_fbs(g, fbs, 4);
     for (size_t k = 0; k < n; k++)
-        check_append(found, sizeof(found), "%sthe firmware's %s on %s: %s", found[0] ? "; " : "",
+        text_append(found, sizeof(found), "%sthe firmware's %s on %s: %s", found[0] ? "; " : "",
                      fbs[k].device, fbs[k].driver, fbs[k].where);
     if (found[0] == '\0')
         check_add(r, "handoff framebuffers", CHECK_PASS, "no framebuffer is on the GPU");
@@ -55,7 +55,7 @@ static void check_framebuffers(const struct display_gpus *g, struct check_report
     size_t nc = display_fb_vtconsoles(idx, bound, 64);
     char cons[512] = "";
     for (size_t k = 0; k < nc; k++)
-        check_append(cons, sizeof(cons), "%svtcon%d (%s)", cons[0] ? ", " : "", idx[k],
+        text_append(cons, sizeof(cons), "%svtcon%d (%s)", cons[0] ? ", " : "", idx[k],
                      bound[k] ? "bound" : "not bound");
     if (nc == 0)
         check_add(r, "handoff consoles", CHECK_PASS, "no frame-buffer console");
@@ -88,7 +88,7 @@ void check_handoff(const struct vm_profile *p, struct check_report *r)
     }
     char gpus[256] = "";
     for (size_t k = 0; k < g.n; k++)
-        check_append(gpus, sizeof(gpus), "%s%s (driver %s)", k ? ", " : "", g.items[k].address,
+        text_append(gpus, sizeof(gpus), "%s%s (driver %s)", k ? ", " : "", g.items[k].address,
                      g.items[k].driver[0] ? g.items[k].driver : "none");
     check_add(r, "handoff gpu", CHECK_PASS, "the GPU handed over: %s", gpus);
     check_boot_vga(&g, r);
@@ -119,7 +119,7 @@ void check_handoff(const struct vm_profile *p, struct check_report *r)
     char ends[1024] = "", stays[1024] = "";
     for (size_t i = 0; i < h.n && i < HOLDERS_MAX; i++) {
         char *buf = expected[i] ? ends : stays;
-        check_append(buf, 1024, "%s%s (pid %d) has %s open", buf[0] ? ", " : "", h.items[i].comm,
+        text_append(buf, 1024, "%s%s (pid %d) has %s open", buf[0] ? ", " : "", h.items[i].comm,
                      (int)h.items[i].pid, h.items[i].node);
     }
     devnodes_holders_free(&h);

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "base/text.h"
 #include "check/check.h"
 
 /* Append a result; returns it so that a hint can follow, or NULL when out
@@ -15,10 +16,6 @@ struct check_item *check_add(struct check_report *r, const char *name, enum chec
 
 /* Set the hint of a result (it may be NULL: nothing happens). */
 void check_hint(struct check_report *r, struct check_item *it, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Append to a NUL-terminated text, truncating at len. */
-void check_append(char *buf, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* check_qemu.c: the binary, its version, its audio and display backends. */

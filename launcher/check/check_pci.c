@@ -187,7 +187,7 @@ static void check_device_users(const struct check_options *opt, struct check_rep
     char uses[4096] = "";
     bool loses_data = false;
     for (size_t i = 0; i < u.n; i++) {
-        check_append(uses, sizeof(uses), "%s%s", i ? "; " : "", u.items[i].msg);
+        text_append(uses, sizeof(uses), "%s%s", i ? "; " : "", u.items[i].msg);
         loses_data |= u.items[i].loses_data;
     }
     enum check_result res = loses_data || !opt->force ? CHECK_FAIL : CHECK_WARN;
@@ -352,9 +352,9 @@ static void check_devices(const struct vm_profile *p, const struct check_options
             if (whole || profile_has(p, members[m]))
                 continue;
             pci_dev_label(members[m], label, sizeof(label));
-            check_append(missing, sizeof(missing), "%s%s (driver %s)", missing[0] ? ", " : "",
+            text_append(missing, sizeof(missing), "%s%s (driver %s)", missing[0] ? ", " : "",
                          label, members[m]->driver[0] ? members[m]->driver : "none");
-            check_append(missing_json, sizeof(missing_json), "%s{\"address\": \"%s\"}",
+            text_append(missing_json, sizeof(missing_json), "%s{\"address\": \"%s\"}",
                          missing_json[0] ? ", " : "", members[m]->address);
         }
         pci_dev_label(d, label, sizeof(label));

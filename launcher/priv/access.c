@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/text.h"
 #include "priv/priv_drop.h"
 #include "priv/trust.h"
 
@@ -37,10 +38,7 @@ int priv_check_access(const struct vm_profile *p, struct vmrun_error *err)
                 return 0;
     }
     char who[64];
-    if (pw != NULL)
-        snprintf(who, sizeof(who), "%s", pw->pw_name);
-    else
-        snprintf(who, sizeof(who), "uid %u", (unsigned)uid);
+    text_user(uid, who, sizeof(who));
     return vmrun_failx(err, EACCES,
                        "'%s' may be started through sudo or pkexec only by the users and groups "
                        "its profile's \"access\" lists, and %s is not one of them",
@@ -69,12 +67,8 @@ int priv_check_manage(const char *name, bool known, uid_t starter, struct vmrun_
                            "'%s' has no record of who started it: only root may stop or "
                            "recover it",
                            name);
-    struct passwd *pw = getpwuid(starter);
     char who[64];
-    if (pw != NULL)
-        snprintf(who, sizeof(who), "%s", pw->pw_name);
-    else
-        snprintf(who, sizeof(who), "uid %u", (unsigned)starter);
+    text_user(starter, who, sizeof(who));
     return vmrun_failx(err, EPERM,
                        "'%s' was started by %s: through sudo or pkexec only they may stop or "
                        "recover it (root may, directly)",

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/text.h"
 #include "priv/priv_drop.h"
 #include "sys/hostpath.h"
 #include "sys/safepath.h"
@@ -93,16 +94,6 @@ static int check_reach(const struct who *w, const char *path, const char *user,
     return 0;
 }
 
-static const char *user_name(uid_t uid, char *buf, size_t len)
-{
-    struct passwd *pw = getpwuid(uid);
-    if (pw != NULL)
-        snprintf(buf, len, "%s", pw->pw_name);
-    else
-        snprintf(buf, len, "uid %u", (unsigned)uid);
-    return buf;
-}
-
 /* The major number the kernel gave a character driver (/proc/devices),
  * or -1 when it has none (the module is not loaded). */
 static int char_major(const char *driver)
@@ -176,7 +167,7 @@ static int handover_one(struct host_prep *hp, const struct who *w, const char *w
                         struct vmrun_error *err)
 {
     char user[64];
-    user_name(w->uid, user, sizeof(user));
+    text_user(w->uid, user, sizeof(user));
     cleanup_safe_path struct safe_path sp = {.fd = -1};
     int r = safe_resolve(path, &sp, err);
     if (r < 0)

@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/text.h"
 #include "priv/trust.h"
 #include "qemu/ovmf_vars.h"
 #include "sys/safepath.h"
@@ -52,19 +52,6 @@ struct offer {
     char code[PATH_MAX], code_format[8], vars[PATH_MAX], vars_format[8];
     unsigned features;
 };
-
-static void append(char *buf, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void append(char *buf, size_t len, const char *fmt, ...)
-{
-    size_t used = strlen(buf);
-    if (used + 1 >= len)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf + used, len - used, fmt, ap);
-    va_end(ap);
-}
 
 void firmware_default_dirs(struct firmware_dirs *d)
 {
@@ -335,7 +322,7 @@ static void searched(const struct firmware_dirs *d, char *buf, size_t len)
     buf[0] = '\0';
     for (size_t i = 0; i < 3; i++)
         if (d->dirs[i][0] != '\0')
-            append(buf, len, "%s%s", buf[0] ? ", " : "", d->dirs[i]);
+            text_append(buf, len, "%s%s", buf[0] ? ", " : "", d->dirs[i]);
 }
 
 /* Open a file the profile names, to look at it: root only through a path
@@ -468,11 +455,11 @@ int firmware_choose(const struct vm_profile *p, const struct firmware_dirs *dirs
             reason = mismatch(&o, p, machine, buf, sizeof(buf));
         }
         if (reason != NULL) {
-            append(c->considered, sizeof(c->considered), "%s%s: %s", c->considered[0] ? "; " : "",
+            text_append(c->considered, sizeof(c->considered), "%s%s: %s", c->considered[0] ? "; " : "",
                    list[i].path, reason);
             continue;
         }
-        append(c->considered, sizeof(c->considered), "%s%s: chosen", c->considered[0] ? "; " : "",
+        text_append(c->considered, sizeof(c->considered), "%s%s: chosen", c->considered[0] ? "; " : "",
                list[i].path);
         snprintf(c->descriptor, sizeof(c->descriptor), "%s", list[i].path);
         snprintf(c->description, sizeof(c->description), "%s", o.description);
@@ -491,7 +478,7 @@ int firmware_choose(const struct vm_profile *p, const struct firmware_dirs *dirs
                         : "",
                  dirs->note[0] ? " (" : "", dirs->note[0] ? dirs->note : "");
         if (dirs->note[0])
-            append(c->why, sizeof(c->why), ")");
+            text_append(c->why, sizeof(c->why), ")");
         return 0;
     }
     char req[96], where[3 * PATH_MAX + 8];

@@ -3,12 +3,12 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "base/text.h"
 #include "host/pci/pci_sysfs.h"
 #include "sys/hostpath.h"
 
@@ -98,19 +98,6 @@ static void dev_path_to_block(const char *devpath, char *name, size_t len)
     snprintf(name, len, "%s", slash ? slash + 1 : use);
 }
 
-static void append(char *buf, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void append(char *buf, size_t len, const char *fmt, ...)
-{
-    size_t used = strlen(buf);
-    if (used >= len)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf + used, len - used, fmt, ap);
-    va_end(ap);
-}
-
 static int storage_users(const char *devdir, struct pci_users *out, struct vmrun_error *err)
 {
     char path[PATH_MAX];
@@ -154,7 +141,7 @@ static int storage_users(const char *devdir, struct pci_users *out, struct vmrun
             for (size_t k = 0; k < set->n; k++) {
                 if (strcmp(set->items[k].majmin, majmin) == 0 ||
                     (srcname[0] && strcmp(set->items[k].name, srcname) == 0)) {
-                    append(found, sizeof(found), "%s is mounted on %s; ", set->items[k].name, mnt);
+                    text_append(found, sizeof(found), "%s is mounted on %s; ", set->items[k].name, mnt);
                     break;
                 }
             }
@@ -169,7 +156,7 @@ static int storage_users(const char *devdir, struct pci_users *out, struct vmrun
                 continue;
             dev_path_to_block(file, name, sizeof(name));
             if (name[0] && blockset_has(set, name))
-                append(found, sizeof(found), "%s is active swap; ", name);
+                text_append(found, sizeof(found), "%s is active swap; ", name);
         }
     }
     free(set);
@@ -209,7 +196,7 @@ static int network_users(const char *devdir, struct pci_users *out, struct vmrun
         if (host_path(p, sizeof(p), HOST_SYS, "/class/net/%s/operstate", e->d_name) < 0 ||
             pci_sysfs_read(p, state, sizeof(state)) < 0 || strcmp(state, "up") != 0)
             continue;
-        append(up, sizeof(up), "%s%s", up[0] ? ", " : "", e->d_name);
+        text_append(up, sizeof(up), "%s%s", up[0] ? ", " : "", e->d_name);
     }
     if (up[0] == '\0')
         return 0;

@@ -6,28 +6,18 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/text.h"
 
 int tpm_state_path(char *buf, size_t len, const char *vm_state_dir)
 {
     int n = snprintf(buf, len, "%s/%s", vm_state_dir, TPM_STATE_DIR_NAME);
     return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
-static const char *user_name(uid_t uid, char *buf, size_t len)
-{
-    struct passwd *pw = getpwuid(uid);
-    if (pw != NULL)
-        snprintf(buf, len, "%s", pw->pw_name);
-    else
-        snprintf(buf, len, "uid %u", (unsigned)uid);
-    return buf;
 }
 
 /* Check the directory open at fd (named path) for uid. */
@@ -38,8 +28,8 @@ static int check_fd(int fd, const char *path, uid_t uid, struct vmrun_error *err
         return vmrun_fail(err, errno, "stat %s", path);
     char owner[64], want[64];
     if (st.st_uid != uid) {
-        user_name(st.st_uid, owner, sizeof(owner));
-        user_name(uid, want, sizeof(want));
+        text_user(st.st_uid, owner, sizeof(owner));
+        text_user(uid, want, sizeof(want));
         return vmrun_failx(err, EPERM,
                            "the TPM state %s belongs to %s, but QEMU runs as %s: to move this "
                            "VM's TPM to %s, run 'chown -R %u: %s'; to start over with a new, "
@@ -51,7 +41,7 @@ static int check_fd(int fd, const char *path, uid_t uid, struct vmrun_error *err
         return vmrun_failx(err, EPERM,
                            "the TPM state %s has mode %04o, but it must be private to %s: run "
                            "'chmod 0700 %s'",
-                           path, (unsigned)(st.st_mode & 07777), user_name(uid, want, sizeof(want)),
+                           path, (unsigned)(st.st_mode & 07777), text_user(uid, want, sizeof(want)),
                            path);
     return 0;
 }
