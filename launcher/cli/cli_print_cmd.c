@@ -101,6 +101,17 @@ int cli_print_cmd(int argc, char **argv)
     if (p.tpm.present)
         qemu_fds_add(&fds, -1, "TPM: swtpm's control channel, a connected socket; swtpm holds "
                                "the other end");
+    for (size_t i = 0; i < p.n_nets && i < VM_NETS_MAX; i++) {
+        char what[160];
+        if (p.nets[i].type == VM_NET_BRIDGE)
+            snprintf(what, sizeof(what), "network[%zu]: a tap vmrun makes on bridge %s", i,
+                     p.nets[i].bridge);
+        else if (p.nets[i].type == VM_NET_TAP)
+            snprintf(what, sizeof(what), "network[%zu]: tap %s, opened by vmrun", i, p.nets[i].tap);
+        else
+            continue;
+        qemu_fds_add(&fds, -1, what);
+    }
     qemu_fds_print(stdout, &fds);
     argv_list_free(&a);
     profile_free(&p);

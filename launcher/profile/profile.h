@@ -141,6 +141,8 @@ struct vm_input {
 
 /* The largest memory.size a profile may ask for. */
 #define VM_MEMORY_MAX (UINT64_C(16) << 40)
+/* The most network entries a profile may have. */
+#define VM_NETS_MAX 32
 
 struct vm_profile {
     char name[PROFILE_NAME_MAX + 1];

@@ -114,7 +114,6 @@ static size_t array_len(const cJSON *a)
  * checks between entries stay cheap on any input. */
 #define MAX_PCI 64
 #define MAX_DISKS 64
-#define MAX_NETS 32
 #define MAX_USB 64
 #define MAX_INPUTS 32
 #define MAX_EXTRA_ARGS 1024
@@ -958,7 +957,7 @@ static void parse_network(struct pj *pj, const cJSON *root, struct vm_profile *p
         return;
     }
     size_t n = array_len(a);
-    if (too_long(pj, a, n, MAX_NETS)) {
+    if (too_long(pj, a, n, VM_NETS_MAX)) {
         pj_pop(pj, saved);
         return;
     }

@@ -230,6 +230,15 @@ static int add_file(const struct vm_profile *p, struct vm_host_facts *h, enum qe
     return 0;
 }
 
+/* The highest fd QEMU inherits among QMP and the files. */
+static int last_fd(const struct vm_host_facts *h)
+{
+    if (h->n_files == 0)
+        return h->qmp_fd;
+    const struct qemu_file *f = &h->files[h->n_files - 1];
+    return f->ro_fd >= 0 ? f->ro_fd : f->fd;
+}
+
 int vm_host_facts_files(const struct vm_profile *p, struct vm_host_facts *h)
 {
     h->n_files = 0;
@@ -257,12 +266,19 @@ int vm_host_facts_files(const struct vm_profile *p, struct vm_host_facts *h)
     /* swtpm's control channel comes after the files. */
     h->tpm_fd = -1;
     if (r == 0 && p->tpm.present) {
-        h->tpm_fd = h->n_files == 0
-                        ? h->qmp_fd + 1
-                        : (h->files[h->n_files - 1].ro_fd >= 0 ? h->files[h->n_files - 1].ro_fd
-                                                               : h->files[h->n_files - 1].fd) +
-                              1;
+        h->tpm_fd = last_fd(h) + 1;
         if (h->tpm_fd >= QEMU_FDS_FIRST + QEMU_FDS_MAX)
+            r = -E2BIG;
+    }
+    /* Then the taps of the networks, in profile order. */
+    int next = h->tpm_fd >= 0 ? h->tpm_fd + 1 : last_fd(h) + 1;
+    for (size_t i = 0; i < VM_NETS_MAX; i++)
+        h->net_fd[i] = 0;
+    for (size_t i = 0; r == 0 && i < p->n_nets && i < VM_NETS_MAX; i++) {
+        if (p->nets[i].type == VM_NET_USER)
+            continue;
+        h->net_fd[i] = next++;
+        if (h->net_fd[i] >= QEMU_FDS_FIRST + QEMU_FDS_MAX)
             r = -E2BIG;
     }
     h->files_err = r;

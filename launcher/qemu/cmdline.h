@@ -72,6 +72,10 @@ struct vm_host_facts {
     bool smm;                      /* the firmware requires SMM: -machine smm=on */
     bool secure_flash;             /* only SMM may write the variables */
     int tpm_fd;                    /* QEMU's end of swtpm's control channel; -1: no TPM */
+    /* The tap of network[i] ("bridge" and "tap", host/net/tap.h), which
+     * vmrun opens: QEMU's fd for it, after the TPM's; 0: none (a "user"
+     * network, or facts laid out without vm_host_facts_files()). */
+    int net_fd[VM_NETS_MAX];
     const char *serial_log;        /* file for serial "log" */
     const char *looking_glass_shm; /* the /dev/shm file for looking_glass.device "shm" */
     bool sandbox;                  /* QEMU supports -sandbox: turn it on */
@@ -96,8 +100,9 @@ int vm_host_facts_fd(const struct vm_host_facts *h, enum qemu_file_role role, si
  * handed, numbered from h->qmp_fd + 1 in a fixed order (firmware code,
  * UEFI variables, kernel, initrd, disks, ROMs, serial log), so that
  * print-cmd and the supervisor agree; then h->tpm_fd, swtpm's control
- * channel, right after them when the profile has a TPM. -E2BIG when they
- * do not fit. Pure. */
+ * channel, right after them when the profile has a TPM, then the taps of
+ * the "bridge" and "tap" networks (h->net_fd). -E2BIG when they do not
+ * fit. Pure. */
 int vm_host_facts_files(const struct vm_profile *p, struct vm_host_facts *h);
 
 /* The host facts of a VM, laid out as the supervisor lays them out:

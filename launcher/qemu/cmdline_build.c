@@ -241,11 +241,11 @@ static int build_head(struct build *b)
         return -ENOMEM;
 
     if (h->sandbox) {
-        /* qemu-bridge-helper is spawned by QEMU for a "bridge" network, so
-         * spawning stays allowed then. */
+        /* qemu-bridge-helper is spawned by QEMU for a "bridge" network
+         * given without vmrun's tap, so spawning stays allowed then. */
         bool spawns = false;
         for (size_t i = 0; i < p->n_nets; i++)
-            spawns |= p->nets[i].type == VM_NET_BRIDGE;
+            spawns |= p->nets[i].type == VM_NET_BRIDGE && h->net_fd[i] <= 0;
         opt_addf(&o, "on,obsolete=deny,elevateprivileges=deny%s,resourcecontrol=deny",
                  spawns ? "" : ",spawn=deny");
         if (push_opt(b, "-sandbox", &o) < 0)
@@ -803,18 +803,29 @@ static int build_nets(struct build *b)
         case VM_NET_BRIDGE:
             if (check_value(b, "nets[].bridge", n->bridge) < 0)
                 return -EINVAL;
-            /* QEMU runs qemu-bridge-helper, which checks /etc/qemu/bridge.conf. */
-            opt_addf(&o, "bridge,id=net%zu", i);
-            opt_kv(&o, "br", n->bridge);
+            if (b->h->net_fd[i] > 0) {
+                /* A tap vmrun made on the bridge (host/net/tap.h). */
+                opt_addf(&o, "tap,id=net%zu,fd=%d", i, b->h->net_fd[i]);
+            } else {
+                /* Without the supervisor's descriptor, QEMU's own way:
+                 * qemu-bridge-helper and /etc/qemu/bridge.conf. */
+                opt_addf(&o, "bridge,id=net%zu", i);
+                opt_kv(&o, "br", n->bridge);
+            }
             break;
         case VM_NET_TAP:
             if (check_value(b, "nets[].tap", n->tap) < 0)
                 return -EINVAL;
-            /* An existing interface: QEMU must not run ifup scripts. vhost
-             * needs KVM's ioeventfds to be worth it. */
-            opt_addf(&o, "tap,id=net%zu", i);
-            opt_kv(&o, "ifname", n->tap);
-            opt_addf(&o, "script=no,downscript=no");
+            if (b->h->net_fd[i] > 0) {
+                /* The existing interface, opened by vmrun. */
+                opt_addf(&o, "tap,id=net%zu,fd=%d", i, b->h->net_fd[i]);
+            } else {
+                /* QEMU must not run ifup scripts on an existing interface. */
+                opt_addf(&o, "tap,id=net%zu", i);
+                opt_kv(&o, "ifname", n->tap);
+                opt_addf(&o, "script=no,downscript=no");
+            }
+            /* vhost needs KVM's ioeventfds to be worth it. */
             if (b->kvm)
                 opt_addf(&o, "vhost=on");
             break;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "host/net/tap.h"
 #include "host/tpm/tpm.h"
 #include "journal/journal.h"
 #include "plan/hostprep.h"
@@ -377,6 +378,37 @@ static int prepare_tpm(struct sup *s, struct vmrun_error *err)
                            s->facts.tpm_fd, target);
     say(s, "started the TPM emulator (swtpm, pid %ld) with the state in %s", (long)s->swtpm.pid,
         state);
+    return 0;
+}
+
+/* The taps of the "bridge" and "tap" networks, opened here (root) and
+ * inherited by QEMU at the numbers the argv names (host/net/tap.h). */
+static int prepare_nets(struct sup *s, struct vmrun_error *err)
+{
+    for (size_t i = 0; i < s->p->n_nets && i < VM_NETS_MAX; i++) {
+        const struct vm_net *n = &s->p->nets[i];
+        if (n->type == VM_NET_USER)
+            continue;
+        char what[32], ifname[IFNAMSIZ], desc[160];
+        snprintf(what, sizeof(what), "network[%zu]", i);
+        int fd, r;
+        if (n->type == VM_NET_BRIDGE) {
+            r = net_tap_on_bridge(&s->journal, n->bridge, what, &fd, ifname, err);
+            if (r < 0)
+                return r;
+            say(s, "%s: tap %s on bridge %s", what, ifname, n->bridge);
+            snprintf(desc, sizeof(desc), "%s: tap %s on bridge %s", what, ifname, n->bridge);
+        } else {
+            r = net_tap_attach(n->tap, what, &fd, err);
+            if (r < 0)
+                return r;
+            snprintf(desc, sizeof(desc), "%s: tap %s", what, n->tap);
+        }
+        int target = qemu_fds_add(&s->fds, fd, desc);
+        if (target != s->facts.net_fd[i])
+            return vmrun_failx(err, EINVAL, "internal error: %s must be QEMU's fd %d, not %d",
+                               what, s->facts.net_fd[i], target);
+    }
     return 0;
 }
 
@@ -1035,6 +1067,8 @@ enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor
     if (open_qemu_files(&s, err) < 0)
         goto out_undo;
     if (prepare_tpm(&s, err) < 0)
+        goto out_undo;
+    if (prepare_nets(&s, err) < 0)
         goto out_undo;
     if (qemu_env_prepare(&s, err) < 0)
         goto out_undo;

@@ -1,0 +1,152 @@
+/* Tap devices for the guest's network interfaces (tap.h). */
+#include "host/net/tap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <linux/sockios.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "journal/opargs.h"
+
+#define OP_TAP "net-tap"
+
+/* The tun device: a character device of the misc driver, minor 200. */
+static int open_tun(int *fd, struct vmrun_error *err)
+{
+    cleanup_close int f = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+    if (f < 0)
+        return vmrun_fail(err, errno, "open /dev/net/tun (is the tun module loaded?)");
+    struct stat st;
+    if (fstat(f, &st) < 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 10 ||
+        minor(st.st_rdev) != 200)
+        return vmrun_failx(err, EINVAL, "/dev/net/tun is not the kernel's tun device");
+    *fd = steal_fd(&f);
+    return 0;
+}
+
+/* IFF_VNET_HDR: QEMU finds it on the descriptor and offloads checksums
+ * and segmentation to the host through it, as with a tap it opens. */
+static int set_iff(int tun, const char *name, struct ifreq *ifr)
+{
+    memset(ifr, 0, sizeof(*ifr));
+    ifr->ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+    snprintf(ifr->ifr_name, IFNAMSIZ, "%s", name);
+    return ioctl(tun, TUNSETIFF, ifr) < 0 ? -errno : 0;
+}
+
+static int ifreq_ioctl(int sock, unsigned long req, const char *name, struct ifreq *ifr)
+{
+    snprintf(ifr->ifr_name, IFNAMSIZ, "%s", name);
+    return ioctl(sock, req, ifr) < 0 ? -errno : 0;
+}
+
+int net_tap_on_bridge(struct journal *j, const char *bridge, const char *what, int *fd,
+                      char ifname[IFNAMSIZ], struct vmrun_error *err)
+{
+    *fd = -1;
+    ifname[0] = '\0';
+    unsigned bridge_index = if_nametoindex(bridge);
+    if (bridge_index == 0)
+        return vmrun_failx(err, ENODEV, "%s: there is no network interface %s (the bridge)", what,
+                           bridge);
+    cleanup_close int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (sock < 0)
+        return vmrun_fail(err, errno, "socket");
+    struct ifreq br = {0};
+    int r = ifreq_ioctl(sock, SIOCGIFMTU, bridge, &br);
+    if (r < 0)
+        return vmrun_fail(err, -r, "%s: read the MTU of %s", what, bridge);
+    int mtu = br.ifr_mtu;
+
+    cJSON *args = cJSON_CreateObject();
+    if (args == NULL)
+        return vmrun_failx(err, ENOMEM, "out of memory");
+    cJSON_AddStringToObject(args, "bridge", bridge);
+    r = journal_record(j, OP_TAP, args, err);
+    if (r < 0)
+        return r;
+
+    cleanup_close int tun = -1;
+    if ((r = open_tun(&tun, err)) < 0)
+        return r;
+    struct ifreq ifr;
+    /* The kernel picks the number: vmrun0, vmrun1, ... */
+    if ((r = set_iff(tun, "vmrun%d", &ifr)) < 0)
+        return vmrun_fail(err, -r, "%s: create a tap device", what);
+    snprintf(ifname, IFNAMSIZ, "%s", ifr.ifr_name);
+    r = journal_done(j, err);
+    if (r < 0)
+        return r;
+
+    struct ifreq t = {.ifr_mtu = mtu};
+    if ((r = ifreq_ioctl(sock, SIOCSIFMTU, ifname, &t)) < 0)
+        return vmrun_fail(err, -r, "%s: give %s the MTU of %s (%d)", what, ifname, bridge, mtu);
+    struct ifreq add = {.ifr_ifindex = (int)if_nametoindex(ifname)};
+    if (add.ifr_ifindex == 0)
+        return vmrun_fail(err, errno, "%s: find %s", what, ifname);
+    if ((r = ifreq_ioctl(sock, SIOCBRADDIF, bridge, &add)) < 0)
+        return vmrun_fail(err, -r, "%s: add %s to %s%s", what, ifname, bridge,
+                          r == -EOPNOTSUPP || r == -EINVAL ? " (is it a bridge?)" : "");
+    struct ifreq up = {0};
+    if ((r = ifreq_ioctl(sock, SIOCGIFFLAGS, ifname, &up)) < 0)
+        return vmrun_fail(err, -r, "%s: read the flags of %s", what, ifname);
+    up.ifr_flags |= IFF_UP;
+    if ((r = ifreq_ioctl(sock, SIOCSIFFLAGS, ifname, &up)) < 0)
+        return vmrun_fail(err, -r, "%s: bring %s up", what, ifname);
+    *fd = steal_fd(&tun);
+    return 0;
+}
+
+int net_tap_attach(const char *name, const char *what, int *fd, struct vmrun_error *err)
+{
+    *fd = -1;
+    /* TUNSETIFF would make a new tap of a name that does not exist yet:
+     * an existing interface is what the profile asks for. */
+    if (if_nametoindex(name) == 0)
+        return vmrun_failx(err, ENODEV,
+                           "%s: there is no network interface %s (create the tap first, e.g. "
+                           "ip tuntap add dev %s mode tap)",
+                           what, name, name);
+    cleanup_close int tun = -1;
+    int r = open_tun(&tun, err);
+    if (r < 0)
+        return r;
+    struct ifreq ifr;
+    if ((r = set_iff(tun, name, &ifr)) < 0)
+        return vmrun_fail(err, -r, "%s: attach to %s%s", what, name,
+                          r == -EBUSY    ? " (another program has it open)"
+                          : r == -EINVAL ? " (is it a tap device?)"
+                                         : "");
+    *fd = steal_fd(&tun);
+    return 0;
+}
+
+/* A tap vmrun made is not persistent: it went away with its descriptors,
+ * which no longer exist when an undo runs (QEMU and the supervisor are
+ * gone). Nothing is left to do. */
+static int tap_undo(const cJSON *args, struct vmrun_error *err)
+{
+    if (oparg_string(args, "bridge") == NULL)
+        return vmrun_failx(err, EINVAL, "malformed %s record", OP_TAP);
+    return 0;
+}
+
+static void tap_describe(const cJSON *args, char *buf, size_t len)
+{
+    const char *bridge = oparg_string(args, "bridge");
+    snprintf(buf, len, "a tap on bridge %s (gone with its last descriptor)",
+             bridge != NULL ? bridge : "(malformed record)");
+}
+
+const struct journal_op net_journal_ops[] = {
+    {OP_TAP, tap_undo, tap_describe},
+    {NULL, NULL, NULL},
+};
