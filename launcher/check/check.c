@@ -1,6 +1,7 @@
 /* `vmrun check`: the host preflight (check.h). This file holds the report
  * and the checks of the VM's name, KVM, the files the profile names and the
- * pinned CPUs; check_qemu.c, check_memory.c and check_pci.c hold the rest.
+ * pinned CPUs; check_qemu.c, check_memory.c, check_pci.c and the other
+ * check_*.c files hold the rest.
  * Every check only reads; a fact that cannot be read becomes a result,
  * never an error. */
 #include "check/check.h"
@@ -368,6 +369,7 @@ int check_profile(const struct vm_profile *p, const struct check_options *opt,
     check_memlock(p, out);
     check_pci(p, opt, out);
     check_handoff(p, out);
+    check_network(p, out);
     if (out->oom) {
         check_report_free(out);
         return vmrun_failx(err, ENOMEM, "out of memory while checking the host");

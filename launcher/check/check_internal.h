@@ -35,4 +35,7 @@ void check_firmware_tpm(const struct vm_profile *p, struct check_report *r);
 /* check_pci.c: the IOMMU, vfio-pci and each device. */
 void check_pci(const struct vm_profile *p, const struct check_options *opt, struct check_report *r);
 
+/* check_network.c: the bridge or tap of each network entry, /dev/net/tun. */
+void check_network(const struct vm_profile *p, struct check_report *r);
+
 #endif

@@ -76,6 +76,10 @@ def unprivileged_qemu(t, ns):
     before = set(links(ns))
     nets = [{"type": "bridge", "bridge": BRIDGE}, {"type": "tap", "tap": TAP}]
     vm = t.vm("netuser", e.firmware_profile(run_as="nobody", network=nets), qmp=False, wrap=ns)
+    code, out, err = vm.vmrun("check", vm.file)
+    t.check(re.search(r"PASS +network\[0\] +bridge %s" % BRIDGE, out) and
+            re.search(r"PASS +network\[1\] +tap %s" % TAP, out),
+            "vmrun check: the bridge and the tap are there, of their kinds", out)
     st = vm.start()
     qemu = st["qemu_pid"]
     t.equal(e.status_field(qemu, "Uid").split()[0], str(pwd.getpwnam("nobody").pw_uid),
@@ -111,10 +115,14 @@ def unprivileged_qemu(t, ns):
 
     # Refusals, with the entry named; nothing is left behind.
     for what, nets, want in [
-            ("a bridge that is not one", [{"type": "bridge", "bridge": TAP}], "is it a bridge?"),
+            ("a bridge that is not one", [{"type": "bridge", "bridge": TAP}],
+             "%s is not a bridge" % TAP),
             ("a tap that does not exist", [{"type": "tap", "tap": "e2enotap"}],
              "there is no network interface e2enotap")]:
         bad = t.vm("netbad", e.firmware_profile(network=nets), qmp=False, wrap=ns)
+        code, out, err = bad.vmrun("check", bad.file)
+        t.check(re.search(r"FAIL +network\[0\] ", out), "%s: vmrun check fails network[0]" % what,
+                out)
         code, out, err = bad.vmrun("start", "--detach", bad.file)
         t.check(code == 1 and "network[0]" in err and want in err,
                 "%s: refused (exit 1), naming network[0]: %s" % (what, want), (code, err))

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/ethtool.h>
 #include <linux/if_tun.h>
 #include <linux/sockios.h>
 #include <stdio.h>
@@ -48,20 +49,40 @@ static int ifreq_ioctl(int sock, unsigned long req, const char *name, struct ifr
     return ioctl(sock, req, ifr) < 0 ? -errno : 0;
 }
 
+int net_if_kind(const char *name, char *kind, size_t len)
+{
+    if (if_nametoindex(name) == 0)
+        return -ENODEV;
+    cleanup_close int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (sock < 0)
+        return -errno;
+    struct ethtool_drvinfo info = {.cmd = ETHTOOL_GDRVINFO};
+    struct ifreq ifr = {.ifr_data = (char *)&info};
+    int r = ifreq_ioctl(sock, SIOCETHTOOL, name, &ifr);
+    if (r < 0)
+        return r;
+    snprintf(kind, len, "%.*s", (int)sizeof(info.driver), info.driver);
+    return 0;
+}
+
 int net_tap_on_bridge(struct journal *j, const char *bridge, const char *what, int *fd,
                       char ifname[IFNAMSIZ], struct vmrun_error *err)
 {
     *fd = -1;
     ifname[0] = '\0';
-    unsigned bridge_index = if_nametoindex(bridge);
-    if (bridge_index == 0)
+    char kind[32];
+    int r = net_if_kind(bridge, kind, sizeof(kind));
+    if (r == -ENODEV)
         return vmrun_failx(err, ENODEV, "%s: there is no network interface %s (the bridge)", what,
                            bridge);
+    if (r == 0 && strcmp(kind, "bridge") != 0)
+        return vmrun_failx(err, EINVAL, "%s: %s is not a bridge (its driver is %s)", what, bridge,
+                           kind);
     cleanup_close int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (sock < 0)
         return vmrun_fail(err, errno, "socket");
     struct ifreq br = {0};
-    int r = ifreq_ioctl(sock, SIOCGIFMTU, bridge, &br);
+    r = ifreq_ioctl(sock, SIOCGIFMTU, bridge, &br);
     if (r < 0)
         return vmrun_fail(err, -r, "%s: read the MTU of %s", what, bridge);
     int mtu = br.ifr_mtu;
@@ -110,13 +131,18 @@ int net_tap_attach(const char *name, const char *what, int *fd, struct vmrun_err
     *fd = -1;
     /* TUNSETIFF would make a new tap of a name that does not exist yet:
      * an existing interface is what the profile asks for. */
-    if (if_nametoindex(name) == 0)
+    char kind[32];
+    int r = net_if_kind(name, kind, sizeof(kind));
+    if (r == -ENODEV)
         return vmrun_failx(err, ENODEV,
                            "%s: there is no network interface %s (create the tap first, e.g. "
                            "ip tuntap add dev %s mode tap)",
                            what, name, name);
+    if (r == 0 && strcmp(kind, "tun") != 0)
+        return vmrun_failx(err, EINVAL, "%s: %s is not a tap device (its driver is %s)", what, name,
+                           kind);
     cleanup_close int tun = -1;
-    int r = open_tun(&tun, err);
+    r = open_tun(&tun, err);
     if (r < 0)
         return r;
     struct ifreq ifr;

@@ -35,6 +35,11 @@ int net_tap_on_bridge(struct journal *j, const char *bridge, const char *what, i
 /* A descriptor of the existing tap interface name. */
 int net_tap_attach(const char *name, const char *what, int *fd, struct vmrun_error *err);
 
+/* What kind of interface name is, by its driver (ethtool's): "bridge",
+ * "tun" (a tap), ... in kind. -ENODEV when there is no such interface in
+ * vmrun's network namespace. Only reads. */
+int net_if_kind(const char *name, char *kind, size_t len);
+
 /* The journal op "net-tap" and its table (plan/undo.c). */
 extern const struct journal_op net_journal_ops[];
 
