@@ -10,8 +10,8 @@
 #                           import + print-cmd, for every XML (root; ~20 s)
 #   import_keys_e2e         the profile keys import writes, end to end
 #   import_replay           the fuzz corpus (the synthetic XMLs, and the
-#                           invalid ones: XMLs libvirt refuses or no host
-#                           could run)
+#                           invalid ones: XMLs libvirt refuses or beyond
+#                           the profile's limits)
 vmrun_unit_test(test_import SOURCES import/test_import.c LIBS vmrun_import)
 
 add_test(NAME import_golden COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/import/golden.sh)

@@ -347,6 +347,42 @@ static void drop_empty(cJSON *root)
     }
 }
 
+/* The profile's limits on its arrays (profile.h): a domain with more
+ * devices of a kind than vmrun takes keeps the first ones, with a note. */
+static void trim_to_limits(struct imp *im)
+{
+    static const struct {
+        const char *section; /* NULL: top level */
+        const char *key;
+        int max;
+        const char *what;
+    } limits[] = {
+        {NULL, "pci", VM_PCI_MAX, "PCI devices"},
+        {NULL, "disks", VM_DISKS_MAX, "disks"},
+        {NULL, "network", VM_NETS_MAX, "network interfaces"},
+        {NULL, "usb", VM_USB_MAX, "USB devices"},
+        {NULL, "input", VM_INPUTS_MAX, "input devices"},
+        {"qemu", "extra_args", VM_EXTRA_ARGS_MAX, "extra QEMU arguments"},
+        {"cpu", "features", VM_CPU_FEATURES_MAX, "CPU features"},
+    };
+    xmlNodePtr devs = imp_kid(im->dom, "devices");
+    for (size_t i = 0; i < ARRAY_SIZE(limits); i++) {
+        cJSON *parent = limits[i].section != NULL
+                            ? cJSON_GetObjectItemCaseSensitive(im->prof, limits[i].section)
+                            : im->prof;
+        cJSON *items = cJSON_GetObjectItemCaseSensitive(parent, limits[i].key);
+        int n = cJSON_GetArraySize(items);
+        if (n <= limits[i].max)
+            continue;
+        /* Arrays and objects alike: their members are one list. */
+        while (cJSON_GetArraySize(items) > limits[i].max)
+            cJSON_DeleteItemFromArray(items, limits[i].max);
+        imp_note(im, devs != NULL && limits[i].section == NULL ? devs : im->dom,
+                 IMPORT_NOT_SUPPORTED, "%d %s, more than vmrun's %d: the last %d are left out", n,
+                 limits[i].what, limits[i].max, n - limits[i].max);
+    }
+}
+
 static void map_all(struct imp *im)
 {
     imp_use(im->dom);
@@ -389,6 +425,7 @@ static void map_all(struct imp *im)
     imp_map_devices(im);
     imp_map_qemu_args(im);
     imp_report_unread(im, im->dom);
+    trim_to_limits(im);
     summarise_addresses(im);
     drop_empty(im->prof);
 }

@@ -141,8 +141,14 @@ struct vm_input {
 
 /* The largest memory.size a profile may ask for. */
 #define VM_MEMORY_MAX (UINT64_C(16) << 40)
-/* The most network entries a profile may have. */
+/* The most entries of each array a profile may have. */
 #define VM_NETS_MAX 32
+#define VM_PCI_MAX 64
+#define VM_DISKS_MAX 64
+#define VM_USB_MAX 64
+#define VM_INPUTS_MAX 32
+#define VM_EXTRA_ARGS_MAX 1024
+#define VM_CPU_FEATURES_MAX 128
 
 struct vm_profile {
     char name[PROFILE_NAME_MAX + 1];

@@ -8,7 +8,6 @@
 
 #include "profile/profile_sections.h"
 
-#define MAX_FEATURES 128
 #define MAX_FEATURE_NAME 32
 
 static bool feature_name_ok(const char *s)
@@ -43,8 +42,8 @@ void profile_parse_cpu_features(struct pj *pj, const cJSON *node, struct vm_prof
     size_t n = 0;
     for (const cJSON *c = node->child; c != NULL; c = c->next)
         n++;
-    if (n > MAX_FEATURES) {
-        pj_error(pj, node, "expected at most %d features, got %zu", MAX_FEATURES, n);
+    if (n > VM_CPU_FEATURES_MAX) {
+        pj_error(pj, node, "expected at most %d features, got %zu", VM_CPU_FEATURES_MAX, n);
         return;
     }
     p->cpu.features = calloc(n + 1, sizeof(*p->cpu.features));

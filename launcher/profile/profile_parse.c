@@ -112,11 +112,6 @@ static size_t array_len(const cJSON *a)
 
 /* Caps on list lengths: far above any real machine, low enough that the
  * checks between entries stay cheap on any input. */
-#define MAX_PCI 64
-#define MAX_DISKS 64
-#define MAX_USB 64
-#define MAX_INPUTS 32
-#define MAX_EXTRA_ARGS 1024
 
 static bool too_long(struct pj *pj, const cJSON *a, size_t n, size_t max)
 {
@@ -287,7 +282,7 @@ static void parse_qemu(struct pj *pj, const cJSON *root, struct vm_profile *p, s
             size_t s2 = pj_push_key(pj, "extra_args");
             if (is_array(pj, ea, "an array of strings")) {
                 size_t n = array_len(ea);
-                if (too_long(pj, ea, n, MAX_EXTRA_ARGS))
+                if (too_long(pj, ea, n, VM_EXTRA_ARGS_MAX))
                     n = 0;
                 p->qemu.extra_args = calloc(n + 1, sizeof(char *));
                 size_t i = 0;
@@ -737,7 +732,7 @@ static void parse_pci(struct pj *pj, const cJSON *root, struct vm_profile *p, st
         return;
     }
     size_t n = array_len(a);
-    if (too_long(pj, a, n, MAX_PCI)) {
+    if (too_long(pj, a, n, VM_PCI_MAX)) {
         pj_pop(pj, saved);
         return;
     }
@@ -844,7 +839,7 @@ static void parse_disks(struct pj *pj, const cJSON *root, struct vm_profile *p, 
         return;
     }
     size_t n = array_len(a);
-    if (too_long(pj, a, n, MAX_DISKS)) {
+    if (too_long(pj, a, n, VM_DISKS_MAX)) {
         pj_pop(pj, saved);
         return;
     }
@@ -1052,7 +1047,7 @@ static void parse_usb(struct pj *pj, const cJSON *root, struct vm_profile *p, st
         return;
     }
     size_t n = array_len(a);
-    if (too_long(pj, a, n, MAX_USB)) {
+    if (too_long(pj, a, n, VM_USB_MAX)) {
         pj_pop(pj, saved);
         return;
     }
@@ -1096,7 +1091,7 @@ static void parse_input(struct pj *pj, const cJSON *root, struct vm_profile *p)
         return;
     }
     size_t n = array_len(a);
-    if (too_long(pj, a, n, MAX_INPUTS)) {
+    if (too_long(pj, a, n, VM_INPUTS_MAX)) {
         pj_pop(pj, saved);
         return;
     }

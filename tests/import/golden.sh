@@ -1,7 +1,7 @@
 #!/bin/bash
 # golden.sh: `vmrun import` of every XML in tests/import/corpus/ and
-# tests/import/synthetic/ (and invalid/: XMLs libvirt refuses or no host
-# could run) gives the profile and the notes recorded in
+# tests/import/synthetic/ (and invalid/: XMLs libvirt refuses or beyond the
+# profile's limits) gives the profile and the notes recorded in
 # tests/import/expected/DIR/NAME.json and NAME.notes (the notes end with the
 # exit code), and every profile it writes is one vmrun accepts: `vmrun
 # print-cmd` builds its QEMU command line (exit 0). UPDATE_GOLDEN=1 rewrites
