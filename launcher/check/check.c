@@ -21,6 +21,7 @@
 #include "base/cleanup.h"
 #include "base/cpulist.h"
 #include "check/check_internal.h"
+#include "qemu/qcow2.h"
 #include "supervisor/runtime.h"
 #include "sys/hostfile.h"
 #include "sys/hostpath.h"
@@ -261,6 +262,29 @@ static void check_file(struct check_report *r, const char *name, const char *pat
               want_write ? "read and written" : "read");
 }
 
+/* A qcow2 disk's backing file: QEMU opens it by name, which must be
+ * absolute (qemu/qcow2.h). Read only when check_file could read the image
+ * as who runs vmrun check, and never through a path outside root's
+ * control when that is root (check_file warned about it). */
+static void check_backing(struct check_report *r, const char *name, const char *path)
+{
+    if (r->n > 0 && r->items[r->n - 1].result != CHECK_PASS)
+        return;
+    cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    char backing[1024];
+    if (fd < 0 || qcow2_backing_file(fd, backing, sizeof(backing)) != 1)
+        return;
+    char item[40];
+    snprintf(item, sizeof(item), "%s backing", name);
+    if (backing[0] == '/' || strchr(backing, ':') != NULL) {
+        check_add(r, item, CHECK_PASS, "%s, which QEMU opens as its user", backing);
+        return;
+    }
+    char msg[1536];
+    qcow2_relative_backing_message(msg, sizeof(msg), path, backing);
+    check_add(r, item, CHECK_FAIL, "%s", msg);
+}
+
 static void check_files(const struct vm_profile *p, struct check_report *r)
 {
     if (p->firmware.code != NULL)
@@ -279,6 +303,8 @@ static void check_files(const struct vm_profile *p, struct check_report *r)
         snprintf(name, sizeof(name), "disks[%zu]", i);
         bool rw = !d->readonly && d->media != VM_MEDIA_CDROM;
         check_file(r, name, d->path, FILE_DISK, rw);
+        if (d->format == VM_DISK_QCOW2)
+            check_backing(r, name, d->path);
     }
     for (size_t i = 0; i < p->n_inputs; i++) {
         char name[32];

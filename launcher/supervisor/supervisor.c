@@ -31,6 +31,7 @@
 #include "qemu/cmdline.h"
 #include "qemu/ovmf_vars.h"
 #include "qemu/pin.h"
+#include "qemu/qcow2.h"
 #include "qemu/qemu_fds.h"
 #include "qemu/qemu_sandbox.h"
 #include "qmp.h"
@@ -259,6 +260,19 @@ static int prepare_files(struct sup *s, struct vmrun_error *err)
     return 0;
 }
 
+/* A qcow2 disk whose backing file QEMU could not find (qemu/qcow2.h). */
+static int refuse_relative_backing(int fd, const char *what, const char *path,
+                                   struct vmrun_error *err)
+{
+    char backing[1024];
+    if (qcow2_backing_file(fd, backing, sizeof(backing)) != 1 || backing[0] == '/' ||
+        strchr(backing, ':') != NULL) /* absolute, or a protocol QEMU knows */
+        return 0;
+    char msg[VMRUN_ERROR_MSG_MAX - 80];
+    qcow2_relative_backing_message(msg, sizeof(msg), path, backing);
+    return vmrun_failx(err, EINVAL, "%s: %s", what, msg);
+}
+
 /* Every file QEMU is handed as an fd (qemu/cmdline.h), opened in the order
  * of their numbers: a path the profile names with the rights it deserves
  * (priv/priv_files.h), vmrun's own files (UEFI variables, serial log) by
@@ -277,6 +291,11 @@ static int open_qemu_files(struct sup *s, struct vmrun_error *err)
             fd = priv_open_for_qemu(s->o->target, what, f->path, f->access, kinds, reopens, err);
             if (fd < 0)
                 return fd;
+            if (f->role == QEMU_FILE_DISK && s->p->disks[f->index].format == VM_DISK_QCOW2 &&
+                refuse_relative_backing(fd, what, f->path, err) < 0) {
+                close(fd);
+                return -EINVAL;
+            }
         } else {
             int flags = f->access | O_CLOEXEC | O_NOCTTY;
             /* vmrun's own files are never reached through a link; a

@@ -23,6 +23,12 @@ may write, and discards a range of it.
   iothread            the virtio-blk device and the SCSI controller of
                       the iothread disks run in QEMU's iothread io0
   serial "log"        the report arrives in /var/lib/vmrun/NAME/serial.log
+
+Before the guest, firmware-only VMs with a qcow2 overlay: with an absolute
+backing name, vmrun check passes it and QEMU opens the backing image; with
+a relative one (which QEMU could not resolve from the /dev/fdset/N it is
+given), vmrun check fails it and vmrun start refuses it with the qemu-img
+command that fixes it.
 """
 import os
 import re
@@ -56,7 +62,37 @@ def allocated(path, offset, length):
         os.close(fd)
 
 
+def backing_files(t):
+    base = t.path("base.qcow2")
+    e.run(["qemu-img", "create", "-q", "-f", "qcow2", base, "16M"])
+    for kind, name in (("absolute", base), ("relative", "base.qcow2")):
+        over = t.path("over-%s.qcow2" % kind)
+        e.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", name, "-F", "qcow2", over])
+        vm = t.vm("backing" + kind, e.firmware_profile(
+            disks=[{"path": over, "format": "qcow2"}]), qmp=False)
+        code, out, err = vm.vmrun("check", vm.file)
+        line = [l for l in out.splitlines() if "disks[0] backing" in l]
+        if kind == "absolute":
+            t.check(line and line[0].startswith("PASS"), "format qcow2: vmrun check passes an "
+                    "absolute backing file", line)
+            st = vm.start()
+            opened = [f for f in os.listdir("/proc/%d/fd" % st["qemu_pid"])
+                      if e.read_file("/proc/%d/fdinfo/%s" % (st["qemu_pid"], f)) is not None
+                      and os.path.realpath("/proc/%d/fd/%s" % (st["qemu_pid"], f)) == base]
+            t.check(opened, "format qcow2: QEMU opened the absolute backing file %s" % base)
+            vm.stop("--force")
+        else:
+            t.check(line and line[0].startswith("FAIL") and "qemu-img rebase" in line[0],
+                    "format qcow2: vmrun check fails a relative backing file, with the fix", line)
+            code, out, err = vm.vmrun("start", "--detach", vm.file)
+            t.check(code == 1 and "relative name" in err and "qemu-img rebase -u -F qcow2 -b %s"
+                    % base in err, "format qcow2: vmrun start refuses a relative backing file "
+                    "(exit 1) with the qemu-img command", (code, err))
+            t.equal(vm.status().get("state"), "absent", "nothing runs after the refusal")
+
+
 def body(t):
+    backing_files(t)
     # Images: (key, bus, format, media, extra keys)
     spec = [
         ("virtio", {"bus": "virtio", "format": "raw", "cache": "none", "aio": "native",
