@@ -1,6 +1,8 @@
 # The QEMU command-line builder (launcher/qemu/cmdline*.c) and `vmrun print-cmd`.
 #   test_cmdline          unit tests: each piece of the argv from profiles
 #                         filled in C
+#   test_qcow2            the backing file name read from qcow2 headers,
+#                         forged ones included
 #   cmdline_golden_NAME   the argv of each example profile (and of a built-in
 #                         sample that uses every device kind) against
 #                         tests/cmdline/golden/NAME.argv; UPDATE_GOLDEN=1
@@ -17,6 +19,8 @@ set(CMDLINE_SOURCES ${CMAKE_SOURCE_DIR}/launcher/qemu/cmdline.c
 
 vmrun_unit_test(test_cmdline SOURCES cmdline/test_cmdline.c ${CMDLINE_SOURCES}
                 LIBS vmrun_profile)
+vmrun_unit_test(test_qcow2 SOURCES cmdline/test_qcow2.c ${CMAKE_SOURCE_DIR}/launcher/qemu/qcow2.c)
+target_include_directories(test_qcow2 PRIVATE ${CMAKE_SOURCE_DIR}/launcher)
 
 # The argv helper also chooses the firmware (from tests/cmdline/firmware),
 # which reads files: it links the whole core.

@@ -568,6 +568,30 @@ static void test_network(void **state)
     assert_pair(&b.a, "-netdev", "tap,id=net2,ifname=tap-vm,script=no,downscript=no");
     argv_list_free(&b.a);
 
+    /* The taps vmrun opens (host/net/tap.h): numbered after the TPM's fd,
+     * a "user" network none; QEMU gets fd= and runs no helper, so the
+     * sandbox may deny spawning. */
+    p.qemu.accel = VM_ACCEL_KVM;
+    p.cpu.model = NULL;
+    p.tpm.present = true;
+    struct vm_host_facts h;
+    struct vm_host_facts_storage st;
+    vm_host_facts_default(&h, &st, &p, NULL, NULL);
+    assert_int_equal(h.net_fd[0], 0);
+    assert_int_equal(h.net_fd[1], h.tpm_fd + 1);
+    assert_int_equal(h.net_fd[2], h.tpm_fd + 2);
+    h.sandbox = true;
+    b = build_ok(&p, &h);
+    char want[64];
+    snprintf(want, sizeof(want), "tap,id=net1,fd=%d", h.net_fd[1]);
+    assert_pair(&b.a, "-netdev", want);
+    snprintf(want, sizeof(want), "tap,id=net2,fd=%d,vhost=on", h.net_fd[2]);
+    assert_pair(&b.a, "-netdev", want);
+    assert_pair(&b.a, "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,"
+                                  "resourcecontrol=deny");
+    argv_list_free(&b.a);
+    p.tpm.present = false;
+
     /* A model with '=' would become a key: refused. */
     nets[2].model = (char *)"e1000e,netdev=x";
     build_fails(&p, &base_facts, "nets[].model \"e1000e,netdev=x\" cannot be given to QEMU");
