@@ -163,7 +163,11 @@ static void current_driver(const char *bdf, char *buf, size_t len)
         return;
     target[n] = '\0';
     const char *s = strrchr(target, '/');
-    snprintf(buf, len, "%s", s ? s + 1 : target);
+    s = s ? s + 1 : target;
+    /* A driver's name is short; a longer one is cut (and never matches). */
+    size_t l = strnlen(s, len - 1);
+    memcpy(buf, s, l);
+    buf[l] = '\0';
 }
 
 static int group_of(const char *bdf)
