@@ -41,6 +41,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from qemu_opts import split_opts  # noqa: E402
+
 FLAGS = {"-S", "-nodefaults", "-no-user-config", "-no-hpet", "-enable-kvm",
          "-no-reboot", "-no-shutdown", "-snapshot", "-nographic", "-full-screen"}
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
@@ -49,24 +52,6 @@ OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 def fail(msg):
     print("FAIL: " + msg, file=sys.stderr)
     sys.exit(1)
-
-
-def split_opts(s):
-    """QEMU's option syntax: parts split on ',', ',,' is a literal comma."""
-    parts, cur, i = [], "", 0
-    while i < len(s):
-        if s[i] == ",":
-            if s[i + 1:i + 2] == ",":
-                cur += ","
-                i += 2
-                continue
-            parts.append(cur)
-            cur = ""
-        else:
-            cur += s[i]
-        i += 1
-    parts.append(cur)
-    return parts
 
 
 def join_opts(parts):

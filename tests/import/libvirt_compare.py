@@ -46,6 +46,9 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from qemu_opts import split_opts  # noqa: E402
+
 QEMU_NS = "http://libvirt.org/schemas/domain/qemu/1.0"
 VMRUN = os.environ.get("VMRUN_RELEASE_BIN", "vmrun")
 
@@ -142,23 +145,6 @@ def mac_ok(s):
 
 
 # ---- argv to facts -------------------------------------------------------------
-
-def split_opts(s):
-    parts, cur, i = [], "", 0
-    while i < len(s):
-        if s[i] == ",":
-            if s[i + 1:i + 2] == ",":
-                cur += ","
-                i += 2
-                continue
-            parts.append(cur)
-            cur = ""
-        else:
-            cur += s[i]
-        i += 1
-    parts.append(cur)
-    return parts
-
 
 def props(value, first_key):
     """A -device/-object/-drive value as a dict, from JSON or key=value."""
