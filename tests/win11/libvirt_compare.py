@@ -25,6 +25,9 @@ import shlex
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from qemu_opts import split_opts  # noqa: E402
+
 
 def import_harness():
     """The import tests' private-libvirtd harness, loaded from its file."""
@@ -102,19 +105,7 @@ def pairs(argv):
 def opts(value):
     """QEMU's key=value list, ',,' being a literal comma (the first part,
     without '=', under the key '')."""
-    parts, cur, i = [], "", 0
-    while i < len(value):
-        if value[i] == "," and value[i + 1:i + 2] == ",":
-            cur += ","
-            i += 2
-            continue
-        if value[i] == ",":
-            parts.append(cur)
-            cur = ""
-        else:
-            cur += value[i]
-        i += 1
-    parts.append(cur)
+    parts = split_opts(value)
     out = {}
     for p in parts:
         k, _, v = p.partition("=")
