@@ -264,13 +264,22 @@ static void check_file(struct check_report *r, const char *name, const char *pat
 
 /* A qcow2 disk's backing file: QEMU opens it by name, which must be
  * absolute (qemu/qcow2.h). Read only when check_file could read the image
- * as who runs vmrun check, and never through a path outside root's
- * control when that is root (check_file warned about it). */
+ * as who runs vmrun check; as root, only a root-controlled path, and
+ * through the fd its resolution gave (check_file warned about the rest). */
 static void check_backing(struct check_report *r, const char *name, const char *path)
 {
     if (r->n > 0 && r->items[r->n - 1].result != CHECK_PASS)
         return;
-    cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    cleanup_close int fd = -1;
+    if (geteuid() == 0) {
+        struct vmrun_error werr = {0};
+        cleanup_safe_path struct safe_path sp = {.fd = -1};
+        if (safe_resolve(path, &sp, &werr) < 0 || !sp.root_controlled)
+            return;
+        fd = safe_reopen(&sp, O_RDONLY);
+    } else {
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    }
     char backing[1024];
     if (fd < 0 || qcow2_backing_file(fd, backing, sizeof(backing)) != 1)
         return;
