@@ -367,8 +367,7 @@ static void check_cpus(const struct vm_profile *p, struct check_report *r)
                 cpuset_add(&used, (unsigned)c);
                 continue;
             }
-            text_append(bad, sizeof(bad), "%s%s[%zu] = %d", bad[0] ? ", " : "", lists[k].key, i,
-                         c);
+            text_append(bad, sizeof(bad), "%s%s[%zu] = %d", bad[0] ? ", " : "", lists[k].key, i, c);
         }
     }
     if (bad[0] != '\0') {
