@@ -217,6 +217,7 @@ struct vm_profile {
     size_t n_nets;
     struct vm_usb *usb;
     size_t n_usb;
+    bool usb_present; /* a "usb" key, even an empty list: the VM has a USB controller */
     struct vm_input *inputs;
     size_t n_inputs;
 

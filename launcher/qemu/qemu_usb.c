@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "qemu/qemu_probe.h"
+#include "qmp.h"
 
 /* QEMU answers these at once; a QEMU that does not within this is not
  * going to. */

@@ -27,7 +27,11 @@
 #include <stddef.h>
 
 #include "base/error.h"
-#include "qmp.h"
+
+/* qmp.h: the argv builder includes this header for the controller's
+ * name alone, without the QMP library. */
+struct qmp_client;
+struct qmp_event;
 
 /* The xHCI controller the argv adds (cmdline_build.c), and its ports: the
  * most QEMU's qemu-xhci has, 15 USB 2 and 15 USB 3 ports over 15 device

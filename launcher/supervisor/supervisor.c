@@ -35,8 +35,10 @@
 #include "qemu/qemu_fds.h"
 #include "qemu/qemu_sandbox.h"
 #include "qmp.h"
+#include "supervisor/control.h"
 #include "supervisor/preflight.h"
 #include "supervisor/runtime.h"
+#include "supervisor/usb_hotplug.h"
 #include "supervisor/vmstate.h"
 #include "sys/child_env.h"
 #include "sys/hostpath.h"
@@ -91,6 +93,8 @@ struct sup {
     struct firmware_choice fw;
     struct swtpm_proc swtpm; /* pid 0 without a TPM */
     bool tpm_died;           /* swtpm ended while QEMU ran */
+    struct usb_hotplug *usb; /* host USB devices following the rules; NULL without */
+    int control_fd;          /* requests from other vmrun commands (control.h) */
 
     /* stop state */
     int stop_stage; /* 0 running, 1 powerdown sent, 2 quit sent, 3 killed */
@@ -833,8 +837,38 @@ static void drain_events(struct sup *s)
                    strcmp(ev.name, "RESUME") == 0) {
             /* expected around our own requests; nothing to tell */
         }
+        usb_hotplug_qmp_event(s->usb, &ev);
         qmp_event_free(&ev);
     }
+}
+
+static void say_cb(void *opaque, const char *msg);
+
+/* A request from another vmrun command (control.h). */
+static cJSON *on_request(void *ctx, const cJSON *req)
+{
+    struct sup *s = ctx;
+    if (s->stop_stage != 0)
+        return control_error_reply("'%s' is stopping", s->p->name);
+    return usb_hotplug_request(s->usb, req);
+}
+
+/* Before the vCPUs run: the request channel, and the host USB devices the
+ * rules take (the guest finds them at boot). */
+static int start_devices(struct sup *s, struct vmrun_error *err)
+{
+    s->control_fd = control_listen(s->rt.dir, err);
+    if (s->control_fd < 0)
+        return s->control_fd;
+    const struct usb_hotplug_opts uo = {
+        .profile = s->p,
+        .qmp = s->qmp,
+        .journal = &s->journal,
+        .runtime_dir = s->rt.dir,
+        .say = say_cb,
+        .say_opaque = s,
+    };
+    return usb_hotplug_start(&uo, &s->usb, err);
 }
 
 /* The main loop: until QEMU has been reaped. 0, or a negative errno when
@@ -844,12 +878,17 @@ static int watch(struct sup *s, struct vmrun_error *err)
     for (;;) {
         if (reap_qemu(s, false))
             return 0;
-        struct pollfd pfd[2] = {
+        struct pollfd pfd[4] = {
             {.fd = s->sigfd, .events = POLLIN},
             {.fd = s->qmp != NULL ? qmp_fd(s->qmp) : -1, .events = POLLIN},
+            {.fd = usb_hotplug_fd(s->usb), .events = POLLIN},
+            {.fd = s->control_fd, .events = POLLIN},
         };
         int timeout = s->stop_stage > 0 && s->stop_stage < 3 ? ms_until(&s->deadline) : -1;
-        int r = poll(pfd, 2, timeout);
+        int usb_due = usb_hotplug_timeout_ms(s->usb);
+        if (usb_due >= 0 && (timeout < 0 || usb_due < timeout))
+            timeout = usb_due;
+        int r = poll(pfd, 4, timeout);
         if (r < 0 && errno != EINTR) {
             int e = errno;
             kill(s->qemu, SIGKILL);
@@ -859,7 +898,7 @@ static int watch(struct sup *s, struct vmrun_error *err)
         }
         if (r < 0)
             continue;
-        if (r == 0) {
+        if (r == 0 && s->stop_stage > 0 && s->stop_stage < 3 && ms_until(&s->deadline) == 0) {
             on_deadline(s);
             continue;
         }
@@ -880,12 +919,19 @@ static int watch(struct sup *s, struct vmrun_error *err)
             if (qmp_pump(s->qmp) < 0) {
                 /* QEMU closed the socket: it is exiting. Wait for it. */
                 drain_events(s);
+                usb_hotplug_lost_qmp(s->usb);
                 qmp_close(s->qmp);
                 s->qmp = NULL;
                 continue;
             }
             drain_events(s);
         }
+        /* Devices come and go, and other vmrun commands ask; what QEMU
+         * said meanwhile (DEVICE_DELETED) is queued: drained right after. */
+        usb_hotplug_run(s->usb);
+        if (pfd[3].revents & POLLIN)
+            control_serve(s->control_fd, on_request, s);
+        drain_events(s);
     }
 }
 
@@ -1010,7 +1056,7 @@ enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor
                              struct vmrun_error *err)
 {
     struct sup s = {.p = p, .o = o, .sigfd = -1, .qemu = 0, .qmp_peer = -1,
-                    .swtpm = {.qemu_end = -1}};
+                    .swtpm = {.qemu_end = -1}, .control_fd = -1};
     qemu_fds_init(&s.fds);
     s.rt.lock_fd = -1;
     s.journal.fd = -1;
@@ -1121,6 +1167,8 @@ enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor
         goto out_stop_qemu;
     if (write_state(&s, "pinned", err) < 0)
         goto out_stop_qemu;
+    if (start_devices(&s, err) < 0)
+        goto out_stop_qemu;
     test_hold_before_cont();
     if ((r = qmp_execute(s.qmp, "cont", NULL, NULL, QMP_COMMAND_TIMEOUT_MS)) < 0) {
         vmrun_failx(err, -r, "cont: %s", qmp_last_error(s.qmp));
@@ -1177,6 +1225,12 @@ out_stop_qemu:
     }
     outcome = VM_NOT_STARTED;
 out_undo:
+    usb_hotplug_free(s.usb);
+    s.usb = NULL;
+    if (s.control_fd >= 0) {
+        close(s.control_fd);
+        s.control_fd = -1;
+    }
     if (s.qmp != NULL) {
         qmp_close(s.qmp);
         s.qmp = NULL;
