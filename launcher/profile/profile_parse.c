@@ -75,52 +75,6 @@ static const char *const discard_names[] = {"ignore", "unmap", NULL};
 static const char *const grab_toggle_names[] = {
     "ctrl-ctrl", "alt-alt", "shift-shift", "meta-meta", "scrolllock", "ctrl-scrolllock", NULL};
 
-/* What the cross-key checks need besides the values: where each came
- * from. */
-struct where {
-    const cJSON *root, *qemu_accel, *cpu, *cpu_model, *vcpus, *emulator, *iothreads, *hyperv,
-        *vendor_id, *isolate, *dedicated, *idle_in_guest, *memory, *size, *hugepages, *boot_initrd,
-        *boot_cmdline, *governor_scope;
-    const cJSON **vcpu_items, **pci_items, **disk_items, **net_items, **usb_items;
-    bool topology_given;
-};
-
-static void missing(struct pj *pj, const cJSON *parent, const char *key, const char *expected)
-{
-    size_t saved = pj_push_key(pj, key);
-    pj_error(pj, parent, "required key is missing; expected %s", expected);
-    pj_pop(pj, saved);
-}
-
-static bool is_array(struct pj *pj, const cJSON *node, const char *expected)
-{
-    if (cJSON_IsArray(node))
-        return true;
-    char got[128];
-    pj_describe(node, got, sizeof(got));
-    pj_error(pj, node, "expected %s, got %s", expected, got);
-    return false;
-}
-
-static size_t array_len(const cJSON *a)
-{
-    size_t n = 0;
-    for (const cJSON *c = a->child; c != NULL; c = c->next)
-        n++;
-    return n;
-}
-
-/* Caps on list lengths: far above any real machine, low enough that the
- * checks between entries stay cheap on any input. */
-
-static bool too_long(struct pj *pj, const cJSON *a, size_t n, size_t max)
-{
-    if (n <= max)
-        return false;
-    pj_error(pj, a, "expected at most %zu entries, got %zu", max, n);
-    return true;
-}
-
 /* ---- name, description, run_as ------------------------------------- */
 
 static bool valid_name(const char *s)
@@ -192,8 +146,6 @@ static void parse_run_as(struct pj *pj, const cJSON *root, struct vm_profile *p)
     pj_pop(pj, saved);
 }
 
-static int hexval(char c);
-
 /* The SMBIOS system UUID (-uuid), which Windows ties its activation to:
  * 8-4-4-4-12 hex digits, or the 32 digits without dashes as libvirt also
  * accepts; kept in lower case with dashes. */
@@ -212,7 +164,7 @@ static void parse_uuid(struct pj *pj, const cJSON *root, struct vm_profile *p)
         for (size_t i = 0; s[i] != '\0' && ok; i++) {
             if (s[i] == '-')
                 continue;
-            int h = hexval(s[i]);
+            int h = pj_hexval(s[i]);
             ok = h >= 0 && o < 36;
             if (ok) {
                 if (o == 8 || o == 13 || o == 18 || o == 23)
@@ -240,7 +192,8 @@ static void parse_uuid(struct pj *pj, const cJSON *root, struct vm_profile *p)
 
 /* ---- qemu, boot ------------------------------------------ */
 
-static void parse_qemu(struct pj *pj, const cJSON *root, struct vm_profile *p, struct where *w)
+static void parse_qemu(struct pj *pj, const cJSON *root, struct vm_profile *p,
+                       struct profile_where *w)
 {
     const cJSON *q = pj_member(root, "qemu");
     if (q == NULL)
@@ -280,9 +233,9 @@ static void parse_qemu(struct pj *pj, const cJSON *root, struct vm_profile *p, s
         const cJSON *ea = pj_member(q, "extra_args");
         if (ea != NULL) {
             size_t s2 = pj_push_key(pj, "extra_args");
-            if (is_array(pj, ea, "an array of strings")) {
-                size_t n = array_len(ea);
-                if (too_long(pj, ea, n, VM_EXTRA_ARGS_MAX))
+            if (pj_is_array(pj, ea, "an array of strings")) {
+                size_t n = pj_array_len(ea);
+                if (pj_too_long(pj, ea, n, VM_EXTRA_ARGS_MAX))
                     n = 0;
                 p->qemu.extra_args = calloc(n + 1, sizeof(char *));
                 size_t i = 0;
@@ -328,18 +281,6 @@ static void parse_boot(struct pj *pj, const cJSON *root, struct vm_profile *p)
 
 /* ---- cpu ------------------------------------------------------------ */
 
-static const cJSON **item_array(const cJSON *a, size_t *n)
-{
-    *n = array_len(a);
-    const cJSON **items = calloc(*n + 1, sizeof(*items));
-    if (items == NULL)
-        return NULL;
-    size_t i = 0;
-    for (const cJSON *c = a->child; c != NULL; c = c->next)
-        items[i++] = c;
-    return items;
-}
-
 /* A list of host CPUs; duplicates within the list are errors. */
 static void parse_cpu_list(struct pj *pj, const cJSON *pin, const char *key, struct cpu_list *out,
                            const cJSON ***items_out)
@@ -348,12 +289,12 @@ static void parse_cpu_list(struct pj *pj, const cJSON *pin, const char *key, str
     if (a == NULL)
         return;
     size_t saved = pj_push_key(pj, key);
-    if (!is_array(pj, a, "an array of host CPU numbers")) {
+    if (!pj_is_array(pj, a, "an array of host CPU numbers")) {
         pj_pop(pj, saved);
         return;
     }
     size_t n;
-    cleanup_free const cJSON **items = item_array(a, &n);
+    cleanup_free const cJSON **items = pj_items(a, &n);
     if (n == 0)
         pj_error(pj, a, "expected at least one host CPU number, got an empty array");
     if (n > MAX_VCPUS) {
@@ -401,7 +342,8 @@ static void parse_topology_part(struct pj *pj, const cJSON *cpu, const char *key
         *out = (unsigned)v;
 }
 
-static void parse_cpu(struct pj *pj, const cJSON *root, struct vm_profile *p, struct where *w)
+static void parse_cpu(struct pj *pj, const cJSON *root, struct vm_profile *p,
+                      struct profile_where *w)
 {
     p->cpu.sockets = p->cpu.cores = p->cpu.threads = 1;
     const cJSON *c = pj_member(root, "cpu");
@@ -501,7 +443,6 @@ static void parse_cpu(struct pj *pj, const cJSON *root, struct vm_profile *p, st
     int scope;
     if (pj_get_enum(pj, c, "governor_scope", scope_names, &scope) > 0)
         p->cpu.governor_scope = (enum vm_governor_scope)scope;
-    w->governor_scope = pj_member(c, "governor_scope");
     pj_pop(pj, saved);
 }
 
@@ -552,14 +493,13 @@ static void parse_hugepage_list(struct pj *pj, const cJSON *list, struct vm_prof
     p->memory.hugepage_fallback_kb = n == 2 ? got_kb[1] : 0;
 }
 
-static void parse_memory(struct pj *pj, const cJSON *root, struct vm_profile *p, struct where *w)
+static void parse_memory(struct pj *pj, const cJSON *root, struct vm_profile *p)
 {
     p->memory.numa_node = -1;
     const cJSON *m = pj_member(root, "memory");
-    w->memory = m;
     const char *size_expected = "a size such as \"16G\" or \"512M\", or a number of bytes";
     if (m == NULL) {
-        missing(pj, root, "memory", "an object with at least \"size\" (e.g. \"16G\")");
+        pj_missing(pj, root, "memory", "an object with at least \"size\" (e.g. \"16G\")");
         return;
     }
     size_t saved = pj_push_key(pj, "memory");
@@ -568,9 +508,8 @@ static void parse_memory(struct pj *pj, const cJSON *root, struct vm_profile *p,
         return;
     }
     const cJSON *size = pj_member(m, "size");
-    w->size = size;
     if (size == NULL) {
-        missing(pj, m, "size", size_expected);
+        pj_missing(pj, m, "size", size_expected);
     } else {
         size_t s2 = pj_push_key(pj, "size");
         char got[128];
@@ -606,7 +545,6 @@ static void parse_memory(struct pj *pj, const cJSON *root, struct vm_profile *p,
     }
 
     const cJSON *hp = pj_member(m, "hugepages");
-    w->hugepages = hp;
     if (hp != NULL) {
         size_t s2 = pj_push_key(pj, "hugepages");
         if (cJSON_IsArray(hp))
@@ -663,46 +601,21 @@ static void parse_memory(struct pj *pj, const cJSON *root, struct vm_profile *p,
 
 /* ---- pci ---------------------------------------------------------------- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* n hex digits exactly. */
-static bool hexn(const char *s, size_t n, unsigned *out)
-{
-    unsigned v = 0;
-    for (size_t i = 0; i < n; i++) {
-        int d = hexval(s[i]);
-        if (d < 0)
-            return false;
-        v = v * 16 + (unsigned)d;
-    }
-    *out = v;
-    return true;
-}
-
 /* "DDDD:BB:SS.F" or "BB:SS.F". */
 static bool parse_bdf(const char *s, struct vm_pci *d)
 {
     size_t n = strlen(s);
     unsigned dom = 0;
     if (n == 12) {
-        if (!hexn(s, 4, &dom) || s[4] != ':')
+        if (!pj_hexn(s, 4, &dom) || s[4] != ':')
             return false;
         s += 5;
     } else if (n != 7) {
         return false;
     }
     unsigned bus, slot, func;
-    if (!hexn(s, 2, &bus) || s[2] != ':' || !hexn(s + 3, 2, &slot) || s[5] != '.' ||
-        !hexn(s + 6, 1, &func))
+    if (!pj_hexn(s, 2, &bus) || s[2] != ':' || !pj_hexn(s + 3, 2, &slot) || s[5] != '.' ||
+        !pj_hexn(s + 6, 1, &func))
         return false;
     if (slot > 0x1f || func > 7)
         return false;
@@ -714,29 +627,30 @@ static bool parse_bdf(const char *s, struct vm_pci *d)
     return true;
 }
 
-static void parse_bootindex(struct pj *pj, const cJSON *obj, int *out)
+void profile_parse_bootindex(struct pj *pj, const cJSON *obj, int *out)
 {
     int64_t v;
     if (pj_get_int(pj, obj, "bootindex", 0, MAX_BOOTINDEX, "a boot order (integer >= 0)", &v) > 0)
         *out = (int)v;
 }
 
-static void parse_pci(struct pj *pj, const cJSON *root, struct vm_profile *p, struct where *w)
+static void parse_pci(struct pj *pj, const cJSON *root, struct vm_profile *p,
+                      struct profile_where *w)
 {
     const cJSON *a = pj_member(root, "pci");
     if (a == NULL)
         return;
     size_t saved = pj_push_key(pj, "pci");
-    if (!is_array(pj, a, "an array of PCI devices")) {
+    if (!pj_is_array(pj, a, "an array of PCI devices")) {
         pj_pop(pj, saved);
         return;
     }
-    size_t n = array_len(a);
-    if (too_long(pj, a, n, VM_PCI_MAX)) {
+    size_t n = pj_array_len(a);
+    if (pj_too_long(pj, a, n, VM_PCI_MAX)) {
         pj_pop(pj, saved);
         return;
     }
-    w->pci_items = item_array(a, &n);
+    w->pci_items = pj_items(a, &n);
     p->pci = calloc(n + 1, sizeof(*p->pci));
     if (w->pci_items == NULL || p->pci == NULL) {
         pj_error(pj, a, "out of memory");
@@ -754,7 +668,7 @@ static void parse_pci(struct pj *pj, const cJSON *root, struct vm_profile *p, st
         if (pj_object(pj, o, pci_keys)) {
             const cJSON *addr = pj_member(o, "address");
             if (addr == NULL) {
-                missing(pj, o, "address", expected);
+                pj_missing(pj, o, "address", expected);
             } else {
                 size_t s3 = pj_push_key(pj, "address");
                 cleanup_free char *s = NULL;
@@ -776,7 +690,7 @@ static void parse_pci(struct pj *pj, const cJSON *root, struct vm_profile *p, st
                 pj_pop(pj, s3);
             }
             pj_get_string(pj, o, "rom", PJ_NONEMPTY, "the path of a ROM file", &d->rom);
-            parse_bootindex(pj, o, &d->bootindex);
+            profile_parse_bootindex(pj, o, &d->bootindex);
             pj_get_bool(pj, o, "take_group", &d->take_group);
             bool rombar = true;
             if (pj_get_bool(pj, o, "rombar", &rombar) > 0)
@@ -828,22 +742,23 @@ static void parse_disk_serial(struct pj *pj, const cJSON *o, struct vm_disk *d)
     pj_pop(pj, saved);
 }
 
-static void parse_disks(struct pj *pj, const cJSON *root, struct vm_profile *p, struct where *w)
+static void parse_disks(struct pj *pj, const cJSON *root, struct vm_profile *p,
+                        struct profile_where *w)
 {
     const cJSON *a = pj_member(root, "disks");
     if (a == NULL)
         return;
     size_t saved = pj_push_key(pj, "disks");
-    if (!is_array(pj, a, "an array of disks")) {
+    if (!pj_is_array(pj, a, "an array of disks")) {
         pj_pop(pj, saved);
         return;
     }
-    size_t n = array_len(a);
-    if (too_long(pj, a, n, VM_DISKS_MAX)) {
+    size_t n = pj_array_len(a);
+    if (pj_too_long(pj, a, n, VM_DISKS_MAX)) {
         pj_pop(pj, saved);
         return;
     }
-    w->disk_items = item_array(a, &n);
+    w->disk_items = pj_items(a, &n);
     p->disks = calloc(n + 1, sizeof(*p->disks));
     if (w->disk_items == NULL || p->disks == NULL) {
         pj_error(pj, a, "out of memory");
@@ -862,7 +777,7 @@ static void parse_disks(struct pj *pj, const cJSON *root, struct vm_profile *p, 
             continue;
         }
         if (pj_member(o, "path") == NULL)
-            missing(pj, o, "path", "the path of a disk image or block device");
+            pj_missing(pj, o, "path", "the path of a disk image or block device");
         pj_get_string(pj, o, "path", PJ_NONEMPTY, "the path of a disk image or block device",
                       &d->path);
         int v;
@@ -883,7 +798,7 @@ static void parse_disks(struct pj *pj, const cJSON *root, struct vm_profile *p, 
             d->aio = strdup(aio_names[aio]);
         if (pj_get_enum(pj, o, "discard", discard_names, &discard) > 0)
             d->discard = strdup(discard_names[discard]);
-        parse_bootindex(pj, o, &d->bootindex);
+        profile_parse_bootindex(pj, o, &d->bootindex);
         parse_disk_serial(pj, o, d);
 
         const cJSON *bus = pj_member(o, "bus") != NULL ? pj_member(o, "bus") : o;
@@ -919,7 +834,7 @@ static bool parse_mac(const char *s, char *out, size_t len)
     if (strlen(s) != 17)
         return false;
     for (int i = 0; i < 6; i++) {
-        if (!hexn(s + 3 * i, 2, &b[i]) || (i < 5 && s[3 * i + 2] != ':'))
+        if (!pj_hexn(s + 3 * i, 2, &b[i]) || (i < 5 && s[3 * i + 2] != ':'))
             return false;
     }
     snprintf(out, len, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
@@ -941,22 +856,23 @@ static void parse_ifname(struct pj *pj, const cJSON *o, const char *key, char **
     pj_pop(pj, saved);
 }
 
-static void parse_network(struct pj *pj, const cJSON *root, struct vm_profile *p, struct where *w)
+static void parse_network(struct pj *pj, const cJSON *root, struct vm_profile *p,
+                          struct profile_where *w)
 {
     const cJSON *a = pj_member(root, "network");
     if (a == NULL)
         return;
     size_t saved = pj_push_key(pj, "network");
-    if (!is_array(pj, a, "an array of network interfaces")) {
+    if (!pj_is_array(pj, a, "an array of network interfaces")) {
         pj_pop(pj, saved);
         return;
     }
-    size_t n = array_len(a);
-    if (too_long(pj, a, n, VM_NETS_MAX)) {
+    size_t n = pj_array_len(a);
+    if (pj_too_long(pj, a, n, VM_NETS_MAX)) {
         pj_pop(pj, saved);
         return;
     }
-    w->net_items = item_array(a, &n);
+    w->net_items = pj_items(a, &n);
     p->nets = calloc(n + 1, sizeof(*p->nets));
     if (w->net_items == NULL || p->nets == NULL) {
         pj_error(pj, a, "out of memory");
@@ -981,7 +897,7 @@ static void parse_network(struct pj *pj, const cJSON *root, struct vm_profile *p
                            : net->type == VM_NET_TAP  ? "tap"
                                                       : NULL;
         if (need != NULL && pj_member(o, need) == NULL)
-            missing(pj, o, need, "a network interface name");
+            pj_missing(pj, o, need, "a network interface name");
         const char *const ifkeys[] = {"bridge", "tap"};
         for (size_t k = 0; k < ARRAY_SIZE(ifkeys); k++) {
             const cJSON *v = pj_member(o, ifkeys[k]);
@@ -1001,7 +917,7 @@ static void parse_network(struct pj *pj, const cJSON *root, struct vm_profile *p
                 char norm[18];
                 char got[128];
                 pj_describe(mac, got, sizeof(got));
-                if (!parse_mac(s, norm, sizeof(norm)) || (hexval(norm[1]) & 1) != 0)
+                if (!parse_mac(s, norm, sizeof(norm)) || (pj_hexval(norm[1]) & 1) != 0)
                     pj_error(pj, mac, "expected %s, got %s", expected, got);
                 else
                     net->mac = strdup(norm);
@@ -1021,13 +937,13 @@ static void parse_usb_id(struct pj *pj, const cJSON *o, const char *key, unsigne
     char expected[64];
     snprintf(expected, sizeof(expected), "a USB %s id of 4 hex digits such as \"046d\"", key);
     if (v == NULL) {
-        missing(pj, o, key, expected);
+        pj_missing(pj, o, key, expected);
         return;
     }
     size_t saved = pj_push_key(pj, key);
     cleanup_free char *s = NULL;
     if (pj_string(pj, v, PJ_NONEMPTY, expected, &s) > 0) {
-        if (strlen(s) != 4 || !hexn(s, 4, out)) {
+        if (strlen(s) != 4 || !pj_hexn(s, 4, out)) {
             char got[128];
             pj_describe(v, got, sizeof(got));
             pj_error(pj, v, "expected %s, got %s", expected, got);
@@ -1036,22 +952,23 @@ static void parse_usb_id(struct pj *pj, const cJSON *o, const char *key, unsigne
     pj_pop(pj, saved);
 }
 
-static void parse_usb(struct pj *pj, const cJSON *root, struct vm_profile *p, struct where *w)
+static void parse_usb(struct pj *pj, const cJSON *root, struct vm_profile *p,
+                      struct profile_where *w)
 {
     const cJSON *a = pj_member(root, "usb");
     if (a == NULL)
         return;
     size_t saved = pj_push_key(pj, "usb");
-    if (!is_array(pj, a, "an array of USB devices")) {
+    if (!pj_is_array(pj, a, "an array of USB devices")) {
         pj_pop(pj, saved);
         return;
     }
-    size_t n = array_len(a);
-    if (too_long(pj, a, n, VM_USB_MAX)) {
+    size_t n = pj_array_len(a);
+    if (pj_too_long(pj, a, n, VM_USB_MAX)) {
         pj_pop(pj, saved);
         return;
     }
-    w->usb_items = item_array(a, &n);
+    w->usb_items = pj_items(a, &n);
     p->usb = calloc(n + 1, sizeof(*p->usb));
     if (w->usb_items == NULL || p->usb == NULL) {
         pj_error(pj, a, "out of memory");
@@ -1086,12 +1003,12 @@ static void parse_input(struct pj *pj, const cJSON *root, struct vm_profile *p)
     if (a == NULL)
         return;
     size_t saved = pj_push_key(pj, "input");
-    if (!is_array(pj, a, "an array of input devices")) {
+    if (!pj_is_array(pj, a, "an array of input devices")) {
         pj_pop(pj, saved);
         return;
     }
-    size_t n = array_len(a);
-    if (too_long(pj, a, n, VM_INPUTS_MAX)) {
+    size_t n = pj_array_len(a);
+    if (pj_too_long(pj, a, n, VM_INPUTS_MAX)) {
         pj_pop(pj, saved);
         return;
     }
@@ -1109,7 +1026,7 @@ static void parse_input(struct pj *pj, const cJSON *root, struct vm_profile *p)
         if (pj_object(pj, o, input_keys)) {
             const char *expected = "an evdev device path such as \"/dev/input/by-id/...\"";
             if (pj_member(o, "evdev") == NULL)
-                missing(pj, o, "evdev", expected);
+                pj_missing(pj, o, "evdev", expected);
             pj_get_string(pj, o, "evdev", PJ_NONEMPTY | PJ_ABSPATH, expected, &in->evdev);
             int t;
             if (pj_get_enum(pj, o, "grab_toggle", grab_toggle_names, &t) > 0)
@@ -1154,7 +1071,7 @@ static void parse_looking_glass(struct pj *pj, const cJSON *root, struct vm_prof
     const char *expected = "a resolution \"WIDTHxHEIGHT\" such as \"2560x1440\"";
     const cJSON *res = pj_member(o, "resolution");
     if (res == NULL) {
-        missing(pj, o, "resolution", expected);
+        pj_missing(pj, o, "resolution", expected);
     } else {
         size_t s2 = pj_push_key(pj, "resolution");
         cleanup_free char *s = NULL;
@@ -1214,7 +1131,7 @@ static void parse_shutdown(struct pj *pj, const cJSON *root, struct vm_profile *
 
 /* ---- what spans several keys ------------------------------------------- */
 
-static void check_cpu(struct pj *pj, struct vm_profile *p, const struct where *w)
+static void check_cpu(struct pj *pj, struct vm_profile *p, const struct profile_where *w)
 {
     size_t saved = pj_push_key(pj, "cpu");
     size_t n_vcpus = p->cpu.vcpus.n;
@@ -1315,7 +1232,8 @@ static void check_cpu(struct pj *pj, struct vm_profile *p, const struct where *w
     pj_pop(pj, saved);
 }
 
-static void check_bootindex(struct pj *pj, const struct vm_profile *p, const struct where *w)
+static void check_bootindex(struct pj *pj, const struct vm_profile *p,
+                            const struct profile_where *w)
 {
     /* QEMU refuses two devices with the same boot index. */
     size_t n = p->n_pci + p->n_disks;
@@ -1399,7 +1317,7 @@ bool profile_key_known(const char *path)
 
 static void parse_tree(struct pj *pj, const cJSON *root, const char *file, struct vm_profile *p)
 {
-    struct where w = {.root = root};
+    struct profile_where w = {0};
     if (!pj_object(pj, root, root_keys))
         return;
     parse_name(pj, root, file, p);
@@ -1414,7 +1332,7 @@ static void parse_tree(struct pj *pj, const cJSON *root, const char *file, struc
     profile_parse_firmware(pj, root, p);
     parse_boot(pj, root, p);
     parse_cpu(pj, root, p, &w);
-    parse_memory(pj, root, p, &w);
+    parse_memory(pj, root, p);
     parse_pci(pj, root, p, &w);
     parse_disks(pj, root, p, &w);
     parse_network(pj, root, p, &w);

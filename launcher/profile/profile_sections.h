@@ -7,6 +7,20 @@
 #include "profile/profile.h"
 #include "profile/profile_json.h"
 
+/* What the checks across keys need besides the values: the nodes the values
+ * came from, to report at. A section fills what it read; profile_parse.c
+ * frees the item arrays. */
+struct profile_where {
+    const cJSON *qemu_accel, *cpu, *cpu_model, *vcpus, *emulator, *iothreads, *hyperv, *vendor_id,
+        *isolate, *dedicated, *idle_in_guest;
+    const cJSON **vcpu_items, **pci_items, **disk_items, **net_items, **usb_items;
+    bool topology_given;
+};
+
+/* "bootindex" of a pci[] or disks[] entry into *out (untouched when
+ * absent); profile_parse.c checks that no two devices share one. */
+void profile_parse_bootindex(struct pj *pj, const cJSON *obj, int *out);
+
 /* cpu.hyperv given as an object (profile_hyperv.c); node is that object,
  * the path is at "cpu.hyperv". */
 void profile_parse_hyperv(struct pj *pj, const cJSON *node, struct vm_profile *p);
