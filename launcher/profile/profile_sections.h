@@ -31,4 +31,14 @@ void profile_parse_cpu_features(struct pj *pj, const cJSON *node, struct vm_prof
 /* smbios (profile_smbios.c); the path is at "smbios". */
 void profile_parse_smbios(struct pj *pj, const cJSON *node, struct vm_profile *p);
 
+/* cpu (profile_cpu.c): every key but hyperv's object form and features,
+ * which it hands to the two above. */
+extern const char *const profile_cpu_keys[];
+extern const char *const profile_pin_keys[];
+void profile_parse_cpu(struct pj *pj, const cJSON *root, struct vm_profile *p,
+                       struct profile_where *w);
+/* What spans cpu and qemu.accel (topology against pinning, KVM-only keys,
+ * threads sharing a vCPU's CPU); after every section is read. */
+void profile_check_cpu(struct pj *pj, struct vm_profile *p, const struct profile_where *w);
+
 #endif
