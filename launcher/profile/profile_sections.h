@@ -41,4 +41,8 @@ void profile_parse_cpu(struct pj *pj, const cJSON *root, struct vm_profile *p,
  * threads sharing a vCPU's CPU); after every section is read. */
 void profile_check_cpu(struct pj *pj, struct vm_profile *p, const struct profile_where *w);
 
+/* memory (profile_memory.c); missing is an error. */
+extern const char *const profile_memory_keys[];
+void profile_parse_memory(struct pj *pj, const cJSON *root, struct vm_profile *p);
+
 #endif
