@@ -45,4 +45,9 @@ void profile_check_cpu(struct pj *pj, struct vm_profile *p, const struct profile
 extern const char *const profile_memory_keys[];
 void profile_parse_memory(struct pj *pj, const cJSON *root, struct vm_profile *p);
 
+/* pci[] (profile_pci.c). */
+extern const char *const profile_pci_keys[];
+void profile_parse_pci(struct pj *pj, const cJSON *root, struct vm_profile *p,
+                       struct profile_where *w);
+
 #endif
