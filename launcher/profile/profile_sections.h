@@ -50,4 +50,9 @@ extern const char *const profile_pci_keys[];
 void profile_parse_pci(struct pj *pj, const cJSON *root, struct vm_profile *p,
                        struct profile_where *w);
 
+/* disks[] (profile_disks.c). */
+extern const char *const profile_disk_keys[];
+void profile_parse_disks(struct pj *pj, const cJSON *root, struct vm_profile *p,
+                         struct profile_where *w);
+
 #endif
