@@ -55,4 +55,9 @@ extern const char *const profile_disk_keys[];
 void profile_parse_disks(struct pj *pj, const cJSON *root, struct vm_profile *p,
                          struct profile_where *w);
 
+/* network[] (profile_network.c). */
+extern const char *const profile_net_keys[];
+void profile_parse_network(struct pj *pj, const cJSON *root, struct vm_profile *p,
+                           struct profile_where *w);
+
 #endif
