@@ -30,7 +30,6 @@ static const char *const root_keys[] = {
 };
 static const char *const qemu_keys[] = {"binary", "machine", "accel", "extra_args", NULL};
 static const char *const boot_keys[] = {"kernel", "initrd", "cmdline", NULL};
-static const char *const usb_keys[] = {"vendor", "product", NULL};
 static const char *const input_keys[] = {"evdev", "grab_toggle", NULL};
 static const char *const audio_keys[] = {"backend", "device", NULL};
 static const char *const lg_keys[] = {"resolution", "device", NULL};
@@ -250,72 +249,6 @@ static void parse_boot(struct pj *pj, const cJSON *root, struct vm_profile *p)
 
 /* ---- network, usb, input ----------------------------------------------- */
 
-static void parse_usb_id(struct pj *pj, const cJSON *o, const char *key, unsigned *out)
-{
-    const cJSON *v = pj_member(o, key);
-    char expected[64];
-    snprintf(expected, sizeof(expected), "a USB %s id of 4 hex digits such as \"046d\"", key);
-    if (v == NULL) {
-        pj_missing(pj, o, key, expected);
-        return;
-    }
-    size_t saved = pj_push_key(pj, key);
-    cleanup_free char *s = NULL;
-    if (pj_string(pj, v, PJ_NONEMPTY, expected, &s) > 0) {
-        if (strlen(s) != 4 || !pj_hexn(s, 4, out)) {
-            char got[128];
-            pj_describe(v, got, sizeof(got));
-            pj_error(pj, v, "expected %s, got %s", expected, got);
-        }
-    }
-    pj_pop(pj, saved);
-}
-
-static void parse_usb(struct pj *pj, const cJSON *root, struct vm_profile *p,
-                      struct profile_where *w)
-{
-    const cJSON *a = pj_member(root, "usb");
-    if (a == NULL)
-        return;
-    size_t saved = pj_push_key(pj, "usb");
-    if (!pj_is_array(pj, a, "an array of USB devices")) {
-        pj_pop(pj, saved);
-        return;
-    }
-    size_t n = pj_array_len(a);
-    if (pj_too_long(pj, a, n, VM_USB_MAX)) {
-        pj_pop(pj, saved);
-        return;
-    }
-    w->usb_items = pj_items(a, &n);
-    p->usb = calloc(n + 1, sizeof(*p->usb));
-    if (w->usb_items == NULL || p->usb == NULL) {
-        pj_error(pj, a, "out of memory");
-        pj_pop(pj, saved);
-        return;
-    }
-    p->n_usb = n;
-    for (size_t i = 0; i < n; i++) {
-        const cJSON *o = w->usb_items[i];
-        size_t s2 = pj_push_index(pj, i);
-        if (pj_object(pj, o, usb_keys)) {
-            struct vm_usb *u = &p->usb[i];
-            u->vendor = u->product = 0x10000; /* not read yet */
-            parse_usb_id(pj, o, "vendor", &u->vendor);
-            parse_usb_id(pj, o, "product", &u->product);
-            for (size_t j = 0; j < i && u->vendor <= 0xffff && u->product <= 0xffff; j++) {
-                if (p->usb[j].vendor == u->vendor && p->usb[j].product == u->product) {
-                    pj_error(pj, o, "USB device %04x:%04x is already listed at usb[%zu]", u->vendor,
-                             u->product, j);
-                    break;
-                }
-            }
-        }
-        pj_pop(pj, s2);
-    }
-    pj_pop(pj, saved);
-}
-
 static void parse_input(struct pj *pj, const cJSON *root, struct vm_profile *p)
 {
     const cJSON *a = pj_member(root, "input");
@@ -503,7 +436,7 @@ bool profile_key_known(const char *path)
         {"tpm", profile_tpm_keys},
         {"boot", boot_keys},      {"cpu", profile_cpu_keys},           {"cpu.pin", profile_pin_keys},
         {"memory", profile_memory_keys},  {"pci[]", profile_pci_keys},         {"disks[]", profile_disk_keys},
-        {"network[]", profile_net_keys},  {"usb[]", usb_keys},         {"input[]", input_keys},
+        {"network[]", profile_net_keys},  {"usb[]", profile_usb_keys},         {"input[]", input_keys},
         {"audio", audio_keys},    {"looking_glass", lg_keys},  {"shutdown", shutdown_keys},
         {"handoff", profile_handoff_keys},
     };
@@ -561,7 +494,7 @@ static void parse_tree(struct pj *pj, const cJSON *root, const char *file, struc
     profile_parse_pci(pj, root, p, &w);
     profile_parse_disks(pj, root, p, &w);
     profile_parse_network(pj, root, p, &w);
-    parse_usb(pj, root, p, &w);
+    profile_parse_usb(pj, root, p, &w);
     parse_input(pj, root, p);
     parse_audio(pj, root, p);
     int v;

@@ -60,4 +60,9 @@ extern const char *const profile_net_keys[];
 void profile_parse_network(struct pj *pj, const cJSON *root, struct vm_profile *p,
                            struct profile_where *w);
 
+/* usb[] (profile_usb.c). */
+extern const char *const profile_usb_keys[];
+void profile_parse_usb(struct pj *pj, const cJSON *root, struct vm_profile *p,
+                       struct profile_where *w);
+
 #endif
