@@ -30,7 +30,6 @@ static const char *const root_keys[] = {
 };
 static const char *const qemu_keys[] = {"binary", "machine", "accel", "extra_args", NULL};
 static const char *const boot_keys[] = {"kernel", "initrd", "cmdline", NULL};
-static const char *const input_keys[] = {"evdev", "grab_toggle", NULL};
 static const char *const audio_keys[] = {"backend", "device", NULL};
 static const char *const lg_keys[] = {"resolution", "device", NULL};
 static const char *const shutdown_keys[] = {"timeout", NULL};
@@ -40,8 +39,6 @@ static const char *const audio_backend_names[] = {"none", "pipewire", "pa", "als
 static const char *const audio_device_names[] = {"hda", "usb", "ac97", NULL};
 static const char *const display_names[] = {"none", "gtk", "sdl", "spice", "vnc", NULL};
 static const char *const serial_names[] = {"log", "stdio", "none", NULL};
-static const char *const grab_toggle_names[] = {
-    "ctrl-ctrl", "alt-alt", "shift-shift", "meta-meta", "scrolllock", "ctrl-scrolllock", NULL};
 
 /* ---- name, description, run_as ------------------------------------- */
 
@@ -249,46 +246,6 @@ static void parse_boot(struct pj *pj, const cJSON *root, struct vm_profile *p)
 
 /* ---- network, usb, input ----------------------------------------------- */
 
-static void parse_input(struct pj *pj, const cJSON *root, struct vm_profile *p)
-{
-    const cJSON *a = pj_member(root, "input");
-    if (a == NULL)
-        return;
-    size_t saved = pj_push_key(pj, "input");
-    if (!pj_is_array(pj, a, "an array of input devices")) {
-        pj_pop(pj, saved);
-        return;
-    }
-    size_t n = pj_array_len(a);
-    if (pj_too_long(pj, a, n, VM_INPUTS_MAX)) {
-        pj_pop(pj, saved);
-        return;
-    }
-    p->inputs = calloc(n + 1, sizeof(*p->inputs));
-    if (p->inputs == NULL) {
-        pj_error(pj, a, "out of memory");
-        pj_pop(pj, saved);
-        return;
-    }
-    p->n_inputs = n;
-    size_t i = 0;
-    for (const cJSON *o = a->child; o != NULL; o = o->next, i++) {
-        struct vm_input *in = &p->inputs[i];
-        size_t s2 = pj_push_index(pj, i);
-        if (pj_object(pj, o, input_keys)) {
-            const char *expected = "an evdev device path such as \"/dev/input/by-id/...\"";
-            if (pj_member(o, "evdev") == NULL)
-                pj_missing(pj, o, "evdev", expected);
-            pj_get_string(pj, o, "evdev", PJ_NONEMPTY | PJ_ABSPATH, expected, &in->evdev);
-            int t;
-            if (pj_get_enum(pj, o, "grab_toggle", grab_toggle_names, &t) > 0)
-                in->grab_toggle = strdup(grab_toggle_names[t]);
-        }
-        pj_pop(pj, s2);
-    }
-    pj_pop(pj, saved);
-}
-
 /* ---- audio, display, serial, looking_glass, shutdown ------------------- */
 
 static void parse_audio(struct pj *pj, const cJSON *root, struct vm_profile *p)
@@ -436,7 +393,7 @@ bool profile_key_known(const char *path)
         {"tpm", profile_tpm_keys},
         {"boot", boot_keys},      {"cpu", profile_cpu_keys},           {"cpu.pin", profile_pin_keys},
         {"memory", profile_memory_keys},  {"pci[]", profile_pci_keys},         {"disks[]", profile_disk_keys},
-        {"network[]", profile_net_keys},  {"usb[]", profile_usb_keys},         {"input[]", input_keys},
+        {"network[]", profile_net_keys},  {"usb[]", profile_usb_keys},         {"input[]", profile_input_keys},
         {"audio", audio_keys},    {"looking_glass", lg_keys},  {"shutdown", shutdown_keys},
         {"handoff", profile_handoff_keys},
     };
@@ -495,7 +452,7 @@ static void parse_tree(struct pj *pj, const cJSON *root, const char *file, struc
     profile_parse_disks(pj, root, p, &w);
     profile_parse_network(pj, root, p, &w);
     profile_parse_usb(pj, root, p, &w);
-    parse_input(pj, root, p);
+    profile_parse_input(pj, root, p);
     parse_audio(pj, root, p);
     int v;
     if (pj_get_enum(pj, root, "display", display_names, &v) > 0)

@@ -65,4 +65,8 @@ extern const char *const profile_usb_keys[];
 void profile_parse_usb(struct pj *pj, const cJSON *root, struct vm_profile *p,
                        struct profile_where *w);
 
+/* input[] (profile_input.c). */
+extern const char *const profile_input_keys[];
+void profile_parse_input(struct pj *pj, const cJSON *root, struct vm_profile *p);
+
 #endif
