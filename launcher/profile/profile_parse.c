@@ -30,13 +30,10 @@ static const char *const root_keys[] = {
 };
 static const char *const qemu_keys[] = {"binary", "machine", "accel", "extra_args", NULL};
 static const char *const boot_keys[] = {"kernel", "initrd", "cmdline", NULL};
-static const char *const audio_keys[] = {"backend", "device", NULL};
 static const char *const lg_keys[] = {"resolution", "device", NULL};
 static const char *const shutdown_keys[] = {"timeout", NULL};
 
 static const char *const accel_names[] = {"kvm", "tcg", NULL};
-static const char *const audio_backend_names[] = {"none", "pipewire", "pa", "alsa", NULL};
-static const char *const audio_device_names[] = {"hda", "usb", "ac97", NULL};
 static const char *const display_names[] = {"none", "gtk", "sdl", "spice", "vnc", NULL};
 static const char *const serial_names[] = {"log", "stdio", "none", NULL};
 
@@ -248,24 +245,6 @@ static void parse_boot(struct pj *pj, const cJSON *root, struct vm_profile *p)
 
 /* ---- audio, display, serial, looking_glass, shutdown ------------------- */
 
-static void parse_audio(struct pj *pj, const cJSON *root, struct vm_profile *p)
-{
-    const cJSON *o = pj_member(root, "audio");
-    if (o == NULL)
-        return;
-    size_t saved = pj_push_key(pj, "audio");
-    if (pj_object(pj, o, audio_keys)) {
-        p->audio.present = true;
-        p->audio.backend = VM_AUDIO_PIPEWIRE;
-        int v;
-        if (pj_get_enum(pj, o, "backend", audio_backend_names, &v) > 0)
-            p->audio.backend = (enum vm_audio_backend)v;
-        if (pj_get_enum(pj, o, "device", audio_device_names, &v) > 0)
-            p->audio.device = strdup(audio_device_names[v]);
-    }
-    pj_pop(pj, saved);
-}
-
 static void parse_looking_glass(struct pj *pj, const cJSON *root, struct vm_profile *p)
 {
     const cJSON *o = pj_member(root, "looking_glass");
@@ -394,7 +373,7 @@ bool profile_key_known(const char *path)
         {"boot", boot_keys},      {"cpu", profile_cpu_keys},           {"cpu.pin", profile_pin_keys},
         {"memory", profile_memory_keys},  {"pci[]", profile_pci_keys},         {"disks[]", profile_disk_keys},
         {"network[]", profile_net_keys},  {"usb[]", profile_usb_keys},         {"input[]", profile_input_keys},
-        {"audio", audio_keys},    {"looking_glass", lg_keys},  {"shutdown", shutdown_keys},
+        {"audio", profile_audio_keys},    {"looking_glass", lg_keys},  {"shutdown", shutdown_keys},
         {"handoff", profile_handoff_keys},
     };
     if (path == NULL || *path == '\0')
@@ -453,7 +432,7 @@ static void parse_tree(struct pj *pj, const cJSON *root, const char *file, struc
     profile_parse_network(pj, root, p, &w);
     profile_parse_usb(pj, root, p, &w);
     profile_parse_input(pj, root, p);
-    parse_audio(pj, root, p);
+    profile_parse_audio(pj, root, p);
     int v;
     if (pj_get_enum(pj, root, "display", display_names, &v) > 0)
         p->display = (enum vm_display)v;

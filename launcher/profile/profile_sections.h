@@ -69,4 +69,8 @@ void profile_parse_usb(struct pj *pj, const cJSON *root, struct vm_profile *p,
 extern const char *const profile_input_keys[];
 void profile_parse_input(struct pj *pj, const cJSON *root, struct vm_profile *p);
 
+/* audio (profile_audio.c). */
+extern const char *const profile_audio_keys[];
+void profile_parse_audio(struct pj *pj, const cJSON *root, struct vm_profile *p);
+
 #endif
