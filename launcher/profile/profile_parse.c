@@ -21,7 +21,6 @@
 
 #define MAX_BOOTINDEX 9999
 #define MAX_TIMEOUT_S 86400
-#define MAX_LG_DIMENSION 16384
 
 static const char *const root_keys[] = {
     "name",   "description",   "qemu",     "firmware", "boot",  "cpu",   "memory",
@@ -30,7 +29,6 @@ static const char *const root_keys[] = {
 };
 static const char *const qemu_keys[] = {"binary", "machine", "accel", "extra_args", NULL};
 static const char *const boot_keys[] = {"kernel", "initrd", "cmdline", NULL};
-static const char *const lg_keys[] = {"resolution", "device", NULL};
 static const char *const shutdown_keys[] = {"timeout", NULL};
 
 static const char *const accel_names[] = {"kvm", "tcg", NULL};
@@ -245,62 +243,6 @@ static void parse_boot(struct pj *pj, const cJSON *root, struct vm_profile *p)
 
 /* ---- audio, display, serial, looking_glass, shutdown ------------------- */
 
-static void parse_looking_glass(struct pj *pj, const cJSON *root, struct vm_profile *p)
-{
-    const cJSON *o = pj_member(root, "looking_glass");
-    if (o == NULL)
-        return;
-    size_t saved = pj_push_key(pj, "looking_glass");
-    if (!pj_object(pj, o, lg_keys)) {
-        pj_pop(pj, saved);
-        return;
-    }
-    p->looking_glass.present = true;
-    const char *expected = "a resolution \"WIDTHxHEIGHT\" such as \"2560x1440\"";
-    const cJSON *res = pj_member(o, "resolution");
-    if (res == NULL) {
-        pj_missing(pj, o, "resolution", expected);
-    } else {
-        size_t s2 = pj_push_key(pj, "resolution");
-        cleanup_free char *s = NULL;
-        if (pj_string(pj, res, PJ_NONEMPTY, expected, &s) > 0) {
-            char got[128];
-            pj_describe(res, got, sizeof(got));
-            size_t wlen = strspn(s, "0123456789");
-            size_t hlen = s[wlen] == 'x' ? strspn(s + wlen + 1, "0123456789") : 0;
-            unsigned long wd = 0, ht = 0;
-            if (wlen > 0 && wlen <= 5 && hlen > 0 && hlen <= 5 && s[wlen + 1 + hlen] == '\0') {
-                wd = strtoul(s, NULL, 10);
-                ht = strtoul(s + wlen + 1, NULL, 10);
-            }
-            if (wd == 0 || ht == 0 || wd > MAX_LG_DIMENSION || ht > MAX_LG_DIMENSION) {
-                pj_error(pj, res, "expected %s (each side 1-%d), got %s", expected,
-                         MAX_LG_DIMENSION, got);
-            } else {
-                p->looking_glass.width = (unsigned)wd;
-                p->looking_glass.height = (unsigned)ht;
-                p->looking_glass.size = profile_looking_glass_size((unsigned)wd, (unsigned)ht);
-            }
-        }
-        pj_pop(pj, s2);
-    }
-    const cJSON *dev = pj_member(o, "device");
-    if (dev != NULL) {
-        size_t s2 = pj_push_key(pj, "device");
-        const char *expected_dev = "\"shm\" or the path of a kvmfr device such as \"/dev/kvmfr0\"";
-        if (pj_string(pj, dev, PJ_NONEMPTY, expected_dev, &p->looking_glass.device) > 0 &&
-            strcmp(p->looking_glass.device, "shm") != 0 && p->looking_glass.device[0] != '/') {
-            char got[128];
-            pj_describe(dev, got, sizeof(got));
-            pj_error(pj, dev, "expected %s, got %s", expected_dev, got);
-        }
-        pj_pop(pj, s2);
-    } else {
-        p->looking_glass.device = strdup("/dev/kvmfr0");
-    }
-    pj_pop(pj, saved);
-}
-
 static void parse_shutdown(struct pj *pj, const cJSON *root, struct vm_profile *p)
 {
     p->shutdown.timeout_s = PROFILE_DEFAULT_TIMEOUT_S;
@@ -373,7 +315,7 @@ bool profile_key_known(const char *path)
         {"boot", boot_keys},      {"cpu", profile_cpu_keys},           {"cpu.pin", profile_pin_keys},
         {"memory", profile_memory_keys},  {"pci[]", profile_pci_keys},         {"disks[]", profile_disk_keys},
         {"network[]", profile_net_keys},  {"usb[]", profile_usb_keys},         {"input[]", profile_input_keys},
-        {"audio", profile_audio_keys},    {"looking_glass", lg_keys},  {"shutdown", shutdown_keys},
+        {"audio", profile_audio_keys},    {"looking_glass", profile_looking_glass_keys},  {"shutdown", shutdown_keys},
         {"handoff", profile_handoff_keys},
     };
     if (path == NULL || *path == '\0')
@@ -438,7 +380,7 @@ static void parse_tree(struct pj *pj, const cJSON *root, const char *file, struc
         p->display = (enum vm_display)v;
     if (pj_get_enum(pj, root, "serial", serial_names, &v) > 0)
         p->serial = (enum vm_serial)v;
-    parse_looking_glass(pj, root, p);
+    profile_parse_looking_glass(pj, root, p);
     parse_shutdown(pj, root, p);
     parse_run_as(pj, root, p);
     const cJSON *smbios = pj_member(root, "smbios");

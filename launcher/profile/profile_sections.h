@@ -73,4 +73,8 @@ void profile_parse_input(struct pj *pj, const cJSON *root, struct vm_profile *p)
 extern const char *const profile_audio_keys[];
 void profile_parse_audio(struct pj *pj, const cJSON *root, struct vm_profile *p);
 
+/* looking_glass (profile_looking_glass.c). */
+extern const char *const profile_looking_glass_keys[];
+void profile_parse_looking_glass(struct pj *pj, const cJSON *root, struct vm_profile *p);
+
 #endif
