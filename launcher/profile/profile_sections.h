@@ -77,4 +77,11 @@ void profile_parse_audio(struct pj *pj, const cJSON *root, struct vm_profile *p)
 extern const char *const profile_looking_glass_keys[];
 void profile_parse_looking_glass(struct pj *pj, const cJSON *root, struct vm_profile *p);
 
+/* qemu and boot (profile_qemu.c). */
+extern const char *const profile_qemu_keys[];
+extern const char *const profile_boot_keys[];
+void profile_parse_qemu(struct pj *pj, const cJSON *root, struct vm_profile *p,
+                        struct profile_where *w);
+void profile_parse_boot(struct pj *pj, const cJSON *root, struct vm_profile *p);
+
 #endif
