@@ -20,14 +20,12 @@
 #include "profile/profile_sections.h"
 
 #define MAX_BOOTINDEX 9999
-#define MAX_TIMEOUT_S 86400
 
 static const char *const root_keys[] = {
     "name",   "description",   "qemu",     "firmware", "boot",  "cpu",   "memory",
     "pci",    "disks",         "network",  "usb",      "input", "audio", "display",
     "serial", "looking_glass", "shutdown", "run_as",   "uuid",  "smbios", "access", "handoff", "tpm", NULL,
 };
-static const char *const shutdown_keys[] = {"timeout", NULL};
 
 static const char *const display_names[] = {"none", "gtk", "sdl", "spice", "vnc", NULL};
 static const char *const serial_names[] = {"log", "stdio", "none", NULL};
@@ -151,22 +149,6 @@ static void parse_uuid(struct pj *pj, const cJSON *root, struct vm_profile *p)
 
 /* ---- audio, display, serial, looking_glass, shutdown ------------------- */
 
-static void parse_shutdown(struct pj *pj, const cJSON *root, struct vm_profile *p)
-{
-    p->shutdown.timeout_s = PROFILE_DEFAULT_TIMEOUT_S;
-    const cJSON *o = pj_member(root, "shutdown");
-    if (o == NULL)
-        return;
-    size_t saved = pj_push_key(pj, "shutdown");
-    if (pj_object(pj, o, shutdown_keys)) {
-        int64_t v;
-        if (pj_get_int(pj, o, "timeout", 1, MAX_TIMEOUT_S, "a number of seconds (integer >= 1)",
-                       &v) > 0)
-            p->shutdown.timeout_s = (unsigned)v;
-    }
-    pj_pop(pj, saved);
-}
-
 /* ---- what spans several keys ------------------------------------------- */
 
 void profile_parse_bootindex(struct pj *pj, const cJSON *obj, int *out)
@@ -223,7 +205,7 @@ bool profile_key_known(const char *path)
         {"boot", profile_boot_keys},      {"cpu", profile_cpu_keys},           {"cpu.pin", profile_pin_keys},
         {"memory", profile_memory_keys},  {"pci[]", profile_pci_keys},         {"disks[]", profile_disk_keys},
         {"network[]", profile_net_keys},  {"usb[]", profile_usb_keys},         {"input[]", profile_input_keys},
-        {"audio", profile_audio_keys},    {"looking_glass", profile_looking_glass_keys},  {"shutdown", shutdown_keys},
+        {"audio", profile_audio_keys},    {"looking_glass", profile_looking_glass_keys},  {"shutdown", profile_shutdown_keys},
         {"handoff", profile_handoff_keys},
     };
     if (path == NULL || *path == '\0')
@@ -289,7 +271,7 @@ static void parse_tree(struct pj *pj, const cJSON *root, const char *file, struc
     if (pj_get_enum(pj, root, "serial", serial_names, &v) > 0)
         p->serial = (enum vm_serial)v;
     profile_parse_looking_glass(pj, root, p);
-    parse_shutdown(pj, root, p);
+    profile_parse_shutdown(pj, root, p);
     parse_run_as(pj, root, p);
     const cJSON *smbios = pj_member(root, "smbios");
     if (smbios != NULL) {

@@ -84,4 +84,8 @@ void profile_parse_qemu(struct pj *pj, const cJSON *root, struct vm_profile *p,
                         struct profile_where *w);
 void profile_parse_boot(struct pj *pj, const cJSON *root, struct vm_profile *p);
 
+/* shutdown (profile_shutdown.c); its default timeout when absent. */
+extern const char *const profile_shutdown_keys[];
+void profile_parse_shutdown(struct pj *pj, const cJSON *root, struct vm_profile *p);
+
 #endif
