@@ -1,16 +1,19 @@
-/* profile_parse: the profile schema. Reads a cJSON tree through the checked
- * readers of profile_json.c into struct vm_profile, then checks what spans
- * several keys (topology against pinning, memory against hugepages, boot
- * indexes, ...). Every problem is reported, not only the first: a reader
- * that fails leaves its default in place and the walk goes on. Pure: no
- * file system, no environment. profiles/README.md documents each key. */
+/* profile_parse: the profile schema's tree walker. Checks the root's keys,
+ * hands each section to its parser (profile_identity.c, profile_qemu.c,
+ * profile_cpu.c, profile_memory.c, profile_pci.c, profile_disks.c,
+ * profile_network.c, ...; profile_sections.h lists them) in document
+ * order, reads the root's own scalars (description, display, serial), then
+ * checks what spans sections (the CPU topology against pinning and the
+ * accelerator, boot indexes across pci and disks). It also answers which
+ * keys the schema has (profile_key_known(), from the sections' key tables).
+ * Every problem is reported, not only the first: a reader that fails leaves
+ * its default in place and the walk goes on. Pure: no file system, no
+ * environment. profiles/README.md documents each key. */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/cleanup.h"
-#include "base/size.h"
 #include "profile/jsonpos.h"
 #include "profile/profile.h"
 #include "profile/profile_access.h"
@@ -22,134 +25,15 @@
 #define MAX_BOOTINDEX 9999
 
 static const char *const root_keys[] = {
-    "name",   "description",   "qemu",     "firmware", "boot",  "cpu",   "memory",
-    "pci",    "disks",         "network",  "usb",      "input", "audio", "display",
-    "serial", "looking_glass", "shutdown", "run_as",   "uuid",  "smbios", "access", "handoff", "tpm", NULL,
+    "name",     "description", "qemu", "firmware", "boot",   "cpu",     "memory", "pci",
+    "disks",    "network",     "usb",  "input",    "audio",  "display", "serial", "looking_glass",
+    "shutdown", "run_as",      "uuid", "smbios",   "access", "handoff", "tpm",    NULL,
 };
 
 static const char *const display_names[] = {"none", "gtk", "sdl", "spice", "vnc", NULL};
 static const char *const serial_names[] = {"log", "stdio", "none", NULL};
 
-/* ---- name, description, run_as ------------------------------------- */
-
-static bool valid_name(const char *s)
-{
-    size_t n = strlen(s);
-    return n >= 1 && n <= PROFILE_NAME_MAX && s[0] != '.' &&
-           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
-}
-
-static void parse_name(struct pj *pj, const cJSON *root, const char *file, struct vm_profile *p)
-{
-    const char *expected = "a VM name: 1-64 of [A-Za-z0-9_.-], not starting with '.'";
-    const cJSON *v = pj_member(root, "name");
-    if (v != NULL) {
-        size_t saved = pj_push_key(pj, "name");
-        cleanup_free char *name = NULL;
-        if (pj_string(pj, v, PJ_NONEMPTY, expected, &name) > 0) {
-            char got[128];
-            pj_describe(v, got, sizeof(got));
-            if (!valid_name(name))
-                pj_error(pj, v, "expected %s, got %s", expected, got);
-            else
-                snprintf(p->name, sizeof(p->name), "%s", name);
-        }
-        pj_pop(pj, saved);
-        return;
-    }
-    /* The default: the file name without directories and ".json". */
-    const char *base = strrchr(file, '/');
-    base = base != NULL ? base + 1 : file;
-    size_t n = strlen(base);
-    if (n > 5 && strcmp(base + n - 5, ".json") == 0)
-        n -= 5;
-    char name[PROFILE_NAME_MAX + 2];
-    snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) - 1 ? n : sizeof(name) - 1), base);
-    if (n > PROFILE_NAME_MAX || !valid_name(name)) {
-        char quoted[128];
-        pj_quote(name, quoted, sizeof(quoted));
-        size_t saved = pj_push_key(pj, "name");
-        pj_error(pj, root,
-                 "no \"name\" is given and the file name %s is not a valid one; add \"name\": %s",
-                 quoted, expected);
-        pj_pop(pj, saved);
-        return;
-    }
-    snprintf(p->name, sizeof(p->name), "%s", name);
-}
-
-static void parse_run_as(struct pj *pj, const cJSON *root, struct vm_profile *p)
-{
-    const char *expected = "a user name (1-32 of [A-Za-z0-9_.-], not starting with '-')";
-    const cJSON *v = pj_member(root, "run_as");
-    if (v == NULL)
-        return;
-    size_t saved = pj_push_key(pj, "run_as");
-    cleanup_free char *user = NULL;
-    if (pj_string(pj, v, PJ_NONEMPTY | PJ_NAME, expected, &user) > 0) {
-        size_t n = strlen(user);
-        /* An all-digit name would be read as a uid by the tools users
-         * check with; refusing it keeps "run_as" a name. */
-        if (n > 32 || user[0] == '-' || strspn(user, "0123456789") == n) {
-            char got[128];
-            pj_describe(v, got, sizeof(got));
-            pj_error(pj, v, "expected %s, got %s", expected, got);
-        } else {
-            p->run_as = steal_pointer(&user);
-        }
-    }
-    pj_pop(pj, saved);
-}
-
-/* The SMBIOS system UUID (-uuid), which Windows ties its activation to:
- * 8-4-4-4-12 hex digits, or the 32 digits without dashes as libvirt also
- * accepts; kept in lower case with dashes. */
-static void parse_uuid(struct pj *pj, const cJSON *root, struct vm_profile *p)
-{
-    const cJSON *v = pj_member(root, "uuid");
-    if (v == NULL)
-        return;
-    size_t saved = pj_push_key(pj, "uuid");
-    const char *expected = "a UUID such as \"4dea22b3-1d52-d8f3-2516-782e98ab3fa0\"";
-    cleanup_free char *s = NULL;
-    if (pj_string(pj, v, PJ_NONEMPTY, expected, &s) > 0) {
-        char out[37];
-        size_t o = 0;
-        bool ok = true;
-        for (size_t i = 0; s[i] != '\0' && ok; i++) {
-            if (s[i] == '-')
-                continue;
-            int h = pj_hexval(s[i]);
-            ok = h >= 0 && o < 36;
-            if (ok) {
-                if (o == 8 || o == 13 || o == 18 || o == 23)
-                    out[o++] = '-';
-                out[o++] = "0123456789abcdef"[h];
-            }
-        }
-        /* Dashes, when given, must be where a UUID has them. */
-        size_t len = strlen(s);
-        if (ok && o == 36 && len == 36)
-            ok = s[8] == '-' && s[13] == '-' && s[18] == '-' && s[23] == '-';
-        else if (ok)
-            ok = o == 36 && len == 32;
-        if (!ok) {
-            char got[128];
-            pj_describe(v, got, sizeof(got));
-            pj_error(pj, v, "expected %s, got %s", expected, got);
-        } else {
-            out[36] = '\0';
-            memcpy(p->uuid, out, sizeof(p->uuid));
-        }
-    }
-    pj_pop(pj, saved);
-}
-
-/* ---- network, usb, input ----------------------------------------------- */
-
-/* ---- audio, display, serial, looking_glass, shutdown ------------------- */
-
-/* ---- what spans several keys ------------------------------------------- */
+/* ---- boot indexes: pci[] and disks[] ----------------------------------- */
 
 void profile_parse_bootindex(struct pj *pj, const cJSON *obj, int *out)
 {
@@ -200,12 +84,22 @@ bool profile_key_known(const char *path)
         const char *path;
         const char *const *keys;
     } sections[] = {
-        {"", root_keys},          {"qemu", profile_qemu_keys},  {"firmware", profile_firmware_keys},
+        {"", root_keys},
+        {"qemu", profile_qemu_keys},
+        {"firmware", profile_firmware_keys},
         {"tpm", profile_tpm_keys},
-        {"boot", profile_boot_keys},      {"cpu", profile_cpu_keys},           {"cpu.pin", profile_pin_keys},
-        {"memory", profile_memory_keys},  {"pci[]", profile_pci_keys},         {"disks[]", profile_disk_keys},
-        {"network[]", profile_net_keys},  {"usb[]", profile_usb_keys},         {"input[]", profile_input_keys},
-        {"audio", profile_audio_keys},    {"looking_glass", profile_looking_glass_keys},  {"shutdown", profile_shutdown_keys},
+        {"boot", profile_boot_keys},
+        {"cpu", profile_cpu_keys},
+        {"cpu.pin", profile_pin_keys},
+        {"memory", profile_memory_keys},
+        {"pci[]", profile_pci_keys},
+        {"disks[]", profile_disk_keys},
+        {"network[]", profile_net_keys},
+        {"usb[]", profile_usb_keys},
+        {"input[]", profile_input_keys},
+        {"audio", profile_audio_keys},
+        {"looking_glass", profile_looking_glass_keys},
+        {"shutdown", profile_shutdown_keys},
         {"handoff", profile_handoff_keys},
     };
     if (path == NULL || *path == '\0')
@@ -246,14 +140,14 @@ static void parse_tree(struct pj *pj, const cJSON *root, const char *file, struc
     struct profile_where w = {0};
     if (!pj_object(pj, root, root_keys))
         return;
-    parse_name(pj, root, file, p);
+    profile_parse_name(pj, root, file, p);
     const cJSON *desc = pj_member(root, "description");
     if (desc != NULL) {
         size_t saved = pj_push_key(pj, "description");
         pj_string(pj, desc, 0, "a string", &p->description);
         pj_pop(pj, saved);
     }
-    parse_uuid(pj, root, p);
+    profile_parse_uuid(pj, root, p);
     profile_parse_qemu(pj, root, p, &w);
     profile_parse_firmware(pj, root, p);
     profile_parse_boot(pj, root, p);
@@ -272,7 +166,7 @@ static void parse_tree(struct pj *pj, const cJSON *root, const char *file, struc
         p->serial = (enum vm_serial)v;
     profile_parse_looking_glass(pj, root, p);
     profile_parse_shutdown(pj, root, p);
-    parse_run_as(pj, root, p);
+    profile_parse_run_as(pj, root, p);
     const cJSON *smbios = pj_member(root, "smbios");
     if (smbios != NULL) {
         size_t saved = pj_push_key(pj, "smbios");
