@@ -41,10 +41,8 @@ static void check_qemu_usb(const struct vm_profile *p, struct check_report *r)
 static void check_rule(const struct vm_profile *p, size_t i, const struct usb_dev *devs,
                        size_t n, struct check_report *r)
 {
-    struct usb_rule rules[VM_USB_MAX];
-    size_t nr = p->n_usb < VM_USB_MAX ? p->n_usb : VM_USB_MAX;
-    for (size_t k = 0; k < nr; k++)
-        usb_rule_from_profile(&p->usb[k], &rules[k]);
+    const struct vm_usb *rules = p->usb;
+    size_t nr = p->n_usb;
     char name[32], want[256];
     snprintf(name, sizeof(name), "usb[%zu]", i);
     usb_rule_describe(&rules[i], want, sizeof(want));
@@ -101,7 +99,7 @@ void check_usb(const struct vm_profile *p, struct check_report *r)
         check_add(r, "usb", CHECK_WARN, "cannot list the host's USB devices: %s", err.msg);
         return;
     }
-    for (size_t i = 0; i < p->n_usb && i < VM_USB_MAX; i++)
+    for (size_t i = 0; i < p->n_usb; i++)
         check_rule(p, i, devs, n, r);
     free(devs);
 }

@@ -117,10 +117,8 @@ int cli_print_cmd(int argc, char **argv)
     /* Host USB devices are not on the command line: vmrun plugs them in
      * while the VM runs (supervisor/usb_hotplug.h). */
     for (size_t i = 0; i < p.n_usb; i++) {
-        struct usb_rule rule;
-        char what[256];
-        usb_rule_from_profile(&p.usb[i], &rule);
-        usb_rule_describe(&rule, what, sizeof(what));
+        char what[512];
+        usb_rule_describe(&p.usb[i], what, sizeof(what));
         printf("# usb[%zu]: %s: each such device is plugged in by vmrun over QMP (a node it "
                "opens), at start and whenever one appears\n",
                i, what);

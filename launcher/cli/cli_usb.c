@@ -47,7 +47,7 @@ static bool valid_spec(const char *s, bool detach)
 {
     unsigned a, b;
     char tail;
-    if (usb_port_valid(s))
+    if (profile_usb_port_valid(s))
         return true;
     if (strlen(s) == 9 && s[4] == ':' && strspn(s, "0123456789abcdefABCDEF:") == 9 &&
         sscanf(s, "%4x:%4x%c", &a, &b, &tail) == 2)
@@ -55,7 +55,7 @@ static bool valid_spec(const char *s, bool detach)
     /* An id vmrun gave: "usb0-1-4.2", "usbm-1-4.2". */
     if (detach && strncmp(s, "usb", 3) == 0) {
         const char *dash = strchr(s, '-');
-        return dash != NULL && usb_port_valid(dash + 1);
+        return dash != NULL && profile_usb_port_valid(dash + 1);
     }
     return false;
 }

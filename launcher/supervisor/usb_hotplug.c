@@ -61,7 +61,7 @@ struct pending {
 struct usb_hotplug {
     struct usb_hotplug_opts o;
     int ufd;
-    struct usb_rule rules[VM_USB_MAX];
+    const struct vm_usb *rules; /* the profile's */
     size_t n_rules;
     struct attached att[ATTACHED_MAX];
     size_t n_att;
@@ -408,7 +408,7 @@ static const char *port_of_devpath(const char *devpath)
 {
     const char *base = strrchr(devpath, '/');
     base = base != NULL ? base + 1 : devpath;
-    return usb_port_valid(base) ? base : NULL;
+    return profile_usb_port_valid(base) ? base : NULL;
 }
 
 static void device_removed(struct usb_hotplug *h, const char *port, const struct uevent *ev)
@@ -511,9 +511,8 @@ int usb_hotplug_start(const struct usb_hotplug_opts *o, struct usb_hotplug **out
     if (h == NULL)
         return vmrun_fail(err, ENOMEM, "USB devices");
     h->o = *o;
-    h->n_rules = o->profile->n_usb < VM_USB_MAX ? o->profile->n_usb : VM_USB_MAX;
-    for (size_t i = 0; i < h->n_rules; i++)
-        usb_rule_from_profile(&o->profile->usb[i], &h->rules[i]);
+    h->rules = o->profile->usb;
+    h->n_rules = o->profile->n_usb;
     const char *qemu = o->profile->qemu.binary != NULL ? o->profile->qemu.binary
                                                        : "qemu-system-x86_64";
     struct vmrun_error perr = {0};
@@ -645,7 +644,7 @@ static int find_device(const char *spec, struct usb_dev *d, char *msg, size_t le
 {
     struct vmrun_error err = {0};
     unsigned vendor, product;
-    if (usb_port_valid(spec)) {
+    if (profile_usb_port_valid(spec)) {
         if (usb_dev_read(spec, d, &err) < 0) {
             snprintf(msg, len, "%s", err.msg);
             return -ENOENT;
@@ -701,7 +700,7 @@ static cJSON *detach_by_hand(struct usb_hotplug *h, const char *spec)
 {
     struct attached *a = find_id(h, spec);
     unsigned vendor, product;
-    if (a == NULL && usb_port_valid(spec))
+    if (a == NULL && profile_usb_port_valid(spec))
         a = find_port(h, spec);
     if (a == NULL && parse_ids(spec, &vendor, &product)) {
         size_t found = 0;

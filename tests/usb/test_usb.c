@@ -90,22 +90,22 @@ static void put(const struct fixture *f, const char *rel, const char *content)
 static void test_port_paths(void **state)
 {
     (void)state;
-    assert_true(usb_port_valid("1-4"));
-    assert_true(usb_port_valid("1-4.2"));
-    assert_true(usb_port_valid("255-255.1.2.3.4.5"));
-    assert_false(usb_port_valid("1-4.2.1.1.1.1.1")); /* seven ports: deeper than USB goes */
-    assert_false(usb_port_valid("0-1"));
-    assert_false(usb_port_valid("1-0"));
-    assert_false(usb_port_valid("256-1"));
-    assert_false(usb_port_valid("1-256"));
-    assert_false(usb_port_valid("1-01"));
-    assert_false(usb_port_valid("1"));
-    assert_false(usb_port_valid("1-"));
-    assert_false(usb_port_valid("1-4."));
-    assert_false(usb_port_valid("usb1"));
-    assert_false(usb_port_valid("1-0:1.0"));
-    assert_false(usb_port_valid("1-4/../../x"));
-    assert_false(usb_port_valid(""));
+    assert_true(profile_usb_port_valid("1-4"));
+    assert_true(profile_usb_port_valid("1-4.2"));
+    assert_true(profile_usb_port_valid("255-255.1.2.3.4.5"));
+    assert_false(profile_usb_port_valid("1-4.2.1.1.1.1.1")); /* seven ports: deeper than USB goes */
+    assert_false(profile_usb_port_valid("0-1"));
+    assert_false(profile_usb_port_valid("1-0"));
+    assert_false(profile_usb_port_valid("256-1"));
+    assert_false(profile_usb_port_valid("1-256"));
+    assert_false(profile_usb_port_valid("1-01"));
+    assert_false(profile_usb_port_valid("1"));
+    assert_false(profile_usb_port_valid("1-"));
+    assert_false(profile_usb_port_valid("1-4."));
+    assert_false(profile_usb_port_valid("usb1"));
+    assert_false(profile_usb_port_valid("1-0:1.0"));
+    assert_false(profile_usb_port_valid("1-4/../../x"));
+    assert_false(profile_usb_port_valid(""));
 }
 
 static void test_read_devices(void **state)
@@ -164,7 +164,7 @@ static void test_list(void **state)
 }
 
 /* The ports of the devices a rule takes, space-separated. */
-static void taken(const struct usb_rule *r, char *out, size_t len)
+static void taken(const struct vm_usb *r, char *out, size_t len)
 {
     struct usb_dev *devs;
     size_t n;
@@ -182,45 +182,45 @@ static void test_rules(void **state)
 {
     (void)state;
     char got[256];
-    struct usb_rule r = {.ids = true, .vendor = 0x045e, .product = 0x02ea, .class_code = -1};
+    struct vm_usb r = {.ids = true, .vendor = 0x045e, .product = 0x02ea, .class_code = -1};
     taken(&r, got, sizeof(got));
     assert_string_equal(got, "1-2 1-4");
-    r.serial = "9999999999";
+    r.serial = (char *)"9999999999";
     taken(&r, got, sizeof(got));
     assert_string_equal(got, "1-4");
-    r.serial = "nope";
+    r.serial = (char *)"nope";
     taken(&r, got, sizeof(got));
     assert_string_equal(got, "");
 
     /* A port is a connector: either half of it. */
-    r = (struct usb_rule){.port = "1-3", .class_code = -1};
+    r = (struct vm_usb){.port = (char *)"1-3", .class_code = -1};
     taken(&r, got, sizeof(got));
     assert_string_equal(got, "2-3");
-    r.port = "2-2";
+    r.port = (char *)"2-2";
     taken(&r, got, sizeof(got));
     assert_string_equal(got, "1-2");
-    r.port = "1-1.2";
+    r.port = (char *)"1-1.2";
     taken(&r, got, sizeof(got));
     assert_string_equal(got, "1-1.2");
-    r.port = "1-1"; /* the hub's port: the hub, not what is behind it */
+    r.port = (char *)"1-1"; /* the hub's port: the hub, not what is behind it */
     taken(&r, got, sizeof(got));
     assert_string_equal(got, "1-1");
 
     /* A class: of the device or of any of its interfaces. */
-    r = (struct usb_rule){.class_code = 0x03};
+    r = (struct vm_usb){.class_code = 0x03};
     taken(&r, got, sizeof(got));
     assert_string_equal(got, "1-1.2 2-3");
     r.class_code = 0x01;
     taken(&r, got, sizeof(got));
     assert_string_equal(got, "2-3");
     /* Every criterion must hold. */
-    r.port = "1-2";
+    r.port = (char *)"1-2";
     taken(&r, got, sizeof(got));
     assert_string_equal(got, "");
 
-    struct usb_rule rules[] = {
+    struct vm_usb rules[] = {
         {.class_code = 0x03},
-        {.port = "2-3", .class_code = -1},
+        {.port = (char *)"2-3", .class_code = -1},
     };
     struct usb_dev d;
     read_dev("2-3", &d);
@@ -229,10 +229,10 @@ static void test_rules(void **state)
     read_dev("1-2", &d);
     assert_int_equal(usb_rule_first_match(rules, 2, &d), -1);
 
-    struct usb_rule all = {.ids = true,  .vendor = 0x045e, .product = 0x02ea,
-                           .serial = "3", .port = "1-2",   .class_code = 0xff};
+    struct vm_usb all = {.ids = true,  .vendor = 0x045e, .product = 0x02ea,
+                           .serial = (char *)"3", .port = (char *)"1-2",   .class_code = 0xff};
     usb_rule_describe(&all, got, sizeof(got));
-    assert_string_equal(got, "045e:02ea serial \"3\", port 1-2, class 0xff");
+    assert_string_equal(got, "045e:02ea serial \"3\", port 1-2, class vendor");
 }
 
 static void host_use(const char *port, bool force, struct usb_host_use *u)

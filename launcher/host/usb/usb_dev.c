@@ -16,36 +16,6 @@
 #include "sys/hostfile.h"
 #include "sys/hostpath.h"
 
-/* A decimal number 1-255 at *s, advancing past it. */
-static bool port_number(const char **s)
-{
-    unsigned v = 0;
-    const char *p = *s;
-    if (*p < '1' || *p > '9')
-        return false;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        v = v * 10 + (unsigned)(*p - '0');
-        if (v > 255)
-            return false;
-    }
-    *s = p;
-    return true;
-}
-
-bool usb_port_valid(const char *s)
-{
-    if (s == NULL || strlen(s) >= USB_PORT_MAX || !port_number(&s) || *s++ != '-')
-        return false;
-    for (unsigned depth = 1;; depth++) {
-        if (depth > USB_PORT_DEPTH_MAX || !port_number(&s))
-            return false;
-        if (*s == '\0')
-            return true;
-        if (*s++ != '.')
-            return false;
-    }
-}
-
 bool usb_dev_has_class(const struct usb_dev *d, unsigned c)
 {
     return c < 256 && (d->classes[c / 32] & (UINT32_C(1) << (c % 32))) != 0;
@@ -118,7 +88,7 @@ static void port_of_port_device(const char *name, char *out, size_t len)
         snprintf(p, sizeof(p), "%s-%s", hub + 3, num);
     else
         snprintf(p, sizeof(p), "%s.%s", hub, num);
-    if (usb_port_valid(p))
+    if (profile_usb_port_valid(p))
         snprintf(out, len, "%s", p);
 }
 
@@ -162,7 +132,7 @@ static void read_interface_classes(const char *port, struct usb_dev *d)
 int usb_dev_read(const char *port, struct usb_dev *out, struct vmrun_error *err)
 {
     memset(out, 0, sizeof(*out));
-    if (!usb_port_valid(port))
+    if (!profile_usb_port_valid(port))
         return vmrun_failx(err, EINVAL, "\"%s\" is not a USB port path such as \"1-4.2\"", port);
     snprintf(out->port, sizeof(out->port), "%s", port);
     char path[PATH_MAX], devno[32];
@@ -235,7 +205,7 @@ static int list_devices(bool (*match)(const struct usb_dev *, const void *), con
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         /* Interfaces are "1-4:1.0"; root hubs "usb1". */
-        if (!usb_port_valid(e->d_name))
+        if (!profile_usb_port_valid(e->d_name))
             continue;
         struct usb_dev dev;
         struct vmrun_error ignored = {0};

@@ -16,12 +16,10 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "profile/profile.h"
 
-/* "255-255.255.255.255.255.255" and its NUL. */
-#define USB_PORT_MAX 32
-/* Port numbers after the bus: the root port and five hubs (USB's seven
- * tiers, which the kernel enforces). */
-#define USB_PORT_DEPTH_MAX 6
+/* Port paths are the profile's (profile.h: profile_usb_port_valid). */
+#define USB_PORT_MAX VM_USB_PORT_MAX
 
 #define USB_CLASS_HUB 0x09
 
@@ -41,10 +39,6 @@ struct usb_dev {
     bool configured;     /* a configuration is active: its interfaces exist */
     unsigned major, minor; /* the device number of its node */
 };
-
-/* Is s a port path that names a device: "B-P[.P...]", bus and ports
- * 1-255, at most USB_PORT_DEPTH_MAX ports? Pure. */
-bool usb_port_valid(const char *s);
 
 /* Does the device or one of its interfaces have class c? */
 bool usb_dev_has_class(const struct usb_dev *d, unsigned c);

@@ -76,7 +76,7 @@ static int read_record(const cJSON *args, struct usb_dev *d)
 {
     long busnum, devnum, vendor, product;
     const char *port = oparg_string(args, "port");
-    if (port == NULL || !usb_port_valid(port) || oparg_long(args, "busnum", 1, 255, &busnum) < 0 ||
+    if (port == NULL || !profile_usb_port_valid(port) || oparg_long(args, "busnum", 1, 255, &busnum) < 0 ||
         oparg_long(args, "devnum", 1, 255, &devnum) < 0 ||
         oparg_long(args, "vendor", 0, 0xffff, &vendor) < 0 ||
         oparg_long(args, "product", 0, 0xffff, &product) < 0)

@@ -6,17 +6,7 @@
 
 #include "base/text.h"
 
-void usb_rule_from_profile(const struct vm_usb *u, struct usb_rule *out)
-{
-    *out = (struct usb_rule){
-        .ids = true,
-        .vendor = u->vendor,
-        .product = u->product,
-        .class_code = -1,
-    };
-}
-
-bool usb_rule_matches(const struct usb_rule *r, const struct usb_dev *d)
+bool usb_rule_matches(const struct vm_usb *r, const struct usb_dev *d)
 {
     if (r->ids && (d->vendor != r->vendor || d->product != r->product))
         return false;
@@ -30,7 +20,7 @@ bool usb_rule_matches(const struct usb_rule *r, const struct usb_dev *d)
     return true;
 }
 
-int usb_rule_first_match(const struct usb_rule *rules, size_t n, const struct usb_dev *d)
+int usb_rule_first_match(const struct vm_usb *rules, size_t n, const struct usb_dev *d)
 {
     for (size_t i = 0; i < n; i++)
         if (usb_rule_matches(&rules[i], d))
@@ -38,7 +28,7 @@ int usb_rule_first_match(const struct usb_rule *rules, size_t n, const struct us
     return -1;
 }
 
-void usb_rule_describe(const struct usb_rule *r, char *buf, size_t len)
+void usb_rule_describe(const struct vm_usb *r, char *buf, size_t len)
 {
     buf[0] = '\0';
     if (r->ids)
@@ -47,6 +37,11 @@ void usb_rule_describe(const struct usb_rule *r, char *buf, size_t len)
         text_append(buf, len, "%sserial \"%s\"", buf[0] ? " " : "", r->serial);
     if (r->port != NULL)
         text_append(buf, len, "%sport %s", buf[0] ? ", " : "", r->port);
-    if (r->class_code >= 0)
-        text_append(buf, len, "%sclass 0x%02x", buf[0] ? ", " : "", (unsigned)r->class_code);
+    if (r->class_code >= 0) {
+        const char *name = profile_usb_class_name(r->class_code);
+        if (name != NULL)
+            text_append(buf, len, "%sclass %s", buf[0] ? ", " : "", name);
+        else
+            text_append(buf, len, "%sclass 0x%02x", buf[0] ? ", " : "", (unsigned)r->class_code);
+    }
 }

@@ -1,4 +1,5 @@
-/* Which host USB devices a usb[] rule takes. Pure.
+/* Which host USB devices a usb[] rule (struct vm_usb, profile.h) takes.
+ * Pure.
  *
  * A rule names a device by any of: vendor and product (and, optionally,
  * its serial number), the port it is plugged into, the class of the device
@@ -16,23 +17,12 @@
 #include "host/usb/usb_dev.h"
 #include "profile/profile.h"
 
-struct usb_rule {
-    bool ids; /* vendor and product are criteria */
-    unsigned vendor, product;
-    const char *serial; /* NULL: any */
-    const char *port;   /* NULL: any */
-    int class_code;     /* -1: any */
-};
-
-/* The rule a profile's usb[] entry gives. */
-void usb_rule_from_profile(const struct vm_usb *u, struct usb_rule *out);
-
-bool usb_rule_matches(const struct usb_rule *r, const struct usb_dev *d);
+bool usb_rule_matches(const struct vm_usb *r, const struct usb_dev *d);
 
 /* The first of n rules that d matches, or -1. */
-int usb_rule_first_match(const struct usb_rule *rules, size_t n, const struct usb_dev *d);
+int usb_rule_first_match(const struct vm_usb *rules, size_t n, const struct usb_dev *d);
 
-/* "046d:c52b serial 1234, port 1-4, class 0x03": for messages. */
-void usb_rule_describe(const struct usb_rule *r, char *buf, size_t len);
+/* "045e:02ea serial \"3\", port 1-2, class hid": for messages. */
+void usb_rule_describe(const struct vm_usb *r, char *buf, size_t len);
 
 #endif
