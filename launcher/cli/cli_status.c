@@ -299,9 +299,9 @@ static void status_help(FILE *out)
 {
     fprintf(out, "usage: vmrun status [NAME] [--json]\n\n"
                  "Show a VM's state, pids, uptime, the pinning in effect as the kernel reports\n"
-                 "it, and its memory. Without NAME: every VM. A VM whose supervisor died is\n"
-                 "reported as stale, and cleaned up when run as root. Exit 1 when NAME is not\n"
-                 "running.\n");
+                 "it, its memory and the host USB devices in it. Without NAME: every VM. A VM\n"
+                 "whose supervisor died is reported as stale, and cleaned up when run as root.\n"
+                 "Exit 1 when NAME is not running.\n");
 }
 
 static void list_help(FILE *out)
