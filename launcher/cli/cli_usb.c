@@ -6,7 +6,6 @@
  * devices its rules take (the host must not be using the device), the same
  * journal. Through sudo or pkexec only whoever started the VM may (as for
  * stop and recover: priv/access.h); root may for any VM. */
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -62,44 +61,25 @@ static bool valid_spec(const char *s, bool detach)
 
 int cli_usb(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"force", no_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    bool force = false;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+fh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'f':
-            force = true;
-            break;
-        case 'h':
-            help(stdout);
-            return VMRUN_EXIT_OK;
-        default:
-            help(stderr);
-            return VMRUN_EXIT_USAGE;
-        }
-    }
-    /* Options may also follow the action: vmrun usb NAME attach --force DEV. */
+    /* vmrun usb NAME attach [--force] DEVICE: the option may stand
+     * anywhere. */
+    bool force = false, options = true;
     const char *args[3];
     int n = 0;
-    for (int i = optind; i < argc; i++) {
-        if (strcmp(argv[i], "--force") == 0 || strcmp(argv[i], "-f") == 0) {
+    for (int i = 1; i < argc; i++) {
+        if (options && strcmp(argv[i], "--") == 0) {
+            options = false;
+        } else if (options && (strcmp(argv[i], "--force") == 0 || strcmp(argv[i], "-f") == 0)) {
             force = true;
-            continue;
-        }
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+        } else if (options && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)) {
             help(stdout);
             return VMRUN_EXIT_OK;
-        }
-        if (argv[i][0] == '-' || n == 3) {
+        } else if ((options && argv[i][0] == '-') || n == 3) {
             help(stderr);
             return VMRUN_EXIT_USAGE;
+        } else {
+            args[n++] = argv[i];
         }
-        args[n++] = argv[i];
     }
     if (n != 3) {
         help(stderr);

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/say.h"
 #include "base/text.h"
 #include "host/usb/usb_dev.h"
 #include "host/usb/usb_give.h"
@@ -79,19 +79,8 @@ static long long now_ms(void)
     return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-static void say(const struct usb_hotplug *h, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void say(const struct usb_hotplug *h, const char *fmt, ...)
-{
-    if (h->o.say == NULL)
-        return;
-    char msg[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    h->o.say(h->o.say_opaque, msg);
-}
+/* A status line for the supervisor's log. */
+#define say(h, ...) vmrun_say((h)->o.say, (h)->o.say_opaque, __VA_ARGS__)
 
 bool usb_hotplug_wanted(const struct vm_profile *p)
 {

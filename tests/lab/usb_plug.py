@@ -14,73 +14,48 @@ under TCG costs a second; a poll costs milliseconds):
 
 QEMU's devices are qom-list /machine/peripheral, polled every 5 ms. Exit 1
 when what is waited for does not happen in time (20 s for plug and unplug),
-or QEMU does not answer within 5 s."""
-import json
-import socket
+or QEMU does not answer within 5 s. The QMP client is the end-to-end
+tests' (tests/e2e/e2elib.py)."""
+import os
 import sys
 import time
 
-qmp_path, cmd = sys.argv[1:3]
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(5)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from e2elib import Qmp, QmpError  # noqa: E402
+
+
+def main():
+    qmp_path, cmd = sys.argv[1:3]
+    q = Qmp(qmp_path, timeout=5)
+
+    def present(dev_id):
+        return any(c["name"] == dev_id for c in q.cmd("qom-list", path="/machine/peripheral"))
+
+    def wait(dev_id, want, seconds, t0):
+        while present(dev_id) != want:
+            if time.monotonic() - t0 > seconds:
+                sys.exit("%s is %s QEMU after %d s" % (dev_id, "not in" if want else "still in",
+                                                       seconds))
+            time.sleep(0.005)
+
+    if cmd in ("plug", "unplug"):
+        gadget = sys.argv[3]
+        udc = sys.argv[4] if cmd == "plug" else ""
+        dev_id = sys.argv[5] if cmd == "plug" else sys.argv[4]
+        t0 = time.monotonic()
+        with open(gadget + "/UDC", "w") as u:
+            u.write(udc + "\n")
+        wait(dev_id, cmd == "plug", 20, t0)
+        print("%.0f" % ((time.monotonic() - t0) * 1000))
+    elif cmd == "wait":
+        wait(sys.argv[3], sys.argv[4] == "present", int(sys.argv[5]), time.monotonic())
+    elif cmd == "info":
+        print(q.cmd("human-monitor-command", **{"command-line": "info usb"}))
+    else:
+        sys.exit("usb_plug.py: unknown command " + cmd)
+
+
 try:
-    s.connect(qmp_path)
-    f = s.makefile("rw")
-except OSError as e:
-    sys.exit("qmp %s: %s" % (qmp_path, e))
-
-
-def reply():
-    while True:
-        line = f.readline()
-        if not line:
-            sys.exit("qmp: the connection closed")
-        m = json.loads(line)
-        if "event" not in m:
-            return m
-
-
-def execute(name, args=None):
-    c = {"execute": name}
-    if args is not None:
-        c["arguments"] = args
-    f.write(json.dumps(c) + "\n")
-    f.flush()
-    try:
-        r = reply()
-    except socket.timeout:
-        sys.exit("qmp %s: QEMU did not answer within 5 s" % name)
-    if "error" in r:
-        sys.exit("qmp %s: %s" % (name, r["error"]))
-    return r.get("return")
-
-
-def present(dev_id):
-    return any(c["name"] == dev_id for c in execute("qom-list", {"path": "/machine/peripheral"}))
-
-
-def wait(dev_id, want, seconds, t0):
-    while present(dev_id) != want:
-        if time.monotonic() - t0 > seconds:
-            sys.exit("%s is %s QEMU after %d s" % (dev_id, "not in" if want else "still in",
-                                                   seconds))
-        time.sleep(0.005)
-
-
-reply()
-execute("qmp_capabilities")
-if cmd in ("plug", "unplug"):
-    gadget = sys.argv[3]
-    udc = sys.argv[4] if cmd == "plug" else ""
-    dev_id = sys.argv[5] if cmd == "plug" else sys.argv[4]
-    t0 = time.monotonic()
-    with open(gadget + "/UDC", "w") as u:
-        u.write(udc + "\n")
-    wait(dev_id, cmd == "plug", 20, t0)
-    print("%.0f" % ((time.monotonic() - t0) * 1000))
-elif cmd == "wait":
-    wait(sys.argv[3], sys.argv[4] == "present", int(sys.argv[5]), time.monotonic())
-elif cmd == "info":
-    print(execute("human-monitor-command", {"command-line": "info usb"}))
-else:
-    sys.exit("usb_plug.py: unknown command " + cmd)
+    main()
+except (QmpError, OSError) as e:  # socket.timeout is an OSError
+    sys.exit("usb_plug.py: %s" % e)
