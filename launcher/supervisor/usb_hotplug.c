@@ -84,7 +84,7 @@ static long long now_ms(void)
 
 bool usb_hotplug_wanted(const struct vm_profile *p)
 {
-    return p->n_usb > 0 ||
+    return p->usb_present || p->n_usb > 0 ||
            (p->audio.present && p->audio.device != NULL && strcmp(p->audio.device, "usb") == 0);
 }
 
@@ -243,14 +243,16 @@ static enum give_result give(struct usb_hotplug *h, const struct usb_dev *d, int
         snprintf(msg, len, "%s: QEMU did not take %s: %s", by, desc, err.msg);
         return GIVE_FAILED;
     }
-    if (journal_done(h->o.journal, &err) < 0) {
-        snprintf(msg, len, "%s: %s: %s", by, desc, err.msg);
-        return GIVE_FAILED;
-    }
+    /* In QEMU now, whatever follows: it is listed, and unplugged with the
+     * rest. */
     struct attached *a = &h->att[h->n_att++];
     *a = (struct attached){.rule = rule, .dev = *d, .since = time(NULL)};
     snprintf(a->id, sizeof(a->id), "%s", id);
     publish(h);
+    if (journal_done(h->o.journal, &err) < 0) {
+        snprintf(msg, len, "%s: gave %s to the VM as %s, but: %s", by, desc, id, err.msg);
+        return GIVE_FAILED;
+    }
     long long took = event_ms > 0 ? now_ms() - event_ms : -1;
     int n = snprintf(msg, len, "%s: gave %s to the VM as %s", by, desc, id);
     if (took >= 0 && n > 0 && (size_t)n < len)

@@ -23,7 +23,7 @@ if (cd / && "$BIN" start --detach "$p") >"$T/r" 2>&1; then
     check "the request channel is root's socket, 0600" \
         [ "$(stat -c '%U %a %F' /run/vmrun/$NAME/control)" = "root 600 socket" ]
     # Straight at the socket, without vmrun: the directory stops them.
-    out=$(as_user python3 -c 'import socket,sys
+    out=$(as_user /usr/bin/python3 -c 'import socket,sys
 s = socket.socket(socket.AF_UNIX)
 try:
     s.connect(sys.argv[1])
