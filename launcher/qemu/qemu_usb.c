@@ -54,8 +54,25 @@ int qemu_usb_probe(const char *binary, char *missing, size_t len, struct vmrun_e
     return 0;
 }
 
-int qemu_usb_plug(struct qmp_client *q, int fd, const char *id, struct vmrun_error *err)
+static void remove_fdset(struct qmp_client *q, long fdset)
 {
+    cJSON *rm = cJSON_CreateObject();
+    if (rm != NULL && cJSON_AddNumberToObject(rm, "fdset-id", (double)fdset) != NULL)
+        qmp_execute(q, "remove-fd", rm, NULL, QEMU_USB_QMP_TIMEOUT_MS);
+    else
+        cJSON_Delete(rm);
+}
+
+void qemu_usb_forget_fdset(struct qmp_client *q, long fdset)
+{
+    remove_fdset(q, fdset);
+}
+
+int qemu_usb_plug(struct qmp_client *q, int fd, const char *id, long *fdset_out,
+                  struct vmrun_error *err)
+{
+    if (fdset_out != NULL)
+        *fdset_out = -1;
     cJSON *args = cJSON_CreateObject();
     if (args == NULL || cJSON_AddStringToObject(args, "opaque", id) == NULL) {
         cJSON_Delete(args);
@@ -90,11 +107,9 @@ int qemu_usb_plug(struct qmp_client *q, int fd, const char *id, struct vmrun_err
     }
     /* The set itself is not needed any more: the device holds its own
      * duplicate, and a failed device_add leaves nothing open in QEMU. */
-    cJSON *rm = cJSON_CreateObject();
-    if (rm != NULL && cJSON_AddNumberToObject(rm, "fdset-id", (double)fdset) != NULL)
-        qmp_execute(q, "remove-fd", rm, NULL, QEMU_USB_QMP_TIMEOUT_MS);
-    else
-        cJSON_Delete(rm);
+    remove_fdset(q, fdset);
+    if (fdset_out != NULL)
+        *fdset_out = fdset;
     return r;
 }
 

@@ -12,7 +12,9 @@
  *                     descriptor (usb-host has taken a path since QEMU 5.1,
  *                     and qemu_open() turns /dev/fdset/N into the set's
  *                     descriptor);
- *   remove-fd         the set goes; QEMU's device keeps its duplicate.
+ *   remove-fd         the set goes; QEMU's device keeps its duplicate (a
+ *                     set removed while the VM is paused is removed again
+ *                     once it runs: qemu_usb_forget_fdset()).
  *
  * Unplugging is device_del, and QEMU says it is done with a DEVICE_DELETED
  * event naming the id; the device's duplicate closes then.
@@ -51,9 +53,19 @@ void qemu_usb_id(char *buf, size_t len, int rule, const char *port);
 int qemu_usb_probe(const char *binary, char *missing, size_t len, struct vmrun_error *err);
 
 /* Hand QEMU fd (a device node vmrun opened; it stays vmrun's, to close)
- * and plug a usb-host device with id on it. 0, or a negative errno with
- * err saying what QEMU refused. */
-int qemu_usb_plug(struct qmp_client *q, int fd, const char *id, struct vmrun_error *err);
+ * and plug a usb-host device with id on it. *fdset (when not NULL) gets the
+ * fd set used, or -1. 0, or a negative errno with err saying what QEMU
+ * refused. */
+int qemu_usb_plug(struct qmp_client *q, int fd, const char *id, long *fdset,
+                  struct vmrun_error *err);
+
+/* remove-fd of an fd set again. QEMU before 9.1 closes a removed
+ * descriptor only while the VM runs: a set removed while it was paused
+ * (the devices given before the guest starts) keeps QEMU's original
+ * descriptor open until its set is removed once more, after `cont`. An
+ * error (a QEMU that closed it at once no longer has the set) is
+ * ignored. */
+void qemu_usb_forget_fdset(struct qmp_client *q, long fdset);
 
 /* Ask QEMU to unplug device id: 0 when asked (DEVICE_DELETED follows), 1
  * when QEMU has no such device (it is gone already), or a negative errno

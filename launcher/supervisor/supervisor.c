@@ -1175,6 +1175,7 @@ enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor
         goto out_stop_qemu;
     }
     update_state(&s, "running");
+    usb_hotplug_running(s.usb);
     say(&s, "'%s' is running (QEMU pid %ld); Ctrl-C or 'vmrun stop %s' powers it off", p->name,
         (long)s.qemu, p->name);
     ready(&s, "ok\n");

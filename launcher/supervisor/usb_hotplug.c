@@ -68,6 +68,11 @@ struct usb_hotplug {
     struct pending pend[PENDING_MAX];
     size_t n_pend;
     bool qmp_lost;
+    bool running; /* the VM's vCPUs run (cont was sent) */
+    /* Fd sets removed while the VM was paused, to remove again once it
+     * runs (qemu_usb_forget_fdset). */
+    long paused_fdsets[ATTACHED_MAX];
+    size_t n_paused_fdsets;
     int fd_form; /* 1: QEMU takes a device's descriptor; 0: it does not (missing says why) */
     char missing[512];
 };
@@ -237,8 +242,11 @@ static enum give_result give(struct usb_hotplug *h, const struct usb_dev *d, int
         snprintf(msg, len, "%s: %s is not given to the VM: %s", by, desc, err.msg);
         return GIVE_FAILED;
     }
-    int r = qemu_usb_plug(h->o.qmp, fd, id, &err);
+    long fdset = -1;
+    int r = qemu_usb_plug(h->o.qmp, fd, id, &fdset, &err);
     close(fd); /* QEMU has its own */
+    if (fdset >= 0 && !h->running && h->n_paused_fdsets < ATTACHED_MAX)
+        h->paused_fdsets[h->n_paused_fdsets++] = fdset;
     if (r < 0) {
         snprintf(msg, len, "%s: QEMU did not take %s: %s", by, desc, err.msg);
         return GIVE_FAILED;
@@ -596,6 +604,16 @@ void usb_hotplug_qmp_event(struct usb_hotplug *h, const struct qmp_event *ev)
     struct attached *a = find_id(h, id);
     if (a != NULL)
         finish_delete(h, a);
+}
+
+void usb_hotplug_running(struct usb_hotplug *h)
+{
+    if (h == NULL)
+        return;
+    h->running = true;
+    for (size_t i = 0; i < h->n_paused_fdsets && !h->qmp_lost; i++)
+        qemu_usb_forget_fdset(h->o.qmp, h->paused_fdsets[i]);
+    h->n_paused_fdsets = 0;
 }
 
 void usb_hotplug_lost_qmp(struct usb_hotplug *h)

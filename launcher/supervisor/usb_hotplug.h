@@ -80,6 +80,10 @@ void usb_hotplug_run(struct usb_hotplug *h);
  * unplug. */
 void usb_hotplug_qmp_event(struct usb_hotplug *h, const struct qmp_event *ev);
 
+/* The VM runs (after `cont`): what QEMU could not let go of while it was
+ * paused is let go of now (qemu/qemu_usb.h: qemu_usb_forget_fdset). */
+void usb_hotplug_running(struct usb_hotplug *h);
+
 /* QEMU's QMP connection is gone (QEMU is ending): nothing more is sent. */
 void usb_hotplug_lost_qmp(struct usb_hotplug *h);
 
