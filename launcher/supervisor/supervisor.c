@@ -37,6 +37,7 @@
 #include "qmp.h"
 #include "supervisor/preflight.h"
 #include "supervisor/runtime.h"
+#include "supervisor/stop.h"
 #include "supervisor/vmstate.h"
 #include "sys/child_env.h"
 #include "sys/hostpath.h"
@@ -729,39 +730,6 @@ static void test_hold_before_cont(void)
 
 /* ---- the stop sequence -------------------------------------------------- */
 
-struct stop_request {
-    int timeout_s; /* -1: the profile's */
-    bool force;
-    char reply[PATH_MAX];
-};
-
-static void read_stop_request(struct sup *s, struct stop_request *req)
-{
-    req->timeout_s = -1;
-    req->force = false;
-    req->reply[0] = '\0';
-    char path[PATH_MAX];
-    snprintf(path, sizeof(path), "%s/stop-request", s->rt.dir);
-    cleanup_fclose FILE *f = fopen(path, "re");
-    if (f == NULL)
-        return;
-    char buf[4096];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    buf[n] = '\0';
-    unlink(path);
-    cJSON *j = cJSON_Parse(buf);
-    if (j == NULL)
-        return;
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "timeout");
-    if (cJSON_IsNumber(t) && t->valuedouble >= 0 && t->valuedouble < 86400)
-        req->timeout_s = (int)t->valuedouble;
-    req->force = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "force"));
-    const cJSON *reply = cJSON_GetObjectItemCaseSensitive(j, "reply");
-    if (cJSON_IsString(reply) && reply->valuestring[0] == '/')
-        snprintf(req->reply, sizeof(req->reply), "%s", reply->valuestring);
-    cJSON_Delete(j);
-}
-
 static void send_quit(struct sup *s)
 {
     say(s, "telling QEMU to quit");
@@ -774,7 +742,7 @@ static void send_quit(struct sup *s)
 static void on_stop_signal(struct sup *s, int sig)
 {
     struct stop_request req;
-    read_stop_request(s, &req);
+    stop_request_take(s->rt.dir, &req);
     if (req.reply[0] != '\0')
         snprintf(s->reply_path, sizeof(s->reply_path), "%s", req.reply);
     s->stop_requested = true;
@@ -926,25 +894,6 @@ static void keep_last_log(struct sup *s)
     cleanup_close int in = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (in >= 0 && copy_into_new(in, from, to, &ignored) == 0)
         unlink(from);
-}
-
-static void write_reply(struct sup *s, enum vm_outcome o, const char *detail)
-{
-    if (s->reply_path[0] == '\0')
-        return;
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "outcome", vm_outcome_describe(o));
-    cJSON_AddNumberToObject(j, "code", (double)o);
-    if (detail != NULL && detail[0] != '\0')
-        cJSON_AddStringToObject(j, "detail", detail);
-    cleanup_free char *text = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
-    /* The reply file was created by `vmrun stop` in a directory of its
-     * own; O_NOFOLLOW and no O_CREAT: we write only into that file. */
-    cleanup_close int fd = open(s->reply_path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
-    if (fd >= 0 && text != NULL && write(fd, text, strlen(text)) < 0) {
-        /* the stopping side reports the missing reply */
-    }
 }
 
 static void ready(struct sup *s, const char *msg)
@@ -1204,7 +1153,7 @@ out_release : {
                              ? err->msg
                              : vm_outcome_describe(outcome));
 }
-    write_reply(&s, outcome, err->msg);
+    stop_reply_write(s.reply_path, outcome, err->msg);
     keep_last_log(&s);
     journal_close(&s.journal);
     if (s.keep_runtime) {
