@@ -15,7 +15,14 @@
  *      directory.
  *
  * A request without a reply path, or a reply the requester cannot read, is
- * still a stop: the requester then only knows that the VM stopped. */
+ * still a stop: the requester then only knows that the VM stopped.
+ *
+ * Nothing of a requester outlives it: it removes its directory on every
+ * path, also when SIGINT, SIGTERM or SIGHUP interrupt it (then it dies of
+ * the signal, as it would have). What SIGKILL leaves, and what earlier
+ * versions left, the next stop removes: requesters hold an flock on their
+ * reply file while they wait, and make their directory and sweep the
+ * unheld ones under one lock (<run root>/.stop.lock). */
 #ifndef VMRUN_STOP_H
 #define VMRUN_STOP_H
 
@@ -48,6 +55,7 @@ void stop_reply_write(const char *reply, enum vm_outcome o, const char *detail);
 struct stop_requester {
     char dir[PATH_MAX];   /* its own directory, "" when none was made */
     char reply[PATH_MAX]; /* the reply file in it, "" when none */
+    int reply_fd;         /* open on it and flocked while we wait; -1 */
     long wait_s;          /* how long stop_wait() waits */
 };
 
@@ -61,8 +69,10 @@ struct stop_reply {
 
 /* Ask the supervisor (pid sup) of VM name to stop it: through ACPI with up
  * to timeout seconds for the guest (-1: the profile's shutdown.timeout), or
- * at once with force. 0 once the supervisor has been signalled, or a
- * negative errno with err. */
+ * at once with force. 0 once the supervisor has been signalled (then
+ * stop_requester_end() must follow), or a negative errno with err and
+ * nothing left behind. Removes the reply directories of requesters that
+ * are gone. */
 int stop_send(struct stop_requester *sr, const char *name, pid_t sup, long timeout, bool force,
               struct vmrun_error *err);
 
