@@ -141,7 +141,7 @@ void check_memory(const struct vm_profile *p, struct check_report *r)
     check_fragmentation(r);
     unsigned kb = p->memory.hugepage_kb;
     uint64_t page = (uint64_t)kb * KIB;
-    unsigned long pages = (unsigned long)((p->memory.size + page - 1) / page);
+    unsigned long pages = hugepages_for_size(p->memory.size, kb);
     char psize[32];
     hugepages_format_size(page, psize, sizeof(psize));
 
@@ -153,28 +153,21 @@ void check_memory(const struct vm_profile *p, struct check_report *r)
         check_hint(r, it, "set memory.numa_node to one of the host's nodes, or to \"auto\"");
         return;
     }
-    struct hugepage_pool pool;
-    if (hugepages_read_pool(node, kb, &pool, &e) < 0) {
+    /* Counted as the start will count it (host/memory/hugepages.h). */
+    struct hugepage_need hn;
+    if (hugepages_need(node, kb, pages, &hn, &e) < 0) {
         struct check_item *it = check_add(r, "hugepages", CHECK_FAIL, "%s", e.msg);
         check_hint(r, it,
                    "memory.hugepages must be a page size this CPU and kernel offer (2M, 1G)");
         return;
     }
-    /* As hugepages_reserve() counts them: pages promised to existing
-     * mappings (HugePages_Rsvd, kept only globally) look free but are not. */
-    unsigned long resv = 0;
-    char rpath[PATH_MAX];
-    if (host_path(rpath, sizeof(rpath), HOST_SYS,
-                  "/kernel/mm/hugepages/hugepages-%ukB/resv_hugepages", kb) == 0)
-        (void)hostfile_read_ulong(rpath, &resv);
-    unsigned long usable = pool.free > resv ? pool.free - resv : 0;
-    if (usable >= pages) {
+    unsigned long usable = hn.usable, shortfall = hn.shortfall;
+    if (shortfall == 0) {
         check_add(r, "hugepages", CHECK_PASS,
                   "node %d (%s): %lu free %s pages already in the pool cover the %lu needed for %s",
                   node, why, usable, psize, pages, want);
         return;
     }
-    unsigned long shortfall = pages - usable;
     char path[PATH_MAX];
     long long node_free = -1;
     if (host_path(path, sizeof(path), HOST_SYS, "/devices/system/node/node%d/meminfo", node) == 0)
