@@ -14,3 +14,7 @@ target_link_libraries(runtime_race PRIVATE vmrun_core_test)
 add_test(NAME supervise_runtime_race COMMAND runtime_race)
 set_tests_properties(supervise_runtime_race PROPERTIES ENVIRONMENT "${VMRUN_TEST_ENV}"
                      LABELS unit TIMEOUT 120)
+
+# How a run ended, decided from what the supervisor saw (supervisor/outcome.h).
+vmrun_unit_test(supervise_outcome SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/supervise/test_outcome.c
+                LIBS vmrun_core_test)

@@ -50,25 +50,6 @@ extern char **environ;
 #define QMP_CONNECT_TIMEOUT_MS 15000
 #define QMP_COMMAND_TIMEOUT_MS 10000
 
-const char *vm_outcome_describe(enum vm_outcome o)
-{
-    switch (o) {
-    case VM_NOT_STARTED:
-        return "the VM did not start";
-    case VM_GUEST_POWEROFF:
-        return "the guest powered off";
-    case VM_STOPPED_ACPI:
-        return "stopped: the guest powered off on the ACPI request";
-    case VM_STOPPED_QUIT:
-        return "stopped: QEMU was told to quit";
-    case VM_STOPPED_KILLED:
-        return "stopped: QEMU did not quit and was killed";
-    case VM_QEMU_FAILED:
-        return "QEMU ended unexpectedly";
-    }
-    return "unknown";
-}
-
 struct sup {
     const struct vm_profile *p;
     const struct supervisor_opts *o;
@@ -94,7 +75,7 @@ struct sup {
     bool tpm_died;           /* swtpm ended while QEMU ran */
 
     /* stop state */
-    int stop_stage; /* 0 running, 1 powerdown sent, 2 quit sent, 3 killed */
+    enum vm_stop_stage stop_stage;
     bool stop_requested;
     bool guest_shutdown; /* a SHUTDOWN event with guest=true */
     struct timespec deadline;
@@ -438,7 +419,7 @@ static int prepare_nets(struct sup *s, struct vmrun_error *err)
 static bool reap_qemu(struct sup *s, bool block);
 static bool qemu_ending(struct sup *s)
 {
-    if (s->stop_stage != 0)
+    if (s->stop_stage != VM_STOP_NONE)
         return true;
     for (int i = 0; i < 20; i++) {
         if (reap_qemu(s, false))
@@ -456,12 +437,12 @@ static void on_swtpm_death(struct sup *s)
     swtpm_describe_exit(&s->swtpm, why, sizeof(why));
     s->tpm_died = true;
     say(s, "the VM's TPM emulator died: %s; stopping the VM", why);
-    if (s->stop_stage != 0)
+    if (s->stop_stage != VM_STOP_NONE)
         return; /* already stopping */
     int r = s->qmp != NULL ? qmp_execute(s->qmp, "system_powerdown", NULL, NULL, 3000) : -1;
     if (r < 0)
         say(s, "system_powerdown failed: %s", s->qmp ? qmp_last_error(s->qmp) : "no QMP");
-    s->stop_stage = 1;
+    s->stop_stage = VM_STOP_POWERDOWN;
     set_deadline(&s->deadline, s->p->shutdown.timeout_s);
 }
 
@@ -735,7 +716,7 @@ static void send_quit(struct sup *s)
     say(s, "telling QEMU to quit");
     if (s->qmp != NULL)
         qmp_execute(s->qmp, "quit", NULL, NULL, 2000);
-    s->stop_stage = 2;
+    s->stop_stage = VM_STOP_QUIT;
     set_deadline(&s->deadline, SUPERVISOR_QUIT_GRACE_S);
 }
 
@@ -747,7 +728,7 @@ static void on_stop_signal(struct sup *s, int sig)
         snprintf(s->reply_path, sizeof(s->reply_path), "%s", req.reply);
     s->stop_requested = true;
 
-    if (s->stop_stage == 0 && !req.force) {
+    if (s->stop_stage == VM_STOP_NONE && !req.force) {
         unsigned timeout = req.timeout_s >= 0 ? (unsigned)req.timeout_s : s->p->shutdown.timeout_s;
         say(s,
             "%s: asking the guest to power off (ACPI); waiting up to %u s "
@@ -758,11 +739,11 @@ static void on_stop_signal(struct sup *s, int sig)
             r = qmp_execute(s->qmp, "system_powerdown", NULL, NULL, 3000);
         if (r < 0)
             say(s, "system_powerdown failed: %s", s->qmp ? qmp_last_error(s->qmp) : "no QMP");
-        s->stop_stage = 1;
+        s->stop_stage = VM_STOP_POWERDOWN;
         set_deadline(&s->deadline, timeout);
         return;
     }
-    if (s->stop_stage <= 1) {
+    if (s->stop_stage <= VM_STOP_POWERDOWN) {
         send_quit(s);
         return;
     }
@@ -772,13 +753,13 @@ static void on_stop_signal(struct sup *s, int sig)
 
 static void on_deadline(struct sup *s)
 {
-    if (s->stop_stage == 1) {
+    if (s->stop_stage == VM_STOP_POWERDOWN) {
         say(s, "the guest did not power off within the timeout");
         send_quit(s);
-    } else if (s->stop_stage == 2) {
+    } else if (s->stop_stage == VM_STOP_QUIT) {
         say(s, "QEMU did not quit within %d s: killing it", SUPERVISOR_QUIT_GRACE_S);
         kill(s->qemu, SIGKILL);
-        s->stop_stage = 3;
+        s->stop_stage = VM_STOP_KILLED;
     }
 }
 
@@ -816,7 +797,9 @@ static int watch(struct sup *s, struct vmrun_error *err)
             {.fd = s->sigfd, .events = POLLIN},
             {.fd = s->qmp != NULL ? qmp_fd(s->qmp) : -1, .events = POLLIN},
         };
-        int timeout = s->stop_stage > 0 && s->stop_stage < 3 ? ms_until(&s->deadline) : -1;
+        int timeout = s->stop_stage > VM_STOP_NONE && s->stop_stage < VM_STOP_KILLED
+                          ? ms_until(&s->deadline)
+                          : -1;
         int r = poll(pfd, 2, timeout);
         if (r < 0 && errno != EINTR) {
             int e = errno;
@@ -1086,29 +1069,23 @@ enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor
 
     char why[256];
     describe_exit(s.qemu_status, why, sizeof(why));
-    bool clean_exit = WIFEXITED(s.qemu_status) && WEXITSTATUS(s.qemu_status) == 0;
+    const struct vm_ending ending = {
+        .lost = lost,
+        .tpm_died = s.tpm_died,
+        .stop_stage = s.stop_stage,
+        .stop_requested = s.stop_requested,
+        .guest_shutdown = s.guest_shutdown,
+        .qemu_status = s.qemu_status,
+    };
+    outcome = vm_outcome_of(&ending);
     if (lost) {
-        outcome = VM_QEMU_FAILED;
         *err = werr;
     } else if (s.tpm_died) {
-        /* However QEMU then ended, the run failed: the guest lost its TPM. */
         char tpm[256];
         swtpm_describe_exit(&s.swtpm, tpm, sizeof(tpm));
-        outcome = VM_QEMU_FAILED;
         vmrun_failx(err, EPIPE, "the VM's TPM emulator died (%s); the VM was stopped (%s)", tpm,
                     why);
-    } else if (s.stop_stage == 3)
-        outcome = VM_STOPPED_KILLED;
-    else if (s.stop_stage == 2 && !s.guest_shutdown)
-        outcome = VM_STOPPED_QUIT;
-    else if (s.stop_requested && clean_exit)
-        outcome = VM_STOPPED_ACPI;
-    else if (s.guest_shutdown && clean_exit)
-        outcome = VM_GUEST_POWEROFF;
-    else if (clean_exit && s.stop_stage == 0)
-        outcome = VM_GUEST_POWEROFF; /* QEMU exited cleanly on its own */
-    else {
-        outcome = VM_QEMU_FAILED;
+    } else if (outcome == VM_QEMU_FAILED) {
         vmrun_failx(err, ECHILD, "%s", why);
     }
     say(&s, "%s", outcome == VM_QEMU_FAILED ? err->msg : vm_outcome_describe(outcome));
