@@ -79,6 +79,7 @@ struct sup {
     struct timespec deadline;
     char reply_path[PATH_MAX];
     bool keep_runtime; /* an undo failed: the journal must stay for recover */
+    struct argv_list argv; /* QEMU's, once built */
 };
 
 static void say(const struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -735,228 +736,298 @@ static int recover_stale(struct sup *s, struct vmrun_error *err)
     return 0;
 }
 
-enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor_opts *o,
-                             struct vmrun_error *err)
+/* ---- the phases of a run --------------------------------------------------
+ *
+ * supervise_vm() runs them in order. Each returns 0, or a negative errno
+ * with err saying what failed; a failure unwinds what the earlier phases
+ * did, in reverse (the teardown functions below):
+ *
+ *   take_runtime  the runtime directory and its lock      nothing to unwind
+ *   prepare_run   who started it, the log, a stale run
+ *                 recovered, the firmware, the journal,
+ *                 state.json                              end_run
+ *   prepare_host  the plan (host resources, journaled)    end_run (the plan
+ *                                                         undid itself)
+ *   prepare_qemu  no stop asked meanwhile; QEMU's files,
+ *                 QMP, TPM, taps, environment, argv       end_qemu, undo_host, end_run
+ *   launch        QEMU started paused, pinned, resumed    the same (a QEMU
+ *                                                         that started is
+ *                                                         stopped first)
+ *   run           watched until it ends: the outcome      the same */
+
+static int take_runtime(struct sup *s, struct vmrun_error *err)
 {
-    struct sup s = {.p = p, .o = o, .sigfd = -1, .qemu = 0, .qmp_peer = -1,
-                    .swtpm = {.qemu_end = -1}};
-    qemu_fds_init(&s.fds);
-    s.rt.lock_fd = -1;
-    s.journal.fd = -1;
-    enum vm_outcome outcome = VM_NOT_STARTED;
-    struct argv_list argv = {0};
-    sigset_t oldmask;
-    sigemptyset(&oldmask);
+    int r = runtime_acquire(s->p->name, &s->rt, err);
+    if (r < 0)
+        s->rt.dir[0] = '\0'; /* not ours: do not remove it */
+    return r;
+}
+
+static int prepare_run(struct sup *s, struct vmrun_error *err)
+{
     int r;
-
-    /* Signals first: from here on a Ctrl-C during preparation is an
-     * orderly stop (undo what was done), never a half-prepared host. */
-    if (block_signals(&s, &oldmask, err) < 0)
-        goto out;
-
-    if (runtime_acquire(p->name, &s.rt, err) < 0) {
-        s.rt.dir[0] = '\0'; /* not ours: do not remove it */
-        goto out;
-    }
-    if (runtime_write_starter(&s.rt, priv_starter_uid(), err) < 0)
-        goto out_release;
-    if (o->to_log && redirect_to_log(&s, err) < 0)
-        goto out_release;
-    if (recover_stale(&s, err) < 0)
-        goto out_release;
-
+    if ((r = runtime_write_starter(&s->rt, priv_starter_uid(), err)) < 0)
+        return r;
+    if (s->o->to_log && (r = redirect_to_log(s, err)) < 0)
+        return r;
+    if ((r = recover_stale(s, err)) < 0)
+        return r;
     /* The firmware: as `vmrun start` chose it before the host was
      * touched, or chosen now. */
-    if (o->firmware != NULL)
-        s.fw = *o->firmware;
-    else if (firmware_choose(p, NULL, &s.fw, err) < 0)
-        goto out_release;
-
+    if (s->o->firmware != NULL)
+        s->fw = *s->o->firmware;
+    else if ((r = firmware_choose(s->p, NULL, &s->fw, err)) < 0)
+        return r;
     char path[PATH_MAX];
-    snprintf(path, sizeof(path), "%s/journal", s.rt.dir);
-    if (journal_open(&s.journal, path, err) < 0)
-        goto out_release;
-    s.started_at = time(NULL);
-    if (write_state(&s, "preparing", err) < 0)
-        goto out_release;
+    snprintf(path, sizeof(path), "%s/journal", s->rt.dir);
+    if ((r = journal_open(&s->journal, path, err)) < 0)
+        return r;
+    s->started_at = time(NULL);
+    if ((r = write_state(s, "preparing", err)) < 0)
+        return r;
+    return 0;
+}
 
-    s.hp = (struct host_prep){
-        .profile = p,
-        .journal = &s.journal,
-        .runtime_dir = s.rt.dir,
-        .session_user = session_user(o->target),
-        .force = o->force,
-        .interactive = isatty(2) && !o->to_log,
+static int prepare_host(struct sup *s, struct vmrun_error *err)
+{
+    s->hp = (struct host_prep){
+        .profile = s->p,
+        .journal = &s->journal,
+        .runtime_dir = s->rt.dir,
+        .session_user = session_user(s->o->target),
+        .force = s->o->force,
+        .interactive = isatty(2) && !s->o->to_log,
         .say = say_cb,
-        .say_opaque = &s,
+        .say_opaque = s,
     };
-    if (host_prep_run(&s.hp, err) < 0) {
+    int r = host_prep_run(&s->hp, err);
+    if (r < 0) {
         /* The plan has undone what it did; a journal still there lists
          * what it could not, for `vmrun recover`: keep it. */
-        if (access(s.journal.path, F_OK) == 0)
-            s.keep_runtime = true;
-        goto out_release;
+        if (access(s->journal.path, F_OK) == 0)
+            s->keep_runtime = true;
+        return r;
     }
+    return 0;
+}
 
-    /* A stop request while the host was being prepared: undo, do not start. */
+/* A stop request while the host was being prepared: undo, do not start. */
+static int stopped_while_preparing(struct sup *s, struct vmrun_error *err)
+{
     struct signalfd_siginfo si;
-    while (read(s.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-        if (si.ssi_signo != SIGCHLD) {
-            vmrun_failx(err, EINTR, "stopped by %s before QEMU started",
-                        strsignal((int)si.ssi_signo));
-            goto out_undo;
-        }
-    }
+    while (read(s->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+        if (si.ssi_signo != SIGCHLD)
+            return vmrun_failx(err, EINTR, "stopped by %s before QEMU started",
+                               strsignal((int)si.ssi_signo));
+    return 0;
+}
 
+static int prepare_qemu(struct sup *s, struct vmrun_error *err)
+{
+    int r;
+    if ((r = stopped_while_preparing(s, err)) < 0)
+        return r;
     const struct qemu_files_ctx files = {
-        .p = p,
-        .target = o->target,
-        .fw = &s.fw,
-        .runtime_dir = s.rt.dir,
-        .memory_file = s.hp.memory_file[0] ? s.hp.memory_file : NULL,
+        .p = s->p,
+        .target = s->o->target,
+        .fw = &s->fw,
+        .runtime_dir = s->rt.dir,
+        .memory_file = s->hp.memory_file[0] ? s->hp.memory_file : NULL,
         .say = say_cb,
-        .say_opaque = &s,
+        .say_opaque = s,
     };
-    if (qemu_files_prepare(&files, &s.facts, &s.facts_storage, err) < 0)
-        goto out_undo;
-    if (prepare_qmp(&s, err) < 0)
-        goto out_undo;
-    if (qemu_files_open(&files, &s.facts, &s.fds, err) < 0)
-        goto out_undo;
-    if (prepare_tpm(&s, err) < 0)
-        goto out_undo;
-    if (prepare_nets(&s, err) < 0)
-        goto out_undo;
-    if (qemu_env_prepare(&s, err) < 0)
-        goto out_undo;
-    if (qemu_build_argv(p, &s.facts, &argv, err) < 0)
-        goto out_undo;
+    if ((r = qemu_files_prepare(&files, &s->facts, &s->facts_storage, err)) < 0 ||
+        (r = prepare_qmp(s, err)) < 0 ||
+        (r = qemu_files_open(&files, &s->facts, &s->fds, err)) < 0 ||
+        (r = prepare_tpm(s, err)) < 0 || (r = prepare_nets(s, err)) < 0 ||
+        (r = qemu_env_prepare(s, err)) < 0 ||
+        (r = qemu_build_argv(s->p, &s->facts, &s->argv, err)) < 0)
+        return r;
+    return 0;
+}
 
-    say(&s, "starting QEMU (paused)");
-    if (spawn_qemu(&s, &argv, err) < 0)
-        goto out_undo;
+/* The QEMU just spawned, paused: its pid recorded, QMP connected, its
+ * threads pinned, checked still paused, then resumed. */
+static int pin_and_resume(struct sup *s, struct vmrun_error *err)
+{
     char pidbuf[32];
-    snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)s.qemu);
+    snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)s->qemu);
+    int r;
     /* recover needs QEMU's pid to make sure it is gone: without it, QEMU
      * must not run. */
-    if (runtime_write_file(&s.rt, "qemu.pid", pidbuf, err) < 0)
-        goto out_stop_qemu;
-
-    if (connect_qmp(&s, err) < 0)
-        goto out_stop_qemu;
-    if (read_threads(&s, err) < 0)
-        goto out_stop_qemu;
-    if ((r = pin_qemu(s.qemu, p, &s.threads, err)) < 0) {
+    if ((r = runtime_write_file(&s->rt, "qemu.pid", pidbuf, err)) < 0)
+        return r;
+    if ((r = connect_qmp(s, err)) < 0 || (r = read_threads(s, err)) < 0)
+        return r;
+    if ((r = pin_qemu(s->qemu, s->p, &s->threads, err)) < 0) {
         vmrun_error_prefix(err, "pinning failed, the VM will not run");
-        goto out_stop_qemu;
+        return r;
     }
-    if (p->cpu.vcpus.n > 0) {
+    if (s->p->cpu.vcpus.n > 0) {
         char list[256];
-        cpu_list_format(&p->cpu.vcpus, list, sizeof(list));
-        say(&s, "pinned %zu vCPUs to host CPUs %s", s.threads.n_vcpu, list);
+        cpu_list_format(&s->p->cpu.vcpus, list, sizeof(list));
+        say(s, "pinned %zu vCPUs to host CPUs %s", s->threads.n_vcpu, list);
     }
-    if (verify_paused(&s, err) < 0)
-        goto out_stop_qemu;
-    if (write_state(&s, "pinned", err) < 0)
-        goto out_stop_qemu;
+    if ((r = verify_paused(s, err)) < 0 || (r = write_state(s, "pinned", err)) < 0)
+        return r;
     test_hold_before_cont();
-    if ((r = qmp_execute(s.qmp, "cont", NULL, NULL, QMP_COMMAND_TIMEOUT_MS)) < 0) {
-        vmrun_failx(err, -r, "cont: %s", qmp_last_error(s.qmp));
-        goto out_stop_qemu;
-    }
-    update_state(&s, "running");
-    say(&s, "'%s' is running (QEMU pid %ld); Ctrl-C or 'vmrun stop %s' powers it off", p->name,
-        (long)s.qemu, p->name);
-    ready(&s, "ok\n");
+    if ((r = qmp_execute(s->qmp, "cont", NULL, NULL, QMP_COMMAND_TIMEOUT_MS)) < 0)
+        return vmrun_failx(err, -r, "cont: %s", qmp_last_error(s->qmp));
+    return 0;
+}
 
+/* QEMU runs but must not: quit, then kill. */
+static void stop_unready_qemu(struct sup *s)
+{
+    if (s->qmp != NULL)
+        qmp_execute(s->qmp, "quit", NULL, NULL, 2000);
+    for (int i = 0; i < SUPERVISOR_QUIT_GRACE_S * 10 && !reap_qemu(s, false); i++)
+        usleep(100000);
+    if (!reap_qemu(s, false)) {
+        kill(s->qemu, SIGKILL);
+        reap_qemu(s, true);
+    }
+}
+
+static int launch(struct sup *s, struct vmrun_error *err)
+{
+    say(s, "starting QEMU (paused)");
+    int r = spawn_qemu(s, &s->argv, err);
+    if (r < 0)
+        return r;
+    if ((r = pin_and_resume(s, err)) < 0) {
+        stop_unready_qemu(s);
+        return r;
+    }
+    update_state(s, "running");
+    say(s, "'%s' is running (QEMU pid %ld); Ctrl-C or 'vmrun stop %s' powers it off", s->p->name,
+        (long)s->qemu, s->p->name);
+    ready(s, "ok\n");
+    return 0;
+}
+
+/* Watch QEMU until it is gone, then say how the run ended (outcome.h);
+ * err says why for VM_QEMU_FAILED. */
+static enum vm_outcome run(struct sup *s, struct vmrun_error *err)
+{
     struct vmrun_error werr = {0};
-    bool lost = watch(&s, &werr) < 0;
-    update_state(&s, "stopping");
+    bool lost = watch(s, &werr) < 0;
+    update_state(s, "stopping");
 
     char why[256];
-    describe_exit(s.qemu_status, why, sizeof(why));
+    describe_exit(s->qemu_status, why, sizeof(why));
     const struct vm_ending ending = {
         .lost = lost,
-        .tpm_died = s.tpm_died,
-        .stop_stage = s.stop_stage,
-        .stop_requested = s.stop_requested,
-        .guest_shutdown = s.guest_shutdown,
-        .qemu_status = s.qemu_status,
+        .tpm_died = s->tpm_died,
+        .stop_stage = s->stop_stage,
+        .stop_requested = s->stop_requested,
+        .guest_shutdown = s->guest_shutdown,
+        .qemu_status = s->qemu_status,
     };
-    outcome = vm_outcome_of(&ending);
+    enum vm_outcome outcome = vm_outcome_of(&ending);
     if (lost) {
         *err = werr;
-    } else if (s.tpm_died) {
+    } else if (s->tpm_died) {
         char tpm[256];
-        swtpm_describe_exit(&s.swtpm, tpm, sizeof(tpm));
+        swtpm_describe_exit(&s->swtpm, tpm, sizeof(tpm));
         vmrun_failx(err, EPIPE, "the VM's TPM emulator died (%s); the VM was stopped (%s)", tpm,
                     why);
     } else if (outcome == VM_QEMU_FAILED) {
         vmrun_failx(err, ECHILD, "%s", why);
     }
-    say(&s, "%s", outcome == VM_QEMU_FAILED ? err->msg : vm_outcome_describe(outcome));
-    goto out_undo;
+    say(s, "%s", outcome == VM_QEMU_FAILED ? err->msg : vm_outcome_describe(outcome));
+    return outcome;
+}
 
-out_stop_qemu:
-    /* QEMU runs but must not: quit, then kill. */
-    if (s.qmp != NULL)
-        qmp_execute(s.qmp, "quit", NULL, NULL, 2000);
-    for (int i = 0; i < SUPERVISOR_QUIT_GRACE_S * 10 && !reap_qemu(&s, false); i++)
-        usleep(100000);
-    if (!reap_qemu(&s, false)) {
-        kill(s.qemu, SIGKILL);
-        reap_qemu(&s, true);
+/* ---- unwinding ------------------------------------------------------------- */
+
+/* QEMU gone and reaped, and swtpm with it, however the run went. */
+static void end_qemu(struct sup *s, enum vm_outcome outcome)
+{
+    if (s->qmp != NULL) {
+        qmp_close(s->qmp);
+        s->qmp = NULL;
     }
-    outcome = VM_NOT_STARTED;
-out_undo:
-    if (s.qmp != NULL) {
-        qmp_close(s.qmp);
-        s.qmp = NULL;
+    if (s->qemu > 0 && !s->qemu_reaped) {
+        kill(s->qemu, SIGKILL);
+        reap_qemu(s, true);
     }
-    if (s.qemu > 0 && !s.qemu_reaped) {
-        kill(s.qemu, SIGKILL);
-        reap_qemu(&s, true);
-    }
-    if (s.swtpm.pid > 0) {
+    if (s->swtpm.pid > 0) {
         /* swtpm ends by itself once QEMU, which used it, is gone; one that
          * never served a QEMU is stopped at once. */
-        if (outcome == VM_NOT_STARTED && swtpm_reap(&s.swtpm, false) && !s.tpm_died) {
+        if (outcome == VM_NOT_STARTED && swtpm_reap(&s->swtpm, false) && !s->tpm_died) {
             char tpm[256];
-            swtpm_describe_exit(&s.swtpm, tpm, sizeof(tpm));
-            say(&s, "the TPM emulator had ended: %s", tpm);
+            swtpm_describe_exit(&s->swtpm, tpm, sizeof(tpm));
+            say(s, "the TPM emulator had ended: %s", tpm);
         }
-        swtpm_stop(&s.swtpm, s.qemu > 0 ? 3000 : 100);
+        swtpm_stop(&s->swtpm, s->qemu > 0 ? 3000 : 100);
     }
-    undo_host(&s, err);
-out_release : {
+}
+
+/* Tell how the run ended (the desktop notification, `vmrun stop`'s reply),
+ * keep the log, and let go of the runtime directory: removed, or kept,
+ * stale, when the journal must stay for recover. */
+static void end_run(struct sup *s, enum vm_outcome outcome, const struct vmrun_error *err)
+{
     /* A desktop shortcut has no terminal: tell its user how it ended. */
     char summary[128];
-    snprintf(summary, sizeof(summary), "vmrun: %s", p->name);
+    snprintf(summary, sizeof(summary), "vmrun: %s", s->p->name);
     notify_user(summary, outcome == VM_NOT_STARTED || outcome == VM_QEMU_FAILED
                              ? err->msg
                              : vm_outcome_describe(outcome));
-}
-    stop_reply_write(s.reply_path, outcome, err->msg);
-    keep_last_log(&s);
-    journal_close(&s.journal);
-    if (s.keep_runtime) {
-        close(s.rt.lock_fd); /* the directory stays, stale, for recover */
-        s.rt.lock_fd = -1;
+    stop_reply_write(s->reply_path, outcome, err->msg);
+    keep_last_log(s);
+    journal_close(&s->journal);
+    if (s->keep_runtime) {
+        close(s->rt.lock_fd); /* the directory stays, stale, for recover */
+        s->rt.lock_fd = -1;
     } else {
-        runtime_release(&s.rt);
+        runtime_release(&s->rt);
     }
-out:
+}
+
+/* What every run ends with: a --detach parent told of a failure, what is
+ * held closed, the signal mask back. */
+static void finish(struct sup *s, enum vm_outcome outcome, const struct vmrun_error *err,
+                   const sigset_t *oldmask)
+{
     if (outcome == VM_NOT_STARTED) {
         char msg[VMRUN_ERROR_MSG_MAX + 16];
         snprintf(msg, sizeof(msg), "error: %s\n", err->msg);
-        ready(&s, msg);
+        ready(s, msg);
     }
-    argv_list_free(&argv);
-    qemu_fds_close(&s.fds);
-    if (s.qmp_peer >= 0)
-        close(s.qmp_peer);
-    if (s.sigfd >= 0)
-        close(s.sigfd);
-    sigprocmask(SIG_SETMASK, &oldmask, NULL);
+    argv_list_free(&s->argv);
+    qemu_fds_close(&s->fds);
+    if (s->qmp_peer >= 0)
+        close(s->qmp_peer);
+    if (s->sigfd >= 0)
+        close(s->sigfd);
+    sigprocmask(SIG_SETMASK, oldmask, NULL);
+}
+
+enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor_opts *o,
+                             struct vmrun_error *err)
+{
+    struct sup s = {
+        .p = p, .o = o, .sigfd = -1, .qemu = 0, .qmp_peer = -1, .swtpm = {.qemu_end = -1}};
+    qemu_fds_init(&s.fds);
+    s.rt.lock_fd = -1;
+    s.journal.fd = -1;
+    enum vm_outcome outcome = VM_NOT_STARTED;
+    sigset_t oldmask;
+    sigemptyset(&oldmask);
+
+    /* Signals first: from here on a Ctrl-C during preparation is an
+     * orderly stop (undo what was done), never a half-prepared host. */
+    if (block_signals(&s, &oldmask, err) >= 0 && take_runtime(&s, err) >= 0) {
+        if (prepare_run(&s, err) >= 0 && prepare_host(&s, err) >= 0) {
+            if (prepare_qemu(&s, err) >= 0 && launch(&s, err) >= 0)
+                outcome = run(&s, err);
+            end_qemu(&s, outcome);
+            undo_host(&s, err);
+        }
+        end_run(&s, outcome, err);
+    }
+    finish(&s, outcome, err, &oldmask);
     return outcome;
 }
