@@ -3,33 +3,19 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/say.h"
 #include "priv/priv_files.h"
 #include "qemu/ovmf_vars.h"
 #include "qemu/qcow2.h"
 #include "qemu/qemu_sandbox.h"
 #include "sys/filecopy.h"
 #include "sys/hostpath.h"
-
-static void say(const struct qemu_files_ctx *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void say(const struct qemu_files_ctx *c, const char *fmt, ...)
-{
-    if (c->say == NULL)
-        return;
-    char msg[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    c->say(c->say_opaque, msg);
-}
 
 /* The VM's own UEFI variable store, made once from the template. The
  * template is a path the profile names: opened with the rights it deserves
@@ -88,7 +74,8 @@ static void warn_vars_state(const struct qemu_files_ctx *c, const struct vm_host
     char what[256];
     ovmf_vars_describe(&vs, what, sizeof(what));
     if (c->p->firmware.enrolled_keys && !ovmf_vars_enforcing(&vs))
-        say(c,
+        vmrun_say(
+            c->say, c->say_opaque,
             "warning: the VM's UEFI variable store %s is in %s; to start over from %s, remove "
             "it while the VM is off",
             h->ovmf_vars, what, c->fw->vars_template);
@@ -123,8 +110,8 @@ int qemu_files_prepare(const struct qemu_files_ctx *c, struct vm_host_facts *h,
     if (h->ovmf_vars != NULL && access(h->ovmf_vars, F_OK) < 0) {
         if ((r = copy_vars_template(c, h->ovmf_vars, err)) < 0)
             return r;
-        say(c, "created the VM's UEFI variable store %s from %s", h->ovmf_vars,
-            c->fw->vars_template);
+        vmrun_say(c->say, c->say_opaque, "created the VM's UEFI variable store %s from %s",
+                  h->ovmf_vars, c->fw->vars_template);
     }
     warn_vars_state(c, h);
     return 0;
