@@ -213,14 +213,24 @@ static int prepare_nets(struct sup *s, struct vmrun_error *err)
 
 /* swtpm ends by itself when QEMU closes its connection, that is when QEMU
  * exits: then its end is no news. QEMU may still be on its way out when
- * swtpm's end is seen, so give it a moment. */
+ * swtpm's end is seen, and on a busy host it can take seconds to get
+ * there (flushing disks, tearing down its threads); but before it closes
+ * the TPM it has said so on QMP (a SHUTDOWN event, or the socket closed),
+ * so look there first and only then wait for it to be reaped. */
 static bool reap_qemu(struct sup *s, bool block);
+static void drain_events(struct sup *s);
 static bool qemu_ending(struct sup *s)
 {
     if (s->stop_stage != VM_STOP_NONE)
         return true;
-    for (int i = 0; i < 20; i++) {
+    for (int i = 0; i < 100; i++) {
         if (reap_qemu(s, false))
+            return true;
+        if (s->qmp == NULL)
+            return true; /* QEMU closed its QMP socket: it is exiting */
+        int r = qmp_pump(s->qmp);
+        drain_events(s);
+        if (r < 0 || s->guest_shutdown)
             return true;
         usleep(50000);
     }
