@@ -2,6 +2,7 @@
 #include "qemu/qemu_usb.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -66,6 +67,37 @@ static void remove_fdset(struct qmp_client *q, long fdset)
 void qemu_usb_forget_fdset(struct qmp_client *q, long fdset)
 {
     remove_fdset(q, fdset);
+}
+
+int qemu_usb_probe_qmp(struct qmp_client *q, char *missing, size_t len, struct vmrun_error *err)
+{
+    cJSON *args = cJSON_CreateObject();
+    if (args == NULL || cJSON_AddStringToObject(args, "typename", "usb-host") == NULL) {
+        cJSON_Delete(args);
+        return vmrun_fail(err, ENOMEM, "device-list-properties");
+    }
+    cJSON *ret = NULL;
+    int r = qmp_execute(q, "device-list-properties", args, &ret, QEMU_USB_QMP_TIMEOUT_MS);
+    if (r == -EREMOTEIO && strstr(qmp_last_error(q), "DeviceNotFound") != NULL) {
+        snprintf(missing, len, "this QEMU has no usb-host device: a QEMU built without libusb");
+        return 0;
+    }
+    if (r < 0)
+        return vmrun_failx(err, -r, "%s", qmp_last_error(q));
+    const cJSON *prop;
+    bool found = false;
+    cJSON_ArrayForEach(prop, ret)
+    {
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(prop, "name"));
+        found = found || (name != NULL && strcmp(name, "hostdevice") == 0);
+    }
+    cJSON_Delete(ret);
+    if (found)
+        return 1;
+    snprintf(missing, len,
+             "this QEMU's usb-host device takes no hostdevice: it cannot use a device node vmrun "
+             "opens, which QEMU built with libusb 1.0.23 or later can");
+    return 0;
 }
 
 int qemu_usb_plug(struct qmp_client *q, int fd, const char *id, long *fdset_out,

@@ -49,8 +49,13 @@ void qemu_usb_id(char *buf, size_t len, int rule, const char *port);
 
 /* Can binary attach a host USB device by descriptor? 1 yes; 0 no, with
  * what is missing in missing; a negative errno (err set) when the binary
- * could not be asked. */
+ * could not be asked (it did not answer in time: a loaded host). One short
+ * exec of the binary; `vmrun check` and the start's preflight ask this. */
 int qemu_usb_probe(const char *binary, char *missing, size_t len, struct vmrun_error *err);
+
+/* The same, asked of a running QEMU (device-list-properties of usb-host):
+ * what the supervisor goes by. */
+int qemu_usb_probe_qmp(struct qmp_client *q, char *missing, size_t len, struct vmrun_error *err);
 
 /* Hand QEMU fd (a device node vmrun opened; it stays vmrun's, to close)
  * and plug a usb-host device with id on it. *fdset (when not NULL) gets the

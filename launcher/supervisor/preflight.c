@@ -109,10 +109,11 @@ static int check_usb_fd_form(const struct vm_profile *p, struct vmrun_error *err
     if (p->n_usb == 0)
         return 0;
     char missing[512];
+    struct vmrun_error perr = {0};
     int r = qemu_usb_probe(p->qemu.binary != NULL ? p->qemu.binary : "qemu-system-x86_64",
-                           missing, sizeof(missing), err);
-    if (r < 0)
-        return r;
+                           missing, sizeof(missing), &perr);
+    /* A binary that does not answer in time (a loaded host) is not a
+     * no: the supervisor asks the QEMU that runs, and says so there. */
     if (r == 0)
         return vmrun_failx(err, ENOTSUP,
                            "usb[] cannot be followed: %s (vmrun check says what this host has)",

@@ -512,10 +512,9 @@ int usb_hotplug_start(const struct usb_hotplug_opts *o, struct usb_hotplug **out
     h->o = *o;
     h->rules = o->profile->usb;
     h->n_rules = o->profile->n_usb;
-    const char *qemu = o->profile->qemu.binary != NULL ? o->profile->qemu.binary
-                                                       : "qemu-system-x86_64";
+    /* Asked of the QEMU that runs: no second exec of the binary. */
     struct vmrun_error perr = {0};
-    h->fd_form = qemu_usb_probe(qemu, h->missing, sizeof(h->missing), &perr);
+    h->fd_form = qemu_usb_probe_qmp(o->qmp, h->missing, sizeof(h->missing), &perr);
     if (h->fd_form < 0) {
         snprintf(h->missing, sizeof(h->missing), "%s", perr.msg);
         h->fd_form = 0;

@@ -1,6 +1,6 @@
 /* The QEMU that runs takes a host USB device as a descriptor
  * (qemu/qemu_usb.h): against a real QEMU (TCG, stopped, an xHCI), the
- * probe says yes, and qemu_usb_plug() hands it a descriptor that QEMU
+ * probe (by exec and over QMP) says yes, and qemu_usb_plug() hands it a descriptor that QEMU
  * resolves from its fd set (a descriptor of no USB device is then refused
  * by libusb: "failed to open host usb device /dev/fdset/N", where a set
  * QEMU does not have gives "failed to open /dev/fdset/N: No such file"),
@@ -100,6 +100,11 @@ int main(void)
     if (qmp_connect(sock, TIMEOUT_MS, &c) < 0) {
         check_failed("%s", qmp_last_error(NULL));
     } else {
+        if (qemu_usb_probe_qmp(c, missing, sizeof(missing), &err) != 1)
+            check_failed("asked over QMP, QEMU's usb-host takes no hostdevice: %s %s", missing,
+                         err.msg);
+        else
+            ok("asked over QMP (device-list-properties), the same");
         int before = fdset_fds(c);
         int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
         long set = -1;
