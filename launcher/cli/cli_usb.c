@@ -111,12 +111,9 @@ int cli_usb(int argc, char **argv)
         fprintf(stderr, "vmrun: no VM named '%s' is running\n", name);
         return VMRUN_EXIT_FAILURE;
     }
-    struct vmrun_error err = {0};
-    /* Through sudo or pkexec, only the VMs the caller started. */
-    if (runtime_check_manage(name, &err) < 0) {
-        fprintf(stderr, "vmrun: %s\n", err.msg);
+    if (cli_may_manage(name) != 0)
         return VMRUN_EXIT_FAILURE;
-    }
+    struct vmrun_error err = {0};
 
     cJSON *req = cJSON_CreateObject();
     cJSON_AddStringToObject(req, "request", "usb");
