@@ -46,6 +46,13 @@ enum qemu_file_role {
 
 #define VM_HOST_FILES_MAX 48
 
+/* Does a disk's cache mode ("none", "directsync", ...; NULL: QEMU's
+ * default, writeback) bypass the host's page cache (cache.direct=on)?
+ * QEMU then opens the image O_DIRECT, and QEMU 9.1 and later take from an
+ * fdset only an fd whose O_DIRECT matches: both fds of such a disk's set
+ * are O_DIRECT (7.2 sets the flag on the fd it dups either way). */
+bool disk_cache_direct(const char *cache);
+
 struct qemu_file {
     enum qemu_file_role role;
     size_t index;     /* disks[index], pci[index] */
@@ -54,6 +61,7 @@ struct qemu_file {
     bool from_profile; /* a path the profile names (else vmrun's own file) */
     int fd;           /* its number in QEMU */
     int ro_fd;        /* a read-only twin in the same fdset, or -1 (below) */
+    bool direct;      /* opened O_DIRECT: a disk whose cache mode bypasses the page cache */
     char what[160];   /* "disks[0]: /var/lib/vms/win.img" */
 };
 

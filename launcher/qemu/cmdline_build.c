@@ -718,9 +718,7 @@ static int build_disks(struct build *b)
         if (check_drive_file(b, what, d->path) < 0)
             return -EINVAL;
         /* QEMU refuses aio=native on a cached file. */
-        if (d->aio != NULL && strcmp(d->aio, "native") == 0 &&
-            (d->cache == NULL ||
-             (strcmp(d->cache, "none") != 0 && strcmp(d->cache, "directsync") != 0)))
+        if (d->aio != NULL && strcmp(d->aio, "native") == 0 && !disk_cache_direct(d->cache))
             return vmrun_failx(b->err, EINVAL,
                                "disks[%zu]: aio \"native\" needs cache \"none\" or "
                                "\"directsync\"",

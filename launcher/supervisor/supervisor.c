@@ -296,6 +296,10 @@ static int open_qemu_files(struct sup *s, struct vmrun_error *err)
                 close(fd);
                 return -EINVAL;
             }
+            if (f->direct && qemu_fds_set_direct(fd, what, f->path, err) < 0) {
+                close(fd);
+                return -EINVAL;
+            }
         } else {
             int flags = f->access | O_CLOEXEC | O_NOCTTY;
             /* vmrun's own files are never reached through a link; a
@@ -320,7 +324,7 @@ static int open_qemu_files(struct sup *s, struct vmrun_error *err)
         if (f->ro_fd >= 0) {
             char self[64];
             snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
-            twin = open(self, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+            twin = open(self, O_RDONLY | O_CLOEXEC | O_NOCTTY | (f->direct ? O_DIRECT : 0));
             if (twin < 0) {
                 int e = errno;
                 close(fd);

@@ -117,10 +117,6 @@ def swap(argv, qemu, tmp, notes, fds):
     QEMU is to inherit at fd N."""
     audio = qemu_lists(qemu, "-audiodev")
     displays = qemu_lists(qemu, "-display")
-    kernel_ok = True
-    for opt, val in pairs(argv):
-        if opt in ("-kernel", "-initrd") and procfd_of(val) is None and not os.path.exists(val):
-            kernel_ok = False
     # The files handed as /proc/self/fd/N are the profile's own (kernel,
     # initrd, ROM): their paths come from print-cmd's fd list.
     listed = {}
@@ -130,6 +126,18 @@ def swap(argv, qemu, tmp, notes, fds):
         if line.startswith("# fd "):
             n, what = line[5:].split(": ", 1)
             listed[int(n)] = what
+
+    def listed_path(n):
+        return listed.get(n, "").split(": ", 1)[-1].rsplit(" (", 1)[0]
+
+    # Without the kernel, -append goes too (QEMU 10 and later refuse it
+    # alone).
+    kernel_ok = True
+    for opt, val in pairs(argv):
+        if opt in ("-kernel", "-initrd"):
+            n = procfd_of(val)
+            if not os.path.exists(val if n is None else listed_path(n)):
+                kernel_ok = False
     out = [qemu]
     n_images = 0
 
@@ -180,7 +188,7 @@ def swap(argv, qemu, tmp, notes, fds):
             code = get(parts, "file")
             n = fdset_of(code)
             if n is not None:
-                real = listed.get(n, "").split(": ", 1)[-1].rsplit(" (", 1)[0]
+                real = listed_path(n)
                 fds[n] = (real if os.path.exists(real) else "/usr/share/OVMF/OVMF_CODE_4M.fd",
                           os.O_RDONLY)
         elif opt == "-drive" and get(parts, "if") == "none":
@@ -190,7 +198,12 @@ def swap(argv, qemu, tmp, notes, fds):
             n_images += 1
             subprocess.run(["qemu-img", "create", "-q", "-f", fmt, image, "64M"], check=True)
             ro = get(parts, "readonly") == "on"
-            put(parts, "file", hand(get(parts, "file"), image, os.O_RDONLY if ro else os.O_RDWR))
+            # A cache mode that bypasses the page cache: QEMU opens the
+            # image O_DIRECT and (9.1 and later) takes only such an fd from
+            # the set, so the supervisor hands it over O_DIRECT.
+            direct = os.O_DIRECT if get(parts, "cache") in ("none", "directsync") else 0
+            put(parts, "file", hand(get(parts, "file"), image,
+                                    (os.O_RDONLY if ro else os.O_RDWR) | direct))
             val = join_opts(parts)
         elif opt == "-device" and parts[0] == "vfio-pci":
             keep = [p for p in parts[1:] if p.split("=")[0] in ("bus", "addr", "multifunction")]
@@ -214,7 +227,7 @@ def swap(argv, qemu, tmp, notes, fds):
             continue
         elif opt in ("-kernel", "-initrd") and procfd_of(val) is not None:
             n = procfd_of(val)
-            real = listed.get(n, "").split(": ", 1)[-1].rsplit(" (", 1)[0]
+            real = listed_path(n)
             if not os.path.exists(real):
                 notes.append("dropped %s %s (no such file here)" % (opt, val))
                 continue
@@ -227,7 +240,7 @@ def swap(argv, qemu, tmp, notes, fds):
         if opt == "-add-fd":
             fd, fdset = int(get(split_opts(val), "fd")), int(get(split_opts(val), "set"))
             if fd != fdset and fdset in fds:
-                fds[fd] = (fds[fdset][0], os.O_RDONLY)
+                fds[fd] = (fds[fdset][0], os.O_RDONLY | (fds[fdset][1] & os.O_DIRECT))
             if fd not in fds:
                 continue
         final += [opt] if val is None else [opt, val]
