@@ -87,6 +87,7 @@ struct vm_host_facts {
     const char *serial_log;        /* file for serial "log" */
     const char *looking_glass_shm; /* the /dev/shm file for looking_glass.device "shm" */
     bool sandbox;                  /* QEMU supports -sandbox: turn it on */
+    bool audio_pipewire;           /* QEMU has its own "pipewire" audio driver */
 };
 
 /* Room for the paths of a vm_host_facts filled by vm_host_facts_default. */
@@ -155,9 +156,11 @@ int qemu_build_argv(const struct vm_profile *p, const struct vm_host_facts *h,
  * " \\\n    ", ready to paste into a shell. */
 void qemu_print_argv(FILE *out, const struct argv_list *a);
 
-/* The -audiodev driver a profile's audio backend becomes (QEMU 7.2 has no
- * "pipewire" driver: PipeWire desktops serve the PulseAudio protocol). */
-const char *qemu_audiodev_driver(enum vm_audio_backend be);
+/* The -audiodev driver a profile's audio backend becomes. "pipewire" is
+ * QEMU's own PipeWire driver when this QEMU has it (qemu_pipewire: QEMU 8.1
+ * and later, vm_host_facts.audio_pipewire), else the PulseAudio driver,
+ * which PipeWire desktops serve (pipewire-pulse). */
+const char *qemu_audiodev_driver(enum vm_audio_backend be, bool qemu_pipewire);
 
 /* Append s to buf with QEMU's option escaping (',' doubled). */
 int qemu_escape_value(char *buf, size_t len, const char *s);

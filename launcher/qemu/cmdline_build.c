@@ -889,14 +889,16 @@ static int build_inputs(struct build *b)
 }
 
 /* QEMU 7.2 has no "pipewire" audio driver (it came in 8.1); PipeWire
- * desktops serve the PulseAudio protocol (pipewire-pulse), so "pipewire"
- * goes to "pa". On Debian 12 "pa" is in the qemu-system-gui package. */
-const char *qemu_audiodev_driver(enum vm_audio_backend be)
+ * desktops serve the PulseAudio protocol (pipewire-pulse), so without it
+ * "pipewire" goes to "pa". On Debian both are in the qemu-system-gui
+ * package. */
+const char *qemu_audiodev_driver(enum vm_audio_backend be, bool qemu_pipewire)
 {
     switch (be) {
     case VM_AUDIO_NONE:
         return "none";
     case VM_AUDIO_PIPEWIRE:
+        return qemu_pipewire ? "pipewire" : "pa";
     case VM_AUDIO_PA:
         return "pa";
     case VM_AUDIO_ALSA:
@@ -912,7 +914,7 @@ static int build_audio(struct build *b)
         return 0;
     const char *dev = or_default(p->audio.device, "hda");
     cleanup_opt struct opt o = {0};
-    opt_addf(&o, "%s,id=snd0", qemu_audiodev_driver(p->audio.backend));
+    opt_addf(&o, "%s,id=snd0", qemu_audiodev_driver(p->audio.backend, b->h->audio_pipewire));
     if (push_opt(b, "-audiodev", &o) < 0)
         return -ENOMEM;
     if (strcmp(dev, "hda") == 0) {

@@ -101,10 +101,31 @@ static int check_vars_copy(const struct vm_profile *p, const struct firmware_cho
                        copy, (long long)cs.st_size, fw->vars_template, (long long)ts.st_size, copy);
 }
 
+/* A SPICE display needs QEMU's SPICE support, which Debian 13 and later
+ * ship as a module package of their own: without it QEMU would refuse
+ * -spice only after the host was prepared. */
+static int check_spice(const struct vm_profile *p, struct vmrun_error *err)
+{
+    if (p->display != VM_DISPLAY_SPICE)
+        return 0;
+    int has = qemu_has_spice(qemu_binary_name(p), err);
+    if (has < 0)
+        return has;
+    if (has == 0)
+        return vmrun_failx(err, ENOTSUP,
+                           "display \"spice\": %s has no SPICE support (it does not answer "
+                           "-spice help): " QEMU_SPICE_PACKAGES,
+                           qemu_binary_name(p));
+    return 0;
+}
+
 int vm_preflight(const struct vm_profile *p, uid_t qemu_uid, struct firmware_choice *fw,
                  struct vmrun_error *err)
 {
-    int r = firmware_choose(p, NULL, fw, err);
+    int r = check_spice(p, err);
+    if (r < 0)
+        return r;
+    r = firmware_choose(p, NULL, fw, err);
     if (r < 0)
         return r;
     if (fw->smm && p->qemu.accel == VM_ACCEL_KVM && kvm_smm_supported() == 0)

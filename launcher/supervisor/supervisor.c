@@ -33,6 +33,7 @@
 #include "qemu/pin.h"
 #include "qemu/qcow2.h"
 #include "qemu/qemu_fds.h"
+#include "qemu/qemu_probe.h"
 #include "qemu/qemu_sandbox.h"
 #include "qmp.h"
 #include "supervisor/preflight.h"
@@ -250,6 +251,7 @@ static int prepare_files(struct sup *s, struct vmrun_error *err)
         return vmrun_fail(err, errno, "chmod %s", dir);
     /* After the state directory exists: the answer is cached there. */
     s->facts.sandbox = qemu_supports_sandbox(s->p->qemu.binary);
+    qemu_probe_facts(s->p, &s->facts);
     if (s->facts.ovmf_vars != NULL && access(s->facts.ovmf_vars, F_OK) < 0) {
         if ((r = copy_vars_template(s, s->facts.ovmf_vars, err)) < 0)
             return r;
