@@ -138,6 +138,10 @@ build_base() {
         die "debootstrap of $suite failed (log above)"
     fi
     write_sources "$suite" "$base"
+    # unstable's Release file is valid for a week only; a mirror or snapshot
+    # of the archive that is not refreshed that often would make every apt
+    # run fail. What is in the root is still checked against its signature.
+    echo 'Acquire::Check-Valid-Until "false";' >"$base/etc/apt/apt.conf.d/90vmrun-stack"
     # Packages installed in a chroot must not start services: they would
     # run on this machine, outside any run's control.
     printf '#!/bin/sh\nexit 101\n' >"$base/usr/sbin/policy-rc.d"
