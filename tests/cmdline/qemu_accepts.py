@@ -14,7 +14,8 @@ for a stand-in that starts here, in this script and never in the builder:
   accel kvm         -> tcg (and kvm-pit, which only KVM has, dropped)
   cpu host          -> max; hv-vpindex dropped (TCG cannot set VP_INDEX)
   spice on a port   -> spice on a unix socket (no fixed port in tests)
-  audio / display   -> "none" when this QEMU lacks the driver module
+  audio / display   -> "none" when this QEMU lacks the driver module; audio
+                       pa and pipewire -> "none" (no sound server here)
   kernel, initrd    -> dropped (with -append) when the files do not exist
 Files vmrun hands QEMU as fds stay fds: for every `-add-fd fd=N,set=N`
 (disks, firmware, UEFI variables, serial log: /dev/fdset/N) and every
@@ -214,6 +215,12 @@ def swap(argv, qemu, tmp, notes, fds):
             val = join_opts(["user", "id=" + get(parts, "id")])
         elif opt == "-audiodev" and parts[0] not in audio:
             notes.append("audiodev %s -> none (not in this QEMU)" % parts[0])
+            parts[0] = "none"
+            val = join_opts(parts)
+        elif opt == "-audiodev" and parts[0] in ("pa", "pipewire"):
+            # A sound server QEMU's driver must reach at start (QEMU 10
+            # and later refuse to start without one).
+            notes.append("audiodev %s -> none (no sound server here)" % parts[0])
             parts[0] = "none"
             val = join_opts(parts)
         elif opt == "-display" and parts[0] not in displays:

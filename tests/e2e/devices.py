@@ -34,6 +34,7 @@ the test's own monitor):
 """
 import glob
 import os
+import re
 import socket
 
 import e2elib as e
@@ -104,9 +105,18 @@ def check_audio_devices(t):
         t.check(pa in maps(vm.qemu_pid), "audio.backend pa: QEMU loaded its PulseAudio driver")
         vm.stop("--force")
     else:
-        t.check("pa" in vm.output(), "audio.backend pa: without a sound server QEMU says why "
-                "it cannot start", vm.output())
+        t.check(says_no_server("pa", vm.output()), "audio.backend pa: without a sound server "
+                "QEMU says why it cannot start", vm.output())
     check_pipewire(t)
+
+
+def says_no_server(driver, output):
+    """Did QEMU's audio driver say it found no sound server? QEMU 7.2:
+    "Could not init `pa' audio driver"; 10 and later name what is missing
+    ("XDG_RUNTIME_DIR not set", "Could not create PipeWire context")."""
+    said = {"pa": r"Could not init `pa'|XDG_RUNTIME_DIR not set|PulseAudio",
+            "pipewire": r"Could not init `pipewire'|PipeWire"}[driver]
+    return re.search(said, output) is not None
 
 
 def check_pipewire(t):
@@ -130,8 +140,8 @@ def check_pipewire(t):
                 "audio.backend pipewire: QEMU loaded its %s driver" % driver)
         vm.stop("--force")
     else:
-        t.check(driver in vm.output(), "audio.backend pipewire: without a sound server QEMU's "
-                "%s driver says why it cannot start" % driver, vm.output())
+        t.check(says_no_server(driver, vm.output()), "audio.backend pipewire: without a sound "
+                "server QEMU's %s driver says why it cannot start" % driver, vm.output())
 
 
 def check_looking_glass(t):

@@ -93,6 +93,15 @@ def adapt(text):
     cpu = root.find("cpu")
     if cpu is not None and cpu.get("check"):
         cpu.set("check", "none")
+    # libvirt 10 and later give the memory's prealloc threads the NUMA nodes
+    # of the emulator's CPUs, asking this host for each: pinning to CPUs it
+    # does not have (it is not on QEMU's command line) goes.
+    ct = root.find("cputune")
+    if ct is not None:
+        for pin in list(ct.findall("emulatorpin")):
+            cpus = [int(c) for c in re.findall(r"\d+", pin.get("cpuset", ""))]
+            if any(c >= os.cpu_count() for c in cpus):
+                ct.remove(pin)
     dev = root.find("devices")
     if dev is None:
         return ET.tostring(root, encoding="unicode")
@@ -107,6 +116,12 @@ def adapt(text):
     for w in list(dev.findall("watchdog")):
         if w.get("model") == "itco":
             dev.remove(w)
+    # virtiofs shares (which the import does not carry over): libvirt 11
+    # refuses them without a virtiofsd on the host.
+    for fs in list(dev.findall("filesystem")):
+        d = fs.find("driver")
+        if d is not None and d.get("type") == "virtiofs":
+            dev.remove(fs)
     for i in dev.findall("interface"):
         m = i.find("mac")
         if m is not None and not mac_ok(m.get("address", "")):
@@ -289,7 +304,13 @@ def facts(argv, hugepage=None):
         boot = p.get("bootindex") and int(p["bootindex"])
         serial = p.get("serial")
         node = p.get("drive")
-        if node in blockdev:
+        if node in blockdev and "filename" in blockdev[node]:
+            # A raw image straight on its storage node: libvirt 11 and
+            # later leave out the raw format node.
+            st = blockdev[node]
+            d = (st.get("filename"), "raw", cache_mode(st, p), st.get("aio"),
+                 st.get("discard"), bool(st.get("read-only")), kind, boot, serial)
+        elif node in blockdev:
             fmt = blockdev[node]
             st = blockdev.get(fmt.get("file"), {})
             d = (st.get("filename"), fmt.get("driver"), cache_mode(st, p), st.get("aio"),
