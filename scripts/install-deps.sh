@@ -7,13 +7,14 @@
 # as the reference the import is compared with (the daemon package alone:
 # no service is set up or started).
 # And sudo (with passwd's useradd), through which the privilege tests attack
-# vmrun as an unprivileged user (tests/priv/attack/).
+# vmrun as an unprivileged user (tests/priv/attack/); man-db, with which
+# the tests render the manual pages.
 # swtpm for the TPM; for the Secure Boot and TPM tests sbsigntool, mtools
 # and openssl (signing a guest kernel, an EFI system partition), and
 # libvirt's QEMU driver and virsh for the reference argv.
 # qemu-system-gui holds QEMU's PulseAudio and PipeWire audio drivers (and
 # its windows), which the audio backends' tests load.
-# debootstrap makes the Debian 13 and unstable roots the test suite also
+# mmdebstrap makes the Debian 13 and unstable roots the test suite also
 # runs in (scripts/stack-root.sh); zstd unpacks the kernels of Debian 13
 # and later for the test guests.
 #
@@ -37,9 +38,9 @@ busybox-static cpio xz-utils zstd kmod
 python3 jq procps util-linux iproute2 psmisc
 libxml2-dev
 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients swtpm swtpm-tools
-sudo passwd
+sudo passwd man-db
 sbsigntool mtools openssl
-debootstrap
+mmdebstrap
 "
 
 SUDO=""
