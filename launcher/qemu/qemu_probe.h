@@ -60,9 +60,9 @@ int qemu_has_audio_driver(const char *name, const char *driver, struct vmrun_err
 int qemu_has_spice(const char *name, struct vmrun_error *err);
 
 /* Where SPICE comes from when QEMU lacks it: the fix in messages. */
-#define QEMU_SPICE_PACKAGES                                                                   \
-    "install QEMU's SPICE module (Debian 13 and later: apt install qemu-system-modules-spice; " \
-    "Fedora: dnf install qemu-ui-spice-core; Arch: pacman -S qemu-ui-spice-core), or choose "  \
+#define QEMU_SPICE_PACKAGES                                                                        \
+    "install QEMU's SPICE module (Debian 13 and later: apt install qemu-system-modules-spice; "    \
+    "Fedora: dnf install qemu-ui-spice-core; Arch: pacman -S qemu-ui-spice-core), or choose "      \
     "another display"
 
 /* The facts of the host that the argv takes from the QEMU binary a
