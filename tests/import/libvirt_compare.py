@@ -356,6 +356,33 @@ mount --bind $T/passwd /etc/passwd
 mount --bind $T/group /etc/group
 mount -t hugetlbfs -o pagesize=2M none $T/hp2M
 mount -t hugetlbfs -o pagesize=1G none $T/hp1G
+# libvirt 12 and later ask the host for an IOMMU (a group in
+# /sys/kernel/iommu_groups) and for /dev/vfio/vfio before they write a VFIO
+# device's options; a machine without either gets both, in this namespace
+# only: a group directory, and a copy of /dev (its entries bound in) with
+# vfio/vfio added.
+if [ -d /sys/kernel/iommu_groups ] && [ -z "$(ls /sys/kernel/iommu_groups)" ]; then
+    mkdir -p $T/iommu_groups/0
+    mount --bind $T/iommu_groups /sys/kernel/iommu_groups
+fi
+if [ ! -e /dev/vfio/vfio ]; then
+    mkdir $T/dev
+    mount -t tmpfs -o mode=0755 tmpfs $T/dev
+    for e in /dev/* /dev/.[!.]*; do
+        [ -e "$e" ] || [ -L "$e" ] || continue
+        n=$T/dev/${e#/dev/}
+        if [ -L "$e" ]; then
+            cp -P "$e" "$n"
+        elif [ -d "$e" ]; then
+            mkdir "$n" && mount --rbind "$e" "$n"
+        else
+            : >"$n" && mount --bind "$e" "$n"
+        fi
+    done
+    mkdir -p $T/dev/vfio
+    : >$T/dev/vfio/vfio
+    mount --move $T/dev /dev
+fi
 exec libvirtd --timeout 0
 """
 
