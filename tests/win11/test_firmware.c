@@ -429,8 +429,7 @@ static void test_debian_stores(void **state)
             fail_msg("%s: %s", stores[i].file, err.msg);
         ovmf_vars_describe(&s, line, sizeof(line));
         if (s.secure_boot_enable != stores[i].secure_boot_enable ||
-            ovmf_vars_enforcing(&s) != stores[i].enforcing ||
-            strcmp(line, stores[i].describe) != 0)
+            ovmf_vars_enforcing(&s) != stores[i].enforcing || strcmp(line, stores[i].describe) != 0)
             fail_msg("%s: SecureBootEnable %d, enforcing %d, \"%s\"; expected %d, %d, \"%s\"",
                      stores[i].file, s.secure_boot_enable, ovmf_vars_enforcing(&s), line,
                      stores[i].secure_boot_enable, stores[i].enforcing, stores[i].describe);
@@ -520,14 +519,10 @@ static void test_tpm_state(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_features),
-        cmocka_unit_test(test_order_and_hiding),
-        cmocka_unit_test(test_matching),
-        cmocka_unit_test(test_explicit_code),
-        cmocka_unit_test(test_default_dirs),
-        cmocka_unit_test(test_debian_vars),
-        cmocka_unit_test(test_debian_stores),
-        cmocka_unit_test(test_vars_edge_cases),
+        cmocka_unit_test(test_features),      cmocka_unit_test(test_order_and_hiding),
+        cmocka_unit_test(test_matching),      cmocka_unit_test(test_explicit_code),
+        cmocka_unit_test(test_default_dirs),  cmocka_unit_test(test_debian_vars),
+        cmocka_unit_test(test_debian_stores), cmocka_unit_test(test_vars_edge_cases),
         cmocka_unit_test(test_tpm_state),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
