@@ -158,7 +158,7 @@ start=$(date +%s)
 start_fg $name "$T/$name-esp.json"
 # The kernel's EFI stub speaks through the firmware's console once started.
 wait_for 300 grep -q "EFI stub: UEFI Secure Boot is enabled" "$serial" ||
-    fail "run 3: the signed kernel was not started from the second disk"
+    fail "run 3: the signed kernel was not started from the second disk; the firmware said: $(tr -d '\r' <"$serial" | grep -a 'BdsDxe\|EFI stub\|Denied\|Violation' | tail -n 8)"
 cp "$serial" "$T/run3.serial.log"
 "$VMRUN_BIN" stop $name >"$T/run3-stop.log" 2>&1 || fail "run 3: vmrun stop: $(cat "$T/run3-stop.log")"
 wait_exit "$SUP_PID" 60
