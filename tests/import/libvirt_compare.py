@@ -111,6 +111,14 @@ def adapt(text):
     cpu = root.find("cpu")
     if cpu is not None and cpu.get("check"):
         cpu.set("check", "none")
+    # libvirt 12 refuses the Hyper-V stimer without synic, which QEMU needs
+    # for it; the import leaves such a stimer out (with a note), and so does
+    # the reference.
+    hv = root.find("features/hyperv")
+    if hv is not None:
+        on = {e.tag for e in hv if e.get("state") == "on"}
+        if "stimer" in on and "synic" not in on:
+            hv.remove(hv.find("stimer"))
     # libvirt 10 and later give the memory's prealloc threads the NUMA nodes
     # of the emulator's CPUs, asking this host for each: pinning to CPUs it
     # does not have (it is not on QEMU's command line) goes.
