@@ -120,14 +120,19 @@ def adapt(text):
         if "stimer" in on and "synic" not in on:
             hv.remove(hv.find("stimer"))
     # libvirt 10 and later give the memory's prealloc threads the NUMA nodes
-    # of the emulator's CPUs, asking this host for each: pinning to CPUs it
-    # does not have (it is not on QEMU's command line) goes.
+    # of the emulator's (else the vCPUs') CPUs, asking this host for each:
+    # pinning to CPUs it does not have (not on QEMU's command line) goes.
     ct = root.find("cputune")
     if ct is not None:
-        for pin in list(ct.findall("emulatorpin")):
+        for pin in [p for tag in ("emulatorpin", "vcpupin", "iothreadpin")
+                    for p in ct.findall(tag)]:
             cpus = [int(c) for c in re.findall(r"\d+", pin.get("cpuset", ""))]
             if any(c >= os.cpu_count() for c in cpus):
                 ct.remove(pin)
+    vcpu = root.find("vcpu")
+    if vcpu is not None and any(int(c) >= os.cpu_count()
+                                for c in re.findall(r"\d+", vcpu.get("cpuset", ""))):
+        del vcpu.attrib["cpuset"]
     dev = root.find("devices")
     if dev is None:
         return ET.tostring(root, encoding="unicode")
@@ -353,7 +358,9 @@ def facts(argv, hugepage=None):
         f["shmem"][i] = (size_bytes(o.get("size", 0)),
                          None if path.startswith("/dev/shm/") else path)
     for o in objects.values():
-        if o.get("id") in ("pc.ram", "mem") and o.get("qom-type") == "memory-backend-file":
+        # libvirt 12 with a <numatune> names the guest's memory ram-node0.
+        ram = o.get("id") in ("pc.ram", "mem") or str(o.get("id")).startswith("ram-node")
+        if ram and o.get("qom-type") == "memory-backend-file":
             path = o.get("mem-path", "")
             f["page"] = hugepage if hugepage else ("1G" if "/hp1G" in path else "2M")
         elif o.get("id") == "pc.ram" and truthy(o.get("hugetlb")):
