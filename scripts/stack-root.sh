@@ -175,11 +175,14 @@ build_base() {
 # nobody uses, dev layers (but KEEP) unused for two days when nobody uses
 # their generation, and scratch directories of runs that are gone.
 gc() {
-    local suite=$1 keep=${2:-} cur gen d pid
+    local suite=$1 keep=${2:-} cur gen d pid used
     cur=$(current_gen "$suite")
     for d in "$cur"/dev-*.done; do
         [ -f "$d" ] && [ "${d%.done}" != "$keep" ] || continue
-        [ -f "${d%.done}.used" ] && [ -n "$(find "${d%.done}.used" -mmin -2880)" ] && continue
+        # Last used: .used, touched at every use (or, without it, made).
+        used=${d%.done}.used
+        [ -f "$used" ] || used=$d
+        [ -n "$(find "$used" -mmin -2880)" ] && continue
         if flock -n -x "$cur/use.lock" true 2>/dev/null; then
             say "removing the unused dev layer ${d%.done}"
             rm -f "$d" "${d%.done}.used" "${d%.done}.log"
