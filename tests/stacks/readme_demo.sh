@@ -7,12 +7,15 @@
 # build the demo guest from SUITE's kernel package, boot it, and end with
 # the guest powering itself off (exit 0). Nothing reaches the cached root.
 #
-#   tests/stacks/readme_demo.sh [SUITE]      (default trixie; as root)
+#   tests/stacks/readme_demo.sh [SUITE [RECORD]]   (default trixie; as root)
 #
-# Prints PASS or FAIL lines; exit 0 when every check passed.
+# Prints PASS or FAIL lines; exit 0 when every check passed. With RECORD,
+# also writes there the run's record for scripts/test.sh's table (the
+# format of scripts/stack-leg.sh's records).
 set -euo pipefail
 
 suite=${1:-trixie}
+record=${2:-}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 [ "$(id -u)" -eq 0 ] || {
     echo "FAIL: needs root (scripts/stack-root.sh)"
@@ -57,5 +60,17 @@ check 'grep -q "the guest powered off" "$log"' "the guest powers itself off and 
 if [ $failed -ne 0 ]; then
     echo "--- the last lines of the run:"
     tail -n 40 "$log"
+fi
+if [ -n "$record" ]; then
+    {
+        echo "leg: $suite, freshly installed"
+        echo "what: README's first command (scripts/demo.sh) as a new user"
+        echo "seconds: $took"
+        if [ $failed -eq 0 ]; then
+            echo "result: passed: it installs, builds, boots the demo guest and powers it off"
+        else
+            echo "result: failed (tests/stacks/readme_demo.sh)"
+        fi
+    } >"$record"
 fi
 exit $failed
