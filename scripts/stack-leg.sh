@@ -9,6 +9,8 @@
 #       build-stack-NAME/guests, from that release's kernel package) and
 #       runs ctest with the arguments given (default: everything but the
 #       lab). Exit status 0 when the build and every test passed.
+#       $VMRUN_LEG_WHAT says in words what the arguments select (the table
+#       shows it).
 #   scripts/stack-leg.sh --record NAME RECORD CTEST_LOG SECONDS [WHAT]
 #       Records a ctest run made otherwise (the host's suites) the same way,
 #       into the file RECORD.
@@ -62,8 +64,9 @@ results() {
     echo "failures: ${failures% }"
 }
 
+# field KEY FILE: a record's value, its "|" escaped for a Markdown table.
 field() {
-    sed -n "s/^$1: //p" "$2" | head -n 1
+    sed -n "s/^$1: //p" "$2" | head -n 1 | sed 's/|/\\|/g'
 }
 
 table() {
@@ -144,7 +147,8 @@ finish() {
     echo "result: $1" >>"$out"
 }
 
-facts "$name" "-Werror build; ctest $*" >"$out"
+# What ran, for the table: $VMRUN_LEG_WHAT, else the ctest arguments.
+facts "$name" "-Werror build; ${VMRUN_LEG_WHAT:-ctest $*}" >"$out"
 echo "=== stack $name: $(field distribution "$out"), QEMU $(field qemu "$out"), OVMF $(field ovmf "$out"), gcc $(field gcc "$out"), libxml2 $(field libxml2 "$out")"
 
 if ! build_tree "$build" -DVMRUN_WERROR=ON -DVMRUN_TESTS=ON; then

@@ -69,16 +69,18 @@ run_suite() {
     echo "=== $leg: $(($(date +%s) - started)) s"
 }
 
-# stack LEG CTEST_ARGS...: a -Werror build and ctest in the root of suite
-# LEG (scripts/stack-leg.sh), against its QEMU and firmware.
+# stack LEG WHAT CTEST_ARGS...: a -Werror build and ctest in the root of
+# suite LEG (scripts/stack-leg.sh), against its QEMU and firmware; WHAT
+# says in words which tests CTEST_ARGS select.
 stack() {
     leg=$1
-    shift
+    what=$2
+    shift 2
     started=$(date +%s)
     rm -f "$VMRUN_TOP/build-stack-$leg/leg.txt"
     rc=0
     "$VMRUN_TOP/scripts/stack-root.sh" run "$leg" --bind "$VMRUN_TOP" --cd "$VMRUN_TOP" \
-        -- scripts/stack-leg.sh "$leg" "$@" || rc=$?
+        --env "VMRUN_LEG_WHAT=$what" -- scripts/stack-leg.sh "$leg" "$@" || rc=$?
     if [ ! -f "$VMRUN_TOP/build-stack-$leg/leg.txt" ]; then
         # The root itself could not be made or entered.
         mkdir -p "$VMRUN_TOP/build-stack-$leg"
@@ -125,10 +127,11 @@ run_suite "this machine, fuzzing (clang)" fuzz "$VMRUN_TOP/build-fuzz" -L fuzz
 for s in $STACKS; do
     case $s in
     trixie)
-        stack trixie -LE lab -E "$SAME_ON_EVERY_STACK"
+        stack trixie "every test but the lab and those the same on every stack" \
+            -LE lab -E "$SAME_ON_EVERY_STACK"
         readme_demo trixie
         ;;
-    *) stack "$s" -LE lab ;;
+    *) stack "$s" "every test but the lab" -LE lab ;;
     esac
 done
 run_suite "this machine, lab" lab "$VMRUN_TOP/build" -L lab
