@@ -719,9 +719,7 @@ static int build_disks(struct build *b)
         if (check_drive_file(b, what, d->path) < 0)
             return -EINVAL;
         /* QEMU refuses aio=native on a cached file. */
-        if (d->aio != NULL && strcmp(d->aio, "native") == 0 &&
-            (d->cache == NULL ||
-             (strcmp(d->cache, "none") != 0 && strcmp(d->cache, "directsync") != 0)))
+        if (d->aio != NULL && strcmp(d->aio, "native") == 0 && !disk_cache_direct(d->cache))
             return vmrun_failx(b->err, EINVAL,
                                "disks[%zu]: aio \"native\" needs cache \"none\" or "
                                "\"directsync\"",
@@ -890,14 +888,16 @@ static int build_inputs(struct build *b)
 }
 
 /* QEMU 7.2 has no "pipewire" audio driver (it came in 8.1); PipeWire
- * desktops serve the PulseAudio protocol (pipewire-pulse), so "pipewire"
- * goes to "pa". On Debian 12 "pa" is in the qemu-system-gui package. */
-const char *qemu_audiodev_driver(enum vm_audio_backend be)
+ * desktops serve the PulseAudio protocol (pipewire-pulse), so without it
+ * "pipewire" goes to "pa". On Debian both are in the qemu-system-gui
+ * package. */
+const char *qemu_audiodev_driver(enum vm_audio_backend be, bool qemu_pipewire)
 {
     switch (be) {
     case VM_AUDIO_NONE:
         return "none";
     case VM_AUDIO_PIPEWIRE:
+        return qemu_pipewire ? "pipewire" : "pa";
     case VM_AUDIO_PA:
         return "pa";
     case VM_AUDIO_ALSA:
@@ -913,7 +913,7 @@ static int build_audio(struct build *b)
         return 0;
     const char *dev = or_default(p->audio.device, "hda");
     cleanup_opt struct opt o = {0};
-    opt_addf(&o, "%s,id=snd0", qemu_audiodev_driver(p->audio.backend));
+    opt_addf(&o, "%s,id=snd0", qemu_audiodev_driver(p->audio.backend, b->h->audio_pipewire));
     if (push_opt(b, "-audiodev", &o) < 0)
         return -ENOMEM;
     if (strcmp(dev, "hda") == 0) {

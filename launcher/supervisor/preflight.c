@@ -110,8 +110,7 @@ static int check_usb_fd_form(const struct vm_profile *p, struct vmrun_error *err
         return 0;
     char missing[512];
     struct vmrun_error perr = {0};
-    int r = qemu_usb_probe(p->qemu.binary != NULL ? p->qemu.binary : "qemu-system-x86_64",
-                           missing, sizeof(missing), &perr);
+    int r = qemu_usb_probe(qemu_binary_name(p), missing, sizeof(missing), &perr);
     /* A binary that does not answer in time (a loaded host) is not a
      * no: the supervisor asks the QEMU that runs, and says so there. */
     if (r == 0)
@@ -121,10 +120,31 @@ static int check_usb_fd_form(const struct vm_profile *p, struct vmrun_error *err
     return 0;
 }
 
+/* A SPICE display needs QEMU's SPICE support, which Debian 13 and later
+ * ship as a module package of their own: without it QEMU would refuse
+ * -spice only after the host was prepared. */
+static int check_spice(const struct vm_profile *p, struct vmrun_error *err)
+{
+    if (p->display != VM_DISPLAY_SPICE)
+        return 0;
+    int has = qemu_has_spice(qemu_binary_name(p), err);
+    if (has < 0)
+        return has;
+    if (has == 0)
+        return vmrun_failx(err, ENOTSUP,
+                           "display \"spice\": %s has no SPICE support (it does not answer "
+                           "-spice help): " QEMU_SPICE_PACKAGES,
+                           qemu_binary_name(p));
+    return 0;
+}
+
 int vm_preflight(const struct vm_profile *p, uid_t qemu_uid, struct firmware_choice *fw,
                  struct vmrun_error *err)
 {
-    int r = firmware_choose(p, NULL, fw, err);
+    int r = check_spice(p, err);
+    if (r < 0)
+        return r;
+    r = firmware_choose(p, NULL, fw, err);
     if (r < 0)
         return r;
     if (fw->smm && p->qemu.accel == VM_ACCEL_KVM && kvm_smm_supported() == 0)

@@ -1,7 +1,9 @@
 /* What must hold before `vmrun start` touches the host, for the firmware,
- * the TPM and USB: checked read-only, so that a VM that cannot start says why
- * and changes nothing.
+ * the TPM, USB and what QEMU must have: checked read-only, so that a VM that
+ * cannot start says why and changes nothing.
  *
+ *   SPICE      a "spice" display needs QEMU's SPICE support (a module
+ *              package of its own from Debian 13 on: qemu/qemu_probe.h);
  *   firmware   chosen from the descriptors (qemu/firmware.h): a profile
  *              that contradicts the files it names is a profile error, a
  *              host without a matching build a host error;

@@ -630,6 +630,12 @@ static void test_usb_input_audio(void **state)
     assert_pair(&b.a, "-device", "ich9-intel-hda,id=sound0");
     assert_pair(&b.a, "-device", "hda-duplex,audiodev=snd0,bus=sound0.0");
     argv_list_free(&b.a);
+    /* A QEMU with its own (8.1 and later): that one. */
+    struct vm_host_facts pw = base_facts;
+    pw.audio_pipewire = true;
+    b = build_ok(&p, &pw);
+    assert_pair(&b.a, "-audiodev", "pipewire,id=snd0");
+    argv_list_free(&b.a);
 
     p.n_usb = 0;
     p.audio.backend = VM_AUDIO_ALSA;

@@ -17,7 +17,10 @@ the test's own monitor):
                         at all. pa/pipewire need QEMU's PulseAudio module
                         (package qemu-system-gui) and a sound server: checked
                         only when the module is installed (QEMU must then
-                        fail to start for want of a server, or run)
+                        fail to start for want of a server, or run);
+                        pipewire uses QEMU's own PipeWire driver where
+                        `-audiodev help` lists it (QEMU 8.1 and later: the
+                        argv and the driver QEMU loaded or names), else pa
   looking_glass         the shared memory file is an ivshmem device's memory:
                         bytes the test writes into the file are read back
                         from the guest's physical memory at the device's BAR;
@@ -27,7 +30,12 @@ the test's own monitor):
                         server on 127.0.0.1 that speaks RFB; spice: a SPICE
                         server on 127.0.0.1:5930 that answers a link request
                         (in a network namespace of its own, so the fixed port
-                        cannot collide with anything else on the machine)
+                        cannot collide with anything else on the machine);
+                        a QEMU without SPICE (Debian 13's qemu-system-x86
+                        without qemu-system-modules-spice, imitated by a
+                        wrapper that refuses -spice as it does): `vmrun
+                        check` fails naming the package, and `vmrun start`
+                        refuses before it prepares anything
 """
 import glob
 import json
@@ -175,8 +183,43 @@ def check_audio_devices(t):
         t.check(pa in maps(vm.qemu_pid), "audio.backend pa: QEMU loaded its PulseAudio driver")
         vm.stop("--force")
     else:
-        t.check("pa" in vm.output(), "audio.backend pa: without a sound server QEMU says why "
-                "it cannot start", vm.output())
+        t.check(says_no_server("pa", vm.output()), "audio.backend pa: without a sound server "
+                "QEMU says why it cannot start", vm.output())
+    check_pipewire(t)
+
+
+def says_no_server(driver, output):
+    """Did QEMU's audio driver say it found no sound server? QEMU 7.2:
+    "Could not init `pa' audio driver"; 10 and later name what is missing
+    ("XDG_RUNTIME_DIR not set", "Could not create PipeWire context")."""
+    said = {"pa": r"Could not init `pa'|XDG_RUNTIME_DIR not set|PulseAudio",
+            "pipewire": r"Could not init `pipewire'|PipeWire"}[driver]
+    return re.search(said, output) is not None
+
+
+def check_pipewire(t):
+    """audio.backend pipewire: QEMU's own driver when this QEMU has it."""
+    code, out, _ = e.run(["qemu-system-x86_64", "-audiodev", "help"])
+    own = code == 0 and "pipewire" in out.split()
+    driver = "pipewire" if own else "pa"
+    vm = t.vm("sndpw", e.firmware_profile(audio={"backend": "pipewire", "device": "hda"}))
+    code, cmd, err = vm.vmrun("print-cmd", vm.file)
+    t.check(code == 0 and "-audiodev %s,id=snd0" % driver in cmd,
+            "audio.backend pipewire: the argv uses the %s driver (this QEMU %s its own pipewire "
+            "driver)" % (driver, "has" if own else "lacks"), cmd + err)
+    code, out, err = vm.vmrun("check", vm.file)
+    t.check(("its own \"pipewire\" audio driver" if own else "no \"pipewire\" audio driver")
+            in out, "audio.backend pipewire: vmrun check says which driver it uses", out + err)
+    module = os.path.join(QEMU_MODULES, "audio-%s.so" % driver)
+    proc = vm.start_foreground()
+    e.wait_until(lambda: proc.poll() is not None or vm.status().get("state") == "running", 60)
+    if proc.poll() is None:
+        t.check(module in maps(vm.qemu_pid),
+                "audio.backend pipewire: QEMU loaded its %s driver" % driver)
+        vm.stop("--force")
+    else:
+        t.check(says_no_server(driver, vm.output()), "audio.backend pipewire: without a sound "
+                "server QEMU's %s driver says why it cannot start" % driver, vm.output())
 
 
 def check_looking_glass(t):
@@ -256,7 +299,8 @@ def check_display(t):
     t.check(banner.startswith(b"RFB 003."), "display vnc: the server speaks RFB", banner)
     vm.stop("--force")
 
-    if not os.path.exists(os.path.join(QEMU_MODULES, "ui-spice-core.so")):
+    check_spice_missing(t)
+    if "spice options:" not in e.run(["qemu-system-x86_64", "-spice", "help"])[1]:
         t.log("note: this QEMU has no SPICE support; display spice not exercised")
         return
     ns = "e2e-spice-%d" % os.getpid()
@@ -284,6 +328,36 @@ def check_display(t):
     code, out, err = e.run(["ip", "netns", "exec", ns, "python3", "-c", probe])
     t.equal(out, "REDQ", "display spice: the server answers a SPICE link request")
     vm.stop("--force")
+
+
+def check_spice_missing(t):
+    """A QEMU without SPICE: refused by check and start, with the package."""
+    qemu = t.path("qemu-without-spice")
+    with open(qemu, "w") as f:
+        # What Debian 13's QEMU says without qemu-system-modules-spice.
+        f.write("#!/bin/sh\n"
+                "for a; do\n"
+                "  if [ \"$a\" = -spice ]; then\n"
+                "    echo \"qemu-system-x86_64: -spice: There is no option group 'spice'\" >&2\n"
+                "    exit 1\n"
+                "  fi\n"
+                "done\n"
+                "exec qemu-system-x86_64 \"$@\"\n")
+    os.chmod(qemu, 0o755)
+    prof = e.firmware_profile(display="spice")
+    prof["qemu"] = dict(prof["qemu"], binary=qemu)
+    vm = t.vm("nospice", prof)
+    code, out, err = vm.vmrun("check", vm.file)
+    t.check(code != 0 and "FAIL" in out and "qemu-system-modules-spice" in out,
+            "display spice, QEMU without SPICE: vmrun check fails and names the package",
+            out + err)
+    code, out, err = vm.vmrun("start", vm.file, timeout=60)
+    t.check(code == 1 and "no SPICE support" in err and "qemu-system-modules-spice" in err,
+            "display spice, QEMU without SPICE: vmrun start refuses, naming the package",
+            "exit %d: %s%s" % (code, out, err))
+    t.check(not os.path.exists(vm.run_dir) and not os.path.exists(vm.state_dir),
+            "display spice, QEMU without SPICE: nothing was prepared (no runtime or state "
+            "directory)")
 
 
 def body(t):
