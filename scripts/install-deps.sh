@@ -39,6 +39,11 @@ sudo passwd
 sbsigntool mtools openssl
 debootstrap
 "
+# The Debian package (debian/, tests/package/): debhelper builds it and
+# lintian checks it.
+PACKAGES="$PACKAGES
+debhelper lintian
+"
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
