@@ -31,7 +31,7 @@ run_suite() {
 
 build_tree "$VMRUN_TOP/build" -DVMRUN_WERROR=ON -DVMRUN_TESTS=ON
 if [ -n "${VMRUN_TEST_QUICK:-}" ]; then
-    run_suite "$VMRUN_TOP/build" -LE lab
+    run_suite "$VMRUN_TOP/build" -LE 'lab|package'
     exit $status
 fi
 
@@ -43,13 +43,16 @@ CC=clang build_tree "$VMRUN_TOP/build-fuzz" -DVMRUN_WERROR=ON -DVMRUN_FUZZ=ON
 # own, once, from the normal build.
 VMRUN_LAB=1
 export VMRUN_LAB
-run_suite "$VMRUN_TOP/build" -LE lab
+run_suite "$VMRUN_TOP/build" -LE 'lab|package'
 # Tests that boot a Linux guest under TCG (label "guest") prove the product
 # end to end once, in the normal build; the sanitizer build runs everything
 # else.
 run_suite "$VMRUN_TOP/build-asan" -LE 'lab|guest'
 run_suite "$VMRUN_TOP/build-fuzz" -L fuzz
 run_suite "$VMRUN_TOP/build" -L lab
+# The Debian package: built, linted, installed, upgraded and purged in
+# Debian 12 and 13 roots (tests/package/), once.
+run_suite "$VMRUN_TOP/build" -L package
 
 if [ $status -eq 0 ]; then
     echo "all test suites passed"
