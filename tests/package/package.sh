@@ -110,7 +110,7 @@ say "this tree: $cur_version; the previous build: $base_rev ($(git -C "$src" log
     for f in "$src"/profiles/*.json; do echo "/usr/share/doc/vmrun/examples/${f##*/}"; done
 } | sort >"$work/files.txt"
 # The test build's seams, which the installed program must not contain.
-seams=$(grep -o '"VMRUN_[A-Z_]*"' "$src/launcher/sys/seams_test.c" | tr -d '"' | tr '\n' ' ')
+seams=$(grep -o '"VMRUN_[A-Z_]*"' "$src/launcher/sys/seams_test.c" | tr -d '"' | tr '\n' ' ' || true)
 [ -n "$seams" ] || fail "no seam names found in launcher/sys/seams_test.c"
 # The seam check can fail: the test build has them.
 if [ -x "$VMRUN_BUILD_DIR/launcher/vmrun-test" ]; then

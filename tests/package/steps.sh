@@ -72,14 +72,15 @@ fresh_lists() {
 
 # ---- build -------------------------------------------------------------
 
-# build SRC DEST LINT: build a copy of SRC, lint it when LINT is 1, copy
-# the results to DEST.
+# build SRC DEST LINT: build a copy of SRC in DEST/tree, lint it when LINT
+# is 1, copy the results to DEST.
 build() {
-    local src=$1 dest=$2 lint=$3 tmp changes
-    tmp=$(mktemp -d /tmp/vmrun-pkgbuild.XXXXXX)
-    mkdir -p "$dest"
+    local src=$1 dest=$2 lint=$3 tmp=$2/tree changes
+    rm -rf "$tmp"
+    mkdir -p "$tmp"
     cp -a "$src" "$tmp/vmrun"
-    export DEB_BUILD_OPTIONS="parallel=$(nproc)"
+    DEB_BUILD_OPTIONS="parallel=$(nproc)"
+    export DEB_BUILD_OPTIONS
     say "dpkg-buildpackage -us -uc of $(dpkg-parsechangelog -l "$tmp/vmrun/debian/changelog" -S Version)" \
         "on $(. /etc/os-release && echo "$PRETTY_NAME")"
     (cd "$tmp/vmrun" && dpkg-buildpackage -us -uc) >"$dest/build.log" 2>&1 ||
@@ -182,7 +183,7 @@ wait_banner() { # wait_banner NAME: the guest is up and listens to ACPI
     while ! grep -q "vmrun demo guest: up" "$log" 2>/dev/null; do
         n=$((n + 1))
         [ $n -lt 1200 ] || {
-            cat "$log" 2>/dev/null | tail -n 20
+            tail -n 20 "$log" 2>/dev/null
             fail "the guest of $1 did not come up in 120 s"
         }
         sleep 0.1
@@ -244,7 +245,8 @@ check_user_runs_demo() {
     pass "vmrun check demo: ready"
 
     write_demo_variant pkg-demo
-    local t0=$(date +%s)
+    local t0
+    t0=$(date +%s)
     as_user sudo -n vmrun start --detach pkg-demo >/tmp/start.out 2>&1 ||
         { cat /tmp/start.out; fail "vmrun start --detach pkg-demo (through sudo)"; }
     wait_banner pkg-demo
@@ -256,6 +258,8 @@ check_user_runs_demo() {
     check "QEMU runs as the user, not root" [ "$(stat -c %U "/proc/$qemu")" = "$USER_NAME" ]
     as_user sudo -n vmrun stop pkg-demo >/tmp/stop.out 2>&1 ||
         { cat /tmp/stop.out; fail "vmrun stop pkg-demo (through sudo)"; }
+    check "vmrun stop: the guest powered off on the ACPI request" \
+        grep -q "'pkg-demo': stopped: the guest powered off on the ACPI request" /tmp/stop.out
     check "the guest powered off: QEMU is gone" gone "$qemu"
     check "the runtime directory is gone" [ ! -e /run/vmrun/pkg-demo ]
     check "the guest's state stays in /var/lib/vmrun" [ -s /var/lib/vmrun/pkg-demo/serial.log ]
@@ -374,6 +378,11 @@ do_upgrade() {
     [ $rc = 0 ] || exit $rc
     say "the new program stops the old program's VM"
     as_user sudo -n vmrun stop pkg-up >/tmp/stop.out 2>&1 || { cat /tmp/stop.out; fail "new vmrun stop pkg-up"; }
+    sed 's/^/    /' /tmp/stop.out
+    # The old supervisor took the new program's request and answered in a
+    # form the new program reads.
+    check "new vmrun stop: the old VM powered off on the ACPI request" \
+        grep -q "'pkg-up': stopped: the guest powered off on the ACPI request" /tmp/stop.out
     check "new vmrun stop ended the old VM: its QEMU is gone" gone "$qemu_up"
     check "... and its supervisor" gone "$sup_up"
     check "... and its runtime directory" [ ! -e /run/vmrun/pkg-up ]
