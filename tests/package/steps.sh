@@ -58,8 +58,25 @@ gone() {
     done
 }
 
-# apt-get with a bounded lock wait and no questions.
-apt_q() { apt-get -q -y -o DPkg::Lock::Timeout=300 "$@"; }
+# apt-get with no questions and a bounded wait for its locks: dpkg's is
+# this root's, but the downloaded packages' directory is shared by every
+# run of the suite's roots (scripts/stack-root.sh), and apt gives up at once
+# when another run holds it.
+apt_q() {
+    local n=0 rc
+    while :; do
+        rc=0
+        apt-get -q -y -o DPkg::Lock::Timeout=300 "$@" 2>/tmp/apt.err || rc=$?
+        if [ $rc != 0 ] && grep -q "Could not get lock /var/cache/apt/archives/lock" /tmp/apt.err &&
+            [ $n -lt 120 ]; then
+            n=$((n + 1))
+            sleep 5
+            continue
+        fi
+        cat /tmp/apt.err >&2
+        return $rc
+    done
+}
 
 # The package lists of a cached root can be days old; a fresh machine's
 # are not.
@@ -315,6 +332,10 @@ upgrade_locked() {
     check "old supervisor killed: pkg-crash's runtime directory is left" [ -d /run/vmrun/pkg-crash ]
     check "... and its pages are still in the pool" [ "$(cat $sysfs/nr_hugepages)" -gt "$before" ]
 
+    if [ ! -d /run/vmrun/pkg-up ]; then
+        tail -n 30 /var/lib/vmrun/pkg-up/last.log /var/lib/vmrun/pkg-up/serial.log 2>&1
+        fail "pkg-up, started by the old program, ended before the upgrade"
+    fi
     sup_up=$(cat /run/vmrun/pkg-up/supervisor.pid)
     qemu_up=$(cat /run/vmrun/pkg-up/qemu.pid)
     install_deb "$new"
