@@ -32,6 +32,11 @@
 set -euo pipefail
 
 USER_NAME=vmrun-pkguser
+# Its uid: the roots share the host's processes, and a user made in another
+# root (or on the host) gets the same first free uid, 1000, so a `pkill -u`
+# of that user there would end this user's QEMU here. This one is outside
+# the range useradd hands out (1000-60000).
+USER_UID=64123
 GUEST_DIR=/var/cache/vmrun/demo-guest
 HP_LOCK=/run/lock/vmrun-hugepages.lock
 start_s=$(date +%s)
@@ -147,7 +152,7 @@ setup_machine() {
     # the package's directories.
     say "installing systemd"
     apt_q --no-install-recommends install systemd passwd >/dev/null
-    useradd --create-home --shell /bin/sh "$USER_NAME"
+    useradd --create-home --shell /bin/sh --uid $USER_UID --user-group "$USER_NAME"
     printf '%s ALL=(root) NOPASSWD: /usr/bin/vmrun\n' "$USER_NAME" >/etc/sudoers.d/vmrun-pkguser
     chmod 0440 /etc/sudoers.d/vmrun-pkguser
     visudo -cqf /etc/sudoers.d/vmrun-pkguser
@@ -195,14 +200,27 @@ EOF
     chmod 0644 "/etc/vmrun/$name.json"
 }
 
+# vm_report NAME: what there is to know about a VM that went wrong.
+vm_report() {
+    local f
+    { vmrun status "$1" 2>&1 || true; } | sed "s/^/    status: /"
+    for f in /run/vmrun/$1/log /var/lib/vmrun/$1/last.log /var/lib/vmrun/$1/serial.log; do
+        if [ -f "$f" ]; then
+            echo "    --- $f"
+            tail -n 25 "$f" | sed 's/^/    /'
+        fi
+    done
+}
+
 wait_banner() { # wait_banner NAME: the guest is up and listens to ACPI
     local log=/var/lib/vmrun/$1/serial.log n=0
     while ! grep -q "vmrun demo guest: up" "$log" 2>/dev/null; do
         n=$((n + 1))
-        [ $n -lt 1200 ] || {
-            tail -n 20 "$log" 2>/dev/null
-            fail "the guest of $1 did not come up in 120 s"
-        }
+        if [ $n -ge 1800 ] || [ ! -d "/run/vmrun/$1" ]; then
+            vm_report "$1"
+            [ -d "/run/vmrun/$1" ] || fail "$1 ended before its guest came up"
+            fail "the guest of $1 did not come up in 180 s"
+        fi
         sleep 0.1
     done
 }
@@ -333,7 +351,7 @@ upgrade_locked() {
     check "... and its pages are still in the pool" [ "$(cat $sysfs/nr_hugepages)" -gt "$before" ]
 
     if [ ! -d /run/vmrun/pkg-up ]; then
-        tail -n 30 /var/lib/vmrun/pkg-up/last.log /var/lib/vmrun/pkg-up/serial.log 2>&1
+        vm_report pkg-up
         fail "pkg-up, started by the old program, ended before the upgrade"
     fi
     sup_up=$(cat /run/vmrun/pkg-up/supervisor.pid)
