@@ -1,7 +1,9 @@
 #!/bin/sh
 # Installs everything vmrun needs on Debian 12 to build, run and test:
 # the four libraries' -dev packages, cmocka, QEMU, OVMF, clang for the fuzz
-# targets, and the pieces the demo guest and the lab are built from; libxml2
+# targets, and the pieces the demo guest and the lab are built from (zstd:
+# the kernels of Debian 13 and later; Debian's archive keys: the lab reads
+# the package lists of newer suites for their kernels); libxml2
 # for `vmrun import`, and libvirt's daemon and client (with swtpm, which it
 # needs for TPM domains) as the reference the import is compared with (the
 # daemon package alone: no service is set up or started).
@@ -20,7 +22,7 @@ libpci-dev pci.ids libcap-ng-dev libcjson-dev libnuma-dev
 libcmocka-dev
 clang libclang-rt-14-dev
 qemu-system-x86 qemu-utils ovmf
-busybox-static cpio xz-utils kmod
+busybox-static cpio xz-utils zstd kmod debian-archive-keyring
 python3 jq procps util-linux iproute2 psmisc
 libxml2-dev
 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients swtpm swtpm-tools
