@@ -22,7 +22,8 @@
 # current directory, with the VMRUN_*, ASAN_OPTIONS and UBSAN_OPTIONS
 # variables of this environment, and VMRUN_LAB_OUT naming a writable
 # directory whose files come back to the host. The exit status is SCRIPT's;
-# L1's serial console is kept in a log file whose path is printed.
+# L1's serial console is kept in a log file whose path is printed, and the
+# kernel's log (dmesg at the end of the job) next to it.
 #
 # When the lab guest is not built (scripts/build-guest.sh --lab) or QEMU is
 # missing, exits 77 (skipped) — unless VMRUN_LAB=1 says the lab must run,
