@@ -86,6 +86,50 @@ profile() {
 EOT
     echo "$T/$1.json"
 }
+# hold NODE...: a process outside the display manager (sleep, pid in
+# HOLDER) with the nodes open, seen through the simulated /proc.
+hold() {
+    # shellcheck disable=SC2016 # for the inner bash
+    bash -c 'for n; do exec {fd}<"$n"; done; exec sleep 1000000' holder "$@" &
+    HOLDER=$!
+    ln -s "/proc/$HOLDER" "$H/proc/$HOLDER"
+    for _ in $(seq 50); do
+        holds_all "$@" && return 0
+        sleep 0.1
+    done
+    fail "the holder $HOLDER did not open $*"
+}
+holds_all() {
+    local n f found
+    for n in "$@"; do
+        found=1
+        for f in "/proc/$HOLDER/fd/"*; do
+            [ "$(readlink "$f")" = "$n" ] && found=0
+        done
+        [ $found = 0 ] || return 1
+    done
+}
+# start_refused NAME PROFILE WHAT: `vmrun start` must exit 1 (its output
+# in T/NAME.log), with no systemctl call but `show`.
+start_refused() {
+    : >"$S/calls.log"
+    local rc=0
+    vmrun_sim start "$2" >"$T/$1.log" 2>&1 || rc=$?
+    [ $rc -eq 1 ] || fail "$3: exit $rc, expected 1"
+    grep -Eq "^(stop|start)" "$S/calls.log" && fail "$3: systemctl was asked to stop or start before the refusal"
+    return 0
+}
+# handed_over NAME PROFILE OPS: `vmrun start PROFILE` (VM NAME), killed by
+# the test build right after its last host step (as many as OPS, the
+# journal's operations in order, lists), its output in T/start-NAME.log.
+handed_over() {
+    local rc=0 n ops
+    n=$(wc -w <<<"$3")
+    VMRUN_TEST_KILL_AFTER=$n vmrun_sim start "$2" >"$T/start-$1.log" 2>&1 || rc=$?
+    [ $rc -eq 137 ] || fail "start with KILL_AFTER=$n exited $rc, expected 137 (SIGKILL)"
+    ops=$(journal_ops "$1")
+    [ "$ops" = "$3 " ] || fail "the journal lists '$ops', expected '$3 '"
+}
 journal_ops() { jq -r .op "$T/run/$1/journal" | tr '\n' ' '; }
 same_as() {
     snapshot >"$T/now"
