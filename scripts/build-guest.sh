@@ -387,6 +387,18 @@ module_closure() {
             die "module $m is not in $knames"
     done | sed -n 's/^insmod \([^ ]*\).*/\1/p' | awk '!seen[$0]++'
 }
+# install_module FILE DEST: a module file copied to DEST (a name ending in
+# .ko), decompressed where the package ships it compressed (.ko.xz from 6.12
+# on): busybox's insmod and modprobe and any kmod load it then, and the
+# initramfs is compressed as a whole anyway.
+install_module() {
+    case $1 in
+    *.ko.xz) xz -dc "$1" >"$2" ;;
+    *.ko.zst) zstd -q -dc "$1" >"$2" ;;
+    *.ko.gz) gzip -dc "$1" >"$2" ;;
+    *) cp "$1" "$2" ;;
+    esac
+}
 # shellcheck disable=SC2086 # word lists
 files=$(module_closure $wanted)
 
@@ -415,18 +427,12 @@ elif [ $mode = demo ]; then
 else
     # The modules at their paths under /lib/modules (and /usr/lib/modules,
     # the same directory, for a modprobe that looks there), decompressed:
-    # busybox's modprobe at boot and the host's kmod in L1's chroot then
-    # load them whatever either was built to read, and the initramfs is
-    # compressed as a whole anyway.
+    # busybox's modprobe at boot and the host's kmod in L1's chroot load
+    # them alike.
     for f in $files; do
         rel=${f#"$tmp/pkg/"}
         mkdir -p "$root/$(dirname "$rel")"
-        case $f in
-        *.ko.xz) xz -dc "$f" >"$root/${rel%.xz}" ;;
-        *.ko.zst) zstd -q -dc "$f" >"$root/${rel%.zst}" ;;
-        *.ko.gz) gzip -dc "$f" >"$root/${rel%.gz}" ;;
-        *) cp "$f" "$root/$rel" ;;
-        esac
+        install_module "$f" "$root/${rel%.ko*}.ko"
     done
     mkdir -p "$root/usr/lib"
     ln -s ../../lib/modules "$root/usr/lib/modules"
