@@ -129,8 +129,11 @@ usb_f_ss_lb"
 # In the lab's initramfs but not loaded at boot: the DRM driver of QEMU's
 # VGA and bochs-display (with drm, drm_kms_helper, the VRAM and TTM helpers
 # and the fb helpers), which the display handoff scenarios load themselves
-# (a firmware framebuffer would otherwise be taken over at once).
-lab_extra_modules="bochs"
+# (a firmware framebuffer would otherwise be taken over at once); a USB
+# mass-storage gadget, the host's USB disk driver, SCSI disks (with the
+# checksum its integrity code asks for) and ext4, for the USB scenario's
+# disk mounted on L1.
+lab_extra_modules="bochs usb_f_mass_storage usb-storage sd_mod ?crc64_rocksoft_generic ext4"
 # The UEFI guest: efivarfs, to read SecureBoot; Debian builds the TPM
 # drivers (tpm_crb, tpm_tis) into the kernel.
 uefi_modules="efivarfs"
@@ -381,10 +384,15 @@ lab) wanted="$lab_modules $lab_extra_modules" ;;
 uefi) wanted=$uefi_modules ;;
 esac
 # module_closure MODULE...: the module files, dependencies first.
+# ?MODULE: only where the kernel has it (crc64_rocksoft_generic, the crypto
+# implementation of SCSI disks' checksums that 6.1 loads as a module and
+# 6.12 has built in, is gone from 7.x, whose CRC library needs none).
 module_closure() {
     for m in "$@"; do
-        modprobe -d "$tmp/pkg" -S "$kver" --show-depends "$m" ||
-            die "module $m is not in $knames"
+        case $m in
+        \?*) modprobe -d "$tmp/pkg" -S "$kver" --show-depends "${m#\?}" 2>/dev/null || true ;;
+        *) modprobe -d "$tmp/pkg" -S "$kver" --show-depends "$m" || die "module $m is not in $knames" ;;
+        esac
     done | sed -n 's/^insmod \([^ ]*\).*/\1/p' | awk '!seen[$0]++'
 }
 # install_module FILE DEST: a module file copied to DEST (a name ending in

@@ -95,6 +95,10 @@ vmrun_lab_test(lab_isolate isolate.sh TIMEOUT 420 WRITABLE_ROOT)
 # ACS: one IOMMU group) on a root port.
 vmrun_lab_test(lab_devices devices.sh TIMEOUT 420 WRITABLE_ROOT CHECKOUT_GUEST
   QEMU_ARGS "-device pcie-root-port,id=rp20,chassis=20,slot=20 -device pci-testdev,bus=rp20,addr=00.0,multifunction=on -device pci-testdev,bus=rp20,addr=00.1")
+# Host USB devices following usb[] rules while the VM runs (gadgets on
+# dummy_hcd plugged in and out; a disk mounted on L1), on the lab guest of
+# this checkout (the mass-storage gadget, usb-storage, ext4).
+vmrun_lab_test(lab_usb usb.sh TIMEOUT 480 WRITABLE_ROOT CHECKOUT_GUEST)
 # The display handoff and device health (each 1-2 minutes: the handoff
 # loads a DRM driver and starts three inner VMs; UEFI boots through OVMF),
 # on the lab guest of this checkout (bochs and the EFI-stub kernel).
