@@ -304,11 +304,25 @@ static int open_qemu_files(struct sup *s, struct vmrun_error *err)
              * be a symlink (Debian's .ms.fd files are). */
             if (f->role != QEMU_FILE_FIRMWARE_CODE)
                 flags |= O_NOFOLLOW;
-            if (f->role == QEMU_FILE_SERIAL_LOG)
-                flags |= O_CREAT | O_TRUNC;
+            /* The serial log is the guest's words: made anew for each run
+             * and owned by QEMU's user (root's only when QEMU is), so it
+             * is never a file root wrote, nor one the last run's user can
+             * still read. */
+            if (f->role == QEMU_FILE_SERIAL_LOG) {
+                flags |= O_CREAT | O_EXCL;
+                if (unlink(f->path) < 0 && errno != ENOENT)
+                    return vmrun_fail(err, errno, "remove the last run's %s", f->path);
+            }
             fd = open(f->path, flags, 0600);
             if (fd < 0)
                 return vmrun_fail(err, errno, "open %s", f->path);
+            const struct priv_target *t = s->o->target;
+            if (f->role == QEMU_FILE_SERIAL_LOG && t != NULL && t->change &&
+                fchown(fd, t->uid, t->gid) < 0) {
+                int e = errno;
+                close(fd);
+                return vmrun_fail(err, e, "give %s to QEMU's user %s", f->path, t->user);
+            }
             struct stat st;
             if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
                 close(fd);
