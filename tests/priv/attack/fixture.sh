@@ -15,9 +15,13 @@ set -eu
 ATTACK_USER=vmrun-tester
 BASE=/run/vmrun-priv-tests
 RULE=/etc/sudoers.d/vmrun-priv-tests
+ETC=/etc/vmrun
 
 cleanup() {
-    rm -f "$RULE"
+    rm -f "$RULE" "$ETC"/priv-*.json
+    # /etc/vmrun, where profiles for sudo must be, goes again if the
+    # setup made it.
+    [ -e "$BASE/made-etc" ] && rmdir --ignore-fail-on-non-empty "$ETC"
     if id "$ATTACK_USER" >/dev/null 2>&1; then
         # Only this user's processes: it exists for these tests alone.
         pkill -KILL -u "$ATTACK_USER" 2>/dev/null || true
@@ -38,10 +42,17 @@ setup() {
     cleanup
     useradd --create-home --home-dir "/home/$ATTACK_USER" --shell /bin/sh \
         --comment "vmrun privilege tests" "$ATTACK_USER"
-    install -d -m 0755 -o root -g root "$BASE" "$BASE/bin" "$BASE/etc"
+    install -d -m 0755 -o root -g root "$BASE" "$BASE/bin"
+    if [ ! -d "$ETC" ]; then
+        install -d -m 0755 -o root -g root "$ETC"
+        touch "$BASE/made-etc"
+    fi
     install -m 0755 -o root -g root "$VMRUN_RELEASE_BIN" "$BASE/bin/vmrun"
     install -m 0755 -o root -g root "$VMRUN_SOURCE_DIR/tests/supervise/fake_qemu.py" \
         "$BASE/bin/fake_qemu"
+    if [ -n "${VMRUN_ATTACK_PIDFD_GRAB:-}" ]; then
+        install -m 0755 -o root -g root "$VMRUN_ATTACK_PIDFD_GRAB" "$BASE/bin/pidfd_grab"
+    fi
     # What the attacks are after: a file only root may read.
     head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' | sed 's/^/ROOT-SECRET-/' >"$BASE/victim"
     chmod 0600 "$BASE/victim"

@@ -8,7 +8,7 @@ set -u
 ATTACK_USER=vmrun-tester
 BASE=/run/vmrun-priv-tests
 BIN=$BASE/bin/vmrun
-ETC=$BASE/etc
+ETC=/etc/vmrun
 VICTIM=$BASE/victim
 UHOME=/home/$ATTACK_USER
 RUNS=0
@@ -44,9 +44,11 @@ check_victim() {
         [ "$(victim_state)" = "$VICTIM_BEFORE" ]
 }
 
-# A profile only root controls: $ETC/NAME.json, root's, 0644. The VM is a
-# firmware-only TCG guest (it waits in the BIOS) plus the extra members;
-# the qemu and cpu members may be given (3rd and 4th arguments).
+# A profile only root controls, where sudo's profiles must be:
+# $ETC/NAME.json (/etc/vmrun; the fixture removes priv-*.json), root's,
+# 0644. The VM is a firmware-only TCG guest (it waits in the BIOS) plus
+# the extra members; the qemu and cpu members may be given (3rd and 4th
+# arguments).
 root_profile() {
     local name=$1 extra=${2:-}
     local qemu=${3:-'"qemu": { "accel": "tcg" },'}
@@ -64,6 +66,36 @@ root_profile() {
 EOT
     chmod 0644 "$ETC/$name.json"
     echo "$ETC/$name.json"
+}
+
+# A profile only root controls with exactly the JSON given: $ETC/NAME.json.
+etc_profile() {
+    printf '%s\n' "$2" >"$ETC/$1.json"
+    chmod 0644 "$ETC/$1.json"
+    echo "$ETC/$1.json"
+}
+
+# A 1 MiB raw disk of the user's whose boot sector writes the bytes of FILE
+# to COM1 (0x3f8) and halts: what any guest can put in a serial log.
+#   com1_disk FILE DISK
+com1_disk() {
+    python3 - "$1" "$T/com1.raw" <<'EOP'
+import sys
+msg = open(sys.argv[1], "rb").read() + b"\0"
+code = bytes([0xFA, 0x31, 0xC0, 0x8E, 0xD8,   # cli; xor ax, ax; mov ds, ax
+              0xBE, 0x16, 0x7C,               # mov si, 0x7c16 (msg)
+              0xBA, 0xF8, 0x03,               # mov dx, 0x3f8 (COM1)
+              0xAC, 0x84, 0xC0, 0x74, 0x03,   # loop: lodsb; test al, al; jz done
+              0xEE, 0xEB, 0xF8,               # out dx, al; jmp loop
+              0xF4, 0xEB, 0xFD])              # done: hlt; jmp done
+assert len(code) == 0x16 and len(code) + len(msg) <= 510
+sector = code + msg
+with open(sys.argv[2], "wb") as f:
+    f.write(sector + b"\0" * (510 - len(sector)) + b"\x55\xAA")
+    f.truncate(1 << 20)
+EOP
+    chmod 0644 "$T/com1.raw"
+    as_user cp "$T/com1.raw" "$2"
 }
 
 # The watcher: as the user, all along, read every file it names and every
