@@ -29,7 +29,8 @@ enum trust_mode trust_mode(void)
     return TRUST_DELEGATED;
 }
 
-int trust_check_path(const char *path, struct vmrun_error *err)
+/* The root-controlled walk of path and its checks; sp holds its fd. */
+static int check_walk(const char *path, struct safe_path *sp, struct vmrun_error *err)
 {
     if (path == NULL || *path == '\0')
         return vmrun_failx(err, EINVAL, "empty path");
@@ -47,20 +48,32 @@ int trust_check_path(const char *path, struct vmrun_error *err)
         if (snprintf(abs, sizeof(abs), "%s/%s", cwd, path) >= (int)sizeof(abs))
             return vmrun_failx(err, ENAMETOOLONG, "path too long: %s", path);
     }
-    cleanup_safe_path struct safe_path sp = {.fd = -1};
-    int r = safe_resolve(abs, &sp, err);
+    int r = safe_resolve(abs, sp, err);
     if (r < 0)
         return r;
-    if (!sp.root_controlled)
-        return vmrun_failx(err, EPERM, "%s", sp.why);
-    if (S_ISDIR(sp.st.st_mode))
+    if (!sp->root_controlled)
+        return vmrun_failx(err, EPERM, "%s", sp->why);
+    if (S_ISDIR(sp->st.st_mode))
         return vmrun_failx(err, EISDIR, "%s is not a regular file", path);
-    if (!S_ISREG(sp.st.st_mode))
+    if (!S_ISREG(sp->st.st_mode))
         return vmrun_failx(err, EPERM, "%s is not a regular file", path);
     char why[PATH_MAX + 96];
-    if (!safe_content_is_roots(&sp.st, abs, why, sizeof(why)))
+    if (!safe_content_is_roots(&sp->st, abs, why, sizeof(why)))
         return vmrun_failx(err, EPERM, "%s", why);
     return 0;
+}
+
+int trust_check_path(const char *path, struct vmrun_error *err)
+{
+    cleanup_safe_path struct safe_path sp = {.fd = -1};
+    return check_walk(path, &sp, err);
+}
+
+int trust_check_delegated(const char *path, struct vmrun_error *err)
+{
+    cleanup_safe_path struct safe_path sp = {.fd = -1};
+    int r = check_walk(path, &sp, err);
+    return r < 0 ? r : trust_check_place(sp.fd, TRUST_DELEGATED, path, err);
 }
 
 /* Is path (canonical) dir itself or inside it? dir is compared as given

@@ -71,6 +71,11 @@ int trust_check_path(const char *path, struct vmrun_error *err);
  * with err saying why (path names the file as the user gave it). */
 int trust_check_place(int fd, enum trust_mode mode, const char *path, struct vmrun_error *err);
 
+/* Would a profile at path pass through sudo or pkexec, who may read it
+ * aside: trust_check_path() and the places above. 0 or a negative errno
+ * with err. */
+int trust_check_delegated(const char *path, struct vmrun_error *err);
+
 /* qemu.binary, when p names one by path and vmrun is root, must pass
  * trust_check_path(). 0 or -EPERM/-ENOENT with err naming the profile. */
 int trust_check_binary(const char *profile_path, const struct vm_profile *p,
