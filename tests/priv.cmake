@@ -29,15 +29,19 @@ set_tests_properties(priv_scripts PROPERTIES ENVIRONMENT "${VMRUN_TEST_ENV}" LAB
 # rule for the release vmrun alone tries each way in (tests/priv/attack/).
 # fixture.sh creates the user and the rule before them and removes both
 # after, whatever happened in between.
+# pidfd_grab: what the user does with the descriptors their own QEMU holds
+# (tests/priv/attack/pidfd_grab.c); the fixture installs it for the user.
+add_executable(priv_attack_pidfd_grab ${CMAKE_SOURCE_DIR}/tests/priv/attack/pidfd_grab.c)
 add_test(NAME priv_attack_setup COMMAND bash ${CMAKE_SOURCE_DIR}/tests/priv/attack/fixture.sh setup)
 add_test(NAME priv_attack_cleanup
          COMMAND bash ${CMAKE_SOURCE_DIR}/tests/priv/attack/fixture.sh cleanup)
 set_tests_properties(priv_attack_setup PROPERTIES FIXTURES_SETUP priv_attack
-                     ENVIRONMENT "${VMRUN_TEST_ENV}" LABELS "priv;attack" SKIP_RETURN_CODE 77)
+                     ENVIRONMENT "${VMRUN_TEST_ENV};VMRUN_ATTACK_PIDFD_GRAB=$<TARGET_FILE:priv_attack_pidfd_grab>"
+                     LABELS "priv;attack" SKIP_RETURN_CODE 77)
 set_tests_properties(priv_attack_cleanup PROPERTIES FIXTURES_CLEANUP priv_attack
                      ENVIRONMENT "${VMRUN_TEST_ENV}" LABELS "priv;attack")
 foreach(t disk_links vars_template devices profile_race stdin_namespace env_seams qmp_lies
-          looking_glass root_profile access)
+          looking_glass root_profile access qemu_written caller_reads)
   add_test(NAME priv_attack_${t} COMMAND bash ${CMAKE_SOURCE_DIR}/tests/priv/attack/${t}.sh)
   set(attack_env "${VMRUN_TEST_ENV}")
   if(VMRUN_SANITIZE)
