@@ -5,6 +5,7 @@
 
 #include "base/error.h"
 #include "cli/cli.h"
+#include "priv/caller.h"
 
 struct command {
     const char *name;
@@ -52,6 +53,13 @@ int cli_wants_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* As root, first: is what the environment says about the caller to
+     * be believed at all (priv/caller.h)? */
+    struct vmrun_error cerr = {0};
+    if (priv_check_caller(&cerr) < 0) {
+        fprintf(stderr, "vmrun: %s\n", cerr.msg);
+        return VMRUN_EXIT_USAGE;
+    }
     if (argc < 2) {
         usage(stderr);
         return VMRUN_EXIT_USAGE;

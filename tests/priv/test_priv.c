@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "journal/journal.h"
+#include "priv/caller.h"
 #include "plan/hostprep.h"
 #include "plan/undo.h"
 #include "priv/priv_drop.h"
@@ -449,6 +450,64 @@ static bool read_file(const char *path, char *buf, size_t len)
 
 /* notify_user runs the notifier as the invoking user with their session
  * bus, and never as root. A script stands in for notify-send. */
+/* What vmrun believes of its environment as root (priv/caller.h). */
+static int judge(const struct caller_facts *f, const char *const *env)
+{
+    struct vmrun_error err = {0};
+    int r = priv_judge_caller((char *const *)env, f, &err);
+    if (r < 0)
+        assert_non_null(strstr(err.msg, "SETENV"));
+    return r;
+}
+
+static void test_judge_caller(void **state)
+{
+    (void)state;
+    struct caller_facts by_user = {.parent_ruid = 1000, .parent = 4242};
+    struct caller_facts by_root = {.parent_ruid = 0, .parent = 4242};
+    struct caller_facts adopted = {.parent_ruid = 0, .parent = 1, .has_loginuid = true,
+                                   .loginuid = 1000};
+    /* sudo as it is: the caller's uid, and nothing else. */
+    const char *sudo[] = {"SUDO_UID=1000", "SUDO_GID=1000", "PATH=/usr/bin", NULL};
+    assert_int_equal(judge(&by_user, sudo), 0);
+    /* The caller chose SUDO_UID (or emptied it, or left it out). */
+    const char *forged[] = {"SUDO_UID=0", NULL};
+    assert_int_equal(judge(&by_user, forged), -EPERM);
+    const char *empty[] = {"SUDO_UID=", NULL};
+    assert_int_equal(judge(&by_user, empty), -EPERM);
+    const char *none[] = {"PATH=/usr/bin", NULL};
+    assert_int_equal(judge(&by_user, none), -EPERM);
+    const char *other[] = {"SUDO_UID=1001", NULL};
+    assert_int_equal(judge(&by_user, other), -EPERM);
+    /* Twice, whoever the parent is. */
+    const char *twice[] = {"SUDO_UID=1000", "SUDO_UID=0", NULL};
+    assert_int_equal(judge(&by_user, twice), -EPERM);
+    assert_int_equal(judge(&by_root, twice), -EPERM);
+    const char *pk_twice[] = {"PKEXEC_UID=1000", "PKEXEC_UID=1000", NULL};
+    assert_int_equal(judge(&by_root, pk_twice), -EPERM);
+    /* pkexec replaced itself with vmrun: the parent is the caller's. */
+    const char *pkexec[] = {"PKEXEC_UID=1000", NULL};
+    assert_int_equal(judge(&by_user, pkexec), 0);
+    /* The loader's variables from an ordinary caller; root's own are
+     * root's business. */
+    const char *ld[] = {"SUDO_UID=1000", "LD_PRELOAD=/x.so", NULL};
+    assert_int_equal(judge(&by_user, ld), -EPERM);
+    assert_int_equal(judge(&by_root, ld), 0);
+    const char *gconv[] = {"SUDO_UID=1000", "GCONV_PATH=/x", NULL};
+    assert_int_equal(judge(&by_user, gconv), -EPERM);
+    /* Root's parent may say who the caller is (root's shell, run0). */
+    assert_int_equal(judge(&by_root, sudo), 0);
+    assert_int_equal(judge(&by_root, none), 0);
+    /* SUDO_USER must be SUDO_UID's name. */
+    const char *user0[] = {"SUDO_UID=1000", "SUDO_USER=root", NULL};
+    assert_int_equal(judge(&by_root, user0), -EPERM);
+    /* Adopted by init, said to be root, in another user's session. */
+    assert_int_equal(judge(&adopted, forged), -EPERM);
+    assert_int_equal(judge(&adopted, empty), -EPERM);
+    assert_int_equal(judge(&adopted, none), 0);
+    assert_int_equal(judge(&adopted, sudo), 0);
+}
+
 static void test_notify(void **state)
 {
     clear_env();
@@ -507,6 +566,7 @@ int main(void)
         cmocka_unit_test(test_memlock_bytes),     cmocka_unit_test(test_drop_in_child),
         cmocka_unit_test(test_handover_and_undo), cmocka_unit_test(test_handover_unreachable),
         cmocka_unit_test(test_prepare),           cmocka_unit_test(test_notify),
+        cmocka_unit_test(test_judge_caller),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
