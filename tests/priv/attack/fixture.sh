@@ -2,12 +2,15 @@
 # fixture.sh setup|cleanup: the stage of the attacks on the privilege
 # boundary (tests/priv/attack/).
 #   setup    an unprivileged user vmrun-tester (with a home of its own), a
-#            copy of the release vmrun (and the lying fake QEMU) in a
-#            root-owned directory, and a sudoers rule of our own,
-#            /etc/sudoers.d/vmrun-priv-tests, that lets that user run that
-#            binary alone as root, without a password and with SETENV (so
-#            `sudo -E` keeps the caller's environment: the worst rule an
-#            admin could write); checked with visudo before it is used;
+#            copy of the release vmrun (and the lying fake QEMU, and
+#            pidfd_grab) in a root-owned directory, and a sudoers rule of
+#            our own, /etc/sudoers.d/vmrun-priv-tests, that lets that user
+#            run that binary alone as root, without a password: the rule
+#            README recommends. A second copy, vmrun-setenv, has the rule
+#            README warns against, with SETENV (`sudo -E`, `sudo VAR=...`
+#            keep what the caller sets): SETENV hands out root (LD_PRELOAD),
+#            and the attacks on it show that vmrun refuses to run where it
+#            can tell; checked with visudo before it is used;
 #   cleanup  removes all of it: the rule, the user and its home, the
 #            directory, and the priv-* state directories the VMs left.
 # Needs root and sudo (scripts/install-deps.sh installs it).
@@ -48,6 +51,7 @@ setup() {
         touch "$BASE/made-etc"
     fi
     install -m 0755 -o root -g root "$VMRUN_RELEASE_BIN" "$BASE/bin/vmrun"
+    install -m 0755 -o root -g root "$VMRUN_RELEASE_BIN" "$BASE/bin/vmrun-setenv"
     install -m 0755 -o root -g root "$VMRUN_SOURCE_DIR/tests/supervise/fake_qemu.py" \
         "$BASE/bin/fake_qemu"
     if [ -n "${VMRUN_ATTACK_PIDFD_GRAB:-}" ]; then
@@ -56,7 +60,9 @@ setup() {
     # What the attacks are after: a file only root may read.
     head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' | sed 's/^/ROOT-SECRET-/' >"$BASE/victim"
     chmod 0600 "$BASE/victim"
-    printf '%s ALL=(root) NOPASSWD:SETENV: %s\n' "$ATTACK_USER" "$BASE/bin/vmrun" >"$RULE.tmp"
+    { printf '%s ALL=(root) NOPASSWD: %s\n' "$ATTACK_USER" "$BASE/bin/vmrun"
+      printf '%s ALL=(root) NOPASSWD:SETENV: %s\n' "$ATTACK_USER" "$BASE/bin/vmrun-setenv"
+    } >"$RULE.tmp"
     chmod 0440 "$RULE.tmp"
     visudo -cqf "$RULE.tmp"
     mv "$RULE.tmp" "$RULE"
@@ -66,7 +72,11 @@ setup() {
         echo "FAIL: the sudoers rule lets $ATTACK_USER run more than vmrun"
         exit 1
     fi
-    echo "PASS: $ATTACK_USER may run $BASE/bin/vmrun through sudo, and nothing else"
+    if runuser -u "$ATTACK_USER" -- sudo -n -E "$BASE/bin/vmrun" --version >/dev/null 2>&1; then
+        echo "FAIL: the sudoers rule for $BASE/bin/vmrun allows SETENV"
+        exit 1
+    fi
+    echo "PASS: $ATTACK_USER may run $BASE/bin/vmrun (and vmrun-setenv, with SETENV) through sudo, and nothing else"
 }
 
 case "${1:-}" in

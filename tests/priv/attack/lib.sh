@@ -8,6 +8,7 @@ set -u
 ATTACK_USER=vmrun-tester
 BASE=/run/vmrun-priv-tests
 BIN=$BASE/bin/vmrun
+SETENV_BIN=$BASE/bin/vmrun-setenv # the same, under a rule with SETENV
 ETC=/etc/vmrun
 VICTIM=$BASE/victim
 UHOME=/home/$ATTACK_USER
