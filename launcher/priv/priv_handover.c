@@ -14,6 +14,7 @@
 
 #include "base/cleanup.h"
 #include "base/text.h"
+#include "priv/priv_acl.h"
 #include "priv/priv_drop.h"
 #include "sys/hostpath.h"
 #include "sys/safepath.h"
@@ -191,6 +192,19 @@ static int handover_one(struct host_prep *hp, const struct who *w, const char *w
     if (may(w, &sp.st, want))
         return 0;
 
+    /* Access is given by an ACL entry for QEMU's user: the file keeps its
+     * owner, so that user can neither chmod it nor set ACLs of their own
+     * on it while the VM runs. Only where the file system has no ACLs
+     * (hugetlbfs) does the file change owner. Either way the journal
+     * keeps owner, group, mode and ACL, and the undo puts back exactly
+     * those. */
+    struct priv_acl cur, granted;
+    int ra = priv_acl_read(sp.fd, &cur);
+    if (ra < 0 && ra != -EOPNOTSUPP)
+        return vmrun_fail(err, -ra, "read the ACL of %s", real);
+    if (ra == 0 && (r = priv_acl_grant_user(&cur, sp.st.st_mode, w->uid,
+                                            (unsigned)want & 6, &granted)) < 0)
+        return vmrun_fail(err, -r, "the ACL of %s", real);
     cJSON *args = cJSON_CreateObject();
     if (args == NULL)
         return vmrun_fail(err, ENOMEM, "journal");
@@ -202,11 +216,23 @@ static int handover_one(struct host_prep *hp, const struct who *w, const char *w
     cJSON_AddNumberToObject(args, "to_gid", w->gid);
     cJSON_AddNumberToObject(args, "dev", (double)sp.st.st_dev);
     cJSON_AddNumberToObject(args, "ino", (double)sp.st.st_ino);
+    if (ra == 0) {
+        char hex[PRIV_ACL_MAX * 2 + 1];
+        priv_acl_to_hex(&cur, hex, sizeof(hex));
+        cJSON_AddStringToObject(args, "acl", hex);
+    }
     if ((r = journal_record(hp->journal, "chown", args, err)) < 0)
         return r;
-    if (fchownat(sp.fd, "", w->uid, w->gid, AT_EMPTY_PATH) < 0)
-        return vmrun_fail(err, errno, "hand %s over to %s (chown)", real, user);
-    host_prep_say(hp, "handed %s over to %s", real, user);
+    r = ra == 0 ? priv_acl_write(sp.fd, &granted) : -EOPNOTSUPP;
+    if (r == 0) {
+        host_prep_say(hp, "gave %s access to %s (an ACL entry)", user, real);
+    } else if (r == -EOPNOTSUPP) {
+        if (fchownat(sp.fd, "", w->uid, w->gid, AT_EMPTY_PATH) < 0)
+            return vmrun_fail(err, errno, "hand %s over to %s (chown)", real, user);
+        host_prep_say(hp, "handed %s over to %s", real, user);
+    } else {
+        return vmrun_fail(err, -r, "give %s access to %s (ACL)", user, real);
+    }
     return journal_done(hp->journal, err);
 }
 
@@ -429,21 +455,32 @@ int priv_chown_undo(const cJSON *args, struct vmrun_error *err)
         arg_num(args, "ino", &ino) &&
         ((double)sp.st.st_dev != dev || (double)sp.st.st_ino != ino))
         return 0;
-    if (fchownat(sp.fd, "", (uid_t)uid, (gid_t)gid, AT_EMPTY_PATH) < 0)
+    struct stat st = sp.st;
+    if ((st.st_uid != (uid_t)uid || st.st_gid != (gid_t)gid) &&
+        fchownat(sp.fd, "", (uid_t)uid, (gid_t)gid, AT_EMPTY_PATH) < 0)
         return vmrun_fail(err, errno, "give %s back to uid %u", path, (unsigned)uid);
-    /* chown clears set-id bits of regular files: put the mode back too.
-     * Only a regular file or directory is reopened for fchmod (a device
-     * node's mode is untouched by chown). */
-    struct stat st;
+    /* The ACL as it was (none: none), then the mode: an ACL sets the
+     * group bits from its mask, and chown clears set-id bits. A record
+     * without "acl" is an older vmrun's: there was no ACL to restore. */
+    const char *hex = arg_str(args, "acl");
+    if (hex != NULL) {
+        struct priv_acl was;
+        if (priv_acl_from_hex(hex, &was) < 0)
+            return vmrun_failx(err, EINVAL, "chown record of %s with a malformed ACL", path);
+        int r2 = priv_acl_write(sp.fd, &was);
+        if (r2 < 0 && r2 != -EOPNOTSUPP)
+            return vmrun_fail(err, -r2, "restore the ACL of %s", path);
+    }
     if (fstat(sp.fd, &st) < 0)
         return vmrun_fail(err, errno, "stat %s", path);
     mode_t want = (mode_t)mode & 07777;
-    if ((st.st_mode & 07777) == want || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
+    if ((st.st_mode & 07777) == want)
         return 0;
-    cleanup_close int mfd = safe_reopen(&sp, O_RDONLY | O_NONBLOCK);
-    if (mfd < 0)
-        return vmrun_fail(err, -mfd, "open %s", path);
-    if (fchmod(mfd, want) < 0)
+    /* chmod through the descriptor's /proc link: a device node is not
+     * opened (opening a device may do things). */
+    char self[64];
+    snprintf(self, sizeof(self), "/proc/self/fd/%d", sp.fd);
+    if (chmod(self, want) < 0)
         return vmrun_fail(err, errno, "restore the mode of %s", path);
     return 0;
 }
