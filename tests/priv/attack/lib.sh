@@ -33,8 +33,16 @@ check() {
     if "$@"; then pass "$what"; else fail "$what"; fi
 }
 
+# The user's own PATH: root's may lead into root's home (pyenv shims),
+# where the user cannot go.
+USER_PATH=/usr/local/bin:/usr/bin:/bin
 # Run a command as the user, from a directory of theirs.
-as_user() { (cd "$UHOME" && runuser -u "$ATTACK_USER" -- "$@"); }
+as_user() { (cd "$UHOME" && runuser -u "$ATTACK_USER" -- env PATH="$USER_PATH" "$@"); }
+# A long-running process of the user's alone (one pid, ended by it).
+as_user_bg() {
+    (cd "$UHOME" && exec setpriv --reuid="$A_UID" --regid="$A_GID" --init-groups \
+        env PATH="$USER_PATH" "$@")
+}
 # The user's sudo rule: the release vmrun as root.
 vmrun_sudo() { as_user sudo -n "$BIN" "$@"; }
 
@@ -108,6 +116,8 @@ import os, sys, time
 log = open(sys.argv[1], "a")
 paths = sys.argv[2:]
 uid = os.getuid()
+with open(sys.argv[1] + ".ready", "w") as f:
+    f.write("looking\n")
 def look(p):
     try:
         with open(p, "rb") as f:
@@ -131,11 +141,18 @@ while True:
     time.sleep(0.02)
 EOP
     : >"$T/watch.log"
-    chmod 0666 "$T/watch.log"
+    : >"$T/watch.log.ready"
+    chmod 0666 "$T/watch.log" "$T/watch.log.ready"
     # setpriv, not runuser: one process of the user's, ended by its pid.
-    (cd "$UHOME" && exec setpriv --reuid="$A_UID" --regid="$A_GID" --init-groups \
-        python3 "$T/watch.py" "$T/watch.log" "$@") &
+    as_user_bg python3 "$T/watch.py" "$T/watch.log" "$@" &
     WATCHER=$!
+    # A watcher that never ran would see nothing: it must be looking.
+    for _ in $(seq 100); do
+        [ -s "$T/watch.log.ready" ] && return 0
+        kill -0 "$WATCHER" 2>/dev/null || break
+        sleep 0.05
+    done
+    fail "the watcher did not start as $ATTACK_USER"
 }
 watch_stop() {
     if [ -n "$WATCHER" ]; then

@@ -102,8 +102,7 @@ fi
 if vmrun_sudo start --detach "$p" >"$T/s2" 2>&1; then
     started $NAME
     qpid=$(qemu_pid_of $NAME)
-    (cd "$UHOME" && exec setpriv --reuid="$A_UID" --regid="$A_GID" --init-groups \
-        "$GRAB" "$qpid" fd:1 write-after-exit 2 "$UHOME/forged.json") >"$T/g2" 2>&1 &
+    as_user_bg "$GRAB" "$qpid" fd:1 write-after-exit 2 "$UHOME/forged.json" >"$T/g2" 2>&1 &
     grabber=$!
     sleep 0.5
     vmrun_sudo stop $NAME --force >/dev/null 2>&1

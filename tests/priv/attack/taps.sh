@@ -40,8 +40,7 @@ grab_tap() {
     local q=$1
     as_user "$GRAB" "$q" net/tun tap-keep "$A_UID" >"$T/keep" 2>&1
     echo "the user's TUNSETPERSIST and TUNSETOWNER: exit $? $(cat "$T/keep")"
-    (cd "$UHOME" && exec setpriv --reuid="$A_UID" --regid="$A_GID" --init-groups \
-        "$GRAB" "$q" net/tun hold 20) >/dev/null 2>&1 &
+    as_user_bg "$GRAB" "$q" net/tun hold 20 >/dev/null 2>&1 &
     HOLDER=$!
     sleep 0.3
 }
