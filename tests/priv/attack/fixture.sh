@@ -31,10 +31,21 @@ cleanup() {
         userdel -r "$ATTACK_USER" 2>/dev/null || userdel "$ATTACK_USER" || true
         rm -rf "/home/$ATTACK_USER"
     fi
-    rm -rf "$BASE" /var/lib/vmrun/priv-* /dev/shm/looking-glass-priv-*
+    # A VM an attack left behind is stopped and recovered, so that what it
+    # holds (hugepages and their ledger claims, taps, device access) is
+    # given back: removing its directory alone would strand it all.
     for d in /run/vmrun/priv-*; do
+        [ -d "$d" ] || continue
+        vm=${d##*/}
+        if [ -x "$BASE/bin/vmrun" ]; then
+            sup=$(cat "$d/supervisor.pid" 2>/dev/null)
+            [ -n "$sup" ] && kill -CONT "$sup" 2>/dev/null
+            timeout 60 "$BASE/bin/vmrun" stop "$vm" --force >/dev/null 2>&1
+            timeout 60 "$BASE/bin/vmrun" recover "$vm" >/dev/null 2>&1
+        fi
         [ -e "$d" ] && rm -rf "$d"
     done
+    rm -rf "$BASE" /var/lib/vmrun/priv-* /dev/shm/looking-glass-priv-*
     return 0
 }
 

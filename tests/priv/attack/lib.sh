@@ -38,10 +38,11 @@ check() {
 USER_PATH=/usr/local/bin:/usr/bin:/bin
 # Run a command as the user, from a directory of theirs.
 as_user() { (cd "$UHOME" && runuser -u "$ATTACK_USER" -- env PATH="$USER_PATH" "$@"); }
-# A long-running process of the user's alone (one pid, ended by it).
+# A long-running process of the user's alone, started with `&`: it
+# replaces the subshell `&` makes, so $! is its pid (to signal, to end).
 as_user_bg() {
-    (cd "$UHOME" && exec setpriv --reuid="$A_UID" --regid="$A_GID" --init-groups \
-        env PATH="$USER_PATH" "$@")
+    cd "$UHOME" && exec setpriv --reuid="$A_UID" --regid="$A_GID" --init-groups \
+        env PATH="$USER_PATH" "$@"
 }
 # The user's sudo rule: the release vmrun as root.
 vmrun_sudo() { as_user sudo -n "$BIN" "$@"; }
