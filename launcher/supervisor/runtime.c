@@ -14,6 +14,7 @@
 
 #include "base/cleanup.h"
 #include "priv/access.h"
+#include "sys/dirs.h"
 #include "sys/hostpath.h"
 
 int runtime_path(char *buf, size_t len, const char *name, const char *file)
@@ -21,36 +22,6 @@ int runtime_path(char *buf, size_t len, const char *name, const char *file)
     if (file != NULL)
         return host_path(buf, len, HOST_RUN, "/%s/%s", name, file);
     return host_path(buf, len, HOST_RUN, "/%s", name);
-}
-
-static int mkdir_owned(const char *path, mode_t mode, struct vmrun_error *err)
-{
-    if (mkdir(path, mode) < 0 && errno != EEXIST)
-        return vmrun_fail(err, errno, "create %s", path);
-    struct stat st;
-    if (lstat(path, &st) < 0)
-        return vmrun_fail(err, errno, "stat %s", path);
-    /* The directory must be ours and a real directory: anything else (a
-     * symlink planted in /tmp, another user's directory) is refused. */
-    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid())
-        return vmrun_failx(err, EPERM, "%s is not a directory owned by uid %u", path,
-                           (unsigned)geteuid());
-    return 0;
-}
-
-static int make_parents(const char *path, struct vmrun_error *err)
-{
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof(tmp), "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-            return vmrun_fail(err, errno, "create %s", tmp);
-        *p = '/';
-    }
-    return 0;
 }
 
 /* An OFD lock: tied to the open file description, so it is inherited across
@@ -237,11 +208,8 @@ int runtime_acquire(const char *name, struct vm_runtime *rt, struct vmrun_error 
     snprintf(rt->name, sizeof(rt->name), "%s", name);
     if ((r = runtime_path(rt->dir, sizeof(rt->dir), name, NULL)) < 0)
         return vmrun_fail(err, -r, "runtime directory for %s", name);
-    if ((r = make_parents(rt->dir, err)) < 0)
-        return r;
-    char base[PATH_MAX];
-    snprintf(base, sizeof(base), "%s", host_root(HOST_RUN));
-    if ((r = mkdir_owned(base, 0700, err)) < 0)
+    /* Its mode set, not left to the caller's umask (sys/dirs.h). */
+    if ((r = dir_make_all(host_root(HOST_RUN), 0755, dir_root_mode(HOST_RUN), err)) < 0)
         return r;
 
     for (int attempt = 0; attempt < 5; attempt++) {

@@ -39,6 +39,7 @@
 #include "supervisor/runtime.h"
 #include "supervisor/vmstate.h"
 #include "sys/child_env.h"
+#include "sys/dirs.h"
 #include "sys/hostpath.h"
 #include "sys/seams.h"
 
@@ -187,24 +188,6 @@ static int copy_vars_template(struct sup *s, const char *to, struct vmrun_error 
     return copy_into_new(in, s->p->firmware.vars_template, to, err);
 }
 
-static int make_dirs(const char *path, mode_t mode, struct vmrun_error *err)
-{
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof(tmp), "%s", path);
-    for (char *q = tmp + 1;; q++) {
-        if (*q != '/' && *q != '\0')
-            continue;
-        char c = *q;
-        *q = '\0';
-        if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-            return vmrun_fail(err, errno, "create %s", tmp);
-        *q = c;
-        if (c == '\0')
-            break;
-    }
-    return 0;
-}
-
 /* The VM's variable store is kept from run to run, so it may no longer say
  * what the profile asks for (made before Secure Boot was asked for, or the
  * guest cleared its keys): say so, the run goes on. */
@@ -243,11 +226,11 @@ static int prepare_files(struct sup *s, struct vmrun_error *err)
         return vmrun_failx(err, ENAMETOOLONG, "paths under %s are too long", s->rt.dir);
 
     /* 0711: QEMU, when it runs as the invoking user, reaches the files
-     * handed over to it here without being able to list or add any. */
-    if ((r = make_dirs(dir, 0711, err)) < 0)
+     * handed over to it here without being able to list or add any; set,
+     * whatever the caller's umask (sys/dirs.h). */
+    if ((r = dir_make_all(host_root(HOST_STATE), 0755, dir_root_mode(HOST_STATE), err)) < 0 ||
+        (r = dir_make(dir, 0711, err)) < 0)
         return r;
-    if (chmod(dir, 0711) < 0)
-        return vmrun_fail(err, errno, "chmod %s", dir);
     /* After the state directory exists: the answer is cached there. */
     s->facts.sandbox = qemu_supports_sandbox(s->p->qemu.binary);
     if (s->facts.ovmf_vars != NULL && access(s->facts.ovmf_vars, F_OK) < 0) {

@@ -20,6 +20,7 @@
 
 #include "base/cleanup.h"
 #include "host/memory/hugepages.h"
+#include "sys/dirs.h"
 #include "sys/hostpath.h"
 
 #define HEADER "# vmrun hugepage ledger v1: claim ID NODE PAGE_KB STATE BEFORE TARGET ADDED VM\n"
@@ -190,16 +191,15 @@ int hp_ledger_open(struct hp_ledger *l, void (*waiting)(void *opaque), void *opa
     char lock[PATH_MAX];
     if (ledger_paths(l->path, sizeof(l->path), lock, sizeof(lock)) < 0)
         return vmrun_failx(err, ENAMETOOLONG, "hugepage ledger path too long");
-    const char *root = host_root(HOST_RUN);
-    if (mkdir(root, 0755) < 0 && errno != EEXIST)
-        return vmrun_fail(err, errno, "create %s", root);
+    int r = dir_make_all(host_root(HOST_RUN), 0755, dir_root_mode(HOST_RUN), err);
+    if (r < 0)
+        return r;
     int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return vmrun_fail(err, errno, "open %s", lock);
     /* The wait is bounded: a holder works for seconds (growing the pool,
      * prefaulting), and no holder may keep every other start and stop
      * waiting for ever. */
-    int r;
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     bool told = false;
