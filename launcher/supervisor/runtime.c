@@ -240,36 +240,6 @@ int runtime_lock_stale(const char *name, struct vm_runtime *rt, struct vmrun_err
     return r;
 }
 
-static void remove_tree(int dirfd)
-{
-    cleanup_closedir DIR *d = fdopendir(dirfd);
-    if (d == NULL) {
-        close(dirfd);
-        return;
-    }
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        if (unlinkat(dirfd, de->d_name, 0) == 0)
-            continue;
-        if (errno == EISDIR || errno == EPERM) {
-            int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            if (sub >= 0)
-                remove_tree(sub);
-            unlinkat(dirfd, de->d_name, AT_REMOVEDIR);
-        }
-    }
-}
-
-static void remove_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd >= 0)
-        remove_tree(fd);
-    rmdir(dir);
-}
-
 void runtime_release(struct vm_runtime *rt)
 {
     if (rt->dir[0] == '\0')
@@ -282,9 +252,9 @@ void runtime_release(struct vm_runtime *rt)
     int n = snprintf(gone, sizeof(gone), "%s/.%s.gone.%ld", host_root(HOST_RUN), rt->name,
                      (long)getpid());
     if (n > 0 && (size_t)n < sizeof(gone) && rename(rt->dir, gone) == 0)
-        remove_dir(gone);
+        dir_remove(gone);
     else
-        remove_dir(rt->dir);
+        dir_remove(rt->dir);
     if (rt->lock_fd >= 0) {
         close(rt->lock_fd);
         rt->lock_fd = -1;

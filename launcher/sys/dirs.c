@@ -1,10 +1,12 @@
 /* vmrun's own directories (dirs.h). */
 #include "sys/dirs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,4 +53,39 @@ int dir_make_all(const char *path, mode_t parent_mode, mode_t mode, struct vmrun
         *p = '/';
     }
     return dir_make(path, mode, err);
+}
+
+static void remove_tree(int dirfd, int depth)
+{
+    cleanup_closedir DIR *d = fdopendir(dirfd);
+    if (d == NULL) {
+        close(dirfd);
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (unlinkat(dirfd, de->d_name, 0) == 0)
+            continue;
+        if ((errno == EISDIR || errno == EPERM) && depth < DIR_REMOVE_DEPTH) {
+            int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub >= 0)
+                remove_tree(sub, depth + 1);
+            unlinkat(dirfd, de->d_name, AT_REMOVEDIR);
+        }
+    }
+}
+
+void dir_remove_tree(int dirfd)
+{
+    remove_tree(dirfd, 0);
+}
+
+void dir_remove(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0)
+        dir_remove_tree(fd);
+    rmdir(path);
 }

@@ -36,4 +36,12 @@ int dir_make(const char *path, mode_t mode, struct vmrun_error *err);
  * itself with mode. */
 int dir_make_all(const char *path, mode_t parent_mode, mode_t mode, struct vmrun_error *err);
 
+/* Remove what the directory open at dirfd holds (the fd is taken: closed
+ * here), never following a link, at most DIR_REMOVE_DEPTH levels deep (a
+ * tree someone else made may be deeper than any stack). Then rmdir the
+ * directory itself: dir_remove(). Best effort: what is left stays. */
+#define DIR_REMOVE_DEPTH 32
+void dir_remove_tree(int dirfd);
+void dir_remove(const char *path);
+
 #endif
