@@ -759,9 +759,10 @@ static void map_shmem(struct imp *im, xmlNodePtr devs)
         if (server != NULL)
             imp_note(im, server, IMPORT_NOT_SUPPORTED, "vmrun has no ivshmem server");
         imp_note(im, s, IMPORT_MANUAL_STEP,
-                 "the shared memory is /dev/shm/looking-glass-%s under vmrun, not "
-                 "/dev/shm/%s: start the Looking Glass client with -f "
-                 "/dev/shm/looking-glass-%s (%s gives the same %llu MiB)",
+                 "the shared memory is /run/vmrun/.user/%s/looking-glass under vmrun "
+                 "(a directory only the VM's user can enter), not /dev/shm/%s: start the "
+                 "Looking Glass client with -f /run/vmrun/.user/%s/looking-glass (%s gives "
+                 "the same %llu MiB)",
                  im->name, name != NULL ? name : "?", im->name, res,
                  (unsigned long long)(bytes >> 20));
     }

@@ -16,6 +16,7 @@
 #include "base/text.h"
 #include "priv/priv_acl.h"
 #include "priv/priv_drop.h"
+#include "priv/user_dir.h"
 #include "sys/hostpath.h"
 #include "sys/safepath.h"
 
@@ -273,54 +274,10 @@ static int check_kvm(const struct who *w, const char *user, struct vmrun_error *
 static const char *arg_str(const cJSON *args, const char *key);
 static bool arg_num(const cJSON *args, const char *key, double *out);
 
-/* Create the Looking Glass file for QEMU's user (priv_handover.h). */
-static int make_looking_glass_shm(struct host_prep *hp, const char *vm, uid_t uid, gid_t gid,
-                                  struct vmrun_error *err)
-{
-    char name[NAME_MAX + 1], path[PATH_MAX];
-    snprintf(name, sizeof(name), LOOKING_GLASS_SHM_PREFIX "%s", vm);
-    snprintf(path, sizeof(path), LOOKING_GLASS_SHM_DIR "/%s", name);
-    cleanup_safe_path struct safe_path dir = {.fd = -1};
-    int r = safe_resolve(LOOKING_GLASS_SHM_DIR, &dir, err);
-    if (r < 0)
-        return vmrun_error_prefix(err, "Looking Glass");
-    if (!dir.root_controlled || !S_ISDIR(dir.st.st_mode))
-        return vmrun_failx(err, EPERM, "Looking Glass: %s is not a directory root controls (%s)",
-                           LOOKING_GLASS_SHM_DIR, dir.why);
-    cleanup_close int dfd = safe_reopen(&dir, O_RDONLY | O_DIRECTORY);
-    if (dfd < 0)
-        return vmrun_fail(err, -dfd, "open %s", LOOKING_GLASS_SHM_DIR);
-
-    struct stat st;
-    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-        if (S_ISREG(st.st_mode) && st.st_uid == uid && st.st_nlink == 1)
-            return 0; /* QEMU's user's own file: theirs to use, and to keep */
-        return vmrun_failx(err, EEXIST,
-                           "Looking Glass: %s already exists and is not a file of QEMU's user "
-                           "(uid %u): it is %s owned by uid %u. Remove it, or choose another "
-                           "VM name",
-                           path, (unsigned)uid,
-                           S_ISLNK(st.st_mode)   ? "a symbolic link"
-                           : S_ISREG(st.st_mode) ? "a regular file"
-                                                 : "not a regular file",
-                           (unsigned)st.st_uid);
-    }
-    cJSON *args = cJSON_CreateObject();
-    if (args == NULL)
-        return vmrun_fail(err, ENOMEM, "journal");
-    cJSON_AddStringToObject(args, "path", path);
-    cJSON_AddNumberToObject(args, "uid", uid);
-    if ((r = journal_record(hp->journal, "lgshm", args, err)) < 0)
-        return r;
-    cleanup_close int fd =
-        openat(dfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return vmrun_fail(err, errno, "Looking Glass: create %s", path);
-    if (fchown(fd, uid, gid) < 0 || fchmod(fd, 0600) < 0)
-        return vmrun_fail(err, errno, "Looking Glass: give %s to uid %u", path, (unsigned)uid);
-    host_prep_say(hp, "created %s for Looking Glass", path);
-    return journal_done(hp->journal, err);
-}
+/* The Looking Glass file older vmruns made in /dev/shm (op "lgshm"), for
+ * their journals: removed when it is still the regular file of QEMU's
+ * user's it was. */
+#define LEGACY_LG_DIR "/dev/shm"
 
 static int lgshm_undo(const cJSON *args, struct vmrun_error *err)
 {
@@ -328,14 +285,14 @@ static int lgshm_undo(const cJSON *args, struct vmrun_error *err)
     double uid;
     const char *slash = path != NULL ? strrchr(path, '/') : NULL;
     if (path == NULL || !arg_num(args, "uid", &uid) || slash == NULL ||
-        strncmp(path, LOOKING_GLASS_SHM_DIR "/", sizeof(LOOKING_GLASS_SHM_DIR)) != 0 ||
-        strchr(slash + 1, '/') != NULL || slash != path + sizeof(LOOKING_GLASS_SHM_DIR) - 1)
+        strncmp(path, LEGACY_LG_DIR "/", sizeof(LEGACY_LG_DIR)) != 0 ||
+        strchr(slash + 1, '/') != NULL || slash != path + sizeof(LEGACY_LG_DIR) - 1)
         return vmrun_failx(err, EINVAL, "lgshm record without a %s/ path and uid",
-                           LOOKING_GLASS_SHM_DIR);
+                           LEGACY_LG_DIR);
     cleanup_close int dfd =
-        open(LOOKING_GLASS_SHM_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        open(LEGACY_LG_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dfd < 0)
-        return errno == ENOENT ? 0 : vmrun_fail(err, errno, "open %s", LOOKING_GLASS_SHM_DIR);
+        return errno == ENOENT ? 0 : vmrun_fail(err, errno, "open %s", LEGACY_LG_DIR);
     struct stat st;
     if (fstatat(dfd, slash + 1, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return errno == ENOENT ? 0 : vmrun_fail(err, errno, "stat %s", path);
@@ -362,10 +319,10 @@ int priv_prepare(struct host_prep *hp, struct vmrun_error *err)
         return r;
     hp->qemu_uid = t.uid;
     hp->qemu_gid = t.gid;
-    const struct vm_profile *lp = hp->profile;
-    if (lp != NULL && lp->looking_glass.present && lp->looking_glass.device != NULL &&
-        strcmp(lp->looking_glass.device, "shm") == 0 &&
-        (r = make_looking_glass_shm(hp, lp->name, t.uid, t.gid, err)) < 0) {
+    /* The console sockets and the Looking Glass memory: QEMU's user's
+     * alone (priv/user_dir.h). */
+    if (hp->profile != NULL && user_dir_needed(hp->profile) &&
+        (r = user_dir_prepare(hp, t.uid, t.gid, err)) < 0) {
         priv_target_free(&t);
         return r;
     }
@@ -498,5 +455,6 @@ static void describe_chown(const cJSON *args, char *buf, size_t len)
 const struct journal_op priv_journal_ops[] = {
     {"chown", priv_chown_undo, describe_chown},
     {"lgshm", lgshm_undo, describe_lgshm},
+    {"user-dir", user_dir_undo, user_dir_describe},
     {NULL, NULL, NULL},
 };

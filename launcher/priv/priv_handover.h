@@ -47,22 +47,12 @@
 #include "journal/journal.h"
 #include "journal/step.h"
 
-/* The Looking Glass shared-memory file of looking_glass.device "shm" (NAME
- * is the VM's). vmrun creates it itself, before QEMU starts: exclusively
- * (O_CREAT|O_EXCL|O_NOFOLLOW, in /dev/shm opened by the root-controlled
- * walk), owned by QEMU's user, mode 0600 (the Looking Glass client runs as
- * that same user), journaled as op "lgshm" and removed after the VM (the
- * same inode only). A file already there is used only when it is a regular
- * file of QEMU's user's (theirs to begin with: it is then left in place);
- * anything else there (another user's file, root's, a link) is refused. */
-#define LOOKING_GLASS_SHM_DIR "/dev/shm"
-#define LOOKING_GLASS_SHM_PREFIX "looking-glass-"
-
 /* The plan's last step: resolves who QEMU runs as (priv_resolve_target),
- * fills hp->qemu_uid/qemu_gid, and when that is not vmrun itself hands over
- * /dev/vfio/N for hp->vfio_groups, hp->memory_file, the profile's evdev
- * inputs and Looking Glass device; creates the Looking Glass shared-memory
- * file (above); checks /dev/kvm (KVM guests). */
+ * fills hp->qemu_uid/qemu_gid, makes the VM's user directory when the
+ * profile needs one (priv/user_dir.h: console sockets, Looking Glass
+ * memory), and when QEMU is not vmrun itself hands over /dev/vfio/N for
+ * hp->vfio_groups, hp->memory_file, the profile's evdev inputs and Looking
+ * Glass device; checks /dev/kvm (KVM guests). */
 int priv_prepare(struct host_prep *hp, struct vmrun_error *err);
 
 /* What handover_one() accepts. */
