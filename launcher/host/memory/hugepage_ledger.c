@@ -15,13 +15,13 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
 #include "host/memory/hugepages.h"
 #include "sys/dirs.h"
 #include "sys/hostpath.h"
+#include "sys/lockfile.h"
 
 #define HEADER "# vmrun hugepage ledger v1: claim ID NODE PAGE_KB STATE BEFORE TARGET ADDED VM\n"
 
@@ -194,44 +194,9 @@ int hp_ledger_open(struct hp_ledger *l, void (*waiting)(void *opaque), void *opa
     int r = dir_make_all(host_root(HOST_RUN), 0755, dir_root_mode(HOST_RUN), err);
     if (r < 0)
         return r;
-    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int fd = lockfile_take(lock, HP_LEDGER_WAIT_S, waiting, opaque, err);
     if (fd < 0)
-        return vmrun_fail(err, errno, "open %s", lock);
-    /* The wait is bounded: a holder works for seconds (growing the pool,
-     * prefaulting), and no holder may keep every other start and stop
-     * waiting for ever. */
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    bool told = false;
-    while ((r = flock(fd, LOCK_EX | LOCK_NB)) < 0 && (errno == EWOULDBLOCK || errno == EINTR)) {
-        if (!told && waiting != NULL)
-            waiting(opaque);
-        told = true;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        if (t.tv_sec - t0.tv_sec >= HP_LEDGER_WAIT_S) {
-            char holder[32] = "";
-            ssize_t n = pread(fd, holder, sizeof(holder) - 1, 0);
-            holder[n > 0 ? n : 0] = '\0';
-            holder[strcspn(holder, "\n")] = '\0';
-            close(fd);
-            return vmrun_failx(err, ETIMEDOUT,
-                               "the hugepage lock %s has been held for %d s (by pid %s); vmrun "
-                               "gives up waiting for it",
-                               lock, HP_LEDGER_WAIT_S, holder[0] ? holder : "?");
-        }
-        usleep(50000);
-    }
-    if (r < 0) {
-        int e = errno;
-        close(fd);
-        return vmrun_fail(err, e, "lock %s", lock);
-    }
-    /* Who holds it, for the message of whoever waits too long. */
-    char me[32];
-    int len = snprintf(me, sizeof(me), "%ld\n", (long)getpid());
-    if (ftruncate(fd, 0) < 0 || pwrite(fd, me, (size_t)len, 0) < 0) {
-        /* only a message would lack the pid */
-    }
+        return fd;
     l->lock_fd = fd;
     bool changed;
     if ((r = load(l, err)) < 0 || (r = settle(l, &changed, err)) < 0 ||
