@@ -17,6 +17,7 @@
 #include "priv/priv_acl.h"
 #include "priv/priv_drop.h"
 #include "priv/user_dir.h"
+#include "sys/dirs.h"
 #include "sys/hostpath.h"
 #include "sys/safepath.h"
 
@@ -158,6 +159,106 @@ static bool right_kind(enum handover_kind kind, const struct stat *st, char *why
     return false;
 }
 
+static const char *arg_str(const cJSON *args, const char *key);
+static bool arg_num(const cJSON *args, const char *key, double *out);
+
+/* ---- one VM at a time per device node ------------------------------------ */
+
+/* Two VMs given the same node at once would each record the ACL the other
+ * had just changed, and, stopping in the wrong order, leave one user's
+ * entry on it for good. A device node (an evdev QEMU grabs, a VFIO group,
+ * a kvmfr device) is one VM's at a time: <run dir>/.devices/MAJ:MIN names
+ * the VM that has it, and its supervisor holds a lock on that file for its
+ * life (released by the kernel when it dies). A claim of a VM whose
+ * supervisor died, with a journal still to undo, keeps the node from
+ * everyone until `vmrun recover` has given it back. */
+#define DEVICE_CLAIM_DIR "/.devices"
+#define MAX_DEVICE_CLAIMS 64
+static int device_claim_fds[MAX_DEVICE_CLAIMS];
+static dev_t device_claim_rdev[MAX_DEVICE_CLAIMS];
+static size_t n_device_claims;
+
+static int claim_device(struct host_prep *hp, const struct stat *st, const char *real,
+                        struct vmrun_error *err)
+{
+    const char *vm = hp->profile != NULL ? hp->profile->name : "";
+    for (size_t i = 0; i < n_device_claims; i++)
+        if (device_claim_rdev[i] == st->st_rdev)
+            return 0; /* this supervisor has it already */
+    char dir[PATH_MAX], name[64], path[PATH_MAX + 64], other[PROFILE_NAME_MAX + 2];
+    if (host_path(dir, sizeof(dir), HOST_RUN, DEVICE_CLAIM_DIR) < 0)
+        return vmrun_failx(err, ENAMETOOLONG, "run directory path too long");
+    int r = dir_make(dir, 0700, err);
+    if (r < 0)
+        return r;
+    snprintf(name, sizeof(name), "%u:%u", major(st->st_rdev), minor(st->st_rdev));
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (n_device_claims == MAX_DEVICE_CLAIMS)
+        return vmrun_failx(err, E2BIG, "more than %d devices for one VM", MAX_DEVICE_CLAIMS);
+    cleanup_close int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return vmrun_fail(err, errno, "open %s", path);
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    ssize_t n;
+    if (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
+        if (errno != EAGAIN && errno != EACCES)
+            return vmrun_fail(err, errno, "lock %s", path);
+        n = pread(fd, other, sizeof(other) - 1, 0);
+        other[n > 0 ? n : 0] = '\0';
+        return vmrun_failx(err, EBUSY, "%s is the VM '%s''s now: a device is one VM's at a time",
+                           real, other[0] ? other : "?");
+    }
+    n = pread(fd, other, sizeof(other) - 1, 0);
+    other[n > 0 ? n : 0] = '\0';
+    if (other[0] != '\0' && strcmp(other, vm) != 0) {
+        char journal[PATH_MAX];
+        if (host_path(journal, sizeof(journal), HOST_RUN, "/%s/journal", other) == 0 &&
+            access(journal, F_OK) == 0)
+            return vmrun_failx(err, EBUSY,
+                               "%s was the VM '%s''s, whose supervisor died before giving it "
+                               "back; run 'vmrun recover %s' first",
+                               real, other, other);
+    }
+    cJSON *args = cJSON_CreateObject();
+    if (args == NULL)
+        return vmrun_fail(err, ENOMEM, "journal");
+    cJSON_AddStringToObject(args, "path", path);
+    cJSON_AddStringToObject(args, "vm", vm);
+    if ((r = journal_record(hp->journal, "device-claim", args, err)) < 0)
+        return r;
+    size_t len = strlen(vm);
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, vm, len, 0) != (ssize_t)len)
+        return vmrun_fail(err, errno, "write %s", path);
+    device_claim_rdev[n_device_claims] = st->st_rdev;
+    device_claim_fds[n_device_claims++] = steal_fd(&fd);
+    return journal_done(hp->journal, err);
+}
+
+/* The claim file goes when it still names the VM (its lock goes with the
+ * supervisor's descriptor, or is a dead one's). */
+static int device_claim_undo(const cJSON *args, struct vmrun_error *err)
+{
+    const char *path = arg_str(args, "path");
+    const char *vm = arg_str(args, "vm");
+    if (path == NULL || vm == NULL || strstr(path, DEVICE_CLAIM_DIR "/") == NULL)
+        return vmrun_failx(err, EINVAL, "malformed device-claim record");
+    cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : vmrun_fail(err, errno, "open %s", path);
+    char who[PROFILE_NAME_MAX + 2];
+    ssize_t n = pread(fd, who, sizeof(who) - 1, 0);
+    who[n > 0 ? n : 0] = '\0';
+    if (strcmp(who, vm) == 0 && unlink(path) < 0 && errno != ENOENT)
+        return vmrun_fail(err, errno, "remove %s", path);
+    return 0;
+}
+
+static void describe_device_claim(const cJSON *args, char *buf, size_t len)
+{
+    const char *path = arg_str(args, "path");
+    snprintf(buf, len, "let go of the device claim %s", path != NULL ? path : "?");
+}
+
 /* Hand one file over to w for the VM's life, when w cannot already use it
  * as wanted. The path is resolved by the root-controlled walk
  * (sys/safepath.h), the kind checked on the fd it gives, and that fd is
@@ -193,6 +294,8 @@ static int handover_one(struct host_prep *hp, const struct who *w, const char *w
     if (may(w, &sp.st, want))
         return 0;
 
+    if (kind != HANDOVER_OWN_FILE && (r = claim_device(hp, &sp.st, real, err)) < 0)
+        return r;
     /* Access is given by an ACL entry for QEMU's user: the file keeps its
      * owner, so that user can neither chmod it nor set ACLs of their own
      * on it while the VM runs. Only where the file system has no ACLs
@@ -271,8 +374,6 @@ static int check_kvm(const struct who *w, const char *user, struct vmrun_error *
                        user, path, (unsigned)(st.st_mode & 07777), g != NULL ? g->gr_name : "root");
 }
 
-static const char *arg_str(const cJSON *args, const char *key);
-static bool arg_num(const cJSON *args, const char *key, double *out);
 
 /* The Looking Glass file older vmruns made in /dev/shm (op "lgshm"), for
  * their journals: removed when it is still the regular file of QEMU's
@@ -456,5 +557,6 @@ const struct journal_op priv_journal_ops[] = {
     {"chown", priv_chown_undo, describe_chown},
     {"lgshm", lgshm_undo, describe_lgshm},
     {"user-dir", user_dir_undo, user_dir_describe},
+    {"device-claim", device_claim_undo, describe_device_claim},
     {NULL, NULL, NULL},
 };
