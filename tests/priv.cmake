@@ -40,9 +40,9 @@ set_tests_properties(priv_attack_setup PROPERTIES FIXTURES_SETUP priv_attack
                      LABELS "priv;attack" SKIP_RETURN_CODE 77)
 set_tests_properties(priv_attack_cleanup PROPERTIES FIXTURES_CLEANUP priv_attack
                      ENVIRONMENT "${VMRUN_TEST_ENV}" LABELS "priv;attack")
-set(attacks_on_hugepages signals)
+set(attacks_on_hugepages signals storm)
 foreach(t disk_links vars_template devices profile_race stdin_namespace env_seams qmp_lies
-          looking_glass root_profile access qemu_written caller_reads setenv taps device_nodes signals umask consoles governor)
+          looking_glass root_profile access qemu_written caller_reads setenv taps device_nodes signals umask consoles governor storm)
   set(attack_cmd bash ${CMAKE_SOURCE_DIR}/tests/priv/attack/${t}.sh)
   if(t IN_LIST attacks_on_hugepages)
     # They change this host's real hugepage pool and compare it.
@@ -61,3 +61,5 @@ foreach(t disk_links vars_template devices profile_race stdin_namespace env_seam
                        ENVIRONMENT "${attack_env}" LABELS "priv;attack;integration"
                        SKIP_RETURN_CODE 77 TIMEOUT 300 RUN_SERIAL TRUE)
 endforeach()
+# Two users, 50 starts with failures and crashes: a few minutes at most.
+set_tests_properties(priv_attack_storm PROPERTIES TIMEOUT 900)
