@@ -50,6 +50,17 @@ int supervise_in_own_session(int (*fn)(void *arg), void *arg)
         if (r != child)
             continue;
         sigprocmask(SIG_SETMASK, &old, NULL);
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+        if (WIFEXITED(status))
+            return WEXITSTATUS(status);
+        /* Died of a signal: end the same way, so that whoever waits for
+         * vmrun (sudo, a shell, a unit) sees what happened to it. */
+        int died = WTERMSIG(status);
+        signal(died, SIG_DFL);
+        sigset_t one;
+        sigemptyset(&one);
+        sigaddset(&one, died);
+        sigprocmask(SIG_UNBLOCK, &one, NULL);
+        raise(died);
+        return 128 + died;
     }
 }

@@ -20,7 +20,8 @@
 #define VMRUN_SESSION_H
 
 /* Run fn(arg) as described; returns its exit code (1 when the supervisor
- * died of a signal, or could not be started). */
+ * could not be started). When the supervisor died of a signal, the calling
+ * process ends with the same signal. */
 int supervise_in_own_session(int (*fn)(void *arg), void *arg);
 
 #endif
