@@ -975,9 +975,10 @@ static void map_display(struct imp *im, xmlNodePtr devs)
                 imp_note(im, g, IMPORT_WARNING,
                          "becomes vmrun's \"%s\" display%s: its own address, port and options",
                          type,
-                         strcmp(type, "spice") == 0   ? " (127.0.0.1:5930, no password)"
-                         : strcmp(type, "vnc") == 0 ? " (127.0.0.1:5900 and up)"
-                                                    : "");
+                         strcmp(type, "spice") == 0 || strcmp(type, "vnc") == 0
+                             ? " (a unix socket in /run/vmrun/.user/NAME/, which only the VM's "
+                               "user can reach; no TCP port)"
+                             : "");
             }
         } else {
             imp_note(im, g, IMPORT_NOT_SUPPORTED, "vmrun's displays are spice, vnc, gtk and sdl");
