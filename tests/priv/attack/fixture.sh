@@ -13,12 +13,49 @@
 #            can tell; checked with visudo before it is used;
 #   cleanup  removes all of it: the rule, the user and its home, the
 #            directory, and the priv-* state directories the VMs left.
+# The user, the directory and the VM names are the machine's, not the
+# build tree's: two trees attacking at once would take the stage from under
+# each other. So setup holds a machine-wide lock, /run/lock/vmrun-priv-
+# attack.lock, until cleanup lets it go (a holder process, `sleep`, ended
+# by its pid; at most an hour, should cleanup never run), and waits for it
+# (VMRUN_ATTACK_LOCK_WAIT seconds, default 1800) while another tree's
+# attacks run.
 # Needs root and sudo (scripts/install-deps.sh installs it).
 set -eu
 ATTACK_USER=vmrun-tester
 BASE=/run/vmrun-priv-tests
 RULE=/etc/sudoers.d/vmrun-priv-tests
 ETC=/etc/vmrun
+LOCK=/run/lock/vmrun-priv-attack.lock
+HOLDER=/run/lock/vmrun-priv-attack.holder
+
+take_lock() {
+    mkdir -p /run/lock
+    rm -f "$HOLDER"
+    flock -n "$LOCK" true 2>/dev/null ||
+        echo "waiting (up to ${VMRUN_ATTACK_LOCK_WAIT:-1800} s) for $LOCK: another tree's attacks run"
+    # The holder writes its pid once it has the lock, and keeps it.
+    flock -w "${VMRUN_ATTACK_LOCK_WAIT:-1800}" "$LOCK" \
+        sh -c 'echo $$ >"$1"; exec sleep 3600' sh "$HOLDER" </dev/null >/dev/null 2>&1 &
+    local flocker=$!
+    for _ in $(seq $((${VMRUN_ATTACK_LOCK_WAIT:-1800} * 10 + 50))); do
+        [ -s "$HOLDER" ] && return 0
+        kill -0 "$flocker" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "FAIL: could not take $LOCK"
+    exit 1
+}
+
+release_lock() {
+    local pid
+    pid=$(cat "$HOLDER" 2>/dev/null) || return 0
+    # Only our holder: a sleep 3600 whose pid the file names.
+    if [ -n "$pid" ] && grep -qs 'sleep' "/proc/$pid/cmdline"; then
+        kill "$pid" 2>/dev/null
+    fi
+    rm -f "$HOLDER"
+}
 
 cleanup() {
     rm -f "$RULE" "$ETC"/priv-*.json
@@ -53,6 +90,7 @@ setup() {
     [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
     command -v sudo >/dev/null || { echo "FAIL: sudo is not installed (scripts/install-deps.sh)"; exit 1; }
     : "${VMRUN_RELEASE_BIN:?}" "${VMRUN_SOURCE_DIR:?}"
+    take_lock
     cleanup
     useradd --create-home --home-dir "/home/$ATTACK_USER" --shell /bin/sh \
         --comment "vmrun privilege tests" "$ATTACK_USER"
@@ -92,6 +130,6 @@ setup() {
 
 case "${1:-}" in
 setup) setup ;;
-cleanup) cleanup; echo "PASS: cleaned up" ;;
+cleanup) cleanup; release_lock; echo "PASS: cleaned up" ;;
 *) echo "usage: fixture.sh setup|cleanup" >&2; exit 2 ;;
 esac
