@@ -42,7 +42,8 @@ set_tests_properties(priv_attack_cleanup PROPERTIES FIXTURES_CLEANUP priv_attack
                      ENVIRONMENT "${VMRUN_TEST_ENV}" LABELS "priv;attack")
 set(attacks_on_hugepages signals storm)
 foreach(t disk_links vars_template devices profile_race stdin_namespace env_seams qmp_lies
-          looking_glass root_profile access qemu_written caller_reads setenv taps device_nodes signals umask consoles governor storm)
+          looking_glass root_profile access usb qemu_written caller_reads setenv taps device_nodes signals umask consoles
+          governor storm)
   set(attack_cmd bash ${CMAKE_SOURCE_DIR}/tests/priv/attack/${t}.sh)
   if(t IN_LIST attacks_on_hugepages)
     # They change this host's real hugepage pool and compare it.

@@ -13,6 +13,8 @@
 #include "priv/priv_files.h"
 #include "qemu/ovmf_vars.h"
 #include "qemu/qcow2.h"
+#include "qemu/qemu_fds.h"
+#include "qemu/qemu_probe.h"
 #include "qemu/qemu_sandbox.h"
 #include "sys/dirs.h"
 #include "sys/filecopy.h"
@@ -90,6 +92,7 @@ int qemu_files_prepare(const struct qemu_files_ctx *c, struct vm_host_facts *h,
         return r;
     /* After the state directory exists: the answer is cached there. */
     h->sandbox = qemu_supports_sandbox(c->p->qemu.binary);
+    qemu_probe_facts(c->p, h);
     if (h->ovmf_vars != NULL && access(h->ovmf_vars, F_OK) < 0) {
         if ((r = copy_vars_template(c, h->ovmf_vars, err)) < 0)
             return r;
@@ -137,6 +140,10 @@ int qemu_files_open(const struct qemu_files_ctx *c, const struct vm_host_facts *
                 close(fd);
                 return -EINVAL;
             }
+            if (f->direct && qemu_fds_set_direct(fd, what, f->path, err) < 0) {
+                close(fd);
+                return -EINVAL;
+            }
         } else {
             int flags = f->access | O_CLOEXEC | O_NOCTTY;
             /* vmrun's own files are never reached through a link; a
@@ -175,7 +182,7 @@ int qemu_files_open(const struct qemu_files_ctx *c, const struct vm_host_facts *
         if (f->ro_fd >= 0) {
             char self[64];
             snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
-            twin = open(self, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+            twin = open(self, O_RDONLY | O_CLOEXEC | O_NOCTTY | (f->direct ? O_DIRECT : 0));
             if (twin < 0) {
                 int e = errno;
                 close(fd);
