@@ -128,10 +128,17 @@ printf 'holds=%s\nmode=fakeproc:%s\n' "$H/dev/dri/renderD128" "$H/proc" >"$S/use
 "$T/systemctl" --user --machine=nobody@ start fake-session.target
 snapshot >"$T/before6"
 : >"$S/calls.log"
-P6=$(profile hosession '{ "session_units": ["fake-session.target"] }')
+# Through sudo a profile comes from /etc/vmrun only.
+made_etc=
+[ -d /etc/vmrun ] || made_etc=1
+install -d -m 0755 /etc/vmrun
+P6=/etc/vmrun/vmrun-handoff-test-hosession.json
+install -m 0644 "$(profile hosession '{ "session_units": ["fake-session.target"] }')" "$P6"
 rc=0
 SUDO_UID=65534 SUDO_GID=65534 SUDO_USER=nobody VMRUN_TEST_KILL_AFTER=8 vmrun_sim start "$P6" \
     >"$T/start6.log" 2>&1 || rc=$?
+rm -f "$P6"
+[ -z "$made_etc" ] || rmdir --ignore-fail-on-non-empty /etc/vmrun
 [ $rc -eq 137 ] || fail "session units: start exited $rc, expected 137"
 head -n 2 "$S/calls.log" | tr '\n' ' ' | grep -q "stop fake-session.target .*stop fake-dm.service" ||
     grep -q "^--user nobody stop fake-session.target" "$S/calls.log" ||
