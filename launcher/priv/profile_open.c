@@ -189,7 +189,9 @@ int priv_load_profile(const char *arg, const struct profile_open_opts *o, struct
     *diags = mine;
     if (r < 0)
         return r;
-    snprintf(path, len, "%s", path[0] == '/' ? path : abs);
+    /* The absolute path (never printed onto itself: the buffers overlap). */
+    if (path[0] != '/')
+        snprintf(path, len, "%s", abs);
     if ((r = trust_check_binary(path, out, err)) < 0) {
         profile_free(out);
         return r;
