@@ -10,6 +10,7 @@
 #include "base/error.h"
 #include "priv/profile_open.h"
 #include "qemu/cmdline.h"
+#include "sys/keylog.h"
 
 int cli_load_profile(const char *arg, bool trust_profile, struct vm_profile *p, char *path,
                      size_t len)
@@ -17,6 +18,11 @@ int cli_load_profile(const char *arg, bool trust_profile, struct vm_profile *p, 
     struct diag_list diags = {0};
     struct vmrun_error err = {0};
     struct profile_open_opts o = {.root_vouches = trust_profile};
+    char mine[PATH_MAX];
+    if (path == NULL || len == 0) {
+        path = mine;
+        len = sizeof(mine);
+    }
     /* As root the profile is resolved, trust-checked and read from one
      * fd (priv/profile_open.h, trust.h). */
     int r = priv_load_profile(arg, &o, p, path, len, &diags, &err);
@@ -32,6 +38,7 @@ int cli_load_profile(const char *arg, bool trust_profile, struct vm_profile *p, 
     if (diags.n > 0)
         diag_print_all(&diags, stderr); /* warnings */
     diag_list_free(&diags);
+    keylog_profile(path); /* the test build's record (sys/keylog.h) */
     return 0;
 }
 

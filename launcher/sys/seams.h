@@ -29,6 +29,7 @@ enum seam {
                                vmrun removes them and rescans the bus */
     SEAM_SYSTEMCTL,         /* the program run instead of /usr/bin/systemctl */
     SEAM_KVM_NO_SMM,        /* KVM is taken to lack SMM (a kernel without CONFIG_KVM_SMM) */
+    SEAM_KEY_LOG,           /* a file each accepted profile is appended to (sys/keylog.h) */
     SEAM_COUNT
 };
 

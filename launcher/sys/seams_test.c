@@ -21,6 +21,7 @@ static const char *const names[SEAM_COUNT] = {
     [SEAM_PCI_DEAD] = "VMRUN_TEST_PCI_DEAD",
     [SEAM_SYSTEMCTL] = "VMRUN_TEST_SYSTEMCTL",
     [SEAM_KVM_NO_SMM] = "VMRUN_TEST_KVM_NO_SMM",
+    [SEAM_KEY_LOG] = "VMRUN_TEST_KEY_LOG",
 };
 
 const char *seam_value(enum seam s)

@@ -186,6 +186,7 @@ def check_display(t):
     t.at_exit(lambda: e.run(["ip", "netns", "del", ns]))
     e.run(["ip", "-n", ns, "link", "set", "lo", "up"])
     vm = t.vm("dspice", e.firmware_profile(display="spice"))
+    e.log_keys(vm.file)
     code, out, err = e.run(["ip", "netns", "exec", ns, vm.binary, "start", "--detach", vm.file],
                            env=vm.env)
     if not t.check(code == 0, "display spice: the VM starts", out + err):

@@ -20,6 +20,8 @@
 set -euo pipefail
 
 : "${VMRUN_BIN:?}" "${VMRUN_FAKE_HOST:?}" "${VMRUN_SYSFS_SIM:?}"
+. "$(dirname "$0")/../common/keylog.sh"
+keylog_reset
 T=$(mktemp -d /tmp/vmrun-faults.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 fail() {

@@ -13,6 +13,8 @@
 set -uo pipefail
 
 : "${VMRUN_BIN:?}" "${VMRUN_FAKE_HOST:?}" "${VMRUN_SYSFS_SIM:?}" "${VMRUN_SOURCE_DIR:?}"
+. "$VMRUN_SOURCE_DIR/tests/common/keylog.sh"
+keylog_reset
 # Under /run: profiles started "through sudo" must sit in directories root
 # controls (/tmp is world-writable).
 T=$(mktemp -d /run/vmrun-handoff.XXXXXX)

@@ -160,6 +160,7 @@ case_numa_node() {
     nr0=$(pool 2048 nr_hugepages)
     p=$(profile hp-node '{ "size": "64M", "hugepages": "2M", "numa_node": 7 }')
     local rc=0
+    keylog_add "$p"
     "$VMRUN" start --detach "$p" >"$T/hp-node-bad.log" 2>&1 || rc=$?
     [ $rc = 1 ] || fail "numa_node 7: exit $rc, expected 1"
     grep -q "memory.numa_node is 7, but this host has no NUMA node 7" "$T/hp-node-bad.log" ||
@@ -179,6 +180,7 @@ case_drop_caches() {
         : >"$T/reclaim"
         p=$(profile hp-drop "{ \"size\": \"$size\", \"hugepages\": \"2M\", \"drop_caches\": $drop }")
         rc=0
+        keylog_add "$p"
         # shellcheck disable=SC2016
         unshare -m sh -c '
             mount --bind "$1" /proc/sys/vm/drop_caches || exit 9

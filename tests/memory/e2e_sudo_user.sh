@@ -49,6 +49,7 @@ free0=$(pool $kb free_hugepages)
 
 # As the user, through sudo: exactly what a user types.
 STARTED="$STARTED $name"
+keylog_add /run/vmrun-hp-test/$name.json
 su -s /bin/sh "$USER_NAME" -c "sudo -n $vmrun_abs start --detach /run/vmrun-hp-test/$name.json" \
     >"$T/$name.log" 2>&1 || fail "sudo vmrun start as $USER_NAME failed"
 cat "/run/vmrun/$name/log" >>"$T/$name.log" 2>/dev/null

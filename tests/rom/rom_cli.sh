@@ -12,6 +12,8 @@
 set -uo pipefail
 : "${VMRUN_BIN:?}" "${VMRUN_RELEASE_BIN:?}" "${VMRUN_FAKE_HOST:?}" "${VMRUN_SYSFS_SIM:?}" \
     "${VMRUN_SOURCE_DIR:?}"
+. "$VMRUN_SOURCE_DIR/tests/common/keylog.sh"
+keylog_reset
 T=$(mktemp -d /tmp/vmrun-rom.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 PASSED=0
