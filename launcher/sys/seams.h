@@ -24,7 +24,6 @@ enum seam {
     SEAM_NOTIFY_SEND,       /* the program run instead of notify-send */
     SEAM_DESKTOP_DIR,       /* where desktop launchers are written */
     SEAM_KILL_AT,           /* SIGKILL at a named point inside a step (hugepages-claimed, ...) */
-    SEAM_TRUST_PROFILES,    /* root (not through sudo/pkexec) vouches for every profile */
     SEAM_PCI_DEAD,          /* PCI addresses whose config space reads 0xffff until
                                vmrun removes them and rescans the bus */
     SEAM_SYSTEMCTL,         /* the program run instead of /usr/bin/systemctl */
