@@ -22,16 +22,29 @@ if [ -z "${VMRUN_TEST_QUICK:-}" ]; then
 fi
 
 status=0
+# Each run's results go to a JUnit file as well: its skips are listed at the
+# end, and a skip tests/README.md does not allow fails the suite.
+junit="$VMRUN_TOP/build/junit"
+rm -rf "$junit"
+mkdir -p "$junit"
+runs=0
 run_suite() {
     dir=$1
     shift
+    runs=$((runs + 1))
     echo "=== $(basename "$dir"): ctest $*"
-    ctest --test-dir "$dir" --output-on-failure --no-tests=error --timeout 900 "$@" || status=1
+    ctest --test-dir "$dir" --output-on-failure --no-tests=error --timeout 900 \
+        --output-junit "$junit/$runs-$(basename "$dir").xml" "$@" || status=1
+}
+skips() {
+    python3 "$VMRUN_TOP/tests/common/skips.py" "$VMRUN_TOP/tests/README.md" "$junit"/*.xml ||
+        status=1
 }
 
 build_tree "$VMRUN_TOP/build" -DVMRUN_WERROR=ON -DVMRUN_TESTS=ON
 if [ -n "${VMRUN_TEST_QUICK:-}" ]; then
     run_suite "$VMRUN_TOP/build" -LE lab
+    skips
     exit $status
 fi
 
@@ -50,6 +63,7 @@ run_suite "$VMRUN_TOP/build" -LE lab
 run_suite "$VMRUN_TOP/build-asan" -LE 'lab|guest'
 run_suite "$VMRUN_TOP/build-fuzz" -L fuzz
 run_suite "$VMRUN_TOP/build" -L lab
+skips
 
 if [ $status -eq 0 ]; then
     echo "all test suites passed"
