@@ -26,6 +26,7 @@ the test's own monitor):
 """
 import glob
 import os
+import re
 import socket
 
 import e2elib as e
@@ -96,7 +97,9 @@ def check_audio_devices(t):
         t.check(pa in maps(vm.qemu_pid), "audio.backend pa: QEMU loaded its PulseAudio driver")
         vm.stop("--force")
     else:
-        t.check("pa" in vm.output(), "audio.backend pa: without a sound server QEMU says why "
+        # QEMU's words since 7.2 (audio/audio.c): "Could not init `pa' audio driver".
+        t.check(re.search(r"Could not init .pa. audio driver", vm.output()),
+                "audio.backend pa: without a sound server QEMU's PulseAudio driver says why "
                 "it cannot start", vm.output())
 
 

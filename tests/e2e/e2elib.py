@@ -479,11 +479,13 @@ def report_lines(text):
     return [l[4:].rstrip("\r") for l in text.splitlines() if l.startswith("E2E ")]
 
 
-def wait_report(t, get_text, timeout=240):
-    """Waits for the guest's "E2E done"; returns the report lines."""
-    if not wait_until(lambda: "E2E done" in get_text(), timeout, 0.5):
+def wait_report(t, get_text, where, timeout=240):
+    """Waits for the guest's "E2E done" in get_text() (the console as
+    `where` has it), a check of its own; returns the report lines."""
+    if not t.check(wait_until(lambda: "E2E done" in get_text(), timeout, 0.5),
+                   "the guest's console, with its report, is in %s" % where):
         tail = "\n".join(get_text().splitlines()[-30:])
-        t.fatal("the guest did not finish its report within %d s; console:\n%s" % (timeout, tail))
+        t.fatal("the guest did not finish its report within %d s; there:\n%s" % (timeout, tail))
     lines = report_lines(get_text())
     t.log("the guest's report:\n    " + "\n    ".join(lines))
     return lines
