@@ -34,7 +34,8 @@ set_tests_properties(e2e_demo_guest PROPERTIES ENVIRONMENT "${VMRUN_TEST_ENV}"
                      RESOURCE_LOCK guest_build)
 
 # Firmware-only VMs (a second each, or less).
-foreach(t qemu_threads qemu_options kvm_cpu devices boot_order run_as governor isolate_host)
+foreach(t qemu_threads qemu_options kvm_cpu devices boot_order run_as governor isolate_host
+        hangup)
   add_test(NAME e2e_${t} COMMAND /usr/bin/python3 ${E2E_DIR}/${t}.py)
   set_tests_properties(e2e_${t} PROPERTIES ENVIRONMENT "${VMRUN_TEST_ENV}"
                        LABELS "e2e;integration" SKIP_RETURN_CODE 77 TIMEOUT 240)
