@@ -13,7 +13,9 @@
 #                 allocated before vmrun starts) is used and left intact;
 #                 without one, vmrun allocates the page and gives it back
 #   preference    memory.hugepages ["2M", "1G"] takes 2M pages, ["1G", "2M"]
-#                 takes the 1G pages of the pool; what was used is reported
+#                 takes the 1G pages of the pool; what was used is reported;
+#                 on a node without 1G pages (hidden from vmrun in a mount
+#                 namespace) ["1G", "2M"] falls back to 2M pages and says why
 #   numa_node     memory.numa_node 0: every page of the VM on node 0
 #                 (numa_maps); a node the host lacks is refused, changing
 #                 nothing (the placement across two nodes: tests/lab/numa.sh)
@@ -154,6 +156,27 @@ case_preference() {
     grep -q "in 1 1 GiB hugepages" "$T/hp-pref.log" || fail "[1G, 2M]: vmrun did not report 1 GiB pages"
     down hp-pref
     pass "[\"1G\", \"2M\"]: the pool's 1 GiB page, reported in the log and the status"
+
+    # The first choice the node cannot give: node 0 without a 1 GiB pool
+    # (its hugepages-1048576kB directory hidden, in a mount namespace only
+    # vmrun runs in, as on a CPU without 1 GiB pages): ["1G", "2M"] falls
+    # back to 2 MiB pages, says why, and leaves the 1G pool alone.
+    local nr1g
+    nr1g=$(pool 1048576 nr_hugepages)
+    mkdir -p "$T/no-1g"
+    # shellcheck disable=SC2016
+    up hp-pref "$p" unshare -m sh -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"' sh \
+        "$T/no-1g" "$NODE_POOL/hugepages-1048576kB"
+    [ "$(jq -r .memory.hugepage_kb "$T/hp-pref.status.json")" = 2048 ] ||
+        fail "[1G, 2M] without a 1G pool: status says $(jq -r .memory.hugepage_kb "$T/hp-pref.status.json") kB pages"
+    [ "$(smaps_field "$QEMU_PID" "$MEM_FILE" KernelPageSize)" = 2048 ] ||
+        fail "[1G, 2M] without a 1G pool: QEMU's mapping is not of 2 MiB pages"
+    grep -q "NUMA node 0 has no 1 GiB hugepage pool .*; trying 2 MiB pages (memory.hugepages)" \
+        "$T/hp-pref.log" || fail "[1G, 2M] without a 1G pool: vmrun did not say it fell back, and why"
+    grep -q "in 512 2 MiB hugepages" "$T/hp-pref.log" || fail "[1G, 2M] without a 1G pool: vmrun did not report 2 MiB pages"
+    [ "$(pool 1048576 nr_hugepages)" = "$nr1g" ] || fail "[1G, 2M] without a 1G pool: the 1G pool changed"
+    down hp-pref
+    pass "[\"1G\", \"2M\"] on a node without 1 GiB pages: the second choice, 2 MiB pages, and vmrun says why"
 }
 
 case_numa_node() {
