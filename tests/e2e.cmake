@@ -40,6 +40,9 @@ foreach(t qemu_threads qemu_options kvm_cpu devices boot_order run_as governor i
   set_tests_properties(e2e_${t} PROPERTIES ENVIRONMENT "${VMRUN_TEST_ENV}"
                        LABELS "e2e;integration" SKIP_RETURN_CODE 77 TIMEOUT 240)
 endforeach()
+# A tree laid out as the kernel's cpufreq, with its rules for writes.
+set_property(TEST e2e_governor APPEND PROPERTY ENVIRONMENT
+             "VMRUN_SYSFS_SIM=${CMAKE_BINARY_DIR}/tests/libvmrun_sysfs_sim.so")
 # The workqueue masks it changes are machine-wide (the script also takes a
 # machine-wide lock, for other build trees).
 set_tests_properties(e2e_isolate_host PROPERTIES RESOURCE_LOCK host_isolation)
