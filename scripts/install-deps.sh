@@ -10,6 +10,8 @@
 # swtpm for the TPM; for the Secure Boot and TPM tests sbsigntool, mtools
 # and openssl (signing a guest kernel, an EFI system partition), and
 # libvirt's QEMU driver and virsh for the reference argv.
+# pkexec (with polkitd), D-Bus and notify-send: the desktop launcher's path
+# through real pkexec and its notifications (tests/priv/pkexec.sh).
 # Idempotent and non-interactive: packages already present are skipped, so a
 # second run costs one dpkg query.
 set -eu
@@ -26,6 +28,7 @@ libxml2-dev
 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients swtpm swtpm-tools
 sudo passwd
 sbsigntool mtools openssl
+pkexec dbus-daemon dbus-bin libnotify-bin
 "
 
 missing=""
