@@ -107,7 +107,9 @@ def body(t):
     disks = []
     paths = {}
     for key, d in spec:
-        path = t.path("%s.%s" % (key, d["format"]))
+        # Names that do not say the format, so that "format" decides it
+        # (vmrun would take a name ending in .qcow2 for qcow2 anyway).
+        path = t.path("%s.img" % key)
         e.make_disk(path, "E2EDISK:%s:" % key, fmt=d["format"])
         if d["format"] == "raw" and d.get("media") != "cdrom":
             # Fully allocated, so that a discard shows as a hole.

@@ -86,7 +86,7 @@ if [ -n "${FAULT_HANDOFF:-}" ]; then
   "cpu": { "model": "qemu64", "cores": 1 },
   $memory,
   "pci": [ { "address": "05:00.0", "reset_method": "bus" }, { "address": "05:00.1" } ],
-  "handoff": { "timeout": 5 },
+  "handoff": { "display_manager": "fake-dm.service", "timeout": 5 },
   "serial": "none"
 }
 EOT
