@@ -81,7 +81,7 @@ check "no display manager was stopped (there is no systemd)" \
 line_of() { grep -n -m1 -F -- "$1" "$log" | cut -d: -f1; }
 con=$(line_of "handoff: unbinding the frame-buffer console vtcon1")
 fb=$(line_of "handoff: unbinding the boot framebuffer efi-framebuffer.0 from efi-framebuffer")
-bind=$(line_of "$vga: binding to vfio-pci")
+bind=$(grep -n -m1 -E -- "$vga .*: binding to vfio-pci" "$log" | cut -d: -f1)
 check "vmrun unbound fbcon from vtcon1 itself (its log, line ${con:-none})" [ -n "$con" ]
 check "vmrun unbound efi-framebuffer.0 from efifb itself (its log, line ${fb:-none})" [ -n "$fb" ]
 check "... the console, then the framebuffer, then vfio-pci (lines ${con:-?} < ${fb:-?} < ${bind:-?})" \

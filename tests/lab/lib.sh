@@ -192,6 +192,8 @@ VMRUN_RELEASE=${VMRUN_RELEASE_BIN:-}
 lab_sudo_user() {
     local u=$1 rule=/etc/sudoers.d/lab-$1
     [ -x "$VMRUN_RELEASE" ] || return 1
+    # sudo looks its host's name up: L1's, in L1's own /etc/hosts.
+    grep -qw "$(hostname)" /etc/hosts || echo "127.0.1.1 $(hostname)" >>/etc/hosts
     id "$u" >/dev/null 2>&1 || useradd --no-create-home --shell /bin/sh "$u" || return 1
     printf '%s ALL=(root) NOPASSWD: %s\n' "$u" "$(readlink -f "$VMRUN_RELEASE")" >"$rule.tmp" &&
         chmod 0440 "$rule.tmp" && visudo -cqf "$rule.tmp" && mv "$rule.tmp" "$rule"
