@@ -113,6 +113,14 @@ int cli_parse_json_flag(int argc, char **argv, const char *cmd, bool *json, cons
     return 0;
 }
 
+void cli_say_left(const char *name, const char *left)
+{
+    fprintf(stderr,
+            "vmrun: the host was not put back completely after '%s': left: %s. Its journal is "
+            "kept: once the cause is fixed, 'vmrun recover %s' undoes the rest\n",
+            name, left, name);
+}
+
 void cli_say(void *opaque, const char *msg)
 {
     (void)opaque;

@@ -58,8 +58,11 @@ static int detach_and_supervise(const struct vm_profile *p, struct supervisor_op
         o->ready_fd = pfd[1];
         o->to_log = true;
         struct vmrun_error err = {0};
-        enum vm_outcome out = supervise_vm(p, o, &err);
-        _exit(out == VM_NOT_STARTED || out == VM_QEMU_FAILED ? VMRUN_EXIT_FAILURE : VMRUN_EXIT_OK);
+        struct vm_left left = {.host_restored = true};
+        enum vm_outcome out = supervise_vm(p, o, &left, &err);
+        _exit(out == VM_NOT_STARTED || out == VM_QEMU_FAILED || !left.host_restored
+                  ? VMRUN_EXIT_FAILURE
+                  : VMRUN_EXIT_OK);
     }
     close(pfd[1]);
     char buf[VMRUN_ERROR_MSG_MAX + 16];
@@ -181,12 +184,17 @@ int cli_start(int argc, char **argv)
         return r;
     }
     struct vmrun_error err = {0};
-    enum vm_outcome out = supervise_vm(&p, &o, &err);
+    struct vm_left left = {.host_restored = true};
+    enum vm_outcome out = supervise_vm(&p, &o, &left, &err);
     if (out == VM_NOT_STARTED || out == VM_QEMU_FAILED) {
         fprintf(stderr, "vmrun: %s\n", err.msg);
         r = VMRUN_EXIT_FAILURE;
     } else {
         r = VMRUN_EXIT_OK;
+    }
+    if (!left.host_restored) {
+        cli_say_left(p.name, left.what);
+        r = VMRUN_EXIT_FAILURE;
     }
     priv_target_free(&target);
     profile_free(&p);

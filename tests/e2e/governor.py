@@ -162,5 +162,57 @@ def kernel_layout(t, cpu):
     t.equal(vm.stop("--force")[0], 0, "vmrun stop")
     t.equal(policy_governors(root), before, "policies: each policy has its previous governor back")
 
+    host_not_put_back(t, cpu, root, env, before)
+
+
+def offer(root, pol, names):
+    with open(os.path.join(root, "devices/system/cpu/cpufreq", pol,
+                           "scaling_available_governors"), "w") as f:
+        f.write(names + "\n")
+
+
+def host_not_put_back(t, cpu, root, env, before):
+    """While the VM runs, policy0 stops offering the governor vmrun must give
+    back, so the kernel refuses it (EINVAL): `vmrun stop`, and a foreground
+    `vmrun start` when its VM ends, must not say all is well. Both exit 1,
+    say what is left and that `vmrun recover` finishes; the journal stays
+    (the VM shows stale) and recover puts the host back once the cause is
+    gone."""
+    all_three = "performance powersave schedutil"
+    for how in ("stop", "foreground"):
+        vm = t.vm("govleft" + how[0], e.firmware_profile(cpu=dict(cpu, governor_scope="vm")),
+                  binary=e.TEST_BIN, env=env, qmp=False)
+        if how == "stop":
+            vm.start()
+        else:
+            proc = vm.start_foreground()
+            vm.wait_state("running")
+        offer(root, "policy0", "performance schedutil")
+        if how == "stop":
+            code, out, err = vm.stop("--force")
+            said = out + err
+        else:
+            # Twice: the second stop signal quits at once (the firmware
+            # ignores the power button).
+            proc.send_signal(signal.SIGTERM)
+            e.wait_until(lambda: "asking the guest to power off" in vm.output(), 10, 0.05)
+            proc.send_signal(signal.SIGTERM)
+            try:
+                code = proc.wait(timeout=60)
+            except Exception:
+                code = None
+            said = vm.output()
+        t.equal(code, 1, "%s: when the host is not put back, vmrun exits 1" % how)
+        t.log("%s said: %s" % (how, said.strip().replace("\n", " | ")))
+        t.check("the host was not put back completely after '%s': left: restore the cpufreq "
+                "governor of 1 CPU(s) (undo" % vm.name in said and
+                "'vmrun recover %s' undoes the rest" % vm.name in said,
+                "%s: ... and says what is left and how to finish" % how, said)
+        t.equal(vm.status().get("state"), "stale", "%s: the journal stays: the VM is stale" % how)
+        offer(root, "policy0", all_three)
+        code, out, err = vm.vmrun("recover", vm.name)
+        t.equal(code, 0, "%s: once the governor is offered again, vmrun recover" % how)
+        t.equal(policy_governors(root), before, "%s: ... puts it back" % how)
+
 
 e.Test("governor").run(body)
