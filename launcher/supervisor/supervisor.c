@@ -783,6 +783,12 @@ static int prepare_run(struct sup *s, struct vmrun_error *err)
         return r;
     if (s->o->to_log && (r = redirect_to_log(s, err)) < 0)
         return r;
+    /* Before the host changes: a detached run's log is kept there
+     * (last.log), the log of a start refused or rolled back on a VM's very
+     * first run too. */
+    char state[PATH_MAX];
+    if ((r = qemu_state_dir_make(s->p->name, state, sizeof(state), err)) < 0)
+        return r;
     if ((r = recover_stale(s, err)) < 0)
         return r;
     /* The firmware: as `vmrun start` chose it before the host was
