@@ -193,6 +193,8 @@ def options(argv):
 def cache_mode(storage, device):
     c = storage.get("cache")
     wc = device.get("write-cache")
+    if device.get("driver") == "scsi-block" and wc is None:
+        wc = "on"  # the guest drives the drive's own write cache
     if c is None and wc is None:
         return "writeback"
     direct = bool(c and c.get("direct"))
@@ -204,8 +206,10 @@ def cache_mode(storage, device):
     return "writeback" if wc == "on" else "writethrough"
 
 
+# libvirt's SCSI LUN (scsi-block) is a disk of the same device on the same
+# bus to vmrun, which has no SCSI passthrough (its import warns).
 DISK_DEVICES = {"virtio-blk-pci": "virtio", "scsi-hd": "scsi", "ide-hd": "sata",
-                "ide-cd": "sata-cd", "scsi-cd": "scsi-cd", "nvme": "nvme"}
+                "ide-cd": "sata-cd", "scsi-cd": "scsi-cd", "nvme": "nvme", "scsi-block": "scsi"}
 NIC_DEVICES = {"virtio-net-pci", "e1000e", "e1000", "rtl8139", "e1000-82545em", "vmxnet3"}
 
 
