@@ -48,15 +48,19 @@ chmod 0640 "/dev/vfio/$group"
 dev_before=$(stat -c '%u:%g %a' "/dev/vfio/$group")
 check "/dev/vfio/$group is root's with mode 640 before ($dev_before)" [ "$dev_before" = "0:0 640" ]
 
-profile=$(lab_profile $NAME "{
+# user_profile MEMBERS: the VM with edu, and who may start it (and how).
+user_profile() {
+    lab_profile $NAME "{
   \"name\": \"$NAME\",
   \"qemu\": { \"accel\": \"tcg\" },
   \"cpu\": { \"model\": \"qemu64\" },
   \"memory\": { \"size\": \"128M\" },
   \"pci\": [ { \"address\": \"$edu\" } ],
-  \"access\": { \"users\": [\"$user\"] },
+  $1,
   \"serial\": \"none\"
-}") || profile=
+}"
+}
+profile=$(user_profile "\"access\": { \"users\": [\"$user\"] }") || profile=
 check "profile written to $profile" [ -n "$profile" ]
 [ -n "$profile" ] || finish
 
@@ -118,16 +122,7 @@ check "edu back to no driver (the scenario's own bind undone)" \
 # when the device is given back; the hand-over's undo must cope. The
 # profile lets labvmgrp's members start it and runs QEMU as nobody.
 check "/dev/vfio/$group is gone" wait_for 5 test ! -e "/dev/vfio/$group"
-profile=$(lab_profile $NAME "{
-  \"name\": \"$NAME\",
-  \"qemu\": { \"accel\": \"tcg\" },
-  \"cpu\": { \"model\": \"qemu64\" },
-  \"memory\": { \"size\": \"128M\" },
-  \"pci\": [ { \"address\": \"$edu\" } ],
-  \"access\": { \"groups\": [\"labvmgrp\"] },
-  \"run_as\": \"nobody\",
-  \"serial\": \"none\"
-}")
+profile=$(user_profile "\"access\": { \"groups\": [\"labvmgrp\"] }, \"run_as\": \"nobody\"")
 if vmrun_sudo $user start --detach "$profile" >"$out/start2.txt" 2>&1; then
     pass "again, with edu on no driver, as $user of labvmgrp (access.groups): sudo vmrun start --detach"
     qemu_pid=$(vm_pid $NAME qemu)
