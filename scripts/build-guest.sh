@@ -99,8 +99,11 @@ usb_f_ss_lb"
 # In the lab's initramfs but not loaded at boot: the DRM driver of QEMU's
 # VGA and bochs-display (with drm, drm_kms_helper, the VRAM and TTM helpers
 # and the fb helpers), which the display handoff scenarios load themselves
-# (a firmware framebuffer would otherwise be taken over at once).
-lab_extra_modules="bochs"
+# (a firmware framebuffer would otherwise be taken over at once); a USB
+# mass-storage gadget, the host's USB disk driver, SCSI disks (with the
+# checksum its integrity code asks for) and ext4, for the USB scenario's
+# disk mounted on L1.
+lab_extra_modules="bochs usb_f_mass_storage usb-storage sd_mod crc64_rocksoft_generic ext4"
 # The UEFI guest: efivarfs, to read SecureBoot; Debian builds the TPM
 # drivers (tpm_crb, tpm_tis) into the kernel.
 uefi_modules="efivarfs"

@@ -1,4 +1,5 @@
 #include "cli/cli_common.h"
+#include "supervisor/runtime.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -126,6 +127,16 @@ void cli_say(void *opaque, const char *msg)
     (void)opaque;
     fprintf(stderr, "vmrun: %s\n", msg);
     fflush(stderr);
+}
+
+int cli_may_manage(const char *name)
+{
+    struct vmrun_error err = {0};
+    if (runtime_check_manage(name, &err) < 0) {
+        fprintf(stderr, "vmrun: %s\n", err.msg);
+        return VMRUN_EXIT_FAILURE;
+    }
+    return 0;
 }
 
 bool cli_valid_name(const char *name)

@@ -8,7 +8,10 @@
  *            "iothreads": [{"thread", "cpus_allowed"}],
  *            "emulator": [{"thread", "name", "cpus_allowed"}],
  *            "memory": {"bytes", "hugepage_kb", "numa_node", "file", "qemu_rss_bytes"},
- *            "vfio_groups": [N, ...]}
+ *            "vfio_groups": [N, ...],
+ *            "usb": [{"id", "port", "bus", "device", "vendor", "product",
+ *                     "serial", "manufacturer", "name", "speed", "rule",
+ *                     "since"}]}  (supervisor/usb_hotplug.h)
  * state is "running", "preparing", "stopping" or "stale" (a dead supervisor;
  * cleaned up when run as root). */
 #include <dirent.h>
@@ -30,6 +33,7 @@
 #include "qemu/pin.h"
 #include "supervisor/recover.h"
 #include "supervisor/runtime.h"
+#include "supervisor/usb_hotplug.h"
 #include "supervisor/vmstate.h"
 #include "sys/hostpath.h"
 
@@ -76,6 +80,26 @@ static bool in_list(pid_t t, const pid_t *l, size_t n)
         if (l[i] == t)
             return true;
     return false;
+}
+
+/* The host USB devices in the VM, as its supervisor publishes them
+ * (supervisor/usb_hotplug.h): an array, empty without any. */
+static cJSON *usb_json(const char *name)
+{
+    char path[PATH_MAX];
+    runtime_path(path, sizeof(path), name, USB_HOTPLUG_FILE);
+    cleanup_fclose FILE *f = fopen(path, "re");
+    static char buf[256 * 1024];
+    size_t n = f != NULL ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+    buf[n] = '\0';
+    cJSON *raw = cJSON_Parse(buf);
+    cJSON *usb = cJSON_DetachItemFromObjectCaseSensitive(raw, "usb");
+    cJSON_Delete(raw);
+    if (!cJSON_IsArray(usb)) {
+        cJSON_Delete(usb);
+        usb = cJSON_CreateArray();
+    }
+    return usb;
 }
 
 /* The state of one VM as JSON, read back from the kernel where it can be. */
@@ -186,6 +210,7 @@ static cJSON *vm_json(const char *name, bool clean_stale)
     cJSON *g = cJSON_AddArrayToObject(j, "vfio_groups");
     for (size_t i = 0; i < st.n_vfio_groups; i++)
         cJSON_AddItemToArray(g, cJSON_CreateNumber(st.vfio_groups[i]));
+    cJSON_AddItemToObject(j, "usb", usb_json(name));
     return j;
 }
 
@@ -257,15 +282,26 @@ static void print_vm(const cJSON *j)
         cJSON_ArrayForEach(v, groups) printf(" %d", v->valueint);
         printf("\n");
     }
+    cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(j, "usb"))
+    {
+        const cJSON *rule = cJSON_GetObjectItemCaseSensitive(v, "rule");
+        char by[32] = "by hand";
+        if (cJSON_IsNumber(rule))
+            snprintf(by, sizeof(by), "usb[%d]", rule->valueint);
+        const char *what = jstr(v, "name")[0] ? jstr(v, "name") : jstr(v, "manufacturer");
+        printf("  usb         %-14s %s:%s at %s, %s Mb/s (%s)%s%s\n", jstr(v, "id"),
+               jstr(v, "vendor"), jstr(v, "product"), jstr(v, "port"), jstr(v, "speed"), by,
+               what[0] ? " " : "", what);
+    }
 }
 
 static void status_help(FILE *out)
 {
     fprintf(out, "usage: vmrun status [NAME] [--json]\n\n"
                  "Show a VM's state, pids, uptime, the pinning in effect as the kernel reports\n"
-                 "it, and its memory. Without NAME: every VM. A VM whose supervisor died is\n"
-                 "reported as stale, and cleaned up when run as root. Exit 1 when NAME is not\n"
-                 "running.\n");
+                 "it, its memory and the host USB devices in it. Without NAME: every VM. A VM\n"
+                 "whose supervisor died is reported as stale, and cleaned up when run as root.\n"
+                 "Exit 1 when NAME is not running.\n");
 }
 
 static void list_help(FILE *out)

@@ -73,13 +73,9 @@ int cli_stop(int argc, char **argv)
         fprintf(stderr, "vmrun: no VM named '%s' is running\n", name);
         return VMRUN_EXIT_FAILURE;
     }
-    struct vmrun_error err = {0};
-    /* Through sudo or pkexec, only the VMs the caller started
-     * (priv/access.h). */
-    if (runtime_check_manage(name, &err) < 0) {
-        fprintf(stderr, "vmrun: %s\n", err.msg);
+    if (cli_may_manage(name) != 0)
         return VMRUN_EXIT_FAILURE;
-    }
+    struct vmrun_error err = {0};
     if (st == RUNTIME_STALE) {
         printf("'%s' is not running, but its supervisor died without cleaning up; recovering\n",
                name);

@@ -632,6 +632,67 @@ static void map_pci_hostdev(struct imp *im, xmlNodePtr h)
         imp_note(im, teaming, IMPORT_NOT_SUPPORTED, "vmrun has no NIC teaming");
 }
 
+/* A rule for the port a device is plugged into, from libvirt's address
+ * form (<address bus= device=/>): the bus and device numbers name one
+ * enumeration of a device, gone at its next replug, so what carries over is
+ * where that device is plugged in now, when the caller can look
+ * (import_options.usb_lookup: the host the import runs on). */
+static void map_usb_address(struct imp *im, xmlNodePtr h, xmlNodePtr addr)
+{
+    unsigned bus = 0, dev = 0;
+    bool ok = addr != NULL && hexattr(im, addr, "bus", 255, &bus) &&
+              hexattr(im, addr, "device", 255, &dev) && bus > 0 && dev > 0;
+    if (addr != NULL)
+        imp_use_all(addr);
+    char port[32] = "", what[256] = "";
+    if (!ok || im->opt->usb_lookup == NULL || !imp_known(im, "usb[].port") ||
+        im->opt->usb_lookup(im->opt->usb_ctx, bus, dev, port, sizeof(port), what,
+                            sizeof(what)) != 1) {
+        if (ok)
+            imp_note(im, h, IMPORT_HOST_SPECIFIC,
+                     "a USB device by its bus and device number (%u, %u), which change at every "
+                     "replug and name no device on this host now; write a rule by its vendor "
+                     "and product, or by the port it is plugged into (its name under "
+                     "/sys/bus/usb/devices)",
+                     bus, dev);
+        else
+            imp_note(im, h, IMPORT_HOST_SPECIFIC,
+                     "a USB device with neither ids nor an address; write a rule by its vendor "
+                     "and product, or by its port");
+        return;
+    }
+    cJSON *o = imp_push_obj(im, imp_array(im, im->prof, "usb"));
+    imp_set_str(im, o, "port", port);
+    imp_note(im, h, IMPORT_WARNING,
+             "bus %u device %u is, on this host now, %s: written as a rule for port %s, which "
+             "takes whatever is plugged in there (check it is the port meant)",
+             bus, dev, what, port);
+}
+
+/* A rule by vendor and product; one per pair, which takes every device
+ * that has them. */
+static void map_usb_ids(struct imp *im, xmlNodePtr h, unsigned vid, unsigned pid)
+{
+    cJSON *arr = imp_array(im, im->prof, "usb");
+    char vs[5], ps[5];
+    snprintf(vs, sizeof(vs), "%04x", vid);
+    snprintf(ps, sizeof(ps), "%04x", pid);
+    for (cJSON *e = arr != NULL ? arr->child : NULL; e != NULL; e = e->next) {
+        const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "vendor"));
+        const char *b = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "product"));
+        if (a != NULL && b != NULL && strcmp(a, vs) == 0 && strcmp(b, ps) == 0) {
+            imp_note(im, h, IMPORT_WARNING,
+                     "a second %s:%s: the rule written for the first takes every device with "
+                     "these ids",
+                     vs, ps);
+            return;
+        }
+    }
+    cJSON *o = imp_push_obj(im, arr);
+    imp_set_str(im, o, "vendor", vs);
+    imp_set_str(im, o, "product", ps);
+}
+
 static void map_usb_hostdev(struct imp *im, xmlNodePtr h)
 {
     xmlNodePtr src = imp_kid(h, "source");
@@ -642,34 +703,15 @@ static void map_usb_hostdev(struct imp *im, xmlNodePtr h)
     unsigned vid, pid;
     imp_use(v);
     imp_use(p);
+    xmlNodePtr ha = imp_kid(src, "address");
     if (v == NULL || p == NULL || !hexattr(im, v, "id", 0xffff, &vid) ||
         !hexattr(im, p, "id", 0xffff, &pid)) {
-        imp_note(im, h, IMPORT_HOST_SPECIFIC,
-                 "a USB device by its place on the host's bus; vmrun passes USB devices by "
-                 "vendor and product id (find them with lsusb)");
-        return;
+        map_usb_address(im, h, ha);
+    } else {
+        if (ha != NULL)
+            imp_use_all(ha); /* with ids, the ids decide */
+        map_usb_ids(im, h, vid, pid);
     }
-    xmlNodePtr ha = imp_kid(src, "address");
-    if (ha != NULL)
-        imp_use_all(ha); /* with ids, the ids decide */
-    cJSON *arr = imp_array(im, im->prof, "usb");
-    char vs[5], ps[5];
-    snprintf(vs, sizeof(vs), "%04x", vid);
-    snprintf(ps, sizeof(ps), "%04x", pid);
-    for (cJSON *e = arr != NULL ? arr->child : NULL; e != NULL; e = e->next) {
-        const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "vendor"));
-        const char *b = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "product"));
-        if (a != NULL && b != NULL && strcmp(a, vs) == 0 && strcmp(b, ps) == 0) {
-            imp_note(im, h, IMPORT_NOT_SUPPORTED,
-                     "a second %s:%s: vmrun passes each vendor:product once (QEMU takes every "
-                     "matching device)",
-                     vs, ps);
-            return;
-        }
-    }
-    cJSON *o = imp_push_obj(im, arr);
-    imp_set_str(im, o, "vendor", vs);
-    imp_set_str(im, o, "product", ps);
     xmlNodePtr boot = imp_kid(h, "boot");
     if (boot != NULL)
         imp_note(im, boot, IMPORT_NOT_SUPPORTED, "vmrun does not boot from USB devices");

@@ -14,6 +14,7 @@
 #include "base/cleanup.h"
 #include "host/tpm/tpm.h"
 #include "qemu/qemu_probe.h"
+#include "qemu/qemu_usb.h"
 #include "sys/hostpath.h"
 #include "sys/seams.h"
 
@@ -101,6 +102,25 @@ static int check_vars_copy(const struct vm_profile *p, const struct firmware_cho
                        copy, (long long)cs.st_size, fw->vars_template, (long long)ts.st_size, copy);
 }
 
+/* usb[] rules are followed by handing QEMU each device's node
+ * (qemu/qemu_usb.h): a QEMU that cannot take one would never get a device. */
+static int check_usb_fd_form(const struct vm_profile *p, struct vmrun_error *err)
+{
+    if (p->n_usb == 0)
+        return 0;
+    char missing[512];
+    struct vmrun_error perr = {0};
+    int r = qemu_usb_probe(p->qemu.binary != NULL ? p->qemu.binary : "qemu-system-x86_64",
+                           missing, sizeof(missing), &perr);
+    /* A binary that does not answer in time (a loaded host) is not a
+     * no: the supervisor asks the QEMU that runs, and says so there. */
+    if (r == 0)
+        return vmrun_failx(err, ENOTSUP,
+                           "usb[] cannot be followed: %s (vmrun check says what this host has)",
+                           missing);
+    return 0;
+}
+
 int vm_preflight(const struct vm_profile *p, uid_t qemu_uid, struct firmware_choice *fw,
                  struct vmrun_error *err)
 {
@@ -115,6 +135,8 @@ int vm_preflight(const struct vm_profile *p, uid_t qemu_uid, struct firmware_cho
                            "refuses to install), or qemu.accel \"tcg\"",
                            fw->code);
     if ((r = check_vars_copy(p, fw, err)) < 0)
+        return r;
+    if ((r = check_usb_fd_form(p, err)) < 0)
         return r;
     if (!p->tpm.present)
         return 0;

@@ -1,5 +1,5 @@
-/* What must hold before `vmrun start` touches the host, for the firmware
- * and the TPM: checked read-only, so that a VM that cannot start says why
+/* What must hold before `vmrun start` touches the host, for the firmware,
+ * the TPM and USB: checked read-only, so that a VM that cannot start says why
  * and changes nothing.
  *
  *   firmware   chosen from the descriptors (qemu/firmware.h): a profile
@@ -13,7 +13,9 @@
  *              does not boot);
  *   TPM        swtpm is installed and emulates TPM 2.0, and the VM's TPM
  *              state, when it exists, is right for QEMU's user
- *              (host/tpm/tpm.h).
+ *              (host/tpm/tpm.h);
+ *   USB        with usb[] rules, QEMU's usb-host takes a device node vmrun
+ *              opens (qemu/qemu_usb.h).
  *
  * `vmrun check` reports the same facts through the functions below. */
 #ifndef VMRUN_PREFLIGHT_H

@@ -32,9 +32,11 @@
 #include "qemu/qemu_fds.h"
 #include "qemu/qemu_files.h"
 #include "qmp.h"
+#include "supervisor/control.h"
 #include "supervisor/preflight.h"
 #include "supervisor/runtime.h"
 #include "supervisor/stop.h"
+#include "supervisor/usb_hotplug.h"
 #include "supervisor/vmstate.h"
 #include "sys/child_env.h"
 #include "sys/filecopy.h"
@@ -71,6 +73,8 @@ struct sup {
     struct firmware_choice fw;
     struct swtpm_proc swtpm; /* pid 0 without a TPM */
     bool tpm_died;           /* swtpm ended while QEMU ran */
+    struct usb_hotplug *usb; /* host USB devices following the rules; NULL without */
+    int control_fd;          /* requests from other vmrun commands (control.h) */
 
     /* stop state */
     enum vm_stop_stage stop_stage;
@@ -591,8 +595,38 @@ static void drain_events(struct sup *s)
                    strcmp(ev.name, "RESUME") == 0) {
             /* expected around our own requests; nothing to tell */
         }
+        usb_hotplug_qmp_event(s->usb, &ev);
         qmp_event_free(&ev);
     }
+}
+
+static void say_cb(void *opaque, const char *msg);
+
+/* A request from another vmrun command (control.h). */
+static cJSON *on_request(void *ctx, const cJSON *req)
+{
+    struct sup *s = ctx;
+    if (s->stop_stage != VM_STOP_NONE)
+        return control_error_reply("'%s' is stopping", s->p->name);
+    return usb_hotplug_request(s->usb, req);
+}
+
+/* Before the vCPUs run: the request channel, and the host USB devices the
+ * rules take (the guest finds them at boot). */
+static int start_devices(struct sup *s, struct vmrun_error *err)
+{
+    s->control_fd = control_listen(s->rt.dir, err);
+    if (s->control_fd < 0)
+        return s->control_fd;
+    const struct usb_hotplug_opts uo = {
+        .profile = s->p,
+        .qmp = s->qmp,
+        .journal = &s->journal,
+        .runtime_dir = s->rt.dir,
+        .say = say_cb,
+        .say_opaque = s,
+    };
+    return usb_hotplug_start(&uo, &s->usb, err);
 }
 
 /* The main loop: until QEMU has been reaped. 0, or a negative errno when
@@ -602,14 +636,19 @@ static int watch(struct sup *s, struct vmrun_error *err)
     for (;;) {
         if (reap_qemu(s, false))
             return 0;
-        struct pollfd pfd[2] = {
+        struct pollfd pfd[4] = {
             {.fd = s->sigfd, .events = POLLIN},
             {.fd = s->qmp != NULL ? qmp_fd(s->qmp) : -1, .events = POLLIN},
+            {.fd = usb_hotplug_fd(s->usb), .events = POLLIN},
+            {.fd = s->control_fd, .events = POLLIN},
         };
         int timeout = s->stop_stage > VM_STOP_NONE && s->stop_stage < VM_STOP_KILLED
                           ? ms_until(&s->deadline)
                           : -1;
-        int r = poll(pfd, 2, timeout);
+        int usb_due = usb_hotplug_timeout_ms(s->usb);
+        if (usb_due >= 0 && (timeout < 0 || usb_due < timeout))
+            timeout = usb_due;
+        int r = poll(pfd, 4, timeout);
         if (r < 0 && errno != EINTR) {
             int e = errno;
             kill(s->qemu, SIGKILL);
@@ -619,7 +658,8 @@ static int watch(struct sup *s, struct vmrun_error *err)
         }
         if (r < 0)
             continue;
-        if (r == 0) {
+        if (r == 0 && s->stop_stage > VM_STOP_NONE && s->stop_stage < VM_STOP_KILLED &&
+            ms_until(&s->deadline) == 0) {
             on_deadline(s);
             continue;
         }
@@ -640,12 +680,19 @@ static int watch(struct sup *s, struct vmrun_error *err)
             if (qmp_pump(s->qmp) < 0) {
                 /* QEMU closed the socket: it is exiting. Wait for it. */
                 drain_events(s);
+                usb_hotplug_lost_qmp(s->usb);
                 qmp_close(s->qmp);
                 s->qmp = NULL;
                 continue;
             }
             drain_events(s);
         }
+        /* Devices come and go, and other vmrun commands ask; what QEMU
+         * said meanwhile (DEVICE_DELETED) is queued: drained right after. */
+        usb_hotplug_run(s->usb);
+        if (pfd[3].revents & POLLIN)
+            control_serve(s->control_fd, on_request, s);
+        drain_events(s);
     }
 }
 
@@ -889,7 +936,8 @@ static int pin_and_resume(struct sup *s, struct vmrun_error *err)
         cpu_list_format(&s->p->cpu.vcpus, list, sizeof(list));
         say(s, "pinned %zu vCPUs to host CPUs %s", s->threads.n_vcpu, list);
     }
-    if ((r = verify_paused(s, err)) < 0 || (r = write_state(s, "pinned", err)) < 0)
+    if ((r = verify_paused(s, err)) < 0 || (r = write_state(s, "pinned", err)) < 0 ||
+        (r = start_devices(s, err)) < 0)
         return r;
     test_hold_before_cont();
     if ((r = qmp_execute(s->qmp, "cont", NULL, NULL, QMP_COMMAND_TIMEOUT_MS)) < 0)
@@ -921,6 +969,7 @@ static int launch(struct sup *s, struct vmrun_error *err)
         return r;
     }
     update_state(s, "running");
+    usb_hotplug_running(s->usb);
     say(s, "'%s' is running (QEMU pid %ld); Ctrl-C or 'vmrun stop %s' powers it off", s->p->name,
         (long)s->qemu, s->p->name);
     ready(s, "ok\n");
@@ -965,6 +1014,12 @@ static enum vm_outcome run(struct sup *s, struct vmrun_error *err)
 /* QEMU gone and reaped, and swtpm with it, however the run went. */
 static void end_qemu(struct sup *s, enum vm_outcome outcome)
 {
+    usb_hotplug_free(s->usb);
+    s->usb = NULL;
+    if (s->control_fd >= 0) {
+        close(s->control_fd);
+        s->control_fd = -1;
+    }
     if (s->qmp != NULL) {
         qmp_close(s->qmp);
         s->qmp = NULL;
@@ -1029,8 +1084,13 @@ static void finish(struct sup *s, enum vm_outcome outcome, const struct vmrun_er
 enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor_opts *o,
                              struct vm_left *left, struct vmrun_error *err)
 {
-    struct sup s = {
-        .p = p, .o = o, .sigfd = -1, .qemu = 0, .qmp_peer = -1, .swtpm = {.qemu_end = -1}};
+    struct sup s = {.p = p,
+                    .o = o,
+                    .sigfd = -1,
+                    .qemu = 0,
+                    .qmp_peer = -1,
+                    .swtpm = {.qemu_end = -1},
+                    .control_fd = -1};
     qemu_fds_init(&s.fds);
     s.rt.lock_fd = -1;
     s.journal.fd = -1;

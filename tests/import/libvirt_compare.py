@@ -472,6 +472,14 @@ def compare(name, xml_path, lv, tmp):
     vargv = [unfd(a) for a in vargv]
     L = facts(largv)
     V = facts(vargv, profile.get("memory", {}).get("hugepages"))
+    # Host USB devices are not on vmrun's command line: vmrun plugs them in
+    # while the VM runs, and print-cmd says so after the command
+    # ("# usb[N]: VVVV:PPPP: ...").
+    for line in p.stdout.splitlines():
+        m = re.match(r"# usb\[\d+\]: ([0-9a-f]{4}):([0-9a-f]{4})\b", line)
+        if m:
+            V["usb"].append((int(m.group(1), 16), int(m.group(2), 16)))
+    V["usb"].sort()
     root = ET.fromstring(text)
 
     def same(what, a, b, tag=None, name=None):
@@ -572,7 +580,8 @@ def compare(name, xml_path, lv, tmp):
     each("shared memory", L["shmem"], V["shmem"], "shmem", lambda s: "shmem",
          lambda at, ch: "shmem")
 
-    # What libvirt cannot show: pinning and USB devices by id, against the XML.
+    # What libvirt cannot show: pinning and USB devices by id, against the XML
+    # (vmrun's from print-cmd's lines on them).
     pin = profile.get("cpu", {}).get("pin", {})
     ct = root.find("cputune")
     if ct is not None:
