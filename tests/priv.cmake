@@ -20,6 +20,13 @@ add_test(NAME priv_desktop COMMAND sh ${CMAKE_SOURCE_DIR}/tests/priv/desktop.sh)
 set_tests_properties(priv_desktop PROPERTIES ENVIRONMENT "${VMRUN_TEST_ENV}"
                      LABELS "priv;integration" SKIP_RETURN_CODE 77)
 
+# The desktop launcher through real pkexec and polkitd (a system bus of the
+# test's own, in a mount namespace), and the notifications vmrun sends the
+# user at the end of the VM (tests/priv/pkexec.sh).
+add_test(NAME priv_pkexec COMMAND bash ${CMAKE_SOURCE_DIR}/tests/priv/pkexec.sh)
+set_tests_properties(priv_pkexec PROPERTIES ENVIRONMENT "${VMRUN_TEST_ENV}"
+                     LABELS "priv;integration" SKIP_RETURN_CODE 77 TIMEOUT 120)
+
 # The shipped scripts: man pages render without warnings, the completion
 # script parses and completes, the unit and policy files are well formed.
 add_test(NAME priv_scripts COMMAND sh ${CMAKE_SOURCE_DIR}/tests/priv/scripts.sh)

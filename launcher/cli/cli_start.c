@@ -60,8 +60,11 @@ static int detach_and_supervise(const struct vm_profile *p, struct supervisor_op
         o->ready_fd = pfd[1];
         o->to_log = true;
         struct vmrun_error err = {0};
-        enum vm_outcome out = supervise_vm(p, o, &err);
-        _exit(out == VM_NOT_STARTED || out == VM_QEMU_FAILED ? VMRUN_EXIT_FAILURE : VMRUN_EXIT_OK);
+        struct vm_left left = {.host_restored = true};
+        enum vm_outcome out = supervise_vm(p, o, &left, &err);
+        _exit(out == VM_NOT_STARTED || out == VM_QEMU_FAILED || !left.host_restored
+                  ? VMRUN_EXIT_FAILURE
+                  : VMRUN_EXIT_OK);
     }
     close(pfd[1]);
     char buf[VMRUN_ERROR_MSG_MAX + 16];
@@ -103,12 +106,20 @@ static int supervise_foreground(void *arg)
 {
     const struct foreground *f = arg;
     struct vmrun_error err = {0};
-    enum vm_outcome out = supervise_vm(f->p, f->o, &err);
+    struct vm_left left = {.host_restored = true};
+    enum vm_outcome out = supervise_vm(f->p, f->o, &left, &err);
+    int r = VMRUN_EXIT_OK;
     if (out == VM_NOT_STARTED || out == VM_QEMU_FAILED) {
         fprintf(stderr, "vmrun: %s\n", err.msg);
-        return VMRUN_EXIT_FAILURE;
+        r = VMRUN_EXIT_FAILURE;
     }
-    return VMRUN_EXIT_OK;
+    /* The host not put back completely is a failure, however the guest
+     * ended: the caller is told what is left and how to finish it. */
+    if (!left.host_restored) {
+        cli_say_left(f->p->name, left.what);
+        r = VMRUN_EXIT_FAILURE;
+    }
+    return r;
 }
 
 int cli_start(int argc, char **argv)

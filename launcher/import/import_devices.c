@@ -224,7 +224,11 @@ static int map_disk(struct imp *im, xmlNodePtr d, unsigned *sata, struct disk *o
     if (bs != NULL)
         imp_use_all(bs); /* what libvirt found in the image itself */
     bool cdrom = device != NULL && strcmp(device, "cdrom") == 0;
-    if (device != NULL && strcmp(device, "disk") != 0 && !cdrom) {
+    /* A whole drive given to the guest as a SCSI LUN (often its system
+     * disk): vmrun has no SCSI passthrough, so it becomes a raw disk of the
+     * same device on the same bus, which boots the same data. */
+    bool lun = device != NULL && strcmp(device, "lun") == 0;
+    if (device != NULL && strcmp(device, "disk") != 0 && !cdrom && !lun) {
         imp_note(im, d, IMPORT_NOT_SUPPORTED, "vmrun has disks and CD-ROMs only");
         return 0;
     }
@@ -303,6 +307,21 @@ static int map_disk(struct imp *im, xmlNodePtr d, unsigned *sata, struct disk *o
         xmlNodePtr e = imp_kid(d, lost[i]);
         if (e != NULL)
             imp_note(im, e, IMPORT_NOT_SUPPORTED, "vmrun has no such disk setting");
+    }
+    /* Last: a note on the element counts all of it as read. */
+    if (lun) {
+        imp_note(im, d, IMPORT_WARNING,
+                 "a drive given as a SCSI LUN becomes a raw disk of %s on %s (vmrun has no SCSI "
+                 "passthrough): the guest reads and writes the same data and boots from it, "
+                 "but sees a disk QEMU emulates, not the drive's own SCSI commands (SMART, "
+                 "vendor commands, its model and serial: give disks[].serial the drive's "
+                 "serial if the guest must see it)",
+                 path, strcmp(pbus, "scsi") == 0 ? "virtio-scsi" : pbus);
+        static const char *const passthrough[] = {"sgio", "rawio"};
+        for (size_t i = 0; i < ARRAY_SIZE(passthrough); i++)
+            if (imp_peek(im, d, passthrough[i]) != NULL)
+                imp_note_attr(im, d, passthrough[i], IMPORT_NOT_SUPPORTED,
+                              "a setting of SCSI passthrough, which vmrun does not do");
     }
     *out = (struct disk){.el = d,
                          .json = o,

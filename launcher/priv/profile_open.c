@@ -15,7 +15,6 @@
 #include "priv/user_open.h"
 #include "profile/profile_load.h"
 #include "sys/safepath.h"
-#include "sys/seams.h"
 
 /* Can the invoking user open path with flags themselves? */
 static bool user_can(const struct user_cred *uc, const char *path, int flags)
@@ -118,9 +117,7 @@ int priv_load_profile(const char *arg, const struct profile_open_opts *o, struct
                            "--trust-profile is root's to give: through sudo or pkexec vmrun "
                            "believes only profiles root controls (%s/NAME.json)",
                            TRUST_PROFILE_DIR);
-    /* The test build lets its suite, run as root, use profiles in
-     * directories root does not control, as --trust-profile would. */
-    bool vouched = (o != NULL && o->root_vouches) || seam_value(SEAM_TRUST_PROFILES) != NULL;
+    bool vouched = o != NULL && o->root_vouches;
     if (mode == TRUST_NONE || (mode == TRUST_ROOT && vouched))
         return load_plain(arg, out, path, len, diags, err);
 
@@ -218,6 +215,7 @@ int priv_load_profile(const char *arg, const struct profile_open_opts *o, struct
     *diags = mine;
     if (r < 0)
         return r;
+    /* The absolute path (never printed onto itself: the buffers overlap). */
     if (path[0] != '/')
         snprintf(path, len, "%s", abs);
     if ((r = trust_check_binary(path, out, err)) < 0) {

@@ -71,25 +71,32 @@ static void warn_vars_state(const struct qemu_files_ctx *c, const struct vm_host
  * the guest's boot entries live there, so they are made once from the
  * template and kept; the serial log). The same layout `vmrun print-cmd`
  * shows. */
-int qemu_files_prepare(const struct qemu_files_ctx *c, struct vm_host_facts *h,
-                       struct vm_host_facts_storage *st, struct vmrun_error *err)
+int qemu_state_dir_make(const char *name, char *dir, size_t len, struct vmrun_error *err)
 {
-    char dir[PATH_MAX];
-    int r = host_path(dir, sizeof(dir), HOST_STATE, "/%s", c->p->name);
+    int r = host_path(dir, len, HOST_STATE, "/%s", name);
     if (r < 0)
         return vmrun_fail(err, -r, "state directory");
-    vm_host_facts_default(h, st, c->p, c->runtime_dir, dir);
-    vm_host_facts_set_firmware(h, st, c->p, c->fw);
-    h->memory_file = c->memory_file;
-    if (h->serial_log == NULL)
-        return vmrun_failx(err, ENAMETOOLONG, "paths under %s are too long", c->runtime_dir);
-
     /* 0711: QEMU, when it runs as the invoking user, reaches the files
      * handed over to it here without being able to list or add any; set,
      * whatever the caller's umask (sys/dirs.h). */
     if ((r = dir_make_all(host_root(HOST_STATE), 0755, dir_root_mode(HOST_STATE), err)) < 0 ||
         (r = dir_make(dir, 0711, err)) < 0)
         return r;
+    return 0;
+}
+
+int qemu_files_prepare(const struct qemu_files_ctx *c, struct vm_host_facts *h,
+                       struct vm_host_facts_storage *st, struct vmrun_error *err)
+{
+    char dir[PATH_MAX];
+    int r = qemu_state_dir_make(c->p->name, dir, sizeof(dir), err);
+    if (r < 0)
+        return r;
+    vm_host_facts_default(h, st, c->p, c->runtime_dir, dir);
+    vm_host_facts_set_firmware(h, st, c->p, c->fw);
+    h->memory_file = c->memory_file;
+    if (h->serial_log == NULL)
+        return vmrun_failx(err, ENAMETOOLONG, "paths under %s are too long", c->runtime_dir);
     /* After the state directory exists: the answer is cached there. */
     h->sandbox = qemu_supports_sandbox(c->p->qemu.binary);
     qemu_probe_facts(c->p, h);

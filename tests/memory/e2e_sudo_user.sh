@@ -52,6 +52,7 @@ free0=$(pool $kb free_hugepages)
 
 # As the user, through sudo: exactly what a user types.
 STARTED="$STARTED $name"
+keylog_add "$PROFILE"
 su -s /bin/sh "$USER_NAME" -c "sudo -n $vmrun_abs start --detach $PROFILE" \
     >"$T/$name.log" 2>&1 || fail "sudo vmrun start as $USER_NAME failed"
 cat "/run/vmrun/$name/log" >>"$T/$name.log" 2>/dev/null

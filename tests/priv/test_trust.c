@@ -305,9 +305,6 @@ int main(void)
     }
     unsetenv("SUDO_UID");
     unsetenv("PKEXEC_UID");
-    /* The suite's leniency for root (tests/CMakeLists.txt) is what is
-     * tested here: off. */
-    unsetenv("VMRUN_TEST_TRUST_PROFILES");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_path_rules),
         cmocka_unit_test(test_relative_path),

@@ -44,6 +44,7 @@ uefi_profile() {
   "shutdown": { "timeout": 1 }${3:-}
 }
 EOT
+    keylog_add "$T/$1.json"
     echo "$T/$1.json"
 }
 

@@ -41,6 +41,29 @@ static bool word_in(const char *list, const char *word)
     return false;
 }
 
+/* The CPUs outside `cpus` that share a frequency policy with one of them
+ * (cpufreq's affected_cpus, "0 1"): the kernel sets one governor for a
+ * whole policy, so they get it too. */
+static void policy_neighbours(const struct cpuset_bits *cpus, struct cpuset_bits *out)
+{
+    cpuset_zero(out);
+    for (int c = cpuset_next(cpus, 0); c >= 0; c = cpuset_next(cpus, (unsigned)c + 1)) {
+        char path[PATH_MAX], list[1024];
+        struct cpuset_bits s;
+        if (gov_path(path, sizeof(path), c, "affected_cpus") < 0 ||
+            hostfile_read(path, list, sizeof(list)) < 0)
+            continue;
+        for (char *p = list; *p != '\0'; p++)
+            if (*p == ' ')
+                *p = ',';
+        if (cpulist_parse(list, &s) < 0)
+            continue;
+        cpuset_remove_all(&s, cpus);
+        for (int n = cpuset_next(&s, 0); n >= 0; n = cpuset_next(&s, (unsigned)n + 1))
+            cpuset_add(out, (unsigned)n);
+    }
+}
+
 static int target_cpus(struct host_prep *hp, struct cpuset_bits *cpus, struct vmrun_error *err)
 {
     const struct vm_profile *p = hp->profile;
@@ -182,6 +205,16 @@ int governor_apply(struct host_prep *hp, struct vmrun_error *err)
         return r;
     cpulist_format(&changed, text, sizeof(text));
     host_prep_say(hp, "CPU governor %s on CPU %s (was %s)", want, text, previous_of_first);
+    struct cpuset_bits shared;
+    policy_neighbours(&changed, &shared);
+    if (!cpuset_empty(&shared)) {
+        bool one = cpuset_count(&shared) == 1;
+        cpulist_format(&shared, text, sizeof(text));
+        host_prep_say(hp,
+                      "cpu.governor: CPU %s share%s a frequency policy with the VM's CPUs and "
+                      "get%s the governor too (the kernel sets one per policy)",
+                      text, one ? "s" : "", one ? "s" : "");
+    }
     return 0;
 }
 
