@@ -13,7 +13,9 @@
 #include "cli/cli_common.h"
 #include "priv/access.h"
 #include "priv/priv_drop.h"
+#include "priv/trust.h"
 #include "supervisor/preflight.h"
+#include "supervisor/session.h"
 #include "supervisor/supervisor.h"
 
 static void help(FILE *out)
@@ -89,6 +91,24 @@ static int detach_and_supervise(const struct vm_profile *p, struct supervisor_op
     else
         fprintf(stderr, "vmrun: the supervisor of '%s' ended before the VM ran\n", p->name);
     return VMRUN_EXIT_FAILURE;
+}
+
+struct foreground {
+    const struct vm_profile *p;
+    const struct supervisor_opts *o;
+};
+
+/* The supervisor in the foreground: its exit code. */
+static int supervise_foreground(void *arg)
+{
+    const struct foreground *f = arg;
+    struct vmrun_error err = {0};
+    enum vm_outcome out = supervise_vm(f->p, f->o, &err);
+    if (out == VM_NOT_STARTED || out == VM_QEMU_FAILED) {
+        fprintf(stderr, "vmrun: %s\n", err.msg);
+        return VMRUN_EXIT_FAILURE;
+    }
+    return VMRUN_EXIT_OK;
 }
 
 int cli_start(int argc, char **argv)
@@ -180,14 +200,13 @@ int cli_start(int argc, char **argv)
         profile_free(&p);
         return r;
     }
-    struct vmrun_error err = {0};
-    enum vm_outcome out = supervise_vm(&p, &o, &err);
-    if (out == VM_NOT_STARTED || out == VM_QEMU_FAILED) {
-        fprintf(stderr, "vmrun: %s\n", err.msg);
-        r = VMRUN_EXIT_FAILURE;
-    } else {
-        r = VMRUN_EXIT_OK;
-    }
+    /* Through sudo or pkexec the supervisor is out of reach of what the
+     * caller can make sudo or the terminal send (supervisor/session.h). */
+    struct foreground fg = {.p = &p, .o = &o};
+    if (trust_mode() == TRUST_DELEGATED)
+        r = supervise_in_own_session(supervise_foreground, &fg);
+    else
+        r = supervise_foreground(&fg);
     priv_target_free(&target);
     profile_free(&p);
     return r;

@@ -839,9 +839,10 @@ static void map_shmem(struct imp *im, xmlNodePtr devs)
         if (server != NULL)
             imp_note(im, server, IMPORT_NOT_SUPPORTED, "vmrun has no ivshmem server");
         imp_note(im, s, IMPORT_MANUAL_STEP,
-                 "the shared memory is /dev/shm/looking-glass-%s under vmrun, not "
-                 "/dev/shm/%s: start the Looking Glass client with -f "
-                 "/dev/shm/looking-glass-%s (%s gives the same %llu MiB)",
+                 "the shared memory is /run/vmrun/.user/%s/looking-glass under vmrun "
+                 "(a directory only the VM's user can enter), not /dev/shm/%s: start the "
+                 "Looking Glass client with -f /run/vmrun/.user/%s/looking-glass (%s gives "
+                 "the same %llu MiB)",
                  im->name, name != NULL ? name : "?", im->name, res,
                  (unsigned long long)(bytes >> 20));
     }
@@ -1016,9 +1017,10 @@ static void map_display(struct imp *im, xmlNodePtr devs)
                 imp_note(im, g, IMPORT_WARNING,
                          "becomes vmrun's \"%s\" display%s: its own address, port and options",
                          type,
-                         strcmp(type, "spice") == 0   ? " (127.0.0.1:5930, no password)"
-                         : strcmp(type, "vnc") == 0 ? " (127.0.0.1:5900 and up)"
-                                                    : "");
+                         strcmp(type, "spice") == 0 || strcmp(type, "vnc") == 0
+                             ? " (a unix socket in /run/vmrun/.user/NAME/, which only the VM's "
+                               "user can reach; no TCP port)"
+                             : "");
             }
         } else {
             imp_note(im, g, IMPORT_NOT_SUPPORTED, "vmrun's displays are spice, vnc, gtk and sdl");

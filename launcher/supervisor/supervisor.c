@@ -202,7 +202,7 @@ static int prepare_nets(struct sup *s, struct vmrun_error *err)
             say(s, "%s: tap %s on bridge %s", what, ifname, n->bridge);
             snprintf(desc, sizeof(desc), "%s: tap %s on bridge %s", what, ifname, n->bridge);
         } else {
-            r = net_tap_attach(n->tap, what, &fd, err);
+            r = net_tap_attach(n->tap, what, s->o->target, &fd, err);
             if (r < 0)
                 return r;
             snprintf(desc, sizeof(desc), "%s: tap %s", what, n->tap);

@@ -355,8 +355,10 @@ def facts(argv, hugepage=None):
     for i, memdev in enumerate(f["shmem"]):
         o = objects.get(memdev, {})
         path = o.get("mem-path", "")
-        f["shmem"][i] = (size_bytes(o.get("size", 0)),
-                         None if path.startswith("/dev/shm/") else path)
+        # libvirt's /dev/shm file and vmrun's in the VM's user directory
+        # (/run/vmrun/.user/NAME/looking-glass) are the same kind of thing.
+        own = path.startswith("/dev/shm/") or "/.user/" in path
+        f["shmem"][i] = (size_bytes(o.get("size", 0)), None if own else path)
     for o in objects.values():
         # libvirt 12 with a <numatune> names the guest's memory ram-node0.
         ram = o.get("id") in ("pc.ram", "mem") or str(o.get("id")).startswith("ram-node")
