@@ -42,6 +42,12 @@
 #                     removes it), e.g. to install in one run and test in
 #                     the next; without it, a scratch directory on disk
 #   --tmpfs           the throw-away writes in memory instead of on disk
+#   --host-run-vmrun DEST|none
+#                     where the host's /run/vmrun appears in the root
+#                     (default /run/vmrun: the machine's hugepage ledger
+#                     and lock are the host's); elsewhere or `none`, the
+#                     root's /run/vmrun is its own, as on a machine where
+#                     vmrun never ran (a test that installs vmrun there)
 #   --bind SRC[:DEST] bind SRC (a host path) at DEST in the root (default:
 #                     the same path); --bind-ro: read-only. Repeatable.
 #   --cd DIR          the working directory in the root (default /)
@@ -57,12 +63,25 @@
 # overlay), proc is mounted, /sys and /dev are recursive binds made slaves
 # (nothing done inside propagates back), /run is a tmpfs with run/lock; the
 # host's /run/lock and /run/vmrun are bound in (the machine-wide locks and
-# vmrun's hugepage ledger are the host's: the pool is one), and so are
-# /var/cache/vmrun/debs (downloaded kernel packages) and a per-suite cache
-# of apt's archives. Everything is mounted in a mount namespace of its own,
-# so even a killed run leaves no mount behind; on every exit the processes
-# still running in the root are killed and the tree is unmounted (umount -R)
-# before the scratch directory is removed.
+# vmrun's hugepage ledger are the host's: the pool is one), and so is
+# /var/cache/vmrun/debs (downloaded kernel packages).
+#
+# apt's downloaded packages: each run has an archive directory of its own
+# (apt gives up at once, without waiting, when another process holds an
+# archive directory's lock), filled at the start with hard links to the
+# suite's shared cache; what the run downloaded is linked into the cache
+# at its end. Runs of one suite at the same time neither wait for each
+# other nor download twice what one of them already had.
+#
+# A run leaves nothing behind: everything is mounted in a mount namespace
+# of its own, so the mounts go with its last process; at its end (also on
+# SIGTERM, SIGINT or SIGHUP, which COMMAND gets first and has 30 s to act
+# on) the processes still running in the root are killed, the tree is
+# unmounted and its scratch directory removed. When the run's inner half
+# is killed outright, the outer half does that; when the outer half is,
+# the inner half is told with SIGTERM. A run killed whole (SIGKILL to every
+# process) leaves its scratch directory to the next run of any suite, which
+# kills what still runs in that root and removes it.
 #
 # The cache, under $VMRUN_STACKS_DIR (default /var/cache/vmrun/stacks):
 #   SUITE/current -> gen-TIME       the generation in use (replaced atomically)
@@ -71,8 +90,11 @@
 #                                   one unused for two days is removed
 #   SUITE/gen-TIME/use.lock         held shared by every run using it
 #   SUITE/build.lock                held while a generation or layer is made
-#   apt/SUITE/                      apt's downloaded packages for SUITE
-#   .run/SUITE.PID/                 one run's scratch, removed at its end
+#   apt/SUITE/                      apt's downloaded packages for SUITE (one
+#                                   no run has used for 30 days is removed)
+#   .run/SUITE.PID/                 one run's scratch, removed at its end:
+#                                   root/ (the mount point), rw/ (the
+#                                   writes), apt/ (its archive directory)
 # The archive: $VMRUN_STACK_MIRROR (default http://deb.debian.org/debian).
 set -euo pipefail
 
@@ -173,9 +195,10 @@ build_base() {
 
 # gc SUITE [KEEP]: remove generations other than the current one that
 # nobody uses, dev layers (but KEEP) unused for two days when nobody uses
-# their generation, and scratch directories of runs that are gone.
+# their generation, downloaded packages no run used for 30 days, and what
+# runs that are gone left behind (of every suite).
 gc() {
-    local suite=$1 keep=${2:-} cur gen d pid used
+    local suite=$1 keep=${2:-} cur gen d used
     cur=$(current_gen "$suite")
     for d in "$cur"/dev-*.done; do
         [ -f "$d" ] && [ "${d%.done}" != "$keep" ] || continue
@@ -198,13 +221,56 @@ gc() {
             rm -rf --one-file-system "$gen"
         fi
     done
-    for d in "$STACKS/.run/$suite".*; do
+    # A run links what it uses (changing the file's ctime).
+    find "$STACKS/apt/$suite" -maxdepth 1 -type f -name '*.deb' -ctime +30 -delete
+    reap_runs
+}
+
+# reap_runs: the scratch directories of runs that are gone (killed whole),
+# finished for them.
+reap_runs() {
+    local d name
+    for d in "$STACKS/.run"/*.*; do
         [ -d "$d" ] || continue
-        pid=${d##*.}
-        if ! kill -0 "$pid" 2>/dev/null && ! mounted_under "$d"; then
-            rm -rf --one-file-system "$d"
+        name=${d##*/}
+        # Scratch directories are SUITE.PID; --upper's work directories
+        # SUITE.work.PID (the outer half's pid).
+        if alive "${name##*.}" || mounted_under "$d"; then
+            continue
         fi
+        case $name in
+        *.work.*) rm -rf --one-file-system "$d" ;;
+        *) finish_scratch "$d" "${name%.*}" ;;
+        esac
     done
+}
+
+# alive PID: the process runs (a zombie does not: killed runs' processes
+# may wait a while for init to reap them).
+alive() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    [ "${stat##*) }" = "${stat##*) Z}" ]
+}
+
+# finish_scratch DIR SUITE: what the end of a run does with its scratch
+# directory DIR (in any mount namespace): the processes still in its root
+# killed (every one was started by that run), its downloads kept in the
+# suite's cache, the directory removed unless something is still mounted
+# below it here.
+finish_scratch() {
+    local dir=$1 suite=$2 f
+    kill_inside "$dir/root"
+    for f in "$dir"/apt/*.deb; do
+        # apt renames a download into place once it is whole.
+        [ -f "$f" ] && [ ! -e "$STACKS/apt/$suite/${f##*/}" ] || continue
+        ln "$f" "$STACKS/apt/$suite/" 2>/dev/null || true
+    done
+    if mounted_under "$dir"; then
+        say "WARNING: $dir is still mounted; left in place"
+        return 0
+    fi
+    rm -rf --one-file-system "$dir"
 }
 
 # mounted_under DIR: is anything mounted at or below DIR (in this namespace)?
@@ -310,14 +376,18 @@ ensure() {
 
 # --- Entering a root ---------------------------------------------------
 
-# kill_inside ROOT: kill every process whose root directory is ROOT (they
-# were all started by this run) and wait for them to go.
+# kill_inside ROOT: kill every process whose root directory is ROOT or
+# below it (they were all started by the run that made ROOT) and wait for
+# them to go.
 kill_inside() {
-    local root=$1 p pids tries=0
+    local root=$1 p r pids tries=0
     while :; do
         pids=""
         for p in /proc/[0-9]*; do
-            [ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && pids="$pids ${p#/proc/}"
+            r=$(readlink "$p/root" 2>/dev/null) || continue
+            if [ "$r" = "$root" ] || [ "${r#"$root"/}" != "$r" ]; then
+                pids="$pids ${p#/proc/}"
+            fi
         done
         [ -n "$pids" ] || return 0
         [ $tries -lt 50 ] || {
@@ -331,18 +401,24 @@ kill_inside() {
     done
 }
 
+# How long COMMAND has to end after the first SIGTERM, SIGINT or SIGHUP
+# (vmrun's default shutdown.timeout is 120 s); a second signal ends it at
+# once.
+STOP_GRACE=150
+
 # enter SUITE GEN LAYER UPPER WORK [--bind...] -- COMMAND...: in a new mount
 # namespace (see __enter), mount the root and run COMMAND in it.
 enter_inner() {
     local suite=$1 gen=$2 layer=$3 upper=$4 work=$5
     shift 5
-    local binds=() cd=/ envs=() lower=() rc
+    local binds=() cd=/ envs=() lower=() host_vmrun=/run/vmrun rc
     while [ $# -gt 0 ] && [ "$1" != -- ]; do
         case $1 in
         --bind | --bind-ro) binds+=("$1" "$2") && shift ;;
         --cd) cd=$2 && shift ;;
         --env) envs+=("$2") && shift ;;
         --dev-layer) lower+=("$2") && shift ;;
+        --host-run-vmrun) host_vmrun=$2 && shift ;;
         *) die "internal: unknown option $1" ;;
         esac
         shift
@@ -353,15 +429,17 @@ enter_inner() {
     # Globals: the EXIT trap needs them after this function returned.
     scratch=$STACKS/.run/$suite.$$
     root=$scratch/root
-    mkdir -p "$root"
+    rw_tmpfs=""
+    mkdir -p "$root" "$scratch/apt/partial"
     leave() {
+        # Cleaning up is bounded: a signal does not cut it short.
+        trap '' INT TERM HUP
         kill_inside "$root"
         umount -R "$root" 2>/dev/null || umount -R -l "$root" 2>/dev/null || true
-        if mounted_under "$scratch"; then
-            say "WARNING: $scratch is still mounted; left in place"
-        else
-            rm -rf --one-file-system "$scratch"
+        if [ -n "$rw_tmpfs" ]; then
+            umount "$rw_tmpfs" 2>/dev/null || umount -l "$rw_tmpfs" 2>/dev/null || true
         fi
+        finish_scratch "$scratch" "$suite"
     }
     trap leave EXIT
     trap 'exit 130' INT
@@ -370,7 +448,10 @@ enter_inner() {
 
     if [ "$upper" = tmpfs ] || [ "$upper" = scratch ]; then
         mkdir -p "$scratch/rw"
-        [ "$upper" = tmpfs ] && mount -t tmpfs -o mode=0755 tmpfs "$scratch/rw"
+        if [ "$upper" = tmpfs ]; then
+            mount -t tmpfs -o mode=0755 tmpfs "$scratch/rw"
+            rw_tmpfs=$scratch/rw
+        fi
         upper=$scratch/rw/upper
         work=$scratch/rw/work
         mkdir -p "$upper" "$work"
@@ -384,12 +465,18 @@ enter_inner() {
     mount --rbind /dev "$root/dev"
     mount --make-rslave "$root/dev"
     mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$root/run"
-    mkdir -p "$root/run/lock" "$root/run/vmrun" /run/lock /run/vmrun
+    mkdir -p "$root/run/lock" /run/lock
     chmod 1777 "$root/run/lock"
     mount --bind /run/lock "$root/run/lock"
-    mount --bind /run/vmrun "$root/run/vmrun"
+    if [ "$host_vmrun" != none ]; then
+        mkdir -p "$root$host_vmrun" /run/vmrun
+        mount --bind /run/vmrun "$root$host_vmrun"
+    fi
+    # apt's archive directory, this run's own, starts with what the suite's
+    # runs downloaded before (finish_scratch keeps what this one adds).
     mkdir -p "$STACKS/apt/$suite" /var/cache/vmrun/debs "$root/var/cache/apt/archives" "$root/var/cache/vmrun/debs"
-    mount --bind "$STACKS/apt/$suite" "$root/var/cache/apt/archives"
+    find "$STACKS/apt/$suite" -maxdepth 1 -type f -name '*.deb' -exec ln -t "$scratch/apt" {} + 2>/dev/null || true
+    mount --bind "$scratch/apt" "$root/var/cache/apt/archives"
     mount --bind /var/cache/vmrun/debs "$root/var/cache/vmrun/debs"
     # The host's name and resolver: the root shares its network.
     cp -L /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
@@ -412,14 +499,45 @@ enter_inner() {
         fi
     done
 
-    # In the foreground: a background command would start with SIGINT
-    # ignored, which tests of signal handling would inherit.
+    # COMMAND runs in the background so that a signal reaches this shell at
+    # once (bash runs a trap only when a foreground command is done), with
+    # its standard input kept (a background command's is /dev/null) and
+    # SIGINT and SIGQUIT at their defaults (a background command starts
+    # with both ignored, which tests of signal handling would inherit).
     set +e
-    chroot "$root" /usr/bin/env -i PATH=$ROOT_PATH HOME=/root LANG=C.UTF-8 \
-        TERM="${TERM:-dumb}" DEBIAN_FRONTEND=noninteractive "${envs[@]}" \
-        /bin/sh -c 'cd "$1" && shift && exec "$@"' sh "$cd" "$@"
+    env --default-signal=INT,QUIT chroot "$root" /usr/bin/env -i PATH=$ROOT_PATH HOME=/root \
+        LANG=C.UTF-8 TERM="${TERM:-dumb}" DEBIAN_FRONTEND=noninteractive "${envs[@]}" \
+        /bin/sh -c 'cd "$1" && shift && exec "$@"' sh "$cd" "$@" <&0 &
+    cmd_pid=$!
+    stop_at=""
+    # SIGTERM and SIGHUP go on to COMMAND; SIGINT came from the terminal,
+    # which gave it to COMMAND too. COMMAND then has STOP_GRACE seconds; a
+    # second signal, or the end of the grace, kills what runs in the root.
+    stop() {
+        if [ -n "$stop_at" ]; then
+            kill_inside "$root"
+            return 0
+        fi
+        stop_at=$SECONDS
+        [ "$1" = INT ] || kill -s "$1" "$cmd_pid" 2>/dev/null || true
+    }
+    trap 'stop INT' INT
+    trap 'stop TERM' TERM
+    trap 'stop HUP' HUP
+    wait "$cmd_pid"
+    while [ -n "$stop_at" ] && kill -0 "$cmd_pid" 2>/dev/null; do
+        # A signal interrupted the wait.
+        if [ $((SECONDS - stop_at)) -ge $STOP_GRACE ]; then
+            say "COMMAND did not end within $STOP_GRACE s of the signal: killing what runs in the root"
+            kill_inside "$root"
+        fi
+        sleep 0.2
+    done
+    # Its status (bash keeps it, however often it is asked).
+    wait "$cmd_pid"
     rc=$?
     set -e
+    trap '' INT TERM HUP
     return $rc
 }
 
@@ -432,7 +550,7 @@ run_cmd() {
         --deps) deps=$2 && shift ;;
         --upper) upper=$2 && shift ;;
         --tmpfs) upper=tmpfs ;;
-        --bind | --bind-ro | --env | --cd)
+        --bind | --bind-ro | --env | --cd | --host-run-vmrun)
             [ $# -ge 2 ] || die "$1 needs a value"
             pass+=("$1" "$2") && shift
             ;;
@@ -460,13 +578,34 @@ run_cmd() {
         mkdir -p "$work"
     fi
     [ "$layer" = dev ] && pass=(--dev-layer "$gen/dev-$(deps_hash "$deps")" "${pass[@]}")
-    # The generation stays while this run uses it: flock holds the lock
-    # itself (-o), so no process in the root inherits it.
+    # The generation stays while this run uses it: this shell holds the
+    # lock, on an fd no process in the root inherits.
+    exec 7<>"$gen/use.lock"
+    flock -s 7
+    # The inner half (in its own mount namespace) gets SIGTERM if this one
+    # dies; it runs in the background so that this shell can pass a
+    # signal on at once (see enter_inner for why that needs env).
     set +e
-    flock -s -o "$gen/use.lock" "$SELF" __enter "$suite" "$gen" "$layer" "$upper" "${work:-none}" \
-        "${pass[@]}" -- "$@"
-    local rc=$?
+    setpriv --pdeathsig TERM "$SELF" __enter "$suite" "$gen" "$layer" "$upper" "${work:-none}" \
+        "${pass[@]}" -- "$@" 7>&- <&0 &
+    local inner=$! rc
+    # SIGINT came from the terminal, to the inner half as well.
+    trap : INT
+    trap 'kill -TERM "$inner" 2>/dev/null' TERM
+    trap 'kill -HUP "$inner" 2>/dev/null' HUP
+    wait "$inner"
+    while kill -0 "$inner" 2>/dev/null; do
+        wait "$inner" # until it ends: a signal interrupts the wait
+    done
+    wait "$inner"
+    rc=$?
     set -e
+    # Killed before it could clean up: its scratch directory is left.
+    if [ -d "$STACKS/.run/$suite.$inner" ]; then
+        say "the run ended without cleaning up (exit $rc): cleaning up for it"
+        finish_scratch "$STACKS/.run/$suite.$inner" "$suite"
+    fi
+    exec 7>&-
     [ -z "$work" ] || rm -rf --one-file-system "$work"
     return $rc
 }
@@ -490,7 +629,8 @@ __enter)
     # Internal: re-executed in a mount namespace of its own. The layer
     # argument is informational; a dev layer comes as --dev-layer.
     if [ "${VMRUN_STACK_IN_NS:-}" != 1 ]; then
-        exec env VMRUN_STACK_IN_NS=1 unshare --mount --propagation private -- "$SELF" __enter "$@"
+        exec env --default-signal=INT,QUIT VMRUN_STACK_IN_NS=1 \
+            unshare --mount --propagation private -- "$SELF" __enter "$@"
     fi
     unset VMRUN_STACK_IN_NS
     suite=$1 gen=$2 upper=$4 work=$5

@@ -9,6 +9,8 @@
 #   import_libvirt_compare  libvirt's own argv (private libvirtd) against
 #                           import + print-cmd, for every XML (root; ~20 s)
 #   import_keys_e2e         the profile keys import writes, end to end
+#   import_machine_types    versioned machine types against this stack's
+#                           real QEMU: import, check and start (~10 s)
 #   import_replay           the fuzz corpus (the synthetic XMLs, and the
 #                           invalid ones: XMLs libvirt refuses or beyond
 #                           the profile's limits)
@@ -35,3 +37,8 @@ vmrun_fuzz_target(import SOURCE ${CMAKE_CURRENT_SOURCE_DIR}/import/import_fuzz.c
 add_test(NAME import_keys_e2e COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/import/keys_e2e.py)
 set_tests_properties(import_keys_e2e PROPERTIES ENVIRONMENT "${VMRUN_TEST_ENV}"
                      LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 300 RUN_SERIAL TRUE)
+
+add_test(NAME import_machine_types
+         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/import/machine_types.py)
+set_tests_properties(import_machine_types PROPERTIES ENVIRONMENT "${VMRUN_TEST_ENV}"
+                     LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 300)

@@ -1,5 +1,6 @@
 /* `vmrun check`: the QEMU binary, its version against what the profile
- * needs, and the audio and display backends of this build (check.h). */
+ * needs, the profile's machine type, and the audio and display backends of
+ * this build (check.h). */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -148,6 +149,38 @@ static void check_qemu_spice(struct check_report *r, const char *qemu)
     check_hint(r, it, "%s", QEMU_SPICE_PACKAGES);
 }
 
+/* A versioned qemu.machine ("pc-q35-7.2"): this QEMU must have it. */
+static void check_qemu_machine(const struct vm_profile *p, struct check_report *r, const char *qemu)
+{
+    const char *m = p->qemu.machine;
+    struct qemu_machine_info mi;
+    struct vmrun_error e = {0};
+    if (qemu_ask_machine(qemu, m, &mi, &e) < 0) {
+        check_add(r, "qemu.machine", CHECK_WARN, "could not ask %s for its machine types: %s", qemu,
+                  e.msg);
+        return;
+    }
+    char advice[512];
+    qemu_machine_advice(advice, sizeof(advice), m, &mi);
+    if (!mi.listed) {
+        struct check_item *it =
+            check_add(r, "qemu.machine", CHECK_FAIL,
+                      "%s has no machine type \"%s\" (its q35 machine types are %s to %s): "
+                      "vmrun start refuses the profile",
+                      qemu, m, mi.oldest_q35, mi.newest_q35);
+        check_hint(r, it, "%s", advice);
+    } else if (mi.deprecated) {
+        struct check_item *it =
+            check_add(r, "qemu.machine", CHECK_WARN,
+                      "%s calls machine type \"%s\" deprecated: it warns at every start, and a "
+                      "later QEMU drops it",
+                      qemu, m);
+        check_hint(r, it, "to move on before then, %s", advice);
+    } else {
+        check_add(r, "qemu.machine", CHECK_PASS, "%s has machine type \"%s\"", qemu, m);
+    }
+}
+
 void check_qemu(const struct vm_profile *p, struct check_report *r)
 {
     const char *bin = qemu_binary_name(p);
@@ -194,6 +227,8 @@ void check_qemu(const struct vm_profile *p, struct check_report *r)
                   path, v.major, v.minor, v.micro, ma, mi);
     }
 
+    if (p->qemu.machine != NULL && strcmp(p->qemu.machine, "q35") != 0)
+        check_qemu_machine(p, r, path);
     if (p->audio.present)
         check_qemu_audio(p, r, path);
     if (p->display == VM_DISPLAY_SPICE)

@@ -10,7 +10,8 @@
  * the output, or a defect: a profile vmrun itself would refuse). Needs no
  * privileges and touches nothing; it reads the host's USB devices only to
  * carry over a USB device libvirt names by its bus and device number, and
- * through sudo or pkexec it reads only what the caller could read. */
+ * through sudo or pkexec it reads only what the caller could read; it asks
+ * QEMU (`-machine help`) whether it has a versioned machine type. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include "host/usb/usb_dev.h"
 #include "import/import.h"
 #include "priv/user_open.h"
+#include "qemu/qemu_probe.h"
 
 #define EXIT_LOSSES 3
 
@@ -51,6 +53,26 @@ static int usb_lookup(void *ctx, unsigned bus, unsigned device, char *port, size
     }
     free(devs);
     return found;
+}
+
+/* A versioned machine type: what the QEMU that will run the profile
+ * (qemu-system-x86_64 in PATH: the import writes no qemu.binary) has. */
+static void machine_lookup(void *ctx, const char *machine, struct import_machine *out)
+{
+    (void)ctx;
+    const char *qemu = "qemu-system-x86_64";
+    struct qemu_machine_info mi;
+    struct vmrun_error err = {0};
+    snprintf(out->qemu, sizeof(out->qemu), "%s", qemu);
+    if (qemu_ask_machine(qemu, machine, &mi, &err) < 0) {
+        out->has = -1;
+        snprintf(out->why, sizeof(out->why), "%s", err.msg);
+        return;
+    }
+    out->has = mi.listed;
+    out->deprecated = mi.deprecated;
+    snprintf(out->newest, sizeof(out->newest), "%s", mi.newest_q35);
+    snprintf(out->oldest, sizeof(out->oldest), "%s", mi.oldest_q35);
 }
 
 static void usage(FILE *out)
@@ -179,7 +201,7 @@ int cli_import(int argc, char **argv)
 
     struct diag_list diags = {0};
     struct import_result res;
-    const struct import_options opt = {.usb_lookup = usb_lookup};
+    const struct import_options opt = {.usb_lookup = usb_lookup, .machine_lookup = machine_lookup};
     r = import_domain(file, data, len, &opt, &res, &diags);
     if (r == -EINVAL) {
         diag_print_all(&diags, stderr);

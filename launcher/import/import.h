@@ -1,8 +1,8 @@
 /* vmrun import: a libvirt domain XML (`virsh dumpxml NAME`) turned into a
  * vmrun profile, with one note for everything that did not carry over.
  *
- * Pure: no file system, no host (but what the caller's usb_lookup, below,
- * says). The XML is read with libxml2 without
+ * Pure: no file system, no host (but what the caller's usb_lookup and
+ * machine_lookup, below, say). The XML is read with libxml2 without
  * loading any DTD or external entity, with no entity substitution and a
  * DOCTYPE refused outright (a domain XML has none), so an entity bomb is an
  * error at its first line. The profile written always passes this build's
@@ -47,6 +47,19 @@ struct import_result {
 typedef int (*import_usb_lookup)(void *ctx, unsigned bus, unsigned device, char *port,
                                  size_t port_len, char *what, size_t what_len);
 
+/* What the QEMU that will run the profile has of a versioned machine type
+ * libvirt names (<type machine='pc-q35-3.1'>): QEMU drops them six years
+ * on and has none newer than itself. */
+struct import_machine {
+    int has;         /* 1: it has it; 0: it does not; -1: it could not be asked */
+    bool deprecated; /* it has it and calls it deprecated */
+    char newest[32]; /* its newest versioned q35 type ("pc-q35-11.1"), or "" */
+    char oldest[32]; /* its oldest */
+    char qemu[64];   /* the QEMU asked, as notes name it */
+    char why[256];   /* has -1: why */
+};
+typedef void (*import_machine_lookup)(void *ctx, const char *machine, struct import_machine *out);
+
 struct import_options {
     /* Write every key the mapping knows, even those this build's profile
      * schema lacks, and skip the final validation: for tests of the
@@ -57,6 +70,10 @@ struct import_options {
      * such a device does not carry over. */
     import_usb_lookup usb_lookup;
     void *usb_ctx;
+    /* What the QEMU that will run the profile has of a versioned machine
+     * type; NULL: the type is kept as libvirt has it. */
+    import_machine_lookup machine_lookup;
+    void *machine_ctx;
 };
 
 /* Import the domain XML in data (len bytes, not necessarily NUL-ended);

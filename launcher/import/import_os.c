@@ -18,6 +18,43 @@
 #define OVMF_CODE_SB "/usr/share/OVMF/OVMF_CODE_4M.ms.fd"
 #define OVMF_VARS_SB "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"
 
+/* A versioned q35 type keeps the guest's chipset exactly as it was (what
+ * Windows ties its activation to), where the QEMU that will run it has the
+ * type (import_options.machine_lookup); where it does not (QEMU drops them
+ * six years on, and has none newer than itself), its newest versioned type,
+ * so the chipset changes once and then stays put across QEMU updates, as
+ * libvirt's did. */
+static void map_versioned_machine(struct imp *im, xmlNodePtr t, const char *machine)
+{
+    cJSON *q = imp_section(im, "qemu");
+    struct import_machine a = {.has = 1};
+    if (im->opt->machine_lookup != NULL)
+        im->opt->machine_lookup(im->opt->machine_ctx, machine, &a);
+    if (a.has == -1) {
+        imp_set_str(im, q, "machine", machine);
+        imp_note_attr(im, t, "machine", IMPORT_WARNING,
+                      "kept, though %s could not be asked whether it has it (%s): vmrun check "
+                      "says whether the QEMU that runs the VM has it",
+                      a.qemu, a.why);
+    } else if (a.has == 1) {
+        imp_set_str(im, q, "machine", machine);
+        if (a.deprecated)
+            imp_note_attr(im, t, "machine", IMPORT_WARNING,
+                          "kept; %s calls it deprecated (it warns at every start, and a later "
+                          "QEMU drops it; vmrun check then says so): \"%s\" is its newest",
+                          a.qemu, a.newest[0] != '\0' ? a.newest : "q35");
+    } else {
+        if (a.newest[0] != '\0')
+            imp_set_str(im, q, "machine", a.newest);
+        const char *to = a.newest[0] != '\0' ? a.newest : "q35";
+        imp_note_attr(im, t, "machine", IMPORT_HOST_SPECIFIC,
+                      "%s has no machine type %s (its q35 types are %s to %s): the guest gets "
+                      "%s, its newest (another version of the chipset: Windows may find new "
+                      "devices and ask to be activated again)",
+                      a.qemu, machine, a.oldest[0] != '\0' ? a.oldest : "none", to, to);
+    }
+}
+
 static void map_machine(struct imp *im, xmlNodePtr os)
 {
     xmlNodePtr t = imp_kid(os, "type");
@@ -36,7 +73,7 @@ static void map_machine(struct imp *im, xmlNodePtr os)
     bool word = n <= 64 &&
                 strspn(machine, "abcdefghijklmnopqrstuvwxyz0123456789.-") == n;
     if (word && strncmp(machine, "pc-q35-", 7) == 0)
-        imp_set_str(im, imp_section(im, "qemu"), "machine", machine);
+        map_versioned_machine(im, t, machine);
     else if (strcmp(machine, "q35") == 0)
         ; /* vmrun's default */
     else

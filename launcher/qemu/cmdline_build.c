@@ -236,9 +236,13 @@ static int build_head(struct build *b)
     if (push(b, "-S") < 0)
         return -ENOMEM;
     /* QMP is a socket vmrun connected before QEMU started (a socketpair):
-     * no socket file exists that anyone could connect to or replace. */
+     * no socket file exists that anyone could connect to or replace.
+     * `-qmp chardev:ID` puts a QMP monitor on it in every QEMU from 7.2 to
+     * 11.x without a word; `-mon chardev=ID,mode=control` draws a
+     * deprecation warning from 11 on, and the `-object monitor-qmp` that
+     * warning names does not exist before 11. */
     opt_addf(&o, "socket,id=qmp,fd=%d", h->qmp_fd);
-    if (push_opt(b, "-chardev", &o) < 0 || push2(b, "-mon", "chardev=qmp,mode=control") < 0)
+    if (push_opt(b, "-chardev", &o) < 0 || push2(b, "-qmp", "chardev:qmp") < 0)
         return -ENOMEM;
 
     if (h->sandbox) {

@@ -1,6 +1,7 @@
 /* Questions to a QEMU binary (qemu_probe.h). */
 #include "qemu/qemu_probe.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -202,6 +203,83 @@ int qemu_has_spice(const char *name, struct vmrun_error *err)
     if (r < 0)
         return r;
     return strstr(out, "spice options:") != NULL;
+}
+
+/* "pc-q35-X.Y" exactly: 1 with its version. */
+static int q35_version(const char *name, size_t len, unsigned *major, unsigned *minor)
+{
+    char word[32];
+    if (len >= sizeof(word))
+        return 0;
+    memcpy(word, name, len);
+    word[len] = '\0';
+    int end = 0;
+    return sscanf(word, "pc-q35-%u.%u%n", major, minor, &end) == 2 && (size_t)end == len &&
+           isdigit((unsigned char)word[7]);
+}
+
+void qemu_machine_parse(const char *listing, const char *machine, struct qemu_machine_info *out)
+{
+    memset(out, 0, sizeof(*out));
+    size_t want = strlen(machine);
+    unsigned lo_ma = UINT_MAX, lo_mi = 0, hi_ma = 0, hi_mi = 0;
+    bool any = false;
+    /* "Supported machines are:", then one line each: the name, blanks, a
+     * description, and "(alias of X)", "(default)", "(deprecated)". */
+    for (const char *line = listing; *line != '\0';) {
+        const char *end = strchrnul(line, '\n');
+        size_t name_len = strcspn(line, " \t\n");
+        if (name_len > (size_t)(end - line))
+            name_len = (size_t)(end - line);
+        if (name_len == want && memcmp(line, machine, want) == 0) {
+            out->listed = true;
+            out->deprecated = memmem(line, (size_t)(end - line), "(deprecated)", 12) != NULL;
+        }
+        unsigned ma, mi;
+        if (q35_version(line, name_len, &ma, &mi)) {
+            if (!any || ma < lo_ma || (ma == lo_ma && mi < lo_mi)) {
+                lo_ma = ma;
+                lo_mi = mi;
+                snprintf(out->oldest_q35, sizeof(out->oldest_q35), "%.*s", (int)name_len, line);
+            }
+            if (!any || ma > hi_ma || (ma == hi_ma && mi > hi_mi)) {
+                hi_ma = ma;
+                hi_mi = mi;
+                snprintf(out->newest_q35, sizeof(out->newest_q35), "%.*s", (int)name_len, line);
+            }
+            any = true;
+        }
+        line = *end == '\n' ? end + 1 : end;
+    }
+}
+
+int qemu_ask_machine(const char *name, const char *machine, struct qemu_machine_info *out,
+                     struct vmrun_error *err)
+{
+    /* About 3.5 KiB from QEMU 7.2 to 11.x. */
+    const size_t len = 64 * 1024;
+    cleanup_free char *listing = malloc(len);
+    if (listing == NULL)
+        return vmrun_failx(err, ENOMEM, "out of memory");
+    const char *args[] = {"-machine", "help", NULL};
+    int r = qemu_answers(name, args, listing, len, err);
+    if (r <= 0)
+        return r < 0 ? r : vmrun_failx(err, EIO, "%s -machine help failed", name);
+    qemu_machine_parse(listing, machine, out);
+    if (!out->listed && out->newest_q35[0] == '\0')
+        return vmrun_failx(err, EIO, "%s -machine help lists no q35 machine", name);
+    return 0;
+}
+
+void qemu_machine_advice(char *buf, size_t len, const char *machine,
+                         const struct qemu_machine_info *mi)
+{
+    const char *to = mi->newest_q35[0] != '\0' ? mi->newest_q35 : "q35";
+    snprintf(buf, len,
+             "set qemu.machine to \"%s\" (%s; \"q35\" follows every QEMU update): the guest "
+             "then sees another version of the chipset than %s, and Windows may find new devices "
+             "and ask to be activated again; or run a QEMU that has %s (qemu.binary)",
+             to, strcmp(to, "q35") == 0 ? "QEMU's newest" : "this QEMU's newest", machine, machine);
 }
 
 void qemu_probe_facts(const struct vm_profile *p, struct vm_host_facts *h)

@@ -1,6 +1,7 @@
 /* Read-only questions to a QEMU binary, for `vmrun check`: where it is,
- * which version it is, and which audio and display backends this build
- * has (Debian ships some as modules in a separate package). Each question is
+ * which version it is, which audio and display backends this build has
+ * (Debian ships some as modules in a separate package), and which machine
+ * types. Each question is
  * one short exec of the binary with stdin and stderr on /dev/null, bounded
  * by a timeout; nothing on the host changes. */
 #ifndef VMRUN_QEMU_PROBE_H
@@ -64,6 +65,33 @@ int qemu_has_spice(const char *name, struct vmrun_error *err);
     "install QEMU's SPICE module (Debian 13 and later: apt install qemu-system-modules-spice; "    \
     "Fedora: dnf install qemu-ui-spice-core; Arch: pacman -S qemu-ui-spice-core), or choose "      \
     "another display"
+
+/* What a QEMU's `-machine help` says of one machine type (qemu.machine). */
+struct qemu_machine_info {
+    bool listed;         /* it has the type (as a machine or an alias) */
+    bool deprecated;     /* listed "(deprecated)": it warns at every start,
+                          * and a later QEMU drops it */
+    char oldest_q35[32]; /* its oldest and newest versioned q35 types */
+    char newest_q35[32]; /* ("pc-q35-5.2", "pc-q35-11.1"); "" when none */
+};
+
+/* Read a `-machine help` listing for `machine`. Pure. */
+void qemu_machine_parse(const char *listing, const char *machine, struct qemu_machine_info *out);
+
+/* Ask the QEMU named (looked up as qemu_find_binary does) what it has of
+ * `machine`: 0 with out filled, or a negative errno with err set when it
+ * cannot be asked. QEMU drops versioned machine types six years after
+ * their release (11.x has no pc-q35 before 5.2) and lists only those of
+ * its own release and before, so a profile's versioned type, written by
+ * `vmrun import` or by hand on another host, may not be there. */
+int qemu_ask_machine(const char *name, const char *machine, struct qemu_machine_info *out,
+                     struct vmrun_error *err);
+
+/* What a profile can do about a machine type `machine` that this QEMU
+ * lacks or calls deprecated: one sentence for messages ("set qemu.machine
+ * to ..."). */
+void qemu_machine_advice(char *buf, size_t len, const char *machine,
+                         const struct qemu_machine_info *mi);
 
 /* The facts of the host that the argv takes from the QEMU binary a
  * profile runs, asked only when the profile needs the answer (each is one

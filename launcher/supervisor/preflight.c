@@ -138,11 +138,34 @@ static int check_spice(const struct vm_profile *p, struct vmrun_error *err)
     return 0;
 }
 
+/* A versioned machine type (qemu.machine "pc-q35-3.1", from `vmrun import`
+ * or another host) that this QEMU no longer, or not yet, has: QEMU would
+ * refuse it only after the host was prepared. */
+static int check_machine(const struct vm_profile *p, struct vmrun_error *err)
+{
+    const char *m = p->qemu.machine;
+    if (m == NULL || strcmp(m, "q35") == 0)
+        return 0;
+    struct qemu_machine_info mi;
+    struct vmrun_error e = {0};
+    /* A binary that cannot be asked is not a no: QEMU says it at the start. */
+    if (qemu_ask_machine(qemu_binary_name(p), m, &mi, &e) < 0 || mi.listed)
+        return 0;
+    char advice[512];
+    qemu_machine_advice(advice, sizeof(advice), m, &mi);
+    return vmrun_failx(err, ENOTSUP,
+                       "qemu.machine \"%s\": %s has no such machine type (its q35 machine "
+                       "types are %s to %s): %s",
+                       m, qemu_binary_name(p), mi.oldest_q35, mi.newest_q35, advice);
+}
+
 int vm_preflight(const struct vm_profile *p, uid_t qemu_uid, struct firmware_choice *fw,
                  struct vmrun_error *err)
 {
     int r = check_spice(p, err);
     if (r < 0)
+        return r;
+    if ((r = check_machine(p, err)) < 0)
         return r;
     r = firmware_choose(p, NULL, fw, err);
     if (r < 0)

@@ -4,6 +4,8 @@
  *
  *   SPICE      a "spice" display needs QEMU's SPICE support (a module
  *              package of its own from Debian 13 on: qemu/qemu_probe.h);
+ *   machine    a versioned qemu.machine is one this QEMU has (QEMU drops
+ *              them six years on: qemu/qemu_probe.h);
  *   firmware   chosen from the descriptors (qemu/firmware.h): a profile
  *              that contradicts the files it names is a profile error, a
  *              host without a matching build a host error;

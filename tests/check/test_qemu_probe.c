@@ -1,4 +1,4 @@
-/* qemu_probe.h: version and help-listing parsing (pure), the PATH lookup,
+/* qemu_probe.h: version, help-listing and machine-listing parsing (pure), the PATH lookup,
  * and the bounded exec, run against /bin/sh scripts written here so every
  * outcome (output, failure, a hang) is certain. */
 #include <errno.h>
@@ -68,6 +68,55 @@ static void test_help_lists(void **state)
     assert_false(qemu_help_lists(audio, "drivers"));
     assert_true(qemu_help_lists("gtk \r\n", "gtk")); /* trailing blanks */
     assert_false(qemu_help_lists("", "gtk"));
+}
+
+static void test_machine_parse(void **state)
+{
+    (void)state;
+    /* QEMU 11.1 (excerpt): old types deprecated, an alias, the default. */
+    const char *eleven = "Supported machines are:\n"
+                         "microvm              microvm (i386)\n"
+                         "pc-q35-9.2           Standard PC (Q35 + ICH9, 2009)\n"
+                         "pc-q35-8.1           Standard PC (Q35 + ICH9, 2009) (deprecated)\n"
+                         "pc-q35-5.2           Standard PC (Q35 + ICH9, 2009) (deprecated)\n"
+                         "q35                  Standard PC (Q35 + ICH9, 2009) (alias of "
+                         "pc-q35-11.1)\n"
+                         "pc-q35-11.1          Standard PC (Q35 + ICH9, 2009)\n"
+                         "pc-q35-10.0          Standard PC (Q35 + ICH9, 2009)\n"
+                         "none                 empty machine\n";
+    struct qemu_machine_info mi;
+    qemu_machine_parse(eleven, "pc-q35-9.2", &mi);
+    assert_true(mi.listed);
+    assert_false(mi.deprecated);
+    /* Numbers, not text: 11.1 is newer than 9.2 and 10.0, 5.2 the oldest. */
+    assert_string_equal(mi.newest_q35, "pc-q35-11.1");
+    assert_string_equal(mi.oldest_q35, "pc-q35-5.2");
+    qemu_machine_parse(eleven, "pc-q35-8.1", &mi);
+    assert_true(mi.listed);
+    assert_true(mi.deprecated);
+    qemu_machine_parse(eleven, "pc-q35-3.1", &mi);
+    assert_false(mi.listed);
+    qemu_machine_parse(eleven, "pc-q35-9", &mi); /* whole names only */
+    assert_false(mi.listed);
+    qemu_machine_parse(eleven, "q35", &mi);
+    assert_true(mi.listed);
+    assert_false(mi.deprecated);
+
+    /* QEMU 7.2: nothing newer than itself. */
+    const char *seven = "Supported machines are:\n"
+                        "q35                  Standard PC (Q35 + ICH9, 2009) (alias of "
+                        "pc-q35-7.2)\n"
+                        "pc-q35-7.2           Standard PC (Q35 + ICH9, 2009)\n"
+                        "pc-q35-2.10          Standard PC (Q35 + ICH9, 2009)\n"
+                        "pc-q35-2.4           Standard PC (Q35 + ICH9, 2009)\n";
+    qemu_machine_parse(seven, "pc-q35-10.1", &mi);
+    assert_false(mi.listed);
+    assert_string_equal(mi.newest_q35, "pc-q35-7.2");
+    assert_string_equal(mi.oldest_q35, "pc-q35-2.4");
+
+    qemu_machine_parse("", "pc-q35-7.2", &mi);
+    assert_false(mi.listed);
+    assert_string_equal(mi.newest_q35, "");
 }
 
 static void test_min_version(void **state)
@@ -177,7 +226,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_version), cmocka_unit_test(test_help_lists),
         cmocka_unit_test(test_min_version),   cmocka_unit_test(test_find_binary),
-        cmocka_unit_test(test_probe_output),
+        cmocka_unit_test(test_probe_output),  cmocka_unit_test(test_machine_parse),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[256];

@@ -135,8 +135,8 @@ static void test_head(void **state)
         "-S",
         "-chardev",
         "socket,id=qmp,fd=3",
-        "-mon",
-        "chardev=qmp,mode=control",
+        "-qmp",
+        "chardev:qmp",
     };
     assert_true(b.a.n > sizeof(want) / sizeof(want[0]));
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)

@@ -334,7 +334,7 @@ class VM:
             q = self.profile.setdefault("qemu", {})
             q["extra_args"] = list(q.get("extra_args", [])) + [
                 "-chardev", "socket,id=e2eqmp,path=%s,server=on,wait=off" % self.qmp_path,
-                "-mon", "chardev=e2eqmp,mode=control"]
+                "-qmp", "chardev:e2eqmp"]
         self.file = test.path(self.name + ".json")
         self.write()
         self.pids = set()

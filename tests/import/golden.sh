@@ -7,6 +7,12 @@
 # print-cmd` builds its QEMU command line (exit 0). UPDATE_GOLDEN=1 rewrites
 # the expected files instead: read the diff (git diff tests/import/expected)
 # before committing it. Runs the installed program (VMRUN_RELEASE_BIN).
+#
+# `vmrun import` asks qemu-system-x86_64 whether it has a versioned machine
+# type: here it gets QEMU 11.1's answers on every machine (fake-qemu/, first
+# in root's PATH in a mount namespace of this test's), so the recorded files
+# show all three outcomes (kept, kept but deprecated, replaced by the newest)
+# whatever QEMU this machine has; machine_types.py asks the real ones.
 set -u
 : "${VMRUN_RELEASE_BIN:?}" "${VMRUN_SOURCE_DIR:?}" "${VMRUN_BUILD_DIR:?}"
 here="$VMRUN_SOURCE_DIR/tests/import"
@@ -17,12 +23,19 @@ trap 'rm -rf "$tmp"' EXIT
 fail=0
 n=0
 cd "$here" || exit 1
+# vmrun as root looks programs up in /usr/local/sbin first (sys/child_env.h).
+import() {
+    unshare --mount --propagation private sh -c '
+        mount -t tmpfs -o mode=0755 tmpfs /usr/local/sbin &&
+        cp "$1"/qemu-system-x86_64 "$1"/machines.txt /usr/local/sbin/ && shift && exec "$@"' \
+        sh "$here/fake-qemu" "$VMRUN_RELEASE_BIN" import "$@"
+}
 for xml in corpus/*.xml synthetic/*.xml invalid/*.xml; do
     n=$((n + 1))
     dir=$(dirname "$xml")
     name=$(basename "$xml" .xml)
     mkdir -p "$tmp/$dir" "expected/$dir"
-    "$VMRUN_RELEASE_BIN" import "$xml" >"$tmp/$dir/$name.json" 2>"$tmp/$dir/$name.notes"
+    import "$xml" >"$tmp/$dir/$name.json" 2>"$tmp/$dir/$name.notes"
     rc=$?
     echo "exit $rc" >>"$tmp/$dir/$name.notes"
     if [ $rc -ne 0 ] && [ $rc -ne 3 ]; then

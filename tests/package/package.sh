@@ -120,11 +120,13 @@ fi
 
 # ---- the steps -----------------------------------------------------------------
 
-# in_root SUITE STEP ARGS...: steps.sh in a throw-away copy of SUITE's root.
+# in_root SUITE STEP ARGS...: steps.sh in a throw-away copy of SUITE's
+# root, whose /run/vmrun is its own (the package makes it); the host's is
+# at /run/vmrun-host.
 in_root() {
     local suite=$1
     shift
-    "$stack" run --layer base --tmpfs "$suite" \
+    "$stack" run --layer base --tmpfs --host-run-vmrun /run/vmrun-host "$suite" \
         --bind-ro "$here:/run/vmrun-pkgtest/bin" \
         --bind-ro "$work/files.txt:/run/vmrun-pkgtest/files.txt" \
         --bind "$work:/run/vmrun-pkgtest/work" \

@@ -63,24 +63,10 @@ gone() {
     done
 }
 
-# apt-get with no questions and a bounded wait for its locks: dpkg's is
-# this root's, but the downloaded packages' directory is shared by every
-# run of the suite's roots (scripts/stack-root.sh), and apt gives up at once
-# when another run holds it.
+# apt-get with no questions. (Each run of a root has its own archive
+# directory and dpkg database: nothing else holds their locks.)
 apt_q() {
-    local n=0 rc
-    while :; do
-        rc=0
-        apt-get -q -y -o DPkg::Lock::Timeout=300 "$@" 2>/tmp/apt.err || rc=$?
-        if [ $rc != 0 ] && grep -q "Could not get lock /var/cache/apt/archives/lock" /tmp/apt.err &&
-            [ $n -lt 120 ]; then
-            n=$((n + 1))
-            sleep 5
-            continue
-        fi
-        cat /tmp/apt.err >&2
-        return $rc
-    done
+    apt-get -q -y "$@"
 }
 
 # The package lists of a cached root can be days old; a fresh machine's
@@ -136,17 +122,10 @@ fresh_build() {
 # What the package expects of a Debian machine, and an ordinary user who
 # may run vmrun through sudo.
 setup_machine() {
-    # stack-root.sh binds the host's /run/vmrun here (its hugepage ledger);
-    # the package must find a machine of its own, whose /run/vmrun it may
-    # create and purge.
-    # The host's stays reachable at /run/vmrun-host for its lock (below).
-    if mountpoint -q /run/vmrun; then
-        mkdir -p /run/vmrun-host
-        mount --bind /run/vmrun /run/vmrun-host
-        while mountpoint -q /run/vmrun; do umount /run/vmrun; done
-    fi
-    rmdir /run/vmrun 2>/dev/null || true
-    [ ! -e /run/vmrun ] || fail "/run/vmrun is left in the root"
+    # The package must find a machine of its own, whose /run/vmrun it
+    # creates and purges: package.sh has the host's bound at /run/vmrun-host
+    # instead (its hugepage lock, below).
+    [ ! -e /run/vmrun ] || fail "the root has a /run/vmrun before the package is installed"
     fresh_lists
     # A Debian machine runs systemd (minbase has none): its tmpfiles make
     # the package's directories.
