@@ -6,7 +6,6 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "base/cleanup.h"
 #include "base/cpulist.h"
@@ -14,6 +13,7 @@
 #include "host/cpu/governor_ledger.h"
 #include "journal/opargs.h"
 #include "sys/hostfile.h"
+#include "sys/random_id.h"
 #include "sys/hostpath.h"
 
 #define OP_GOVERNOR "cpu-governor"
@@ -79,24 +79,6 @@ static int target_cpus(struct host_prep *hp, struct cpuset_bits *cpus, struct vm
     return cpu_online_set(cpus, err);
 }
 
-/* A random claim id (hex). */
-static int new_claim_id(char id[GOV_CLAIM_ID_LEN + 1], struct vmrun_error *err)
-{
-    unsigned char raw[GOV_CLAIM_ID_LEN / 2];
-    size_t got = 0;
-    while (got < sizeof(raw)) {
-        ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return vmrun_fail(err, errno, "getrandom");
-        got += (size_t)n;
-    }
-    for (size_t i = 0; i < sizeof(raw); i++)
-        snprintf(id + 2 * i, 3, "%02x", raw[i]);
-    return 0;
-}
-
 int governor_apply(struct host_prep *hp, struct vmrun_error *err)
 {
     const char *want = hp->profile->cpu.governor;
@@ -148,7 +130,7 @@ int governor_apply(struct host_prep *hp, struct vmrun_error *err)
     if ((r = gov_ledger_open(&l, err)) < 0)
         return r;
     struct gov_line claim = {.kind = 'c'};
-    if ((r = new_claim_id(claim.id, err)) < 0)
+    if ((r = random_hex_id(claim.id, GOV_CLAIM_ID_LEN, err)) < 0)
         return r;
     snprintf(claim.governor, sizeof(claim.governor), "%s", want);
     snprintf(claim.vm, sizeof(claim.vm), "%s", hp->profile->name);
@@ -256,8 +238,8 @@ int governor_claim_undo(const cJSON *args, struct vmrun_error *err)
             rr = hostfile_write(path, back);
         if (rr < 0 && rr != -ENOENT) {
             if (first == 0)
-                first = vmrun_fail(err, -rr, "restore the governor %s in %s",
-                                   back ? back : "?", path);
+                first =
+                    vmrun_fail(err, -rr, "restore the governor %s in %s", back ? back : "?", path);
             i++;
             continue;
         }

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -79,23 +78,6 @@ unsigned long hp_ledger_held(const struct hp_ledger *l, int node, unsigned page_
             sum += l->claims[i].pending ? l->claims[i].target - l->claims[i].before
                                         : l->claims[i].added;
     return sum;
-}
-
-int hp_ledger_new_id(char id[HP_CLAIM_ID_LEN + 1], struct vmrun_error *err)
-{
-    unsigned char raw[HP_CLAIM_ID_LEN / 2];
-    size_t got = 0;
-    while (got < sizeof(raw)) {
-        ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return vmrun_fail(err, errno, "getrandom");
-        got += (size_t)n;
-    }
-    for (size_t i = 0; i < sizeof(raw); i++)
-        snprintf(id + 2 * i, 3, "%02x", raw[i]);
-    return 0;
 }
 
 static int load(struct hp_ledger *l, struct vmrun_error *err)

@@ -74,9 +74,6 @@ void hp_ledger_close(struct hp_ledger *l);
 /* Write the ledger back (a new file renamed over the old one). */
 int hp_ledger_save(struct hp_ledger *l, struct vmrun_error *err);
 
-/* A new random claim id. */
-int hp_ledger_new_id(char id[HP_CLAIM_ID_LEN + 1], struct vmrun_error *err);
-
 struct hp_claim *hp_ledger_find(struct hp_ledger *l, const char *id);
 int hp_ledger_add(struct hp_ledger *l, const struct hp_claim *c, struct vmrun_error *err);
 void hp_ledger_remove(struct hp_ledger *l, struct hp_claim *c);

@@ -14,6 +14,7 @@
 #include "journal/opargs.h"
 #include "sys/hostfile.h"
 #include "sys/hostpath.h"
+#include "sys/random_id.h"
 #include "sys/seams.h"
 
 #define OP_RESERVE "hugepages-reserve"
@@ -321,7 +322,7 @@ int hugepages_reserve(struct host_prep *hp, struct hp_ledger *l, int node, unsig
     struct hp_claim c = {.node = node, .page_kb = page_kb, .pending = true, .before = before,
                          .target = target};
     snprintf(c.vm, sizeof(c.vm), "%s", hp->profile->name);
-    if ((r = hp_ledger_new_id(c.id, err)) < 0)
+    if ((r = random_hex_id(c.id, HP_CLAIM_ID_LEN, err)) < 0)
         return r;
     cJSON *args = cJSON_CreateObject();
     if (args == NULL)
