@@ -30,8 +30,10 @@ LOCK=/run/lock/vmrun-priv-attack.lock
 HOLDER=/run/lock/vmrun-priv-attack.holder
 
 take_lock() {
+    local pid
     mkdir -p /run/lock
-    rm -f "$HOLDER"
+    # The holder file may still name another tree's holder (it is that
+    # tree's way to let go): it is ours once it names our flock's child.
     flock -n "$LOCK" true 2>/dev/null ||
         echo "waiting (up to ${VMRUN_ATTACK_LOCK_WAIT:-1800} s) for $LOCK: another tree's attacks run"
     # The holder writes its pid once it has the lock, and keeps it.
@@ -39,7 +41,9 @@ take_lock() {
         sh -c 'echo $$ >"$1"; exec sleep 3600' sh "$HOLDER" </dev/null >/dev/null 2>&1 &
     local flocker=$!
     for _ in $(seq $((${VMRUN_ATTACK_LOCK_WAIT:-1800} * 10 + 50))); do
-        [ -s "$HOLDER" ] && return 0
+        pid=$(cat "$HOLDER" 2>/dev/null) || pid=""
+        [ -n "$pid" ] && [ "$(ps -o ppid= -p "$pid" 2>/dev/null | tr -d ' ')" = "$flocker" ] &&
+            return 0
         kill -0 "$flocker" 2>/dev/null || break
         sleep 0.1
     done
