@@ -93,6 +93,14 @@ void qmp_version(const struct qmp_client *c, int *major, int *minor, int *micro)
  * time gives -ETIMEDOUT. Events that arrive meanwhile are queued. */
 int qmp_execute(struct qmp_client *c, const char *cmd, cJSON *args, cJSON **ret, int timeout_ms);
 
+/* qmp_execute(), with one file descriptor passed to QEMU alongside the
+ * command (SCM_RIGHTS on the first bytes of it): what `add-fd` and `getfd`
+ * take. The socket must be a unix socket QEMU reads descriptors from (a
+ * socketpair QEMU inherited, a unix socket chardev). fd stays the caller's:
+ * QEMU receives its own copy, and the caller closes theirs when it likes. */
+int qmp_execute_fd(struct qmp_client *c, const char *cmd, cJSON *args, int fd, cJSON **ret,
+                   int timeout_ms);
+
 /* Read whatever is available on the socket without blocking (after poll()
  * said it is readable) and queue events. Returns 0, or the error that ended
  * the session (-EPIPE when QEMU closed the socket): stop polling the fd then,

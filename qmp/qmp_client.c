@@ -322,11 +322,40 @@ static int wait_until(struct qmp_client *c, long long deadline, done_fn done)
     }
 }
 
-static int send_all(struct qmp_client *c, const char *buf, size_t len, long long deadline)
+/* One send(); with pass_fd >= 0, sendmsg() with the descriptor attached
+ * (the kernel delivers it with the first byte of these). */
+static ssize_t send_some(int sock, const char *buf, size_t len, int pass_fd)
+{
+    if (pass_fd < 0)
+        return send(sock, buf, len, MSG_NOSIGNAL);
+    struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } ctl;
+    memset(&ctl, 0, sizeof(ctl));
+    struct msghdr mh = {
+        .msg_iov = &iov,
+        .msg_iovlen = 1,
+        .msg_control = ctl.buf,
+        .msg_controllen = sizeof(ctl.buf),
+    };
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+    return sendmsg(sock, &mh, MSG_NOSIGNAL);
+}
+
+/* Send buf whole; pass_fd (or -1) travels with the first bytes that go
+ * out, and only with them. */
+static int send_all(struct qmp_client *c, const char *buf, size_t len, int pass_fd,
+                    long long deadline)
 {
     size_t off = 0;
     while (off < len) {
-        ssize_t n = send(c->fd, buf + off, len - off, MSG_NOSIGNAL);
+        ssize_t n = send_some(c->fd, buf + off, len - off, off == 0 ? pass_fd : -1);
         if (n >= 0) {
             off += (size_t)n;
             continue;
@@ -361,9 +390,10 @@ static int send_all(struct qmp_client *c, const char *buf, size_t len, long long
     return 0;
 }
 
-/* Send cmd and wait for its reply until deadline. Takes args. */
-static int execute_until(struct qmp_client *c, const char *cmd, cJSON *args, cJSON **ret,
-                         long long deadline, int timeout_ms)
+/* Send cmd (with pass_fd, or -1) and wait for its reply until deadline.
+ * Takes args. */
+static int execute_until(struct qmp_client *c, const char *cmd, cJSON *args, int pass_fd,
+                         cJSON **ret, long long deadline, int timeout_ms)
 {
     cJSON *msg = cJSON_CreateObject();
     if (msg == NULL) {
@@ -395,7 +425,7 @@ static int execute_until(struct qmp_client *c, const char *cmd, cJSON *args, cJS
     c->replied = false;
     c->reply_err = 0;
     c->reply = NULL;
-    int r = send_all(c, line, len, deadline);
+    int r = send_all(c, line, len, pass_fd, deadline);
     free(line);
     if (r == 0)
         r = wait_until(c, deadline, reply_arrived);
@@ -416,6 +446,12 @@ static int execute_until(struct qmp_client *c, const char *cmd, cJSON *args, cJS
 
 int qmp_execute(struct qmp_client *c, const char *cmd, cJSON *args, cJSON **ret, int timeout_ms)
 {
+    return qmp_execute_fd(c, cmd, args, -1, ret, timeout_ms);
+}
+
+int qmp_execute_fd(struct qmp_client *c, const char *cmd, cJSON *args, int fd, cJSON **ret,
+                   int timeout_ms)
+{
     if (ret != NULL)
         *ret = NULL;
     if (c->dead != 0) {
@@ -427,7 +463,7 @@ int qmp_execute(struct qmp_client *c, const char *cmd, cJSON *args, cJSON **ret,
         return set_error(c, -EINVAL, "QMP command %s: arguments must be a JSON object",
                          cmd != NULL ? cmd : "(null)");
     }
-    return execute_until(c, cmd, args, ret, deadline_after(timeout_ms), timeout_ms);
+    return execute_until(c, cmd, args, fd, ret, deadline_after(timeout_ms), timeout_ms);
 }
 
 static int open_until(int fd, long long deadline, int timeout_ms, const char *what,
@@ -451,7 +487,7 @@ static int open_until(int fd, long long deadline, int timeout_ms, const char *wh
             set_error(c, r, "no QMP greeting from QEMU within %d ms", timeout_ms);
     }
     if (r == 0)
-        r = execute_until(c, "qmp_capabilities", NULL, NULL, deadline, timeout_ms);
+        r = execute_until(c, "qmp_capabilities", NULL, -1, NULL, deadline, timeout_ms);
     if (r < 0) {
         open_fail(r, "%s: %s", what, c->err);
         qmp_close(c);

@@ -6,6 +6,7 @@
  * and reaped on every failure path, which an assertion's longjmp would skip. */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,6 +129,62 @@ static void expect_event(struct qmp_client *c, const char *name)
     }
 }
 
+/* A descriptor passed with add-fd (SCM_RIGHTS with the command) lands in an
+ * fd set QEMU reports, and remove-fd drops it again: what vmrun's USB
+ * hot-plug rests on. Without the descriptor QEMU refuses add-fd, so the
+ * check fails if it was not passed. */
+static void pass_fd(struct qmp_client *c)
+{
+    FILE *f = tmpfile();
+    if (f == NULL) {
+        check_failed("tmpfile: %s", strerror(errno));
+        return;
+    }
+    cJSON *args = cJSON_CreateObject();
+    cJSON_AddStringToObject(args, "opaque", "vmrun-test");
+    cJSON *ret = NULL;
+    int r = qmp_execute_fd(c, "add-fd", args, fileno(f), &ret, TIMEOUT_MS);
+    fclose(f);
+    if (r < 0) {
+        check_failed("add-fd: %s", qmp_last_error(c));
+        return;
+    }
+    const cJSON *set = cJSON_GetObjectItemCaseSensitive(ret, "fdset-id");
+    double id = cJSON_IsNumber(set) ? set->valuedouble : -1;
+    cJSON_Delete(ret);
+    if (id < 0) {
+        check_failed("add-fd: no fdset-id in the reply");
+        return;
+    }
+    ret = NULL;
+    bool found = false;
+    if (qmp_execute(c, "query-fdsets", NULL, &ret, TIMEOUT_MS) < 0)
+        check_failed("query-fdsets: %s", qmp_last_error(c));
+    const cJSON *s, *fd;
+    cJSON_ArrayForEach(s, ret)
+    {
+        if (cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(s, "fdset-id")) != id)
+            continue;
+        cJSON_ArrayForEach(fd, cJSON_GetObjectItemCaseSensitive(s, "fds"))
+        {
+            const char *o = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(fd, "opaque"));
+            found = found || (o != NULL && strcmp(o, "vmrun-test") == 0);
+        }
+    }
+    cJSON_Delete(ret);
+    if (!found)
+        check_failed("query-fdsets: the passed descriptor is not in fd set %.0f", id);
+    else
+        printf("add-fd: the descriptor is in fd set %.0f\n", id);
+    args = cJSON_CreateObject();
+    cJSON_AddNumberToObject(args, "fdset-id", id);
+    if (qmp_execute(c, "remove-fd", args, NULL, TIMEOUT_MS) < 0)
+        check_failed("remove-fd: %s", qmp_last_error(c));
+    /* Without a descriptor, add-fd is refused: the check above is QEMU's. */
+    if (qmp_execute(c, "add-fd", NULL, NULL, TIMEOUT_MS) != -EREMOTEIO)
+        check_failed("add-fd without a descriptor was not refused");
+}
+
 static void quit(struct qmp_client *c)
 {
     /* QEMU replies, sends SHUTDOWN and closes the socket. */
@@ -204,6 +261,7 @@ int main(void)
     query_status(c);
     query_cpus(c);
     expect_error(c);
+    pass_fd(c);
     if (qmp_execute(c, "cont", NULL, NULL, TIMEOUT_MS) < 0)
         check_failed("cont: %s", qmp_last_error(c));
     expect_event(c, "RESUME");
