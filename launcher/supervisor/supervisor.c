@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "host/input/input.h"
 #include "host/net/tap.h"
 #include "host/tpm/tpm.h"
 #include "journal/journal.h"
@@ -27,6 +28,7 @@
 #include "priv/priv_files.h"
 #include "priv/priv_handover.h"
 #include "priv/priv_notify.h"
+#include "priv/seccomp.h"
 #include "priv/spawn.h"
 #include "qemu/cmdline.h"
 #include "qemu/ovmf_vars.h"
@@ -37,6 +39,7 @@
 #include "qmp.h"
 #include "supervisor/preflight.h"
 #include "supervisor/runtime.h"
+#include "supervisor/vm_input.h"
 #include "supervisor/vmstate.h"
 #include "sys/child_env.h"
 #include "sys/hostpath.h"
@@ -91,6 +94,7 @@ struct sup {
     struct firmware_choice fw;
     struct swtpm_proc swtpm; /* pid 0 without a TPM */
     bool tpm_died;           /* swtpm ended while QEMU ran */
+    struct input_host *input; /* NULL without input[] (host/input/input.h) */
 
     /* stop state */
     int stop_stage; /* 0 running, 1 powerdown sent, 2 quit sent, 3 killed */
@@ -537,6 +541,10 @@ static int qemu_child_setup(void *ctx, struct vmrun_error *err)
     uint64_t memlock = priv_memlock_bytes(s->p);
     if (memlock > 0 && priv_set_memlock(memlock, err) < 0)
         return -1;
+    /* QEMU reads vmrun's virtual input devices: it may not let go of
+     * their grab (host/input/input.h). */
+    if (s->input != NULL && seccomp_keep_evdev_grabs(err) < 0)
+        return -1;
     return 0;
 }
 
@@ -844,12 +852,16 @@ static int watch(struct sup *s, struct vmrun_error *err)
     for (;;) {
         if (reap_qemu(s, false))
             return 0;
-        struct pollfd pfd[2] = {
+        struct pollfd pfd[4] = {
             {.fd = s->sigfd, .events = POLLIN},
             {.fd = s->qmp != NULL ? qmp_fd(s->qmp) : -1, .events = POLLIN},
         };
+        size_t npfd = 2 + input_host_pollfds(s->input, pfd + 2, 2);
         int timeout = s->stop_stage > 0 && s->stop_stage < 3 ? ms_until(&s->deadline) : -1;
-        int r = poll(pfd, 2, timeout);
+        int itimeout = input_host_timeout_ms(s->input);
+        if (itimeout >= 0 && (timeout < 0 || itimeout < timeout))
+            timeout = itimeout;
+        int r = poll(pfd, npfd, timeout);
         if (r < 0 && errno != EINTR) {
             int e = errno;
             kill(s->qemu, SIGKILL);
@@ -859,18 +871,27 @@ static int watch(struct sup *s, struct vmrun_error *err)
         }
         if (r < 0)
             continue;
+        if (input_host_dispatch(s->input, pfd + 2, npfd - 2))
+            vm_input_publish(s->input, &s->rt);
         if (r == 0) {
-            on_deadline(s);
+            if (s->stop_stage > 0 && s->stop_stage < 3 && ms_until(&s->deadline) == 0)
+                on_deadline(s);
             continue;
         }
         if (pfd[0].revents & POLLIN) {
             struct signalfd_siginfo si;
             while (read(s->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
                 if (si.ssi_signo == SIGCHLD) {
+                    if (input_host_reap(s->input))
+                        vm_input_publish(s->input, &s->rt);
                     /* QEMU is reaped at the top of the loop. */
                     if (s->swtpm.pid > 0 && !s->tpm_died && !s->swtpm.reaped &&
                         swtpm_reap(&s->swtpm, false) && !qemu_ending(s))
                         on_swtpm_death(s);
+                    continue;
+                }
+                if (si.ssi_signo == SIGUSR1) {
+                    vm_input_on_request(s->input, &s->rt); /* `vmrun input` */
                     continue;
                 }
                 on_stop_signal(s, (int)si.ssi_signo);
@@ -981,6 +1002,7 @@ static int block_signals(struct sup *s, sigset_t *old, struct vmrun_error *err)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGUSR1);
     if (sigprocmask(SIG_BLOCK, &set, old) < 0)
         return vmrun_fail(err, errno, "block signals");
     s->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -1051,6 +1073,10 @@ enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor
     if (write_state(&s, "preparing", err) < 0)
         goto out_release;
 
+    /* The input devices the profile names, before any change. */
+    if (input_host_check(p, &s.input, say_cb, &s, err) < 0)
+        goto out_release;
+
     s.hp = (struct host_prep){
         .profile = p,
         .journal = &s.journal,
@@ -1072,7 +1098,7 @@ enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor
     /* A stop request while the host was being prepared: undo, do not start. */
     struct signalfd_siginfo si;
     while (read(s.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-        if (si.ssi_signo != SIGCHLD) {
+        if (si.ssi_signo != SIGCHLD && si.ssi_signo != SIGUSR1) {
             vmrun_failx(err, EINTR, "stopped by %s before QEMU started",
                         strsignal((int)si.ssi_signo));
             goto out_undo;
@@ -1091,6 +1117,8 @@ enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor
         goto out_undo;
     if (qemu_env_prepare(&s, err) < 0)
         goto out_undo;
+    if (vm_input_prepare(s.input, &s.hp, s.qemu_exe, &s.facts, &s.fds, err) < 0)
+        goto out_undo;
     if (qemu_build_argv(p, &s.facts, &argv, err) < 0)
         goto out_undo;
 
@@ -1105,6 +1133,8 @@ enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor
         goto out_stop_qemu;
 
     if (connect_qmp(&s, err) < 0)
+        goto out_stop_qemu;
+    if (vm_input_qemu_started(s.input, s.qemu, o->target, s.facts.input_leds, s.qmp, err) < 0)
         goto out_stop_qemu;
     if (read_threads(&s, err) < 0)
         goto out_stop_qemu;
@@ -1127,6 +1157,7 @@ enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor
         goto out_stop_qemu;
     }
     update_state(&s, "running");
+    vm_input_running(s.input, &s.rt);
     say(&s, "'%s' is running (QEMU pid %ld); Ctrl-C or 'vmrun stop %s' powers it off", p->name,
         (long)s.qemu, p->name);
     ready(&s, "ok\n");
@@ -1185,6 +1216,9 @@ out_undo:
         kill(s.qemu, SIGKILL);
         reap_qemu(&s, true);
     }
+    /* The input devices go back to the host before anything else. */
+    input_host_stop(s.input);
+    s.input = NULL;
     if (s.swtpm.pid > 0) {
         /* swtpm ends by itself once QEMU, which used it, is gone; one that
          * never served a QEMU is stopped at once. */
@@ -1214,6 +1248,7 @@ out_release : {
         runtime_release(&s.rt);
     }
 out:
+    input_host_stop(s.input); /* checked, never prepared */
     if (outcome == VM_NOT_STARTED) {
         char msg[VMRUN_ERROR_MSG_MAX + 16];
         snprintf(msg, sizeof(msg), "error: %s\n", err->msg);
