@@ -445,3 +445,72 @@ int pj_get_enum(struct pj *pj, const cJSON *obj, const char *key, const char *co
     pj_pop(pj, saved);
     return r;
 }
+
+void pj_missing(struct pj *pj, const cJSON *parent, const char *key, const char *expected)
+{
+    size_t saved = pj_push_key(pj, key);
+    pj_error(pj, parent, "required key is missing; expected %s", expected);
+    pj_pop(pj, saved);
+}
+
+bool pj_is_array(struct pj *pj, const cJSON *node, const char *expected)
+{
+    if (cJSON_IsArray(node))
+        return true;
+    char got[128];
+    pj_describe(node, got, sizeof(got));
+    pj_error(pj, node, "expected %s, got %s", expected, got);
+    return false;
+}
+
+size_t pj_array_len(const cJSON *a)
+{
+    size_t n = 0;
+    for (const cJSON *c = a->child; c != NULL; c = c->next)
+        n++;
+    return n;
+}
+
+bool pj_too_long(struct pj *pj, const cJSON *a, size_t n, size_t max)
+{
+    if (n <= max)
+        return false;
+    pj_error(pj, a, "expected at most %zu entries, got %zu", max, n);
+    return true;
+}
+
+const cJSON **pj_items(const cJSON *a, size_t *n)
+{
+    *n = pj_array_len(a);
+    const cJSON **items = calloc(*n + 1, sizeof(*items));
+    if (items == NULL)
+        return NULL;
+    size_t i = 0;
+    for (const cJSON *c = a->child; c != NULL; c = c->next)
+        items[i++] = c;
+    return items;
+}
+
+int pj_hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+bool pj_hexn(const char *s, size_t n, unsigned *out)
+{
+    unsigned v = 0;
+    for (size_t i = 0; i < n; i++) {
+        int d = pj_hexval(s[i]);
+        if (d < 0)
+            return false;
+        v = v * 16 + (unsigned)d;
+    }
+    *out = v;
+    return true;
+}

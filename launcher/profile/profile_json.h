@@ -88,4 +88,25 @@ int pj_get_string(struct pj *pj, const cJSON *obj, const char *key, unsigned fla
 int pj_get_enum(struct pj *pj, const cJSON *obj, const char *key, const char *const *names,
                 int *out);
 
+/* A required member key of parent is missing: an error at parent, with the
+ * path at key. */
+void pj_missing(struct pj *pj, const cJSON *parent, const char *key, const char *expected);
+
+/* Whether node is an array; when not, an error saying expected. */
+bool pj_is_array(struct pj *pj, const cJSON *node, const char *expected);
+/* The number of members of array (or object) a. */
+size_t pj_array_len(const cJSON *a);
+/* Caps on list lengths: far above any real machine, low enough that the
+ * checks between entries stay cheap on any input. True, after an error,
+ * when n is over max. */
+bool pj_too_long(struct pj *pj, const cJSON *a, size_t n, size_t max);
+/* a's members as a NULL-terminated array (free() it), *n their number;
+ * NULL when out of memory. */
+const cJSON **pj_items(const cJSON *a, size_t *n);
+
+/* One hex digit's value, or -1. */
+int pj_hexval(char c);
+/* Exactly n hex digits at s into *out. */
+bool pj_hexn(const char *s, size_t n, unsigned *out);
+
 #endif
