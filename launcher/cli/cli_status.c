@@ -8,7 +8,10 @@
  *            "iothreads": [{"thread", "cpus_allowed"}],
  *            "emulator": [{"thread", "name", "cpus_allowed"}],
  *            "memory": {"bytes", "hugepage_kb", "numa_node", "file", "qemu_rss_bytes"},
- *            "vfio_groups": [N, ...]}
+ *            "vfio_groups": [N, ...],
+ *            "input" (with input devices): {"side", "leds", "leds_follow_guest",
+ *                    "devices": [{"input", "match", "required", "hotkey", "virtual",
+ *                                 "attached": [{"node", "name"}]}]}}
  * state is "running", "preparing", "stopping" or "stale" (a dead supervisor;
  * cleaned up when run as root). */
 #include <dirent.h>
@@ -31,6 +34,7 @@
 #include "supervisor/recover.h"
 #include "supervisor/runtime.h"
 #include "supervisor/vmstate.h"
+#include "host/input/input.h"
 #include "sys/hostpath.h"
 
 static int read_state(const char *name, struct vm_state *st)
@@ -186,6 +190,20 @@ static cJSON *vm_json(const char *name, bool clean_stale)
     cJSON *g = cJSON_AddArrayToObject(j, "vfio_groups");
     for (size_t i = 0; i < st.n_vfio_groups; i++)
         cJSON_AddItemToArray(g, cJSON_CreateNumber(st.vfio_groups[i]));
+    /* The input devices, as the supervisor last wrote them. */
+    char ipath[PATH_MAX];
+    runtime_path(ipath, sizeof(ipath), name, INPUT_STATUS_FILE);
+    cleanup_fclose FILE *inf = fopen(ipath, "re");
+    if (inf != NULL) {
+        static char ibuf[64 * 1024];
+        size_t n = fread(ibuf, 1, sizeof(ibuf) - 1, inf);
+        ibuf[n] = '\0';
+        cJSON *in = cJSON_Parse(ibuf);
+        if (cJSON_IsObject(in))
+            cJSON_AddItemToObject(j, "input", in);
+        else
+            cJSON_Delete(in);
+    }
     return j;
 }
 
@@ -205,6 +223,47 @@ static void format_uptime(double s, char *buf, size_t len)
 {
     long t = (long)s;
     snprintf(buf, len, "%ldh%02ldm%02lds", t / 3600, (t / 60) % 60, t % 60);
+}
+
+/* input: which side has it, the LEDs, and what each entry has attached. */
+static void print_input(const cJSON *in)
+{
+    if (in == NULL)
+        return;
+    const cJSON *leds = cJSON_GetObjectItemCaseSensitive(in, "leds");
+    printf("  input       with the %s", jstr(in, "side"));
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(in, "leds_follow_guest")) &&
+        cJSON_IsObject(leds)) {
+        static const char *const names[] = {"caps_lock", "num_lock", "scroll_lock"};
+        printf("; the guest's LEDs:");
+        bool any = false;
+        for (size_t i = 0; i < 3; i++)
+            if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(leds, names[i]))) {
+                printf(" %s", names[i]);
+                any = true;
+            }
+        printf("%s", any ? "" : " none");
+    }
+    printf("\n");
+    if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(in, "error")))
+        printf("              %s\n", jstr(in, "error"));
+    const cJSON *d;
+    cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(in, "devices"))
+    {
+        printf("  input[%.0f]    %s (QEMU reads %s):", jnum(d, "input"), jstr(d, "match"),
+               jstr(d, "virtual"));
+        const cJSON *att = cJSON_GetObjectItemCaseSensitive(d, "attached");
+        if (cJSON_GetArraySize(att) == 0)
+            printf(" not plugged in");
+        const cJSON *a;
+        bool first = true;
+        cJSON_ArrayForEach(a, att)
+        {
+            printf("%s %s \"%s\"", first ? "" : ",", jstr(a, "node"), jstr(a, "name"));
+            first = false;
+        }
+        printf("\n");
+    }
 }
 
 static void print_vm(const cJSON *j)
@@ -257,6 +316,7 @@ static void print_vm(const cJSON *j)
         cJSON_ArrayForEach(v, groups) printf(" %d", v->valueint);
         printf("\n");
     }
+    print_input(cJSON_GetObjectItemCaseSensitive(j, "input"));
 }
 
 static void status_help(FILE *out)

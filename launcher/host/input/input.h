@@ -129,6 +129,10 @@ char *input_host_status_json(const struct input_host *ih);
  * a half-prepared ih; frees it. */
 void input_host_stop(struct input_host *ih);
 
+/* A line for the user, through the say callback input_host_check() got. */
+void input_host_say(const struct input_host *ih, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* The journal ops "input" and "input-mover" (plan/undo.c). */
 extern const struct journal_op input_journal_ops[];
 

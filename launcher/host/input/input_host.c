@@ -87,9 +87,7 @@ struct input_host {
     char state_dir[PATH_MAX];
 };
 
-static void say(const struct input_host *ih, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void say(const struct input_host *ih, const char *fmt, ...)
+void input_host_say(const struct input_host *ih, const char *fmt, ...)
 {
     if (ih->say == NULL)
         return;
@@ -119,21 +117,6 @@ static void ms_ts(long long ms, struct timespec *t)
     t->tv_nsec = (long)(ms % 1000) * 1000000;
 }
 
-static void entry_spec(const struct vm_input *in, struct input_spec *s)
-{
-    *s = (struct input_spec){0};
-    if (in->evdev != NULL) {
-        s->path = in->evdev;
-    } else if (!in->by_ids) {
-        s->path = in->device;
-        s->whole_device = true;
-    } else {
-        s->vendor = in->vendor;
-        s->product = in->product;
-        s->serial = in->serial;
-    }
-}
-
 /* "event3, event4" of the nodes idx[] of l. */
 static void list_events(const struct input_nodes *l, const size_t *idx, size_t n, char *buf,
                         size_t len)
@@ -156,7 +139,7 @@ static int need_uinput(struct input_host *ih, struct vmrun_error *err)
         return 0;
     if (strcmp(host_root(HOST_DEV), "/dev") != 0)
         return vmrun_failx(err, ENOENT, "%s is missing (a test root: modprobe is not run)", path);
-    say(ih, "loading the uinput module (for the VM's virtual input devices)");
+    input_host_say(ih, "loading the uinput module (for the VM's virtual input devices)");
     int r = host_modprobe("uinput", "vmrun makes the VM's virtual input devices with uinput "
                                     "(CONFIG_INPUT_UINPUT)",
                           err);
@@ -195,7 +178,7 @@ int input_host_check(const struct vm_profile *p, struct input_host **out,
         for (size_t k = 0; k < INPUT_ATTACH_MAX; k++)
             en->att[k].fd = -1;
         snprintf(en->what, sizeof(en->what), "input[%zu]", i);
-        entry_spec(en->in, &en->spec);
+        input_spec_of(en->in, &en->spec);
         input_spec_describe(&en->spec, en->desc, sizeof(en->desc));
         int hk = route_hotkey_from_name(en->in->grab_toggle);
         en->hotkey = hk < 0 ? HOTKEY_CTRL_CTRL : (enum route_hotkey)hk;
@@ -226,10 +209,10 @@ int input_host_check(const struct vm_profile *p, struct input_host **out,
         char list[1024];
         list_events(&nodes, idx, n, list, sizeof(list));
         if (n == 0)
-            say(ih, "warning: %s: no input device is %s now; the VM gets it when it is plugged in",
+            input_host_say(ih, "warning: %s: no input device is %s now; the VM gets it when it is plugged in",
                 en->what, en->desc);
         else
-            say(ih, "%s: %s is \"%s\" (%s)", en->what, en->desc, nodes.items[idx[0]].name, list);
+            input_host_say(ih, "%s: %s is \"%s\" (%s)", en->what, en->desc, nodes.items[idx[0]].name, list);
     }
     input_nodes_free(&nodes);
     return r;
@@ -279,7 +262,7 @@ static void remember(struct input_host *ih, const struct input_entry *en)
     cleanup_free char *text = cJSON_Print(all);
     cJSON_Delete(all);
     if (text != NULL && hostfile_replace(ih->state_dir, CAPS_FILE, text) < 0)
-        say(ih, "warning: cannot remember the capabilities of %s in %s", en->desc, ih->state_dir);
+        input_host_say(ih, "warning: cannot remember the capabilities of %s in %s", en->desc, ih->state_dir);
 }
 
 /* The capabilities of the entry's device: what its nodes say now, or
@@ -309,11 +292,11 @@ static void entry_caps(struct input_host *ih, struct input_entry *en,
     cJSON *all = load_remembered(ih);
     const cJSON *mine = cJSON_GetObjectItemCaseSensitive(all, en->desc);
     if (mine != NULL && input_caps_from_json(mine, &en->caps) == 0) {
-        say(ih, "%s: the virtual device is made as %s was when last seen (\"%s\")", en->what,
+        input_host_say(ih, "%s: the virtual device is made as %s was when last seen (\"%s\")", en->what,
             en->desc, en->caps.name);
     } else {
         input_caps_generic(&en->caps);
-        say(ih,
+        input_host_say(ih,
             "%s: %s was never seen: the virtual device is a generic keyboard and mouse (no "
             "absolute axes; plug a tablet in once before a start)",
             en->what, en->desc);
@@ -353,7 +336,7 @@ int input_host_prepare(struct input_host *ih, struct host_prep *hp, const char *
             return vmrun_error_prefix(err, "%s", en->what);
         cfg.uinput_fd[i] = en->vdev.fd;
         cfg.hotkey[i] = en->hotkey;
-        say(ih, "%s: the virtual device for QEMU is %s", en->what, en->vdev.node);
+        input_host_say(ih, "%s: the virtual device for QEMU is %s", en->what, en->vdev.node);
     }
     if ((r = journal_done(hp->journal, err)) < 0)
         return r;
@@ -549,7 +532,7 @@ static int attach(struct input_host *ih, size_t i, const struct input_node *nd)
     ih->next_source = (ih->next_source + 1) % ROUTE_SOURCES_MAX;
     snprintf(a->node, sizeof(a->node), "%s", nd->node);
     snprintf(a->name, sizeof(a->name), "%s", nd->name);
-    say(ih, "%s: %s (\"%s\") attached", en->what, nd->node, nd->name);
+    input_host_say(ih, "%s: %s (\"%s\") attached", en->what, nd->node, nd->name);
     return 0;
 }
 
@@ -572,7 +555,7 @@ static bool rescan(struct input_host *ih)
              * host's (said once). */
             if (strcmp(en->other, err.msg) != 0) {
                 snprintf(en->other, sizeof(en->other), "%s", err.msg);
-                say(ih, "%s: %s; the device the VM does not have stays the host's", en->what,
+                input_host_say(ih, "%s: %s; the device the VM does not have stays the host's", en->what,
                     err.msg);
             }
             continue;
@@ -618,7 +601,7 @@ int input_host_start(struct input_host *ih, struct vmrun_error *err)
     ih->uevent = uevent_open(&uerr);
     if (ih->uevent < 0) {
         ih->uevent = -1;
-        say(ih, "warning: the VM's input devices are not followed when plugged in again: %s",
+        input_host_say(ih, "warning: the VM's input devices are not followed when plugged in again: %s",
             uerr.msg);
     }
     ih->started = true;
@@ -661,7 +644,7 @@ static void detach_source(struct input_host *ih, int source, int why)
             struct attached *a = &ih->e[i].att[k];
             if (!a->used || a->source != source)
                 continue;
-            say(ih, "%s: %s (\"%s\") went away%s%s", ih->e[i].what, a->node, a->name,
+            input_host_say(ih, "%s: %s (\"%s\") went away%s%s", ih->e[i].what, a->node, a->name,
                 why != 0 && why != ENODEV ? ": " : "", why != 0 && why != ENODEV ? strerror(why) : "");
             if (a->fd >= 0)
                 close(a->fd);
@@ -689,7 +672,7 @@ static bool on_mover(struct input_host *ih)
             break;
         case IMSG_SIDE_NOW:
             if (m.value != ih->side)
-                say(ih, "input is now with the %s", side_name(m.value));
+                input_host_say(ih, "input is now with the %s", side_name(m.value));
             ih->side = m.value == ROUTE_GUEST ? ROUTE_GUEST : ROUTE_HOST;
             changed = true;
             break;
@@ -697,7 +680,7 @@ static bool on_mover(struct input_host *ih)
             for (size_t i = 0; i < ih->n; i++)
                 for (size_t k = 0; k < INPUT_ATTACH_MAX; k++)
                     if (ih->e[i].att[k].used && ih->e[i].att[k].source == m.source)
-                        say(ih, "%s: %s stays with the host: %s", ih->e[i].what,
+                        input_host_say(ih, "%s: %s stays with the host: %s", ih->e[i].what,
                             ih->e[i].att[k].node,
                             m.value == -EBUSY ? "another program holds it (EVIOCGRAB)"
                                               : strerror(-m.value));
@@ -709,7 +692,7 @@ static bool on_mover(struct input_host *ih)
         case IMSG_LED_ENDED:
             ih->led_channel = false;
             snprintf(ih->led_note, sizeof(ih->led_note), "%s", m.text);
-            say(ih, "warning: the keyboard LEDs no longer follow the guest: %s", m.text);
+            input_host_say(ih, "warning: the keyboard LEDs no longer follow the guest: %s", m.text);
             changed = true;
             break;
         default:
@@ -810,11 +793,11 @@ bool input_host_reap(struct input_host *ih)
         return false;
     ih->mover = 0;
     if (WIFSIGNALED(status))
-        say(ih, "the input mover was killed by signal %d (%s): input stays with the host for "
+        input_host_say(ih, "the input mover was killed by signal %d (%s): input stays with the host for "
                 "the rest of this run",
             WTERMSIG(status), strsignal(WTERMSIG(status)));
     else
-        say(ih, "the input mover exited (status %d): input stays with the host for the rest of "
+        input_host_say(ih, "the input mover exited (status %d): input stays with the host for the rest of "
                 "this run",
             WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     mover_lost(ih);

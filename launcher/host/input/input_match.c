@@ -122,6 +122,21 @@ void input_nodes_free(struct input_nodes *l)
     *l = (struct input_nodes){0};
 }
 
+void input_spec_of(const struct vm_input *in, struct input_spec *s)
+{
+    *s = (struct input_spec){0};
+    if (in->evdev != NULL) {
+        s->path = in->evdev;
+    } else if (!in->by_ids) {
+        s->path = in->device;
+        s->whole_device = true;
+    } else {
+        s->vendor = in->vendor;
+        s->product = in->product;
+        s->serial = in->serial;
+    }
+}
+
 void input_spec_describe(const struct input_spec *s, char *buf, size_t len)
 {
     if (s->path != NULL)

@@ -33,6 +33,7 @@
 
 #include "base/error.h"
 #include "host/input/input_caps.h"
+#include "profile/profile.h"
 
 /* One event node of the host, as sysfs describes it. */
 struct input_node {
@@ -64,6 +65,9 @@ struct input_spec {
     unsigned vendor, product;
     const char *serial; /* NULL: any */
 };
+
+/* How a profile's entry names its device. */
+void input_spec_of(const struct vm_input *in, struct input_spec *s);
 
 /* "046d:c52b", "046d:c52b:SERIAL", or a path: what the entry says, for
  * messages and as the key of what is remembered of it. */
