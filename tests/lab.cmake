@@ -60,3 +60,9 @@ foreach(t lab_handoff lab_handoff_efifb lab_health)
   set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT "VMRUN_LAB_GUEST=${CMAKE_BINARY_DIR}/guests/lab")
   set_tests_properties(${t} PROPERTIES FIXTURES_REQUIRED lab_guest)
 endforeach()
+# The VM's keyboards and mice (input[]): uinput devices of L1's own unplugged,
+# plugged in again, the hotkey, the LEDs, a crash (~60-90 s; the lab guest of
+# this checkout, which has uinput).
+vmrun_lab_test(lab_input input.sh TIMEOUT 480 WRITABLE_ROOT)
+set_property(TEST lab_input APPEND PROPERTY ENVIRONMENT "VMRUN_LAB_GUEST=${CMAKE_BINARY_DIR}/guests/lab")
+set_tests_properties(lab_input PROPERTIES FIXTURES_REQUIRED lab_guest)
