@@ -9,7 +9,7 @@
  *            "emulator": [{"thread", "name", "cpus_allowed"}],
  *            "memory": {"bytes", "hugepage_kb", "numa_node", "file", "qemu_rss_bytes"},
  *            "vfio_groups": [N, ...],
- *            "input" (with input devices): {"side", "leds", "leds_follow_guest",
+ *            "input" (with input devices): {"side", "leds", "leds_follow_guest", "moved",
  *                    "devices": [{"input", "match", "required", "hotkey", "virtual",
  *                                 "attached": [{"node", "name"}]}]}}
  * state is "running", "preparing", "stopping" or "stale" (a dead supervisor;
@@ -247,6 +247,14 @@ static void print_input(const cJSON *in)
     printf("\n");
     if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(in, "error")))
         printf("              %s\n", jstr(in, "error"));
+    const cJSON *moved = cJSON_GetObjectItemCaseSensitive(in, "moved");
+    if (moved != NULL) {
+        const cJSON *lat = cJSON_GetObjectItemCaseSensitive(moved, "added_latency_us");
+        printf("              %.0f frames moved, vmrun added p50 %.0f us, p99 %.0f us, max %.0f "
+               "us; %.0f buffer overflows\n",
+               jnum(moved, "frames"), jnum(lat, "p50"), jnum(lat, "p99"), jnum(lat, "max"),
+               jnum(moved, "dropped"));
+    }
     const cJSON *d;
     cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(in, "devices"))
     {

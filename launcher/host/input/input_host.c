@@ -39,7 +39,9 @@
 #define RETRY_MAX_MS 1000
 #define RETRY_WINDOW_MS 10000
 #define MOVER_QUIT_MS 2000
+#define STATS_EVERY_MS 5000
 #define CAPS_FILE "input-devices.json"
+#define INPUT_MOVER_NICE (-10)
 
 struct attached {
     bool used;
@@ -84,6 +86,8 @@ struct input_host {
     bool retrying;
     struct timespec retry_at, retry_until;
     unsigned retry_ms;
+    long long stats_at; /* when to ask the mover how events fared next */
+    char stats[sizeof(((struct input_msg *)0)->text)]; /* its last answer */
     char state_dir[PATH_MAX];
 };
 
@@ -326,7 +330,12 @@ int input_host_prepare(struct input_host *ih, struct host_prep *hp, const char *
     cJSON_AddStringToObject(args, "vm", ih->p->name);
     if ((r = journal_record(hp->journal, "input", args, err)) < 0)
         return r;
-    struct input_mover_cfg cfg = {.n_entries = ih->n};
+    /* Next to QEMU's main loop when the emulator is pinned; ahead of the
+     * host's ordinary work: a keystroke is a few microseconds of CPU. */
+    struct input_mover_cfg cfg = {.n_entries = ih->n,
+                                  .cpus = ih->p->cpu.emulator.cpus,
+                                  .n_cpus = ih->p->cpu.emulator.n,
+                                  .nice = INPUT_MOVER_NICE};
     for (size_t i = 0; i < ih->n; i++) {
         struct input_entry *en = &ih->e[i];
         char phys[128];
@@ -605,6 +614,7 @@ int input_host_start(struct input_host *ih, struct vmrun_error *err)
             uerr.msg);
     }
     ih->started = true;
+    ih->stats_at = now_ms() + STATS_EVERY_MS;
     if (rescan(ih))
         retry_soon(ih, true);
     struct input_msg m = {.type = IMSG_SIDE,
@@ -631,9 +641,12 @@ size_t input_host_pollfds(struct input_host *ih, struct pollfd *pfd, size_t max)
 
 int input_host_timeout_ms(const struct input_host *ih)
 {
-    if (ih == NULL || !ih->retrying)
+    if (ih == NULL || !ih->started || ih->mover_lost)
         return -1;
-    long long left = ts_ms(&ih->retry_at) - now_ms();
+    long long next = ih->stats_at;
+    if (ih->retrying && ts_ms(&ih->retry_at) < next)
+        next = ts_ms(&ih->retry_at);
+    long long left = next - now_ms();
     return left < 0 ? 0 : left > 60000 ? 60000 : (int)left;
 }
 
@@ -689,6 +702,10 @@ static bool on_mover(struct input_host *ih)
             ih->leds = m.value;
             changed = true;
             break;
+        case IMSG_STATS_NOW:
+            changed |= strcmp(ih->stats, m.text) != 0;
+            snprintf(ih->stats, sizeof(ih->stats), "%s", m.text);
+            break;
         case IMSG_LED_ENDED:
             ih->led_channel = false;
             snprintf(ih->led_note, sizeof(ih->led_note), "%s", m.text);
@@ -742,6 +759,11 @@ bool input_host_dispatch(struct input_host *ih, const struct pollfd *pfd, size_t
             changed |= on_mover(ih);
         else if (pfd[i].fd == ih->uevent)
             changed |= on_uevent(ih);
+    }
+    if (ih->started && !ih->mover_lost && now_ms() >= ih->stats_at && ih->ctl >= 0) {
+        struct input_msg m = {.type = IMSG_STATS};
+        input_msg_send(ih->ctl, &m, -1);
+        ih->stats_at = now_ms() + STATS_EVERY_MS;
     }
     if (ih->retrying && now_ms() >= ts_ms(&ih->retry_at) && !ih->mover_lost) {
         bool again = rescan(ih);
@@ -844,6 +866,20 @@ char *input_host_status_json(const struct input_host *ih)
         cJSON_AddStringToObject(j, "leds_note", ih->led_note);
     if (ih->mover_lost)
         cJSON_AddStringToObject(j, "error", "the input mover is gone: input stays with the host");
+    /* What the mover adds (input_mover.h), as it last said. */
+    unsigned long long frames, dropped;
+    long long p50, p90, p99, max;
+    if (sscanf(ih->stats, "frames=%llu p50=%lld p90=%lld p99=%lld max=%lld dropped=%llu", &frames,
+               &p50, &p90, &p99, &max, &dropped) == 6) {
+        cJSON *st = cJSON_AddObjectToObject(j, "moved");
+        cJSON_AddNumberToObject(st, "frames", (double)frames);
+        cJSON_AddNumberToObject(st, "dropped", (double)dropped);
+        cJSON *lat = cJSON_AddObjectToObject(st, "added_latency_us");
+        cJSON_AddNumberToObject(lat, "p50", (double)p50);
+        cJSON_AddNumberToObject(lat, "p90", (double)p90);
+        cJSON_AddNumberToObject(lat, "p99", (double)p99);
+        cJSON_AddNumberToObject(lat, "max", (double)max);
+    }
     cJSON *devs = cJSON_AddArrayToObject(j, "devices");
     for (size_t i = 0; i < ih->n; i++) {
         const struct input_entry *en = &ih->e[i];

@@ -6,15 +6,18 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
@@ -86,6 +89,38 @@ int input_msg_recv(int sock, struct input_msg *m, int *fd)
     return 1;
 }
 
+/* ---- what the mover adds ---------------------------------------------------- */
+
+#define HIST_US 4096 /* 1 us buckets up to 4 ms, then one for the rest */
+
+struct mover_stats {
+    uint32_t hist[HIST_US + 1];
+    uint64_t frames, dropped;
+    long long max_us;
+};
+
+static void stats_add(struct mover_stats *st, long long us)
+{
+    if (us < 0)
+        us = 0;
+    st->hist[us < HIST_US ? us : HIST_US]++;
+    if (us > st->max_us)
+        st->max_us = us;
+    st->frames++;
+}
+
+/* The bucket below which a share p (0-1) of the frames is. */
+static long long stats_pct(const struct mover_stats *st, double p)
+{
+    uint64_t want = (uint64_t)((double)st->frames * p + 0.999999), seen = 0;
+    for (long long us = 0; us <= HIST_US; us++) {
+        seen += st->hist[us];
+        if (seen >= want && want > 0)
+            return us < HIST_US ? us : st->max_us;
+    }
+    return 0;
+}
+
 /* ---- the mover's state ------------------------------------------------------ */
 
 struct mover {
@@ -98,6 +133,7 @@ struct mover {
     int vnc;                               /* -1: no LED channel */
     struct vnc_led vl;
     int guest_leds; /* VNC_LED_* bits; -1 before QEMU said */
+    struct mover_stats stats;
 };
 
 /* One instance, in the mover process only: the route is too big for a
@@ -152,7 +188,18 @@ static void take_leds(struct mover *m, unsigned source)
 static void op_to_guest(void *opaque, unsigned entry, const struct input_event *ev, size_t n)
 {
     struct mover *m = opaque;
-    if (entry < m->cfg->n_entries && write(m->cfg->uinput_fd[entry], ev, n * sizeof(*ev)) < 0) {
+    if (entry >= m->cfg->n_entries)
+        return;
+    /* From the kernel's timestamp of the frame's first event (the sources
+     * stamp with CLOCK_MONOTONIC) to now: what vmrun adds. */
+    if (n > 0 && (ev[0].input_event_sec != 0 || ev[0].input_event_usec != 0)) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long long us = ((long long)now.tv_sec - (long long)ev[0].input_event_sec) * 1000000 +
+                       now.tv_nsec / 1000 - (long long)ev[0].input_event_usec;
+        stats_add(&m->stats, us);
+    }
+    if (write(m->cfg->uinput_fd[entry], ev, n * sizeof(*ev)) < 0) {
         /* uinput takes every well-formed event; nothing to do */
     }
 }
@@ -218,6 +265,8 @@ static void on_control(struct mover *m, const struct input_msg *msg, int fd)
             return;
         }
         m->src_fd[i] = fd;
+        int clock = CLOCK_MONOTONIC;
+        ioctl(fd, EVIOCSCLOCKID, &clock);
         uint8_t leds[INPUT_BITS_BYTES(LED_MAX)] = {0};
         m->src_leds[i] = ioctl(fd, EVIOCGBIT(EV_LED, sizeof(leds)), leds) >= 0 &&
                          (input_bit(leds, LED_NUML) || input_bit(leds, LED_CAPSL) ||
@@ -245,6 +294,15 @@ static void on_control(struct mover *m, const struct input_msg *msg, int fd)
         else
             tell(m, IMSG_SIDE_NOW, -1, m->route.side, NULL);
         break;
+    case IMSG_STATS: {
+        const struct mover_stats *st = &m->stats;
+        struct input_msg r = {.type = IMSG_STATS_NOW};
+        snprintf(r.text, sizeof(r.text), "frames=%llu p50=%lld p90=%lld p99=%lld max=%lld dropped=%llu",
+                 (unsigned long long)st->frames, stats_pct(st, 0.5), stats_pct(st, 0.9),
+                 stats_pct(st, 0.99), st->max_us, (unsigned long long)st->dropped);
+        input_msg_send(m->ctl, &r, -1);
+        break;
+    }
     case IMSG_LEDS:
         if (fd >= 0 && m->vnc < 0) {
             m->vnc = fd;
@@ -273,8 +331,11 @@ static void on_source(struct mover *m, unsigned i)
         tell(m, IMSG_GONE, (int)i, e, NULL);
         return;
     }
-    for (size_t k = 0; k < (size_t)n / sizeof(ev[0]); k++)
+    for (size_t k = 0; k < (size_t)n / sizeof(ev[0]); k++) {
+        if (ev[k].type == EV_SYN && ev[k].code == SYN_DROPPED)
+            m->stats.dropped++;
         route_event(&m->route, i, &ev[k]);
+    }
 }
 
 static void end_leds(struct mover *m, const char *why)
@@ -387,6 +448,21 @@ static int keep_only(const int *keep, size_t n)
     return 0;
 }
 
+/* Before the privileges go: the CPUs and the priority (input_mover.h). */
+static void placement(const struct input_mover_cfg *cfg)
+{
+    if (cfg->n_cpus > 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        for (size_t i = 0; i < cfg->n_cpus; i++)
+            if (cfg->cpus[i] >= 0 && cfg->cpus[i] < CPU_SETSIZE)
+                CPU_SET(cfg->cpus[i], &set);
+        sched_setaffinity(0, sizeof(set), &set);
+    }
+    if (cfg->nice != 0)
+        setpriority(PRIO_PROCESS, 0, cfg->nice);
+}
+
 static int drop_privileges(struct vmrun_error *err)
 {
     /* uid 0 stays (see input_mover.h); every capability goes, the
@@ -418,6 +494,7 @@ static int drop_privileges(struct vmrun_error *err)
         EVIOCGKEY(ROUTE_KEY_BYTES),
         EVIOCGLED(INPUT_BITS_BYTES(LED_MAX)),
         EVIOCGBIT(EV_LED, INPUT_BITS_BYTES(LED_MAX)),
+        EVIOCSCLOCKID,
     };
     return seccomp_allow_only(calls, ARRAY_SIZE(calls), ioctls, ARRAY_SIZE(ioctls), err);
 }
@@ -438,6 +515,7 @@ static _Noreturn void mover_main(const struct input_mover_cfg *cfg, int ctl, pid
     keep[nk++] = ctl;
     for (size_t i = 0; i < cfg->n_entries; i++)
         keep[nk++] = cfg->uinput_fd[i];
+    placement(cfg);
     int r = keep_only(keep, nk);
     if (r < 0)
         vmrun_fail(&err, -r, "the input mover could not close what it does not need");

@@ -25,7 +25,15 @@
  * vnc_led.h) is parsed as untrusted, with every length bounded.
  *
  * It talks with the supervisor over a SOCK_SEQPACKET socket pair, one
- * struct input_msg per message, descriptors passed with SCM_RIGHTS. */
+ * struct input_msg per message, descriptors passed with SCM_RIGHTS.
+ *
+ * It measures what it adds: for each frame passed to the guest, the time
+ * from the kernel's timestamp of its first event (CLOCK_MONOTONIC, asked
+ * of every source) to the moment it writes the frame into the virtual
+ * device, in a histogram of microseconds; and the times a source's buffer
+ * overflowed (SYN_DROPPED: events lost before the mover read them). QEMU
+ * reads the virtual device as it would have read the physical one, so
+ * this is the latency vmrun adds. `vmrun status` shows it. */
 #ifndef VMRUN_INPUT_MOVER_H
 #define VMRUN_INPUT_MOVER_H
 
@@ -42,6 +50,7 @@ enum input_msg_type {
     IMSG_SIDE,       /* value: ROUTE_HOST, ROUTE_GUEST, or IMSG_TOGGLE */
     IMSG_LEDS,       /* + fd: the VNC socket to QEMU (vnc_led.h) */
     IMSG_QUIT,       /* give everything back and exit */
+    IMSG_STATS,      /* how events fared so far (IMSG_STATS_NOW) */
     /* mover -> supervisor */
     IMSG_GONE = 100,  /* source: its node went away; value: the errno */
     IMSG_SIDE_NOW,    /* value: the side input is on now */
@@ -49,6 +58,7 @@ enum input_msg_type {
     IMSG_LED_STATE,   /* value: the guest's LEDs (VNC_LED_* bits) */
     IMSG_LED_ENDED,   /* text: why the LEDs no longer follow the guest */
     IMSG_READY,       /* set up; value: 0, or a negative errno with text saying why not */
+    IMSG_STATS_NOW,   /* text: "frames=N p50=US p90=US p99=US max=US dropped=N" */
 };
 
 #define IMSG_TOGGLE 2
@@ -64,6 +74,13 @@ struct input_mover_cfg {
     size_t n_entries;
     int uinput_fd[ROUTE_ENTRIES_MAX];              /* each entry's virtual device */
     enum route_hotkey hotkey[ROUTE_ENTRIES_MAX];  /* each entry's grab_toggle */
+    /* Where it runs: the CPUs of QEMU's emulator threads, which read what
+     * it writes (cpu.pin.emulator), or n_cpus 0 for anywhere; and ahead of
+     * the host's ordinary work (nice), so that a busy host delays no
+     * keystroke. */
+    const int *cpus;
+    size_t n_cpus;
+    int nice;
 };
 
 /* Fork the mover and wait until it has dropped its privileges. 0 with

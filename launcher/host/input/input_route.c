@@ -119,10 +119,9 @@ static void append(struct route *r, struct route_source *s, const struct input_e
 {
     if (s->n + 1 >= ROUTE_FRAME_MAX)
         flush(r, s); /* a frame longer than any keyboard or mouse sends */
-    s->frame[s->n] = *ev;
-    s->frame[s->n].time.tv_sec = 0;
-    s->frame[s->n].time.tv_usec = 0;
-    s->n++;
+    /* The kernel's timestamp stays: uinput ignores it, and the mover
+     * measures from it how long an event took through vmrun. */
+    s->frame[s->n++] = *ev;
 }
 
 /* Release in the guest every key a source gave it (the key stays down in

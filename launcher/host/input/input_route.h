@@ -63,7 +63,9 @@ const char *route_hotkey_name(enum route_hotkey hk);
 
 /* What the state machine does to the world. */
 struct route_ops {
-    /* Write a frame (ending in SYN_REPORT) to an entry's virtual device. */
+    /* Write a frame (ending in SYN_REPORT) to an entry's virtual device.
+     * Events read from a source keep the kernel's timestamp; the releases
+     * the route makes up have none (0). */
     void (*to_guest)(void *opaque, unsigned entry, const struct input_event *ev, size_t n);
     /* Inject events into a source (the host's releases; ends in SYN_REPORT). */
     void (*to_host)(void *opaque, unsigned source, const struct input_event *ev, size_t n);
