@@ -48,8 +48,9 @@ static void check_entry(struct check_report *r, size_t i, const struct vm_input 
                        "no input device is %s now%s", what,
                        in->required ? ", and the entry is required"
                                     : ": the VM gets it when it is plugged in");
-        check_hint(r, it, "plug it in; `ls -l /dev/input/by-id` and `cat /proc/bus/input/devices` "
-                          "list what the host has");
+        check_hint(r, it,
+                   "plug it in; `ls -l /dev/input/by-id` and `cat /proc/bus/input/devices` "
+                   "list what the host has");
         return;
     }
     char list[512] = "";
@@ -59,13 +60,15 @@ static void check_entry(struct check_report *r, size_t i, const struct vm_input 
         it = check_add(r, name, CHECK_WARN,
                        "%s is \"%s\", but its number changes when it is plugged in again", what,
                        nodes->items[idx[0]].name);
-        check_hint(r, it, "name it by a path under /dev/input/by-id, or as \"device\": "
-                          "\"%04x:%04x\"",
+        check_hint(r, it,
+                   "name it by a path under /dev/input/by-id, or as \"device\": "
+                   "\"%04x:%04x\"",
                    nodes->items[idx[0]].vendor, nodes->items[idx[0]].product);
         return;
     }
-    check_add(r, name, CHECK_PASS, "%s is \"%s\" (%s); QEMU reads a virtual device vmrun makes "
-                                   "for it",
+    check_add(r, name, CHECK_PASS,
+              "%s is \"%s\" (%s); QEMU reads a virtual device vmrun makes "
+              "for it",
               what, nodes->items[idx[0]].name, list);
 }
 
@@ -125,8 +128,8 @@ void check_input(const struct vm_profile *p, struct check_report *r)
     const char *args[] = {"-vnc", "none", "-version", NULL};
     char out[256];
     struct vmrun_error perr = {0};
-    if (qemu_probe_output(p->qemu.binary != NULL ? p->qemu.binary : "qemu-system-x86_64", args,
-                          out, sizeof(out), &perr) == 0) {
+    if (qemu_probe_output(p->qemu.binary != NULL ? p->qemu.binary : "qemu-system-x86_64", args, out,
+                          sizeof(out), &perr) == 0) {
         check_add(r, "input: LEDs", CHECK_PASS,
                   "QEMU has VNC: the keyboard LEDs follow the guest while it has input");
     } else {

@@ -120,8 +120,8 @@ int seccomp_keep_evdev_grabs(struct vmrun_error *err)
     return install(&p, err);
 }
 
-int seccomp_allow_only(const int *nrs, size_t n_nrs, const unsigned long *ioctls,
-                       size_t n_ioctls, struct vmrun_error *err)
+int seccomp_allow_only(const int *nrs, size_t n_nrs, const unsigned long *ioctls, size_t n_ioctls,
+                       struct vmrun_error *err)
 {
     struct prog p = {.n = 0};
     prologue(&p);

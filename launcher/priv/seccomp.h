@@ -23,7 +23,7 @@ int seccomp_keep_evdev_grabs(struct vmrun_error *err);
  * ioctls, mmap without PROT_EXEC and fcntl's F_GETFL/F_SETFL/F_GETFD/F_SETFD
  * when the list names them; any other call kills the process. For a
  * process that only moves data between descriptors it was given. */
-int seccomp_allow_only(const int *nrs, size_t n_nrs, const unsigned long *ioctls,
-                       size_t n_ioctls, struct vmrun_error *err);
+int seccomp_allow_only(const int *nrs, size_t n_nrs, const unsigned long *ioctls, size_t n_ioctls,
+                       struct vmrun_error *err);
 
 #endif

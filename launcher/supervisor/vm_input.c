@@ -29,8 +29,7 @@ int vm_input_prepare(struct input_host *ih, struct host_prep *hp, const char *qe
         return r;
     for (size_t i = 0; i < hp->profile->n_inputs && i < VM_INPUTS_MAX; i++) {
         char what[96];
-        snprintf(what, sizeof(what), "input[%zu]: the virtual input device vmrun made (O_PATH)",
-                 i);
+        snprintf(what, sizeof(what), "input[%zu]: the virtual input device vmrun made (O_PATH)", i);
         int target = qemu_fds_add(fds, input_host_qemu_fd(ih, i), what);
         if (target != facts->input_fd[i])
             return vmrun_failx(err, EINVAL,
@@ -71,8 +70,8 @@ static int open_leds(struct input_host *ih, struct qmp_client *qmp, struct vmrun
     return 0;
 }
 
-int vm_input_qemu_started(struct input_host *ih, pid_t qemu, const struct priv_target *t,
-                          bool leds, struct qmp_client *qmp, struct vmrun_error *err)
+int vm_input_qemu_started(struct input_host *ih, pid_t qemu, const struct priv_target *t, bool leds,
+                          struct qmp_client *qmp, struct vmrun_error *err)
 {
     if (ih == NULL)
         return 0;
@@ -82,8 +81,7 @@ int vm_input_qemu_started(struct input_host *ih, pid_t qemu, const struct priv_t
         return r;
     struct vmrun_error lerr = {0};
     if (leds && open_leds(ih, qmp, &lerr) < 0)
-        input_host_say(ih, "warning: the keyboard LEDs will not follow the guest: %s",
-                        lerr.msg);
+        input_host_say(ih, "warning: the keyboard LEDs will not follow the guest: %s", lerr.msg);
     return 0;
 }
 

@@ -32,8 +32,8 @@ int vm_input_prepare(struct input_host *ih, struct host_prep *hp, const char *qe
 /* QEMU answers on QMP: the devices are QEMU's alone from now on
  * (input_host_qemu_started), and the LED channel is opened (a failure
  * there is only said). */
-int vm_input_qemu_started(struct input_host *ih, pid_t qemu, const struct priv_target *t,
-                          bool leds, struct qmp_client *qmp, struct vmrun_error *err);
+int vm_input_qemu_started(struct input_host *ih, pid_t qemu, const struct priv_target *t, bool leds,
+                          struct qmp_client *qmp, struct vmrun_error *err);
 
 /* The VM runs: input goes to the guest, the status is published. */
 void vm_input_running(struct input_host *ih, const struct vm_runtime *rt);

@@ -20,8 +20,9 @@ unsigned long long proc_start_time(pid_t pid)
     if (p == NULL)
         return 0;
     unsigned long long t = 0;
-    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d "
-                      "%llu",
+    if (sscanf(p + 2,
+               "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d "
+               "%llu",
                &t) != 1)
         return 0;
     return t;

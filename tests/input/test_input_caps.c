@@ -118,21 +118,23 @@ static int parse(const char *text)
 static void test_damaged(void **state)
 {
     (void)state;
-    assert_int_equal(parse("{\"name\":\"k\",\"id\":[3,1,2,3],\"ev\":\"0300\",\"key\":\"00ff\"}"), 0);
+    assert_int_equal(parse("{\"name\":\"k\",\"id\":[3,1,2,3],\"ev\":\"0300\",\"key\":\"00ff\"}"),
+                     0);
     const char *bad[] = {
         "[]",
-        "{\"id\":[3,1,2,3]}",                                        /* no name */
-        "{\"name\":\"a\\u0007b\",\"id\":[3,1,2,3]}",                  /* a control character */
-        "{\"name\":\"k\",\"id\":[3,1,2]}",                             /* three ids */
-        "{\"name\":\"k\",\"id\":[3,1,2,65536]}",                       /* out of range */
-        "{\"name\":\"k\",\"id\":[3,1,2,1.5]}",                         /* not whole */
-        "{\"name\":\"k\",\"id\":[3,1,2,3],\"key\":\"0\"}",             /* odd hex */
-        "{\"name\":\"k\",\"id\":[3,1,2,3],\"key\":\"zz\"}",            /* not hex */
-        "{\"name\":\"k\",\"id\":[3,1,2,3],\"rel\":\"000000\"}",        /* longer than REL_MAX */
-        "{\"name\":\"k\",\"id\":[3,1,2,3],\"key\":7}",                 /* not a string */
-        "{\"name\":\"k\",\"id\":[3,1,2,3],\"abs\":\"01\"}",            /* an axis without range */
+        "{\"id\":[3,1,2,3]}",                                            /* no name */
+        "{\"name\":\"a\\u0007b\",\"id\":[3,1,2,3]}",                     /* a control character */
+        "{\"name\":\"k\",\"id\":[3,1,2]}",                               /* three ids */
+        "{\"name\":\"k\",\"id\":[3,1,2,65536]}",                         /* out of range */
+        "{\"name\":\"k\",\"id\":[3,1,2,1.5]}",                           /* not whole */
+        "{\"name\":\"k\",\"id\":[3,1,2,3],\"key\":\"0\"}",               /* odd hex */
+        "{\"name\":\"k\",\"id\":[3,1,2,3],\"key\":\"zz\"}",              /* not hex */
+        "{\"name\":\"k\",\"id\":[3,1,2,3],\"rel\":\"000000\"}",          /* longer than REL_MAX */
+        "{\"name\":\"k\",\"id\":[3,1,2,3],\"key\":7}",                   /* not a string */
+        "{\"name\":\"k\",\"id\":[3,1,2,3],\"abs\":\"01\"}",              /* an axis without range */
         "{\"name\":\"k\",\"id\":[3,1,2,3],\"absinfo\":[[0,0,1,0,0,0]]}", /* a range without axis */
-        "{\"name\":\"k\",\"id\":[3,1,2,3],\"abs\":\"01\",\"absinfo\":[[0,5,1,0,0,0]]}", /* min>max */
+        "{\"name\":\"k\",\"id\":[3,1,2,3],\"abs\":\"01\",\"absinfo\":[[0,5,1,0,0,0]]}", /* min>max
+                                                                                         */
         "{\"name\":\"k\",\"id\":[3,1,2,3],\"abs\":\"01\",\"absinfo\":[[0,0,1,0,0,0],"
         "[0,0,1,0,0,0]]}", /* twice */
         "{\"name\":\"k\",\"id\":[3,1,2,3],\"abs\":\"01\",\"absinfo\":[[64,0,1,0,0,0]]}",

@@ -13,6 +13,7 @@
 
 #include "host/input/vnc_led.h"
 
+/* clang-format off */
 static const uint8_t greeting[] = "RFB 003.008\n";
 static const uint8_t security[] = {1, 1, 0, 0, 0, 0}; /* one type: None; then result 0 */
 static const uint8_t server_init[] = {0x02, 0x80, 0x01, 0xe0, /* 640x480 */
@@ -34,6 +35,8 @@ static const uint8_t after[] = {
     1,          0, 0, 0, 0, 1, 1, 2, 3, 4, 5, 6,                     /* a colour map of one */
     LED_UPDATE(2),                                                   /* the same again */
 };
+
+/* clang-format on */
 
 static uint8_t stream[512];
 static size_t stream_len;
@@ -78,10 +81,10 @@ static void conversation(size_t step)
     size_t rlen = 0, nstates = 0;
     int states[16];
     feed(&v, 0, stream_len, step, replies, &rlen, states, &nstates);
-    static const uint8_t want[] = {'R', 'F', 'B', ' ', '0', '0', '3', '.', '0', '0', '8', '\n',
-                                   1, /* security None */
-                                   1, /* ClientInit: shared */
-                                   2, 0, 0, 1, 0xff, 0xff, 0xfe, 0xfb /* SetEncodings: LEDs */};
+    static const uint8_t want[] = {
+        'R', 'F', 'B', ' ', '0',  '0',  '3',  '.', '0', '0', '8', '\n', 1, /* security None */
+        1,                                                                 /* ClientInit: shared */
+        2,   0,   0,   1,   0xff, 0xff, 0xfe, 0xfb /* SetEncodings: LEDs */};
     assert_int_equal(rlen, sizeof(want));
     assert_memory_equal(replies, want, sizeof(want));
     /* 0 (the state at once), caps, caps+num, num; the repeat of num is no
@@ -138,7 +141,7 @@ static void test_refusals(void **state)
     (void)state;
     size_t ready = 12 + sizeof(security) + sizeof(server_init);
     refused((const uint8_t *)"HTTP/1.1 200", 12, 0, "RFB");
-    refused((const uint8_t *)"\0\0\0\x0a", 4, 12, "refused");            /* no types: reason */
+    refused((const uint8_t *)"\0\0\0\x0a", 4, 12, "refused"); /* no types: reason */
     refused((const uint8_t *)"\x02\x02\x10", 3, 12, "without authentication");
     refused((const uint8_t *)"\x01\x01\0\0\0\x01", 6, 12, "refused"); /* result 1 */
     refused((const uint8_t *)"\x63", 1, ready, "did not ask for");

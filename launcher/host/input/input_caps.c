@@ -210,9 +210,7 @@ static int unhex(const cJSON *j, const char *key, uint8_t *bits, size_t len)
         unsigned byte = 0;
         for (int k = 0; k < 2; k++) {
             char ch = s[2 * i + (size_t)k];
-            int d = ch >= '0' && ch <= '9'   ? ch - '0'
-                    : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-                                             : -1;
+            int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
             if (d < 0)
                 return -EINVAL;
             byte = byte * 16 + (unsigned)d;
@@ -253,8 +251,10 @@ int input_caps_from_json(const cJSON *j, struct input_caps *c)
             return -EINVAL;
     c->id = (struct input_id){(uint16_t)v[0], (uint16_t)v[1], (uint16_t)v[2], (uint16_t)v[3]};
     if (unhex(j, "ev", c->ev, sizeof(c->ev)) < 0 || unhex(j, "key", c->key, sizeof(c->key)) < 0 ||
-        unhex(j, "rel", c->rel, sizeof(c->rel)) < 0 || unhex(j, "abs", c->abs, sizeof(c->abs)) < 0 ||
-        unhex(j, "msc", c->msc, sizeof(c->msc)) < 0 || unhex(j, "led", c->led, sizeof(c->led)) < 0 ||
+        unhex(j, "rel", c->rel, sizeof(c->rel)) < 0 ||
+        unhex(j, "abs", c->abs, sizeof(c->abs)) < 0 ||
+        unhex(j, "msc", c->msc, sizeof(c->msc)) < 0 ||
+        unhex(j, "led", c->led, sizeof(c->led)) < 0 ||
         unhex(j, "prop", c->prop, sizeof(c->prop)) < 0)
         return -EINVAL;
     /* Every axis has its range, and every range an axis. */

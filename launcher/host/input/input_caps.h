@@ -52,7 +52,7 @@ static inline void input_bit_set(uint8_t *bits, unsigned n, bool on)
     if (on)
         bits[n / 8] |= (uint8_t)(1u << (n % 8));
     else
-        bits[n / 8] &= (uint8_t)~(1u << (n % 8));
+        bits[n / 8] &= (uint8_t) ~(1u << (n % 8));
 }
 
 /* Read the capabilities of an open evdev device. 0 or a negative errno

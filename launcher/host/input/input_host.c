@@ -45,9 +45,9 @@
 
 struct attached {
     bool used;
-    int source;   /* the mover's number for it */
+    int source; /* the mover's number for it */
     dev_t rdev;
-    int fd;       /* vmrun's copy: lets go of the grab if the mover dies */
+    int fd; /* vmrun's copy: lets go of the grab if the mover dies */
     char node[128];
     char name[INPUT_NAME_MAX];
 };
@@ -144,8 +144,9 @@ static int need_uinput(struct input_host *ih, struct vmrun_error *err)
     if (strcmp(host_root(HOST_DEV), "/dev") != 0)
         return vmrun_failx(err, ENOENT, "%s is missing (a test root: modprobe is not run)", path);
     input_host_say(ih, "loading the uinput module (for the VM's virtual input devices)");
-    int r = host_modprobe("uinput", "vmrun makes the VM's virtual input devices with uinput "
-                                    "(CONFIG_INPUT_UINPUT)",
+    int r = host_modprobe("uinput",
+                          "vmrun makes the VM's virtual input devices with uinput "
+                          "(CONFIG_INPUT_UINPUT)",
                           err);
     if (r < 0)
         return r;
@@ -172,9 +173,16 @@ int input_host_check(const struct vm_profile *p, struct input_host **out,
         free(e);
         return vmrun_failx(err, ENOMEM, "out of memory");
     }
-    *ih = (struct input_host){.p = p, .say = sayf, .say_opaque = say_opaque, .n = p->n_inputs,
-                              .e = e, .ctl = -1, .uevent = -1, .side = ROUTE_HOST,
-                              .want_side = -1, .leds = -1};
+    *ih = (struct input_host){.p = p,
+                              .say = sayf,
+                              .say_opaque = say_opaque,
+                              .n = p->n_inputs,
+                              .e = e,
+                              .ctl = -1,
+                              .uevent = -1,
+                              .side = ROUTE_HOST,
+                              .want_side = -1,
+                              .leds = -1};
     for (size_t i = 0; i < ih->n; i++) {
         struct input_entry *en = &e[i];
         en->in = &p->inputs[i];
@@ -189,6 +197,12 @@ int input_host_check(const struct vm_profile *p, struct input_host **out,
     }
     *out = ih;
 
+    /* Root opens the devices and makes the virtual ones: an ordinary
+     * user's vmrun has neither /dev/uinput nor the inhibit switch. */
+    if (geteuid() != 0)
+        return vmrun_failx(err, EPERM,
+                           "input devices need vmrun to run as root (sudo vmrun ...): it opens "
+                           "the keyboards and makes the VM's virtual input devices");
     int r = need_uinput(ih, err);
     if (r < 0)
         return r;
@@ -213,10 +227,12 @@ int input_host_check(const struct vm_profile *p, struct input_host **out,
         char list[1024];
         list_events(&nodes, idx, n, list, sizeof(list));
         if (n == 0)
-            input_host_say(ih, "warning: %s: no input device is %s now; the VM gets it when it is plugged in",
+            input_host_say(
+                ih, "warning: %s: no input device is %s now; the VM gets it when it is plugged in",
                 en->what, en->desc);
         else
-            input_host_say(ih, "%s: %s is \"%s\" (%s)", en->what, en->desc, nodes.items[idx[0]].name, list);
+            input_host_say(ih, "%s: %s is \"%s\" (%s)", en->what, en->desc,
+                           nodes.items[idx[0]].name, list);
     }
     input_nodes_free(&nodes);
     return r;
@@ -266,7 +282,8 @@ static void remember(struct input_host *ih, const struct input_entry *en)
     cleanup_free char *text = cJSON_Print(all);
     cJSON_Delete(all);
     if (text != NULL && hostfile_replace(ih->state_dir, CAPS_FILE, text) < 0)
-        input_host_say(ih, "warning: cannot remember the capabilities of %s in %s", en->desc, ih->state_dir);
+        input_host_say(ih, "warning: cannot remember the capabilities of %s in %s", en->desc,
+                       ih->state_dir);
 }
 
 /* The capabilities of the entry's device: what its nodes say now, or
@@ -296,11 +313,12 @@ static void entry_caps(struct input_host *ih, struct input_entry *en,
     cJSON *all = load_remembered(ih);
     const cJSON *mine = cJSON_GetObjectItemCaseSensitive(all, en->desc);
     if (mine != NULL && input_caps_from_json(mine, &en->caps) == 0) {
-        input_host_say(ih, "%s: the virtual device is made as %s was when last seen (\"%s\")", en->what,
-            en->desc, en->caps.name);
+        input_host_say(ih, "%s: the virtual device is made as %s was when last seen (\"%s\")",
+                       en->what, en->desc, en->caps.name);
     } else {
         input_caps_generic(&en->caps);
-        input_host_say(ih,
+        input_host_say(
+            ih,
             "%s: %s was never seen: the virtual device is a generic keyboard and mouse (no "
             "absolute axes; plug a tablet in once before a start)",
             en->what, en->desc);
@@ -525,8 +543,7 @@ static int attach(struct input_host *ih, size_t i, const struct input_node *nd)
         return 0;
     int fd = open(nd->node, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
     if (fd < 0)
-        return errno == ENOENT || errno == EACCES || errno == EPERM || errno == ENXIO ? -EAGAIN
-                                                                                      : 0;
+        return errno == ENOENT || errno == EACCES || errno == EPERM || errno == ENXIO ? -EAGAIN : 0;
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != nd->rdev) {
         close(fd);
@@ -564,8 +581,8 @@ static bool rescan(struct input_host *ih)
              * host's (said once). */
             if (strcmp(en->other, err.msg) != 0) {
                 snprintf(en->other, sizeof(en->other), "%s", err.msg);
-                input_host_say(ih, "%s: %s; the device the VM does not have stays the host's", en->what,
-                    err.msg);
+                input_host_say(ih, "%s: %s; the device the VM does not have stays the host's",
+                               en->what, err.msg);
             }
             continue;
         }
@@ -610,8 +627,9 @@ int input_host_start(struct input_host *ih, struct vmrun_error *err)
     ih->uevent = uevent_open(&uerr);
     if (ih->uevent < 0) {
         ih->uevent = -1;
-        input_host_say(ih, "warning: the VM's input devices are not followed when plugged in again: %s",
-            uerr.msg);
+        input_host_say(ih,
+                       "warning: the VM's input devices are not followed when plugged in again: %s",
+                       uerr.msg);
     }
     ih->started = true;
     ih->stats_at = now_ms() + STATS_EVERY_MS;
@@ -658,7 +676,8 @@ static void detach_source(struct input_host *ih, int source, int why)
             if (!a->used || a->source != source)
                 continue;
             input_host_say(ih, "%s: %s (\"%s\") went away%s%s", ih->e[i].what, a->node, a->name,
-                why != 0 && why != ENODEV ? ": " : "", why != 0 && why != ENODEV ? strerror(why) : "");
+                           why != 0 && why != ENODEV ? ": " : "",
+                           why != 0 && why != ENODEV ? strerror(why) : "");
             if (a->fd >= 0)
                 close(a->fd);
             *a = (struct attached){.fd = -1};
@@ -694,9 +713,9 @@ static bool on_mover(struct input_host *ih)
                 for (size_t k = 0; k < INPUT_ATTACH_MAX; k++)
                     if (ih->e[i].att[k].used && ih->e[i].att[k].source == m.source)
                         input_host_say(ih, "%s: %s stays with the host: %s", ih->e[i].what,
-                            ih->e[i].att[k].node,
-                            m.value == -EBUSY ? "another program holds it (EVIOCGRAB)"
-                                              : strerror(-m.value));
+                                       ih->e[i].att[k].node,
+                                       m.value == -EBUSY ? "another program holds it (EVIOCGRAB)"
+                                                         : strerror(-m.value));
             break;
         case IMSG_LED_STATE:
             ih->leds = m.value;
@@ -815,12 +834,16 @@ bool input_host_reap(struct input_host *ih)
         return false;
     ih->mover = 0;
     if (WIFSIGNALED(status))
-        input_host_say(ih, "the input mover was killed by signal %d (%s): input stays with the host for "
-                "the rest of this run",
+        input_host_say(
+            ih,
+            "the input mover was killed by signal %d (%s): input stays with the host for "
+            "the rest of this run",
             WTERMSIG(status), strsignal(WTERMSIG(status)));
     else
-        input_host_say(ih, "the input mover exited (status %d): input stays with the host for the rest of "
-                "this run",
+        input_host_say(
+            ih,
+            "the input mover exited (status %d): input stays with the host for the rest of "
+            "this run",
             WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     mover_lost(ih);
     return true;
@@ -830,8 +853,8 @@ int input_host_request(struct input_host *ih, const char *what, struct vmrun_err
 {
     if (ih == NULL)
         return vmrun_failx(err, ENODEV, "the VM has no input devices");
-    int side = strcmp(what, "guest") == 0  ? ROUTE_GUEST
-               : strcmp(what, "host") == 0 ? ROUTE_HOST
+    int side = strcmp(what, "guest") == 0    ? ROUTE_GUEST
+               : strcmp(what, "host") == 0   ? ROUTE_HOST
                : strcmp(what, "toggle") == 0 ? IMSG_TOGGLE
                                              : -1;
     if (side < 0)
@@ -1005,8 +1028,7 @@ static int input_undo(const cJSON *args, struct vmrun_error *err)
 static void describe_input(const cJSON *args, char *buf, size_t len)
 {
     const char *vm = oparg_string(args, "vm");
-    snprintf(buf, len, "check that no virtual input device of '%s' is left",
-             vm != NULL ? vm : "?");
+    snprintf(buf, len, "check that no virtual input device of '%s' is left", vm != NULL ? vm : "?");
 }
 
 static void describe_mover(const cJSON *args, char *buf, size_t len)

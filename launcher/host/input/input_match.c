@@ -180,8 +180,8 @@ static int node_of_path(const char *path, const struct input_nodes *l, size_t *a
                        major(sp.st.st_rdev), minor(sp.st.st_rdev));
 }
 
-int input_match(const struct input_spec *spec, const struct input_nodes *l, size_t *idx,
-                size_t max, size_t *n, struct vmrun_error *err)
+int input_match(const struct input_spec *spec, const struct input_nodes *l, size_t *idx, size_t max,
+                size_t *n, struct vmrun_error *err)
 {
     *n = 0;
     const char *physdev = NULL;

@@ -79,7 +79,7 @@ void input_spec_describe(const struct input_spec *s, char *buf, size_t len);
  * physical devices match, with err naming both; -EPERM for a path outside
  * root's control; another negative errno with err set when a path cannot
  * be looked at. */
-int input_match(const struct input_spec *spec, const struct input_nodes *l, size_t *idx,
-                size_t max, size_t *n, struct vmrun_error *err);
+int input_match(const struct input_spec *spec, const struct input_nodes *l, size_t *idx, size_t max,
+                size_t *n, struct vmrun_error *err);
 
 #endif

@@ -64,8 +64,8 @@ int input_msg_recv(int sock, struct input_msg *m, int *fd)
         char buf[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
     } u;
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                         .msg_controllen = sizeof(u.buf)};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
     ssize_t n;
     do
         n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
@@ -128,9 +128,9 @@ struct mover {
     int ctl;
     struct route route;
     int src_fd[ROUTE_SOURCES_MAX];
-    bool src_leds[ROUTE_SOURCES_MAX];      /* the source has LEDs */
+    bool src_leds[ROUTE_SOURCES_MAX];     /* the source has LEDs */
     uint8_t host_leds[ROUTE_SOURCES_MAX]; /* its LEDs before the guest had it */
-    int vnc;                               /* -1: no LED channel */
+    int vnc;                              /* -1: no LED channel */
     struct vnc_led vl;
     int guest_leds; /* VNC_LED_* bits; -1 before QEMU said */
     struct mover_stats stats;
@@ -297,7 +297,8 @@ static void on_control(struct mover *m, const struct input_msg *msg, int fd)
     case IMSG_STATS: {
         const struct mover_stats *st = &m->stats;
         struct input_msg r = {.type = IMSG_STATS_NOW};
-        snprintf(r.text, sizeof(r.text), "frames=%llu p50=%lld p90=%lld p99=%lld max=%lld dropped=%llu",
+        snprintf(r.text, sizeof(r.text),
+                 "frames=%llu p50=%lld p90=%lld p99=%lld max=%lld dropped=%llu",
                  (unsigned long long)st->frames, stats_pct(st, 0.5), stats_pct(st, 0.9),
                  stats_pct(st, 0.99), st->max_us, (unsigned long long)st->dropped);
         input_msg_send(m->ctl, &r, -1);
@@ -484,10 +485,11 @@ static int drop_privileges(struct vmrun_error *err)
                                c);
 
     static const int calls[] = {
-        SYS_read,       SYS_write,   SYS_close,   SYS_poll,      SYS_ppoll,
-        SYS_recvmsg,    SYS_sendmsg, SYS_ioctl,   SYS_fcntl,     SYS_exit,
-        SYS_exit_group, SYS_brk,     SYS_mmap,    SYS_munmap,    SYS_rt_sigreturn,
-        SYS_restart_syscall, SYS_clock_gettime, SYS_getpid,
+        SYS_read,          SYS_write,   SYS_close,        SYS_poll,
+        SYS_ppoll,         SYS_recvmsg, SYS_sendmsg,      SYS_ioctl,
+        SYS_fcntl,         SYS_exit,    SYS_exit_group,   SYS_brk,
+        SYS_mmap,          SYS_munmap,  SYS_rt_sigreturn, SYS_restart_syscall,
+        SYS_clock_gettime, SYS_getpid,
     };
     static const unsigned long ioctls[] = {
         EVIOCGRAB,

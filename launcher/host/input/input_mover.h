@@ -72,8 +72,8 @@ struct input_msg {
 /* What the mover is given at its start. */
 struct input_mover_cfg {
     size_t n_entries;
-    int uinput_fd[ROUTE_ENTRIES_MAX];              /* each entry's virtual device */
-    enum route_hotkey hotkey[ROUTE_ENTRIES_MAX];  /* each entry's grab_toggle */
+    int uinput_fd[ROUTE_ENTRIES_MAX];            /* each entry's virtual device */
+    enum route_hotkey hotkey[ROUTE_ENTRIES_MAX]; /* each entry's grab_toggle */
     /* Where it runs: the CPUs of QEMU's emulator threads, which read what
      * it writes (cpu.pin.emulator), or n_cpus 0 for anywhere; and ahead of
      * the host's ordinary work (nice), so that a busy host delays no

@@ -7,9 +7,9 @@
 #include "base/cleanup.h"
 
 static const char *const hotkey_names[] = {
-    [HOTKEY_CTRL_CTRL] = "ctrl-ctrl",   [HOTKEY_ALT_ALT] = "alt-alt",
+    [HOTKEY_CTRL_CTRL] = "ctrl-ctrl",     [HOTKEY_ALT_ALT] = "alt-alt",
     [HOTKEY_SHIFT_SHIFT] = "shift-shift", [HOTKEY_META_META] = "meta-meta",
-    [HOTKEY_SCROLLLOCK] = "scrolllock", [HOTKEY_CTRL_SCROLLLOCK] = "ctrl-scrolllock",
+    [HOTKEY_SCROLLLOCK] = "scrolllock",   [HOTKEY_CTRL_SCROLLLOCK] = "ctrl-scrolllock",
 };
 
 int route_hotkey_from_name(const char *name)

@@ -85,10 +85,10 @@ struct route_source {
     bool grabbed; /* taken for the guest */
     unsigned entry;
     enum route_hotkey hotkey;
-    bool pending;                    /* the hotkey was pressed: switch once its keys are up */
-    uint8_t down[ROUTE_KEY_BYTES];   /* keys down as the source reported them */
-    uint8_t given[ROUTE_KEY_BYTES];  /* keys this source pressed in the guest */
-    bool dropping;                   /* after SYN_DROPPED, until the next SYN_REPORT */
+    bool pending;                   /* the hotkey was pressed: switch once its keys are up */
+    uint8_t down[ROUTE_KEY_BYTES];  /* keys down as the source reported them */
+    uint8_t given[ROUTE_KEY_BYTES]; /* keys this source pressed in the guest */
+    bool dropping;                  /* after SYN_DROPPED, until the next SYN_REPORT */
     size_t n;
     struct input_event frame[ROUTE_FRAME_MAX];
 };

@@ -51,8 +51,8 @@ static int find_node(struct uinput_dev *d, struct vmrun_error *err)
                 snprintf(event, sizeof(event), "%s", e->d_name);
     }
     if (event[0] == '\0')
-        return vmrun_failx(err, ENODEV, "the virtual device %s has no event node (is evdev loaded?)",
-                           d->sysname);
+        return vmrun_failx(
+            err, ENODEV, "the virtual device %s has no event node (is evdev loaded?)", d->sysname);
     char devfile[PATH_MAX], num[32];
     unsigned ma, mi;
     if (snprintf(devfile, sizeof(devfile), "%s/%s/dev", dir, event) >= (int)sizeof(devfile) ||
@@ -131,8 +131,8 @@ int uinput_create(const struct input_caps *phys_caps, const char *phys, struct u
 int uinput_inhibit(const struct uinput_dev *d, bool on, struct vmrun_error *err)
 {
     char path[PATH_MAX];
-    if (host_path(path, sizeof(path), HOST_SYS, "/devices/virtual/input/%s/inhibited",
-                  d->sysname) < 0)
+    if (host_path(path, sizeof(path), HOST_SYS, "/devices/virtual/input/%s/inhibited", d->sysname) <
+        0)
         return vmrun_failx(err, ENAMETOOLONG, "sysfs path of %s", d->sysname);
     int r = hostfile_write(path, on ? "1" : "0");
     if (r == -ENOENT)
@@ -171,8 +171,7 @@ int uinput_find_leftovers(const char *vm, char (*names)[32], size_t max)
             continue;
         char path[PATH_MAX], phys[256];
         if (snprintf(path, sizeof(path), "%s/%s/phys", dir, e->d_name) >= (int)sizeof(path) ||
-            hostfile_read(path, phys, sizeof(phys)) < 0 ||
-            strncmp(phys, want, strlen(want)) != 0)
+            hostfile_read(path, phys, sizeof(phys)) < 0 || strncmp(phys, want, strlen(want)) != 0)
             continue;
         if (n < max)
             snprintf(names[n], 32, "%s", e->d_name);

@@ -23,8 +23,8 @@
 #include "host/input/input_caps.h"
 
 struct uinput_dev {
-    int fd;             /* /dev/uinput, the device's life; -1 when none */
-    char sysname[32];   /* "input12": /sys/devices/virtual/input/input12 */
+    int fd;              /* /dev/uinput, the device's life; -1 when none */
+    char sysname[32];    /* "input12": /sys/devices/virtual/input/input12 */
     char node[PATH_MAX]; /* its event node, "/dev/input/event7" */
     dev_t rdev;
 };

@@ -8,18 +8,18 @@
 #define ENC_QEMU_LED_STATE (-261)
 
 enum stage {
-    ST_VERSION,     /* "RFB 003.00x\n" */
-    ST_NSEC,        /* how many security types */
-    ST_SECTYPES,    /* the types, one byte each */
-    ST_SECRESULT,   /* 0: fine */
-    ST_SERVERINIT,  /* width, height, pixel format, name length */
-    ST_MSG,         /* a server message's type */
-    ST_FBU,         /* padding, number of rectangles */
-    ST_RECT,        /* x, y, w, h, encoding */
-    ST_LED,         /* the state byte */
-    ST_CUTTEXT,     /* padding, length */
-    ST_COLOURMAP,   /* padding, first colour, number of colours */
-    ST_SKIP,        /* v->skip bytes, then ST_MSG */
+    ST_VERSION,    /* "RFB 003.00x\n" */
+    ST_NSEC,       /* how many security types */
+    ST_SECTYPES,   /* the types, one byte each */
+    ST_SECRESULT,  /* 0: fine */
+    ST_SERVERINIT, /* width, height, pixel format, name length */
+    ST_MSG,        /* a server message's type */
+    ST_FBU,        /* padding, number of rectangles */
+    ST_RECT,       /* x, y, w, h, encoding */
+    ST_LED,        /* the state byte */
+    ST_CUTTEXT,    /* padding, length */
+    ST_COLOURMAP,  /* padding, first colour, number of colours */
+    ST_SKIP,       /* v->skip bytes, then ST_MSG */
     ST_DEAD,
 };
 

@@ -32,7 +32,7 @@
 
 struct vnc_led {
     int stage;
-    uint8_t buf[24];   /* the fixed-size part being read */
+    uint8_t buf[24]; /* the fixed-size part being read */
     size_t need, got;
     uint64_t skip;     /* bytes to pass over (a server name, cut text, colour map) */
     unsigned rects;    /* rectangles left in a FramebufferUpdate, security types left */
