@@ -66,7 +66,7 @@ class Device:
         fd = os.open("/dev/uinput", os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
         fcntl.ioctl(fd, UI_SET_EVBIT, EV_KEY)
         if self.kind == "keyboard":
-            for k in range(1, 120):  # the keys of a keyboard, Esc to the keypad
+            for k in range(1, 128):  # the keys of a keyboard, Esc to the Meta keys
                 fcntl.ioctl(fd, UI_SET_KEYBIT, k)
             fcntl.ioctl(fd, UI_SET_EVBIT, EV_LED)
             for led in (LED_NUML, LED_CAPSL, LED_SCROLLL):
@@ -106,6 +106,16 @@ class Device:
     def emit(self, typ, code, value):
         now = time.time()
         os.write(self.fd, EVENT.pack(int(now), int((now % 1) * 1e6), typ, code, value))
+
+    def tap(self, codes):
+        """Press the codes in order, release them in reverse order."""
+        for c in codes:
+            self.emit(EV_KEY, c, 1)
+            self.emit(EV_SYN, 0, 0)
+        time.sleep(0.05)
+        for c in reversed(codes):
+            self.emit(EV_KEY, c, 0)
+            self.emit(EV_SYN, 0, 0)
 
     def watch_leds(self):
         """What is written to the node comes back on the uinput fd."""
@@ -154,14 +164,7 @@ def main():
             d.emit(EV_SYN, 0, 0)
             print("ok", flush=True)
         elif cmd == "tap":
-            codes = [int(a) for a in args]
-            for c in codes:
-                d.emit(EV_KEY, c, 1)
-                d.emit(EV_SYN, 0, 0)
-            time.sleep(0.05)
-            for c in reversed(codes):
-                d.emit(EV_KEY, c, 0)
-                d.emit(EV_SYN, 0, 0)
+            d.tap([int(a) for a in args])
             print("ok", flush=True)
         elif cmd == "move":
             d.emit(EV_REL, 0, int(args[0]))

@@ -21,6 +21,7 @@
 #include <cjson/cJSON.h>
 
 #include "base/cleanup.h"
+#include "base/say.h"
 #include "host/input/input_caps.h"
 #include "host/input/input_match.h"
 #include "host/input/input_mover.h"
@@ -93,14 +94,12 @@ struct input_host {
 
 void input_host_say(const struct input_host *ih, const char *fmt, ...)
 {
-    if (ih->say == NULL)
-        return;
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    ih->say(ih->say_opaque, msg);
+    vmrun_say(ih->say, ih->say_opaque, "%s", msg);
 }
 
 static long long now_ms(void)

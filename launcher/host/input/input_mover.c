@@ -22,6 +22,7 @@
 
 #include "base/cleanup.h"
 #include "host/input/vnc_led.h"
+#include "priv/priv_drop.h"
 #include "priv/seccomp.h"
 
 #define MOVER_READY_TIMEOUT_MS 5000
@@ -472,17 +473,9 @@ static int drop_privileges(struct vmrun_error *err)
     if (capng_apply(CAPNG_SELECT_ALL) < 0)
         return vmrun_failx(err, EPERM, "the input mover could not drop its capabilities");
     prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
-    struct __user_cap_data_struct data[2] = {{0}};
-    if (syscall(SYS_capget, &hdr, data) < 0)
-        return vmrun_fail(err, errno, "capget");
-    for (int i = 0; i < 2; i++)
-        if (data[i].effective || data[i].permitted || data[i].inheritable)
-            return vmrun_failx(err, EPERM, "the input mover kept capabilities");
-    for (int c = 0; c <= CAP_LAST_CAP; c++)
-        if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) > 0)
-            return vmrun_failx(err, EPERM, "the input mover kept capability %d in its bounding set",
-                               c);
+    int r = priv_verify_no_capabilities(err);
+    if (r < 0)
+        return vmrun_error_prefix(err, "the input mover");
 
     static const int calls[] = {
         SYS_read,          SYS_write,   SYS_close,        SYS_poll,

@@ -124,13 +124,14 @@ static void append(struct route *r, struct route_source *s, const struct input_e
     s->frame[s->n++] = *ev;
 }
 
-/* Release in the guest every key a source gave it (the key stays down in
- * the virtual device while another source of the entry holds it). */
-static void release_given(struct route *r, struct route_source *s)
+/* Release in the guest every key a source gave it, but those in keep
+ * (NULL: none); a key stays down in the virtual device while another
+ * source of the entry holds it. */
+static void release_given(struct route *r, struct route_source *s, const uint8_t *keep)
 {
     s->n = 0; /* a half-read frame is not passed on */
     for (unsigned k = 0; k <= KEY_MAX; k++) {
-        if (!input_bit(s->given, k))
+        if (!input_bit(s->given, k) || (keep != NULL && input_bit(keep, k)))
             continue;
         input_bit_set(s->given, k, false);
         uint8_t *held = &r->held[s->entry][k];
@@ -200,7 +201,7 @@ void route_remove_source(struct route *r, unsigned source, bool gone)
     if (source >= ROUTE_SOURCES_MAX || !r->src[source].active)
         return;
     struct route_source *s = &r->src[source];
-    release_given(r, s);
+    release_given(r, s, NULL);
     if (!gone && s->grabbed)
         r->ops.grab(r->opaque, source, false);
     memset(s, 0, sizeof(*s));
@@ -216,7 +217,7 @@ void route_set_side(struct route *r, enum route_side side)
             struct route_source *s = &r->src[i];
             if (!s->active)
                 continue;
-            release_given(r, s);
+            release_given(r, s, NULL);
             s->pending = false;
             if (s->grabbed)
                 r->ops.grab(r->opaque, i, false);
@@ -240,18 +241,7 @@ static void resync(struct route *r, unsigned i)
     if (r->ops.keystate(r->opaque, i, bits) < 0)
         return;
     memcpy(s->down, bits, sizeof(bits));
-    s->n = 0;
-    for (unsigned k = 0; k <= KEY_MAX; k++) {
-        if (!input_bit(s->given, k) || input_bit(bits, k))
-            continue;
-        input_bit_set(s->given, k, false);
-        uint8_t *held = &r->held[s->entry][k];
-        if (*held > 0 && --*held == 0) {
-            struct input_event up = ev_make(EV_KEY, k, 0);
-            append(r, s, &up);
-        }
-    }
-    flush(r, s);
+    release_given(r, s, bits);
 }
 
 static void key_event(struct route *r, struct route_source *s, const struct input_event *ev)
