@@ -202,11 +202,11 @@ int input_host_check(const struct vm_profile *p, struct input_host **out,
         return vmrun_failx(err, EPERM,
                            "input devices need vmrun to run as root (sudo vmrun ...): it opens "
                            "the keyboards and makes the VM's virtual input devices");
-    int r = need_uinput(ih, err);
-    if (r < 0)
-        return r;
+    /* What the profile names first: a path nobody may use is refused
+     * whatever else the host lacks. */
     struct input_nodes nodes;
-    if ((r = input_nodes_scan(&nodes, err)) < 0)
+    int r = input_nodes_scan(&nodes, err);
+    if (r < 0)
         return r;
     for (size_t i = 0; i < ih->n && r == 0; i++) {
         struct input_entry *en = &e[i];
@@ -234,6 +234,8 @@ int input_host_check(const struct vm_profile *p, struct input_host **out,
                            nodes.items[idx[0]].name, list);
     }
     input_nodes_free(&nodes);
+    if (r == 0)
+        r = need_uinput(ih, err);
     return r;
 }
 

@@ -170,14 +170,14 @@ static int node_of_path(const char *path, const struct input_nodes *l, size_t *a
                            "the device under /dev/input)",
                            path, sp.why);
     if (!S_ISCHR(sp.st.st_mode))
-        return vmrun_failx(err, ENODEV, "%s is not an input event device", path);
+        return vmrun_failx(err, ENODEV, "%s is not an evdev input device (an event node)", path);
     for (size_t i = 0; i < l->n; i++)
         if (l->items[i].rdev == sp.st.st_rdev) {
             *at = i;
             return 0;
         }
-    return vmrun_failx(err, ENODEV, "%s (%u:%u) is not an input event device", path,
-                       major(sp.st.st_rdev), minor(sp.st.st_rdev));
+    return vmrun_failx(err, ENODEV, "%s (%u:%u) is not an evdev input device (an event node)",
+                       path, major(sp.st.st_rdev), minor(sp.st.st_rdev));
 }
 
 int input_match(const struct input_spec *spec, const struct input_nodes *l, size_t *idx, size_t max,
