@@ -2,27 +2,21 @@
  * the host or to the guest, as the hotkey does (host/input/input.h), from
  * a script or another machine over SSH.
  *
- * The request goes into the runtime directory (input-request), the
- * supervisor is woken with SIGUSR1 and tells the input mover; the answer
- * is the side input.json shows afterwards. */
-#include <errno.h>
-#include <limits.h>
-#include <signal.h>
+ * Asked of the VM's supervisor on its request channel
+ * (supervisor/control.h), which tells the input mover and answers once
+ * the mover says where input is. */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
-#include "base/cleanup.h"
 #include "base/error.h"
 #include "cli/cli.h"
 #include "cli/cli_common.h"
-#include "host/input/input.h"
+#include "supervisor/control.h"
 #include "supervisor/runtime.h"
 
-#define INPUT_ANSWER_MS 5000
+#define INPUT_REQUEST_TIMEOUT_MS 5000
 
 static void help(FILE *out)
 {
@@ -32,24 +26,6 @@ static void help(FILE *out)
             "host or to the guest, as the hotkey (input[].grab_toggle, both Ctrl keys by\n"
             "default) does. Whatever the side that loses input holds is released.\n"
             "Prints the side input is on afterwards.\n");
-}
-
-/* The side input.json says (0 host, 1 guest), or -1 when there is none. */
-static int read_side(const char *name)
-{
-    char path[PATH_MAX], buf[64 * 1024];
-    if (runtime_path(path, sizeof(path), name, INPUT_STATUS_FILE) < 0)
-        return -1;
-    cleanup_fclose FILE *f = fopen(path, "re");
-    if (f == NULL)
-        return -1;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    buf[n] = '\0';
-    cJSON *j = cJSON_Parse(buf);
-    const cJSON *side = cJSON_GetObjectItemCaseSensitive(j, "side");
-    int r = !cJSON_IsString(side) ? -1 : strcmp(side->valuestring, "guest") == 0 ? 1 : 0;
-    cJSON_Delete(j);
-    return r;
 }
 
 int cli_input(int argc, char **argv)
@@ -62,24 +38,14 @@ int cli_input(int argc, char **argv)
         help(stderr);
         return VMRUN_EXIT_USAGE;
     }
-    const char *name = argv[1], *what = argv[2];
+    const char *name = argv[1], *side = argv[2];
     if (!cli_valid_name(name))
         return VMRUN_EXIT_USAGE;
-    int want;
-    if (strcmp(what, "host") == 0)
-        want = 0;
-    else if (strcmp(what, "guest") == 0)
-        want = 1;
-    else if (strcmp(what, "toggle") == 0)
-        want = 2;
-    else {
-        fprintf(stderr, "vmrun input: expected host, guest or toggle, got '%s'\n", what);
+    if (strcmp(side, "host") != 0 && strcmp(side, "guest") != 0 && strcmp(side, "toggle") != 0) {
+        fprintf(stderr, "vmrun input: expected host, guest or toggle, got '%s'\n", side);
         return VMRUN_EXIT_USAGE;
     }
-
-    pid_t sup = 0;
-    enum runtime_state st = runtime_probe(name, &sup);
-    if (st != RUNTIME_RUNNING || sup <= 0) {
+    if (runtime_probe(name, NULL) != RUNTIME_RUNNING) {
         fprintf(stderr, "vmrun: no VM named '%s' is running\n", name);
         return VMRUN_EXIT_FAILURE;
     }
@@ -89,35 +55,23 @@ int cli_input(int argc, char **argv)
         fprintf(stderr, "vmrun: %s\n", err.msg);
         return VMRUN_EXIT_FAILURE;
     }
-    int before = read_side(name);
-    if (before < 0) {
-        fprintf(stderr, "vmrun: '%s' has no input devices (or has not started them yet)\n", name);
-        return VMRUN_EXIT_FAILURE;
-    }
-    if (want == 2)
-        want = !before;
-    struct vm_runtime rt = {.lock_fd = -1};
-    snprintf(rt.name, sizeof(rt.name), "%s", name);
-    runtime_path(rt.dir, sizeof(rt.dir), name, NULL);
-    char request[16];
-    snprintf(request, sizeof(request), "%s\n", want ? "guest" : "host");
-    if (runtime_write_file(&rt, INPUT_REQUEST_FILE, request, &err) < 0) {
+    cJSON *req = cJSON_CreateObject();
+    cJSON_AddStringToObject(req, "request", "input");
+    cJSON_AddStringToObject(req, "side", side);
+    cJSON *reply = NULL;
+    if (control_call(name, req, &reply, INPUT_REQUEST_TIMEOUT_MS, &err) < 0) {
         fprintf(stderr, "vmrun: %s\n", err.msg);
         return VMRUN_EXIT_FAILURE;
     }
-    if (kill(sup, SIGUSR1) < 0) {
-        fprintf(stderr, "vmrun: cannot signal the supervisor (pid %ld): %s\n", (long)sup,
-                strerror(errno));
-        return VMRUN_EXIT_FAILURE;
+    int rc = VMRUN_EXIT_OK;
+    const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "message"));
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "ok"))) {
+        printf("'%s': %s\n", name, msg != NULL ? msg : "done");
+    } else {
+        const char *e = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "error"));
+        fprintf(stderr, "vmrun: %s\n", e != NULL ? e : "the supervisor refused");
+        rc = VMRUN_EXIT_FAILURE;
     }
-    for (int waited = 0; waited < INPUT_ANSWER_MS; waited += 20) {
-        if (read_side(name) == want) {
-            printf("'%s': input is with the %s\n", name, want ? "guest" : "host");
-            return VMRUN_EXIT_OK;
-        }
-        usleep(20000);
-    }
-    fprintf(stderr, "vmrun: '%s' did not move input to the %s within %d s; see 'vmrun status %s'\n",
-            name, want ? "guest" : "host", INPUT_ANSWER_MS / 1000, name);
-    return VMRUN_EXIT_FAILURE;
+    cJSON_Delete(reply);
+    return rc;
 }

@@ -37,6 +37,7 @@
 #include "qemu/qemu_fds.h"
 #include "qemu/qemu_sandbox.h"
 #include "qmp.h"
+#include "supervisor/control.h"
 #include "supervisor/preflight.h"
 #include "supervisor/runtime.h"
 #include "supervisor/vm_input.h"
@@ -95,6 +96,7 @@ struct sup {
     struct swtpm_proc swtpm; /* pid 0 without a TPM */
     bool tpm_died;           /* swtpm ended while QEMU ran */
     struct input_host *input; /* NULL without input[] (host/input/input.h) */
+    int control_fd;           /* requests from other vmrun commands (control.h) */
 
     /* stop state */
     int stop_stage; /* 0 running, 1 powerdown sent, 2 quit sent, 3 killed */
@@ -845,6 +847,15 @@ static void drain_events(struct sup *s)
     }
 }
 
+/* A request from another vmrun command (control.h). */
+static cJSON *on_request(void *ctx, const cJSON *req)
+{
+    struct sup *s = ctx;
+    if (s->stop_stage != 0)
+        return control_error_reply("'%s' is stopping", s->p->name);
+    return vm_input_request(s->input, &s->rt, req);
+}
+
 /* The main loop: until QEMU has been reaped. 0, or a negative errno when
  * the supervisor can no longer wait for QEMU (then QEMU is killed). */
 static int watch(struct sup *s, struct vmrun_error *err)
@@ -852,11 +863,12 @@ static int watch(struct sup *s, struct vmrun_error *err)
     for (;;) {
         if (reap_qemu(s, false))
             return 0;
-        struct pollfd pfd[4] = {
+        struct pollfd pfd[5] = {
             {.fd = s->sigfd, .events = POLLIN},
             {.fd = s->qmp != NULL ? qmp_fd(s->qmp) : -1, .events = POLLIN},
+            {.fd = s->control_fd, .events = POLLIN},
         };
-        size_t npfd = 2 + input_host_pollfds(s->input, pfd + 2, 2);
+        size_t npfd = 3 + input_host_pollfds(s->input, pfd + 3, 2);
         int timeout = s->stop_stage > 0 && s->stop_stage < 3 ? ms_until(&s->deadline) : -1;
         int itimeout = input_host_timeout_ms(s->input);
         if (itimeout >= 0 && (timeout < 0 || itimeout < timeout))
@@ -871,8 +883,10 @@ static int watch(struct sup *s, struct vmrun_error *err)
         }
         if (r < 0)
             continue;
-        if (input_host_dispatch(s->input, pfd + 2, npfd - 2))
+        if (input_host_dispatch(s->input, pfd + 3, npfd - 3))
             vm_input_publish(s->input, &s->rt);
+        if (pfd[2].revents & POLLIN)
+            control_serve(s->control_fd, on_request, s);
         if (r == 0) {
             if (s->stop_stage > 0 && s->stop_stage < 3 && ms_until(&s->deadline) == 0)
                 on_deadline(s);
@@ -888,10 +902,6 @@ static int watch(struct sup *s, struct vmrun_error *err)
                     if (s->swtpm.pid > 0 && !s->tpm_died && !s->swtpm.reaped &&
                         swtpm_reap(&s->swtpm, false) && !qemu_ending(s))
                         on_swtpm_death(s);
-                    continue;
-                }
-                if (si.ssi_signo == SIGUSR1) {
-                    vm_input_on_request(s->input, &s->rt); /* `vmrun input` */
                     continue;
                 }
                 on_stop_signal(s, (int)si.ssi_signo);
@@ -1002,7 +1012,6 @@ static int block_signals(struct sup *s, sigset_t *old, struct vmrun_error *err)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGCHLD);
-    sigaddset(&set, SIGUSR1);
     if (sigprocmask(SIG_BLOCK, &set, old) < 0)
         return vmrun_fail(err, errno, "block signals");
     s->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -1032,7 +1041,7 @@ enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor
                              struct vmrun_error *err)
 {
     struct sup s = {.p = p, .o = o, .sigfd = -1, .qemu = 0, .qmp_peer = -1,
-                    .swtpm = {.qemu_end = -1}};
+                    .swtpm = {.qemu_end = -1}, .control_fd = -1};
     qemu_fds_init(&s.fds);
     s.rt.lock_fd = -1;
     s.journal.fd = -1;
@@ -1098,7 +1107,7 @@ enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor
     /* A stop request while the host was being prepared: undo, do not start. */
     struct signalfd_siginfo si;
     while (read(s.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-        if (si.ssi_signo != SIGCHLD && si.ssi_signo != SIGUSR1) {
+        if (si.ssi_signo != SIGCHLD) {
             vmrun_failx(err, EINTR, "stopped by %s before QEMU started",
                         strsignal((int)si.ssi_signo));
             goto out_undo;
@@ -1158,6 +1167,11 @@ enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor
     }
     update_state(&s, "running");
     vm_input_running(s.input, &s.rt);
+    /* Other vmrun commands (`vmrun input`) may ask from now on; without
+     * the channel they cannot, and the VM runs all the same. */
+    struct vmrun_error cerr = {0};
+    if ((s.control_fd = control_listen(s.rt.dir, &cerr)) < 0)
+        say(&s, "warning: %s", cerr.msg);
     say(&s, "'%s' is running (QEMU pid %ld); Ctrl-C or 'vmrun stop %s' powers it off", p->name,
         (long)s.qemu, p->name);
     ready(&s, "ok\n");
@@ -1215,6 +1229,10 @@ out_undo:
     if (s.qemu > 0 && !s.qemu_reaped) {
         kill(s.qemu, SIGKILL);
         reap_qemu(&s, true);
+    }
+    if (s.control_fd >= 0) {
+        close(s.control_fd);
+        s.control_fd = -1;
     }
     /* The input devices go back to the host before anything else. */
     input_host_stop(s.input);

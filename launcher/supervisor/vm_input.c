@@ -2,15 +2,14 @@
 #include "supervisor/vm_input.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "base/cleanup.h"
 #include "qemu/qemu_probe.h"
+#include "supervisor/control.h"
 #include "supervisor/preflight.h"
 
 #define QMP_INPUT_TIMEOUT_MS 5000
@@ -105,20 +104,24 @@ void vm_input_running(struct input_host *ih, const struct vm_runtime *rt)
     vm_input_publish(ih, rt);
 }
 
-void vm_input_on_request(struct input_host *ih, const struct vm_runtime *rt)
+cJSON *vm_input_request(struct input_host *ih, const struct vm_runtime *rt, const cJSON *req)
 {
-    char path[PATH_MAX], what[16] = "";
-    snprintf(path, sizeof(path), "%s/" INPUT_REQUEST_FILE, rt->dir);
-    cleanup_close int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    ssize_t n = read(fd, what, sizeof(what) - 1);
-    unlink(path);
-    if (n <= 0)
-        return;
-    what[n] = '\0';
-    what[strcspn(what, "\n")] = '\0';
+    const cJSON *what = cJSON_GetObjectItemCaseSensitive(req, "request");
+    if (!cJSON_IsString(what) || strcmp(what->valuestring, "input") != 0)
+        return NULL;
+    const char *want = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(req, "side"));
+    if (want == NULL)
+        return control_error_reply("an input request names a side: host, guest or toggle");
+    const char *side = NULL;
     struct vmrun_error err = {0};
-    if (input_host_request(ih, what, &err) < 0 && ih != NULL)
-        input_host_say(ih, "vmrun input: %s", err.msg);
+    if (input_host_set_side(ih, want, &side, &err) < 0)
+        return control_error_reply("%s", err.msg);
+    vm_input_publish(ih, rt);
+    cJSON *reply = cJSON_CreateObject();
+    cJSON_AddBoolToObject(reply, "ok", true);
+    cJSON_AddStringToObject(reply, "side", side);
+    char msg[64];
+    snprintf(msg, sizeof(msg), "input is with the %s", side);
+    cJSON_AddStringToObject(reply, "message", msg);
+    return reply;
 }

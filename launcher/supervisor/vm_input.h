@@ -1,18 +1,19 @@
 /* The supervisor's part in the VM's input devices (host/input/input.h):
  * when each step happens in a VM's life, what QEMU is given, the LED
- * channel over QMP, and the files `vmrun status` and `vmrun input` use in
- * the runtime directory:
+ * channel over QMP, the file `vmrun status` reads in the runtime directory:
  *
  *   input.json     the status (input_host_status_json), rewritten when
  *                  it changes
- *   input-request  "host", "guest" or "toggle", written by `vmrun input`,
- *                  which then sends the supervisor SIGUSR1; read and
- *                  removed by the supervisor */
+ * and `vmrun input` asks on the request channel (control.h):
+ *   {"request": "input", "side": "host" | "guest" | "toggle"}
+ *   -> {"ok": true, "side": "host" | "guest", "message": ...} */
 #ifndef VMRUN_VM_INPUT_H
 #define VMRUN_VM_INPUT_H
 
 #include <stdbool.h>
 #include <sys/types.h>
+
+#include <cjson/cJSON.h>
 
 #include "base/error.h"
 #include "host/input/input.h"
@@ -38,8 +39,9 @@ int vm_input_qemu_started(struct input_host *ih, pid_t qemu, const struct priv_t
 /* The VM runs: input goes to the guest, the status is published. */
 void vm_input_running(struct input_host *ih, const struct vm_runtime *rt);
 
-/* SIGUSR1: act on input-request. */
-void vm_input_on_request(struct input_host *ih, const struct vm_runtime *rt);
+/* A request on the channel: the reply for an "input" request, NULL for
+ * any other. */
+cJSON *vm_input_request(struct input_host *ih, const struct vm_runtime *rt, const cJSON *req);
 
 /* Rewrite input.json. */
 void vm_input_publish(const struct input_host *ih, const struct vm_runtime *rt);

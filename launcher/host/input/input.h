@@ -114,15 +114,18 @@ bool input_host_dispatch(struct input_host *ih, const struct pollfd *pfd, size_t
  * for the rest of the run (said, and the status changes: true). */
 bool input_host_reap(struct input_host *ih);
 
-/* `vmrun input NAME host|guest|toggle`: "host", "guest" or "toggle". */
-int input_host_request(struct input_host *ih, const char *what, struct vmrun_error *err);
+/* `vmrun input NAME host|guest|toggle`: what is "host", "guest" or
+ * "toggle". Waits (at most a second or two) for the mover to say where
+ * input is now: 0 with *side ("host" or "guest"), or a negative errno
+ * with err set. */
+int input_host_set_side(struct input_host *ih, const char *what, const char **side,
+                        struct vmrun_error *err);
 
 /* What `vmrun status` shows: {"side", "leds", "leds_follow_guest",
  * "devices": [{"input", "match", "required", "virtual", "attached":
  * [{"node", "name"}]}]}. The caller frees. */
 char *input_host_status_json(const struct input_host *ih);
 #define INPUT_STATUS_FILE "input.json"
-#define INPUT_REQUEST_FILE "input-request"
 
 /* Give everything back: the mover releases what the guest holds, lets the
  * devices go and exits; the virtual devices and QEMU's grab end. Safe on

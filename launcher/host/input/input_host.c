@@ -78,8 +78,8 @@ struct input_host {
     int ctl;
     int uevent;
     bool started, mover_lost;
-    int side;      /* enum route_side as the mover last said */
-    int want_side; /* asked for before the start, -1: none */
+    int side;           /* enum route_side as the mover last said */
+    bool side_answered; /* the mover said where input is (input_host_set_side) */
     int leds;      /* the guest's, VNC_LED_* bits; -1: not known */
     bool led_channel;
     char led_note[160];
@@ -180,7 +180,6 @@ int input_host_check(const struct vm_profile *p, struct input_host **out,
                               .ctl = -1,
                               .uevent = -1,
                               .side = ROUTE_HOST,
-                              .want_side = -1,
                               .leds = -1};
     for (size_t i = 0; i < ih->n; i++) {
         struct input_entry *en = &e[i];
@@ -636,8 +635,7 @@ int input_host_start(struct input_host *ih, struct vmrun_error *err)
     ih->stats_at = now_ms() + STATS_EVERY_MS;
     if (rescan(ih))
         retry_soon(ih, true);
-    struct input_msg m = {.type = IMSG_SIDE,
-                          .value = ih->want_side >= 0 ? ih->want_side : ROUTE_GUEST};
+    struct input_msg m = {.type = IMSG_SIDE, .value = ROUTE_GUEST};
     int r = input_msg_send(ih->ctl, &m, -1);
     if (r < 0)
         return vmrun_fail(err, -r, "give input to the guest");
@@ -707,6 +705,7 @@ static bool on_mover(struct input_host *ih)
             if (m.value != ih->side)
                 input_host_say(ih, "input is now with the %s", side_name(m.value));
             ih->side = m.value == ROUTE_GUEST ? ROUTE_GUEST : ROUTE_HOST;
+            ih->side_answered = true;
             changed = true;
             break;
         case IMSG_GRAB_FAILED:
@@ -850,25 +849,40 @@ bool input_host_reap(struct input_host *ih)
     return true;
 }
 
-int input_host_request(struct input_host *ih, const char *what, struct vmrun_error *err)
+#define SIDE_ANSWER_MS 2000
+
+int input_host_set_side(struct input_host *ih, const char *what, const char **side,
+                        struct vmrun_error *err)
 {
     if (ih == NULL)
         return vmrun_failx(err, ENODEV, "the VM has no input devices");
-    int side = strcmp(what, "guest") == 0    ? ROUTE_GUEST
+    int want = strcmp(what, "guest") == 0    ? ROUTE_GUEST
                : strcmp(what, "host") == 0   ? ROUTE_HOST
                : strcmp(what, "toggle") == 0 ? IMSG_TOGGLE
                                              : -1;
-    if (side < 0)
+    if (want < 0)
         return vmrun_failx(err, EINVAL, "expected host, guest or toggle, got \"%s\"", what);
     if (ih->mover_lost || ih->ctl < 0)
         return vmrun_failx(err, EPIPE, "the input mover is gone: input stays with the host");
-    if (!ih->started) {
-        ih->want_side = side == IMSG_TOGGLE ? ROUTE_HOST : side;
-        return 0;
-    }
-    struct input_msg m = {.type = IMSG_SIDE, .value = side};
+    if (!ih->started)
+        return vmrun_failx(err, EAGAIN, "the VM's input devices are not started yet");
+    struct input_msg m = {.type = IMSG_SIDE, .value = want};
     int r = input_msg_send(ih->ctl, &m, -1);
-    return r < 0 ? vmrun_fail(err, -r, "tell the input mover") : 0;
+    if (r < 0)
+        return vmrun_fail(err, -r, "tell the input mover");
+    /* Its answer, whatever else it says meanwhile (on_mover keeps that). */
+    ih->side_answered = false;
+    for (long long end = now_ms() + SIDE_ANSWER_MS; !ih->side_answered && now_ms() < end;) {
+        struct pollfd p = {.fd = ih->ctl, .events = POLLIN};
+        if (poll(&p, 1, 50) > 0)
+            on_mover(ih);
+        if (ih->ctl < 0)
+            break;
+    }
+    if (!ih->side_answered)
+        return vmrun_failx(err, ETIMEDOUT, "the input mover did not answer");
+    *side = side_name(ih->side);
+    return 0;
 }
 
 char *input_host_status_json(const struct input_host *ih)
