@@ -30,7 +30,10 @@ grep -q '^NoNewPrivs:[[:space:]]*1' "/proc/$swtpm/status" || fail "swtpm can gai
 grep -q '^CapEff:[[:space:]]*0000000000000000' "/proc/$swtpm/status" || fail "swtpm has capabilities"
 case $(readlink "/proc/$swtpm/fd/3") in socket:*) ;; *) fail "swtpm's fd 3 is not a socket" ;; esac
 case $(readlink "/proc/$qemu/fd/4") in socket:*) ;; *) fail "QEMU's fd 4 is not a socket" ;; esac
-[ -z "$(find "$T" -type s)" ] || fail "a socket file exists: $(find "$T" -type s)"
+# (The one socket file is vmrun's own request channel, root's in the 0700
+# runtime directory: supervisor/control.h.)
+sockets=$(find "$T" -type s ! -path "*/$name/control")
+[ -z "$sockets" ] || fail "a socket file exists: $sockets"
 grep -q -- "-chardev socket,id=chrtpm,fd=4" <(tr '\0' ' ' <"/proc/$qemu/cmdline") ||
     fail "QEMU's command line lacks the TPM chardev on fd 4"
 "$VMRUN_BIN" stop $name >"$T/stop.log" 2>&1 || fail "vmrun stop failed: $(cat "$T/stop.log")"

@@ -51,6 +51,7 @@ struct attached {
     int fd; /* vmrun's copy: lets go of the grab if the mover dies */
     char node[128];
     char name[INPUT_NAME_MAX];
+    char physdev[512]; /* the physical device it belongs to (input_match.h) */
 };
 
 struct input_entry {
@@ -60,6 +61,7 @@ struct input_entry {
     char desc[256]; /* what the entry names */
     enum route_hotkey hotkey;
     struct input_caps caps;
+    struct input_caps seen; /* what the nodes attached while it runs report */
     struct uinput_dev vdev;
     int qemu_fd;     /* O_PATH of the virtual node, until QEMU's list takes it */
     int qemu_file;   /* QEMU's own open file of the virtual node: its grab */
@@ -263,26 +265,27 @@ static cJSON *load_remembered(const struct input_host *ih)
     return j;
 }
 
-/* Remember what entry en's device reports, for a start without it. */
-static void remember(struct input_host *ih, const struct input_entry *en)
+/* Remember what the device an entry names (key) reports, for a start
+ * without it. */
+static void remember(struct input_host *ih, const char *key, const struct input_caps *c)
 {
     if (ih->state_dir[0] == '\0')
         return;
     cJSON *all = load_remembered(ih);
     if (all == NULL)
         all = cJSON_CreateObject();
-    cJSON *caps = input_caps_to_json(&en->caps);
+    cJSON *caps = input_caps_to_json(c);
     if (all == NULL || caps == NULL) {
         cJSON_Delete(all);
         cJSON_Delete(caps);
         return;
     }
-    cJSON_DeleteItemFromObjectCaseSensitive(all, en->desc);
-    cJSON_AddItemToObject(all, en->desc, caps);
+    cJSON_DeleteItemFromObjectCaseSensitive(all, key);
+    cJSON_AddItemToObject(all, key, caps);
     cleanup_free char *text = cJSON_Print(all);
     cJSON_Delete(all);
     if (text != NULL && hostfile_replace(ih->state_dir, CAPS_FILE, text) < 0)
-        input_host_say(ih, "warning: cannot remember the capabilities of %s in %s", en->desc,
+        input_host_say(ih, "warning: cannot remember the capabilities of %s in %s", key,
                        ih->state_dir);
 }
 
@@ -307,7 +310,7 @@ static void entry_caps(struct input_host *ih, struct input_entry *en,
         }
     }
     if (got) {
-        remember(ih, en);
+        remember(ih, en->desc, &en->caps);
         return;
     }
     cJSON *all = load_remembered(ih);
@@ -549,6 +552,17 @@ static int attach(struct input_host *ih, size_t i, const struct input_node *nd)
         close(fd);
         return -EAGAIN; /* the node of another device by now: look again */
     }
+    /* What it reports joins what is remembered for the next start (a
+     * device first plugged in while the VM runs, one with more nodes or
+     * more keys than was known): only ever more. */
+    struct input_caps c, before = en->seen;
+    if (input_caps_read(fd, &c) == 0) {
+        if (en->seen.name[0] == '\0')
+            en->seen = en->caps;
+        input_caps_merge(&en->seen, &c);
+        if (!input_caps_equal(&before, &en->seen) && !input_caps_equal(&en->caps, &en->seen))
+            remember(ih, en->desc, &en->seen);
+    }
     struct input_msg m = {.type = IMSG_ATTACH, .entry = (int)i, .source = ih->next_source};
     if (input_msg_send(ih->ctl, &m, fd) < 0) {
         close(fd);
@@ -558,6 +572,7 @@ static int attach(struct input_host *ih, size_t i, const struct input_node *nd)
     ih->next_source = (ih->next_source + 1) % ROUTE_SOURCES_MAX;
     snprintf(a->node, sizeof(a->node), "%s", nd->node);
     snprintf(a->name, sizeof(a->name), "%s", nd->name);
+    snprintf(a->physdev, sizeof(a->physdev), "%s", nd->physdev);
     input_host_say(ih, "%s: %s (\"%s\") attached", en->what, nd->node, nd->name);
     return 0;
 }
@@ -577,14 +592,25 @@ static bool rescan(struct input_host *ih)
         err = (struct vmrun_error){0};
         int r = input_match(&en->spec, &nodes, idx, INPUT_ATTACH_MAX, &n, &err);
         if (r == -EEXIST) {
-            /* A second device like the one the VM has: it stays the
-             * host's (said once). */
+            /* A second device like the one the VM has stays the host's:
+             * only nodes of the device attached now are looked for. With
+             * none attached, vmrun cannot choose (said once). */
+            const char *mine = NULL;
+            for (size_t k = 0; k < INPUT_ATTACH_MAX && mine == NULL; k++)
+                if (en->att[k].used)
+                    mine = en->att[k].physdev;
             if (strcmp(en->other, err.msg) != 0) {
                 snprintf(en->other, sizeof(en->other), "%s", err.msg);
-                input_host_say(ih, "%s: %s; the device the VM does not have stays the host's",
-                               en->what, err.msg);
+                input_host_say(ih, "%s: %s; %s", en->what, err.msg,
+                               mine != NULL ? "the one the VM does not have stays the host's"
+                                            : "neither is given to the guest");
             }
-            continue;
+            if (mine == NULL)
+                continue;
+            struct input_spec only = en->spec;
+            only.physdev = mine;
+            err = (struct vmrun_error){0};
+            r = input_match(&only, &nodes, idx, INPUT_ATTACH_MAX, &n, &err);
         }
         if (r < 0 || n == 0) {
             /* A path not made yet (udev makes the links after the kernel's

@@ -201,6 +201,8 @@ int input_match(const struct input_spec *spec, const struct input_nodes *l, size
     }
     for (size_t i = 0; i < l->n; i++) {
         const struct input_node *nd = &l->items[i];
+        if (spec->physdev != NULL && strcmp(nd->physdev, spec->physdev) != 0)
+            continue;
         if (physdev != NULL) {
             if (strcmp(nd->physdev, physdev) != 0)
                 continue;

@@ -64,6 +64,9 @@ struct input_spec {
     bool whole_device; /* device: every node of the physical device */
     unsigned vendor, product;
     const char *serial; /* NULL: any */
+    /* Only the nodes of this physical device (a sysfs path, as in
+     * input_node.physdev); NULL: any. */
+    const char *physdev;
 };
 
 /* How a profile's entry names its device. */
