@@ -26,6 +26,18 @@
 #include "priv/seccomp.h"
 
 #define MOVER_READY_TIMEOUT_MS 5000
+
+/* AddressSanitizer, as gcc and clang say it. */
+#if defined(__SANITIZE_ADDRESS__)
+#define MOVER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MOVER_ASAN 1
+#endif
+#endif
+#ifndef MOVER_ASAN
+#define MOVER_ASAN 0
+#endif
 #define MOVER_READ_EVENTS 64
 
 /* ---- messages ------------------------------------------------------------- */
@@ -483,7 +495,7 @@ static int drop_privileges(struct vmrun_error *err)
         SYS_fcntl,         SYS_exit,    SYS_exit_group,   SYS_brk,
         SYS_mmap,          SYS_munmap,  SYS_rt_sigreturn, SYS_restart_syscall,
         SYS_clock_gettime, SYS_getpid,
-#if defined(__SANITIZE_ADDRESS__)
+#if MOVER_ASAN
         /* The sanitizer build's runtime looks at its signal stack before
          * a function that does not return. */
         SYS_sigaltstack,
