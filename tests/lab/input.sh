@@ -195,6 +195,9 @@ mouse move 5 -3 >/dev/null
 mouse tap $BTN_LEFT >/dev/null
 check "the mouse reaches the guest (motion, left button)" \
     eval 'saw "axis x, value 5" && saw "button left, down 0"'
+check "vmrun status says how many frames it moved and what it added" \
+    within 15 eval '[ "$(status | jq -r ".input.moved.frames")" -ge 4 ] &&
+        [ "$(status | jq -r ".input.moved.added_latency_us.p50 >= 0")" = true ]'
 
 # --- unplugged while a key is held, then plugged in again
 kbd press $KEY_W >/dev/null

@@ -104,32 +104,56 @@ int input_msg_recv(int sock, struct input_msg *m, int *fd)
 
 /* ---- what the mover adds ---------------------------------------------------- */
 
-#define HIST_US 4096 /* 1 us buckets up to 4 ms, then one for the rest */
+/* 1 us buckets up to 4 ms, then 1 ms ones up to 1 s, then one for the
+ * rest: exact where it matters, still telling beyond. */
+#define HIST_FINE_US 4096
+#define HIST_COARSE 1000
+#define HIST_BUCKETS (HIST_FINE_US + HIST_COARSE + 1)
 
 struct mover_stats {
-    uint32_t hist[HIST_US + 1];
+    uint32_t hist[HIST_BUCKETS];
     uint64_t frames, dropped;
     long long max_us;
 };
+
+static size_t bucket_of(long long us)
+{
+    if (us < HIST_FINE_US)
+        return (size_t)us;
+    long long ms = us / 1000;
+    return ms < HIST_COARSE ? (size_t)(HIST_FINE_US + ms) : HIST_BUCKETS - 1;
+}
+
+/* The largest time a bucket holds. */
+static long long bucket_top(size_t b, long long max_us)
+{
+    if (b < HIST_FINE_US)
+        return (long long)b;
+    if (b < HIST_BUCKETS - 1) {
+        long long top = ((long long)(b - HIST_FINE_US) + 1) * 1000 - 1;
+        return top < max_us ? top : max_us;
+    }
+    return max_us;
+}
 
 static void stats_add(struct mover_stats *st, long long us)
 {
     if (us < 0)
         us = 0;
-    st->hist[us < HIST_US ? us : HIST_US]++;
+    st->hist[bucket_of(us)]++;
     if (us > st->max_us)
         st->max_us = us;
     st->frames++;
 }
 
-/* The bucket below which a share p (0-1) of the frames is. */
+/* The time below which a share p (0-1) of the frames took. */
 static long long stats_pct(const struct mover_stats *st, double p)
 {
     uint64_t want = (uint64_t)((double)st->frames * p + 0.999999), seen = 0;
-    for (long long us = 0; us <= HIST_US; us++) {
-        seen += st->hist[us];
+    for (size_t b = 0; b < HIST_BUCKETS; b++) {
+        seen += st->hist[b];
         if (seen >= want && want > 0)
-            return us < HIST_US ? us : st->max_us;
+            return bucket_top(b, st->max_us);
     }
     return 0;
 }
