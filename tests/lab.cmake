@@ -61,7 +61,7 @@ foreach(t lab_handoff lab_handoff_efifb lab_health)
   set_tests_properties(${t} PROPERTIES FIXTURES_REQUIRED lab_guest)
 endforeach()
 # The VM's keyboards and mice (input[]): uinput devices of L1's own unplugged,
-# plugged in again, the hotkey, the LEDs, a crash (~60-90 s; the lab guest of
+# plugged in again, the hotkey, the LEDs, a crash (~80-110 s; the lab guest of
 # this checkout, which has uinput).
 vmrun_lab_test(lab_input input.sh TIMEOUT 480 WRITABLE_ROOT)
 set_property(TEST lab_input APPEND PROPERTY ENVIRONMENT "VMRUN_LAB_GUEST=${CMAKE_BINARY_DIR}/guests/lab")
