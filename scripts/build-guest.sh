@@ -85,9 +85,12 @@ demo_modules="evdev button"
 # asks for a report (vmrun.report=1, scripts/guest/demo-init): every disk
 # bus and NIC model a profile can give, so end-to-end tests can see from
 # inside the guest what vmrun gave it. crc64_rocksoft_generic and the
-# crct10dif modules are what the SCSI disk driver's checksums need.
+# crct10dif modules are what the SCSI disk driver's checksums need before
+# Linux 6.15, whose CRC library replaced them (the "optional" ones: taken
+# when the kernel has them).
 demo_device_modules="virtio_pci virtio_blk virtio_scsi crc64_rocksoft_generic sd_mod sr_mod
 nvme ahci virtio_net e1000e e1000 8139cp"
+demo_optional_modules="crc64_rocksoft_generic"
 # The lab: VFIO, the 9p shares, the emulated devices' own drivers (e1000e,
 # HDA with the generic codec QEMU's hda-duplex needs), overlayfs; uinput
 # for input devices a test creates, and a USB device controller in software
@@ -99,13 +102,16 @@ usb_f_ss_lb"
 # In the lab's initramfs but not loaded at boot: the DRM driver of QEMU's
 # VGA and bochs-display (with drm, drm_kms_helper, the VRAM and TTM helpers
 # and the fb helpers), which the display handoff scenarios load themselves
-# (a firmware framebuffer would otherwise be taken over at once).
-lab_extra_modules="bochs"
+# (a firmware framebuffer would otherwise be taken over at once); a USB
+# mass-storage gadget, the host's USB disk driver, SCSI disks (with the
+# checksum its integrity code asks for) and ext4, for the USB scenario's
+# disk mounted on L1.
+lab_extra_modules="bochs usb_f_mass_storage usb-storage sd_mod crc64_rocksoft_generic ext4"
 # The UEFI guest: efivarfs, to read SecureBoot; Debian builds the TPM
 # drivers (tpm_crb, tpm_tis) into the kernel.
 uefi_modules="efivarfs"
 
-for tool in dpkg dpkg-deb apt-get apt-cache cpio gzip depmod modprobe; do
+for tool in dpkg dpkg-deb apt-get apt-cache cpio gzip xz depmod modprobe; do
     command -v "$tool" >/dev/null || die "'$tool' is missing: run scripts/install-deps.sh"
 done
 [ -x /usr/bin/python3 ] || die "/usr/bin/python3 is missing: run scripts/install-deps.sh"
@@ -175,6 +181,16 @@ deb=
 if [ -n "$kpkg" ]; then
     deb=$(download_kernel "$kpkg") || deb=
 fi
+# From Debian's 7.x kernels on, linux-image-VER is an empty package that
+# depends on the kernel (linux-binary-VER), its modules (linux-modules-VER)
+# and their metadata (linux-base-VER): those are unpacked with it.
+parts=""
+if [ -n "$deb" ]; then
+    for part in $(apt-cache depends "$kpkg" 2>/dev/null |
+        sed -n 's/^ *Depends: \(linux-\(binary\|modules\|base\)-[0-9][^ ]*-amd64\)$/\1/p'); do
+        parts="$parts $(download_kernel "$part")" || die "cannot download $part, a part of $kpkg"
+    done
+fi
 if [ -z "$deb" ]; then
     deb=$(find "$debs" -maxdepth 1 -name 'linux-image-*-amd64_*_amd64.deb' | sort -V | tail -n 1)
     [ -n "$deb" ] || die "no kernel package: apt cannot give one (run 'apt-get update') and $debs holds none"
@@ -184,7 +200,9 @@ fi
 # --- Up to date? The stamp names everything the outputs are made of.
 stamp_text() {
     echo "mode $mode"
-    echo "kernel $(basename "$deb") $(stat -c %s "$deb")"
+    for d in $deb $parts; do
+        echo "kernel $(basename "$d") $(stat -c %s "$d")"
+    done
     echo "busybox $busybox_version"
     sha256sum "$0" "$GUEST_SRC"/* | sed "s|  .*/|  |"
 }
@@ -202,12 +220,25 @@ say "building the $mode guest in $out from $(basename "$deb") and busybox-static
 tmp=$(mktemp -d "$out/.build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-dpkg-deb -x "$deb" "$tmp/pkg"
-vmlinuz=$(find "$tmp/pkg/boot" -maxdepth 1 -name 'vmlinuz-*' | head -n 1)
-[ -n "$vmlinuz" ] || die "$(basename "$deb") has no /boot/vmlinuz-*"
-kver=${vmlinuz##*/vmlinuz-}
+for d in $deb $parts; do
+    dpkg-deb -x "$d" "$tmp/pkg"
+done
+# Debian 13 and later merge /usr: the modules are in /usr/lib/modules, and
+# from 7.x on the kernel too (/usr/lib/modules/VER/vmlinuz). depmod and
+# modprobe -d look under lib/modules of the tree they are given.
+if [ ! -e "$tmp/pkg/lib" ] && [ -d "$tmp/pkg/usr/lib/modules" ]; then
+    ln -s usr/lib "$tmp/pkg/lib"
+fi
+vmlinuz=$(find "$tmp/pkg/boot" -maxdepth 1 -name 'vmlinuz-*' 2>/dev/null | head -n 1 || true)
+if [ -n "$vmlinuz" ]; then
+    kver=${vmlinuz##*/vmlinuz-}
+else
+    vmlinuz=$(find "$tmp/pkg/lib/modules/" -mindepth 2 -maxdepth 2 -name vmlinuz 2>/dev/null | head -n 1 || true)
+    [ -n "$vmlinuz" ] || die "$(basename "$deb") has no /boot/vmlinuz-* nor /usr/lib/modules/*/vmlinuz"
+    kver=$(basename "$(dirname "$vmlinuz")")
+fi
 moddir=$tmp/pkg/lib/modules/$kver
-[ -d "$moddir" ] || die "the package has no /lib/modules/$kver"
+[ -d "$moddir" ] || die "the package has no /lib/modules/$kver nor /usr/lib/modules/$kver"
 
 # --- The kernel. UEFI firmware starts vmlinuz as it is (an EFI
 # application); the others boot vmlinux, the XZ stream inside vmlinuz,
@@ -216,16 +247,30 @@ if [ $mode = uefi ]; then
     cp "$vmlinuz" "$tmp/vmlinuz"
 else
 /usr/bin/python3 - "$vmlinuz" "$tmp/vmlinux" <<'PY'
-import lzma, sys
+import lzma, struct, subprocess, sys
 data = open(sys.argv[1], "rb").read()
-start = data.find(b"\xfd7zXZ\x00")
-if start < 0:
-    sys.exit("build-guest: error: no XZ stream in " + sys.argv[1])
-# The stream is followed by the rest of the bzImage: decompress the first
-# stream only and ignore what comes after it.
-out = lzma.LZMADecompressor(format=lzma.FORMAT_XZ).decompress(data[start:])
+# The bzImage's setup header says where the compressed kernel is:
+# payload_offset and payload_length (boot protocol 2.08+), from the start
+# of the protected-mode code, which follows the setup sectors. Debian 12
+# compresses it with XZ, Debian 13 and later with zstd.
+setup_sects = data[0x1F1] or 4
+off, length = struct.unpack_from("<II", data, 0x248)
+payload = data[(setup_sects + 1) * 512 + off:][:length]
+if payload[:6] == b"\xfd7zXZ\x00":
+    # Decompress the first stream only: the uncompressed size follows it.
+    out = lzma.LZMADecompressor(format=lzma.FORMAT_XZ).decompress(payload)
+elif payload[:4] == b"\x28\xb5\x2f\xfd":
+    # The last 4 bytes are the uncompressed size, not part of the frame.
+    try:
+        out = subprocess.run(["zstd", "-dcq"], input=payload[:-4], stdout=subprocess.PIPE,
+                             check=True).stdout
+    except FileNotFoundError:
+        sys.exit("build-guest: error: zstd is missing: run scripts/install-deps.sh")
+else:
+    sys.exit("build-guest: error: %s: the kernel is compressed neither with XZ nor with zstd "
+             "(magic %s)" % (sys.argv[1], payload[:6].hex()))
 if out[:4] != b"\x7fELF":
-    sys.exit("build-guest: error: the XZ stream in vmlinuz is not an ELF kernel")
+    sys.exit("build-guest: error: the kernel in %s is not an ELF image" % sys.argv[1])
 open(sys.argv[2], "wb").write(out)
 PY
 fi
@@ -256,29 +301,47 @@ esac
 # module_closure MODULE...: the module files, dependencies first.
 module_closure() {
     for m in "$@"; do
-        modprobe -d "$tmp/pkg" -S "$kver" --show-depends "$m" ||
+        if ! modprobe -d "$tmp/pkg" -S "$kver" --show-depends "$m" 2>/dev/null; then
+            case " $demo_optional_modules " in
+            *" $m "*) continue ;;
+            esac
             die "module $m is not in $(basename "$deb")"
+        fi
     done | sed -n 's/^insmod \([^ ]*\).*/\1/p' | awk '!seen[$0]++'
 }
 # shellcheck disable=SC2086 # word lists
 files=$(module_closure $wanted)
 
+# copy_module FILE DIR: FILE into DIR, uncompressed (busybox's insmod takes
+# plain .ko files; 7.x's modules are .ko.xz); prints the name it got.
+copy_module() {
+    local name
+    name=$(basename "$1")
+    case $name in
+    *.ko.xz) name=${name%.xz} && xz -dc "$1" >"$2/$name" ;;
+    *.ko.zst) name=${name%.zst} && zstd -dcq "$1" >"$2/$name" ;;
+    *.ko.gz) name=${name%.gz} && gzip -dc "$1" >"$2/$name" ;;
+    *) cp "$1" "$2/" ;;
+    esac
+    echo "$name"
+}
+
 if [ $mode = uefi ]; then
     # One module without dependencies: /init loads it with insmod.
     for f in $files; do
-        cp "$f" "$root/lib/modules/"
+        copy_module "$f" "$root/lib/modules" >/dev/null
     done
     install -m 0755 "$GUEST_SRC/uefi-init" "$root/init"
 elif [ $mode = demo ]; then
     # Two modules without dependencies: /init loads them with insmod.
     for f in $files; do
-        cp "$f" "$root/lib/modules/"
+        copy_module "$f" "$root/lib/modules" >/dev/null
     done
     # The device drivers, in load order (dependencies first), for insmod.
     # shellcheck disable=SC2086
-    for f in $(module_closure $demo_device_modules); do
-        cp "$f" "$root/lib/modules/"
-        basename "$f"
+    device_files=$(module_closure $demo_device_modules)
+    for f in $device_files; do
+        copy_module "$f" "$root/lib/modules"
     done >"$root/etc/device-modules"
     install -m 0755 "$GUEST_SRC/demo-init" "$root/init"
     mkdir -p "$root/etc/acpi"

@@ -7,11 +7,14 @@
 # as the reference the import is compared with (the daemon package alone:
 # no service is set up or started).
 # And sudo (with passwd's useradd), through which the privilege tests attack
-# vmrun as an unprivileged user (tests/priv/attack/).
+# vmrun as an unprivileged user (tests/priv/attack/); man-db, with which
+# the tests render the manual pages.
 # swtpm for the TPM; for the Secure Boot and TPM tests sbsigntool, mtools
 # and openssl (signing a guest kernel, an EFI system partition), and
 # libvirt's QEMU driver and virsh for the reference argv.
-# debootstrap makes the Debian 13 and unstable roots the test suite also
+# qemu-system-gui holds QEMU's PulseAudio and PipeWire audio drivers (and
+# its windows), which the audio backends' tests load.
+# mmdebstrap makes the Debian 13 and unstable roots the test suite also
 # runs in (scripts/stack-root.sh); zstd unpacks the kernels of Debian 13
 # and later for the test guests.
 #
@@ -30,14 +33,14 @@ build-essential cmake pkg-config
 libpci-dev pci.ids libcap-ng-dev libcjson-dev libnuma-dev
 libcmocka-dev
 clang libclang-rt-dev
-qemu-system-x86 qemu-utils ovmf ?qemu-system-modules-spice
+qemu-system-x86 qemu-utils ovmf qemu-system-gui ?qemu-system-modules-spice
 busybox-static cpio xz-utils zstd kmod
 python3 jq procps util-linux iproute2 psmisc
 libxml2-dev
 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients swtpm swtpm-tools
-sudo passwd
+sudo passwd man-db
 sbsigntool mtools openssl
-debootstrap
+mmdebstrap
 "
 
 SUDO=""

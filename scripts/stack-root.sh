@@ -14,9 +14,13 @@
 # sid (unstable), or any other name debootstrap knows. Everything needs root.
 #
 # Two layers per suite:
-#   base  what `debootstrap --variant=minbase` gives, plus sudo (the README's
-#         commands use it) and the package lists: a freshly installed
-#         machine, for tests of what a new user does first.
+#   base  what `mmdebstrap --variant=minbase` gives (debootstrap's when
+#         mmdebstrap is missing), plus sudo (the README's commands use it) and
+#         the package lists: a freshly installed machine, for tests of what a
+#         new user does first. Two settings differ from one, for a chroot's
+#         sake: services are never started (policy-rc.d), and dpkg does not
+#         fsync (force-unsafe-io: several times faster here, and a root that
+#         a crash damaged is made again).
 #   dev   base plus everything scripts/install-deps.sh installs there (the
 #         compilers, libraries, QEMU, OVMF, swtpm... of that release): the
 #         stack the test suite runs against. Kept per content of the
@@ -63,7 +67,8 @@
 # The cache, under $VMRUN_STACKS_DIR (default /var/cache/vmrun/stacks):
 #   SUITE/current -> gen-TIME       the generation in use (replaced atomically)
 #   SUITE/gen-TIME/base/            the base root
-#   SUITE/gen-TIME/dev-HASH/        a dev layer (an overlay upper over base)
+#   SUITE/gen-TIME/dev-HASH/        a dev layer (an overlay upper over base);
+#                                   one unused for two days is removed
 #   SUITE/gen-TIME/use.lock         held shared by every run using it
 #   SUITE/build.lock                held while a generation or layer is made
 #   apt/SUITE/                      apt's downloaded packages for SUITE
@@ -123,25 +128,36 @@ write_sources() {
 
 # build_base SUITE: a new generation with its base root; made current.
 build_base() {
-    local suite=$1 gen base start
-    command -v debootstrap >/dev/null ||
-        die "debootstrap is missing (apt-get install debootstrap, or scripts/install-deps.sh)"
+    local suite=$1 gen base start tool=()
+    # unstable's Release file is valid for a week only; a mirror or snapshot
+    # of the archive that is not refreshed that often would make every apt
+    # run fail. What is in the root is still checked against its signature.
+    local no_valid_until='Acquire::Check-Valid-Until "false";'
+    if command -v mmdebstrap >/dev/null; then
+        tool=(mmdebstrap "--aptopt=$no_valid_until")
+    elif command -v debootstrap >/dev/null; then
+        tool=(debootstrap)
+    else
+        die "mmdebstrap is missing (apt-get install mmdebstrap, or scripts/install-deps.sh)"
+    fi
     gen=$STACKS/$suite/gen-$(date -u +%Y%m%dT%H%M%S)
     base=$gen/base
     mkdir -p "$gen"
     start=$(date +%s)
-    say "making the $suite root in $base (debootstrap from $MIRROR)"
-    if ! debootstrap --variant=minbase --include=sudo,ca-certificates \
+    say "making the $suite root in $base (${tool[0]} from $MIRROR)"
+    if ! "${tool[@]}" --variant=minbase --include=sudo,ca-certificates \
         "$suite" "$base" "$MIRROR" >"$gen/debootstrap.log" 2>&1; then
         tail -n 30 "$gen/debootstrap.log" >&2
         rm -rf --one-file-system "$gen"
-        die "debootstrap of $suite failed (log above)"
+        die "${tool[0]} of $suite failed (log above)"
     fi
     write_sources "$suite" "$base"
+    echo "$no_valid_until" >"$base/etc/apt/apt.conf.d/90vmrun-stack"
     # Packages installed in a chroot must not start services: they would
     # run on this machine, outside any run's control.
     printf '#!/bin/sh\nexit 101\n' >"$base/usr/sbin/policy-rc.d"
     chmod 0755 "$base/usr/sbin/policy-rc.d"
+    echo force-unsafe-io >"$base/etc/dpkg/dpkg.cfg.d/90vmrun-stack"
     # The package lists, as a fresh machine has them.
     if ! chroot "$base" /usr/bin/env -i PATH=$ROOT_PATH apt-get -q update >>"$gen/debootstrap.log" 2>&1; then
         tail -n 20 "$gen/debootstrap.log" >&2
@@ -155,11 +171,24 @@ build_base() {
     say "$suite root made in $(($(date +%s) - start)) s ($(du -sm "$base" | cut -f1) MB)"
 }
 
-# gc SUITE: remove generations other than the current one that nobody uses,
-# and scratch directories of runs that are gone.
+# gc SUITE [KEEP]: remove generations other than the current one that
+# nobody uses, dev layers (but KEEP) unused for two days when nobody uses
+# their generation, and scratch directories of runs that are gone.
 gc() {
-    local suite=$1 cur gen d pid
+    local suite=$1 keep=${2:-} cur gen d pid used
     cur=$(current_gen "$suite")
+    for d in "$cur"/dev-*.done; do
+        [ -f "$d" ] && [ "${d%.done}" != "$keep" ] || continue
+        # Last used: .used, touched at every use (or, without it, made).
+        used=${d%.done}.used
+        [ -f "$used" ] || used=$d
+        [ -n "$(find "$used" -mmin -2880)" ] && continue
+        if flock -n -x "$cur/use.lock" true 2>/dev/null; then
+            say "removing the unused dev layer ${d%.done}"
+            rm -f "$d" "${d%.done}.used" "${d%.done}.log"
+            rm -rf --one-file-system "${d%.done}"
+        fi
+    done
     for gen in "$STACKS/$suite"/gen-*; do
         [ -d "$gen" ] && [ "$gen" != "$cur" ] || continue
         # A generation being made has no base.done yet: leave it to its maker.
@@ -249,7 +278,7 @@ refresh_lists() {
 # ensure SUITE LAYER DEPS: make what is missing or too old; print the
 # generation's directory. Holds SUITE/build.lock while it makes anything.
 ensure() {
-    local suite=$1 layer=$2 deps=$3 gen layerdir
+    local suite=$1 layer=$2 deps=$3 gen layerdir=""
     case $suite in
     "" | */* | .*) die "'$suite' is not a suite name" ;;
     esac
@@ -272,8 +301,9 @@ ensure() {
         else
             build_dev "$suite" "$gen" "$deps"
         fi
+        touch "$layerdir.used"
     fi
-    gc "$suite"
+    gc "$suite" "$layerdir"
     exec 9>&-
     echo "$gen"
 }
@@ -497,7 +527,7 @@ rebuild)
     exec 9>"$STACKS/$1/build.lock"
     flock 9
     build_base "$1"
-    gc "$1"
+    gc "$1" ""
     ;;
 *) die "unknown command '$cmd' (see --help)" ;;
 esac

@@ -50,6 +50,12 @@ set_property(TEST lab_devices APPEND PROPERTY ENVIRONMENT
   "VMRUN_LAB_GUEST=${CMAKE_BINARY_DIR}/guests/lab"
   "VMRUN_LAB_QEMU_ARGS=-device pcie-root-port,id=rp20,chassis=20,slot=20 -device pci-testdev,bus=rp20,addr=00.0,multifunction=on -device pci-testdev,bus=rp20,addr=00.1")
 set_tests_properties(lab_devices PROPERTIES FIXTURES_REQUIRED lab_guest)
+# Host USB devices following usb[] rules while the VM runs (gadgets on
+# dummy_hcd plugged in and out; a disk mounted on L1), on the lab guest of
+# this checkout (the mass-storage gadget, usb-storage, ext4).
+vmrun_lab_test(lab_usb usb.sh TIMEOUT 480 WRITABLE_ROOT)
+set_property(TEST lab_usb APPEND PROPERTY ENVIRONMENT "VMRUN_LAB_GUEST=${CMAKE_BINARY_DIR}/guests/lab")
+set_tests_properties(lab_usb PROPERTIES FIXTURES_REQUIRED lab_guest)
 # The display handoff and device health (each 1-2 minutes: the handoff
 # loads a DRM driver and starts three inner VMs; UEFI boots through OVMF),
 # on the lab guest of this checkout (bochs and the EFI-stub kernel).

@@ -37,7 +37,7 @@ set_tests_properties(priv_attack_setup PROPERTIES FIXTURES_SETUP priv_attack
 set_tests_properties(priv_attack_cleanup PROPERTIES FIXTURES_CLEANUP priv_attack
                      ENVIRONMENT "${VMRUN_TEST_ENV}" LABELS "priv;attack")
 foreach(t disk_links vars_template devices profile_race stdin_namespace env_seams qmp_lies
-          looking_glass root_profile access)
+          looking_glass root_profile access usb)
   add_test(NAME priv_attack_${t} COMMAND bash ${CMAKE_SOURCE_DIR}/tests/priv/attack/${t}.sh)
   set(attack_env "${VMRUN_TEST_ENV}")
   if(VMRUN_SANITIZE)

@@ -1,6 +1,6 @@
 # Supervision with real QEMU: start, pin, stop, detach, status, list.
 # They need root-free resources only, but run QEMU under TCG: serialised.
-foreach(t graceful_stop guest_poweroff stop_timeout qemu_killed supervisor_killed
+foreach(t graceful_stop guest_poweroff stop_timeout stop_interrupted qemu_killed supervisor_killed
           detach_roundtrip pinning pin_failure qmp_untrusted)
   add_test(NAME supervise_${t} COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/supervise/${t}.sh)
   set_tests_properties(supervise_${t} PROPERTIES ENVIRONMENT "${VMRUN_TEST_ENV}"
@@ -14,3 +14,7 @@ target_link_libraries(runtime_race PRIVATE vmrun_core_test)
 add_test(NAME supervise_runtime_race COMMAND runtime_race)
 set_tests_properties(supervise_runtime_race PROPERTIES ENVIRONMENT "${VMRUN_TEST_ENV}"
                      LABELS unit TIMEOUT 120)
+
+# How a run ended, decided from what the supervisor saw (supervisor/outcome.h).
+vmrun_unit_test(supervise_outcome SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/supervise/test_outcome.c
+                LIBS vmrun_core_test)

@@ -40,5 +40,11 @@ add_test(NAME win11_libvirt_compare
 set_tests_properties(win11_libvirt_compare PROPERTIES ENVIRONMENT "${VMRUN_TEST_ENV}"
                      LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 300)
 
+# The corpus: crafted stores, and every variable store template Debian's
+# OVMF shipped from 2022.11 to 2026.08 (win11/stores/README.md).
 vmrun_fuzz_target(ovmf_vars SOURCE ${CMAKE_CURRENT_SOURCE_DIR}/win11/ovmf_vars_fuzz.c
-                  CORPUS ${CMAKE_CURRENT_SOURCE_DIR}/win11/corpus LIBS vmrun_core_test)
+                  CORPUS ${CMAKE_CURRENT_SOURCE_DIR}/win11/corpus
+                         ${CMAKE_CURRENT_SOURCE_DIR}/win11/stores/debian-2022.11
+                         ${CMAKE_CURRENT_SOURCE_DIR}/win11/stores/debian-2025.02
+                         ${CMAKE_CURRENT_SOURCE_DIR}/win11/stores/debian-2026.08
+                  LIBS vmrun_core_test)

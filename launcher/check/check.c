@@ -398,6 +398,7 @@ int check_profile(const struct vm_profile *p, const struct check_options *opt,
     check_pci(p, opt, out);
     check_handoff(p, out);
     check_network(p, out);
+    check_usb(p, out);
     check_input(p, out);
     if (out->oom) {
         check_report_free(out);

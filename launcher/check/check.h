@@ -46,6 +46,10 @@
  *   handoff gpu, boot_vga, framebuffers, consoles, display_manager, holders
  *                           with a "handoff" object: what the display
  *                           handoff will take over (check_handoff.c)
+ *   qemu.usb                with a "usb" key: QEMU's usb-host takes a device
+ *                           node vmrun opens (FAIL with rules, WARN without)
+ *   usb[i]                  the devices plugged in now that the rule takes;
+ *                           WARN for those the host uses (not given)
  *   pci                     only when the PCI bus cannot be scanned, or
  *                           when pci_prepare's plan refuses what the
  *                           per-device checks let through
@@ -59,8 +63,8 @@
  *
  * Files: check.c (the report, name, KVM, files, CPUs), check_qemu.c,
  * check_firmware.c (firmware and TPM),
- * check_memory.c (memory, hugepages, memlock), check_pci.c, check_network.c,
- * check_input.c. */
+ * check_memory.c (memory, hugepages, memlock), check_pci.c, check_usb.c,
+ * check_network.c, check_input.c. */
 #ifndef VMRUN_CHECK_H
 #define VMRUN_CHECK_H
 

@@ -38,6 +38,9 @@ void check_pci(const struct vm_profile *p, const struct check_options *opt, stru
 /* check_network.c: the bridge or tap of each network entry, /dev/net/tun. */
 void check_network(const struct vm_profile *p, struct check_report *r);
 
+/* check_usb.c: QEMU's usb-host on a descriptor; what each usb[] rule takes now. */
+void check_usb(const struct vm_profile *p, struct check_report *r);
+
 /* check_input.c: each input[] entry's device now, uinput, the kernel, LEDs. */
 void check_input(const struct vm_profile *p, struct check_report *r);
 

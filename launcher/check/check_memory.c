@@ -109,40 +109,102 @@ static void check_fragmentation(struct check_report *r)
     }
 }
 
-void check_memory(const struct vm_profile *p, struct check_report *r)
+/* Without hugepages: the guest's RAM against what the host has available. */
+static void check_plain_memory(const struct vm_profile *p, struct check_report *r)
 {
     char want[32], have[32];
     hugepages_format_size(p->memory.size, want, sizeof(want));
-    if (p->memory.hugepage_kb == 0) {
-        char path[PATH_MAX];
-        long long avail = -1;
-        if (host_path(path, sizeof(path), HOST_PROC, "/meminfo") == 0)
-            avail = meminfo_kb(path, "MemAvailable");
-        if (avail < 0) {
-            check_add(r, "memory", CHECK_WARN, "cannot read MemAvailable from %s", path);
-            return;
-        }
-        hugepages_format_size((uint64_t)avail * KIB, have, sizeof(have));
-        if ((uint64_t)avail * KIB < p->memory.size) {
-            struct check_item *it = check_add(r, "memory", CHECK_WARN,
-                                              "the guest's %s is more than the %s the host has "
-                                              "available",
-                                              want, have);
-            check_hint(r, it,
-                       "the host may swap or the kernel may kill QEMU: free memory or lower "
-                       "memory.size");
-            return;
-        }
-        check_add(r, "memory", CHECK_PASS, "guest RAM %s; %s available on the host (no hugepages)",
-                  want, have);
+    char path[PATH_MAX];
+    long long avail = -1;
+    if (host_path(path, sizeof(path), HOST_PROC, "/meminfo") == 0)
+        avail = meminfo_kb(path, "MemAvailable");
+    if (avail < 0) {
+        check_add(r, "memory", CHECK_WARN, "cannot read MemAvailable from %s", path);
         return;
     }
+    hugepages_format_size((uint64_t)avail * KIB, have, sizeof(have));
+    if ((uint64_t)avail * KIB < p->memory.size) {
+        struct check_item *it = check_add(r, "memory", CHECK_WARN,
+                                          "the guest's %s is more than the %s the host has "
+                                          "available",
+                                          want, have);
+        check_hint(r, it,
+                   "the host may swap or the kernel may kill QEMU: free memory or lower "
+                   "memory.size");
+        return;
+    }
+    check_add(r, "memory", CHECK_PASS, "guest RAM %s; %s available on the host (no hugepages)",
+              want, have);
+}
 
-    check_fragmentation(r);
+/* A hugepage reservation the pool cannot cover from its free pages, and
+ * the node has the free memory for: what is said about making the rest. */
+struct hp_shortfall {
+    int node;
+    const char *why; /* why that node */
+    unsigned long pages, usable, shortfall;
+    const char *want;  /* the guest's size */
+    const char *psize; /* the page size */
+    const char *have;  /* the node's free memory */
+};
+
+/* 1 GiB pages: the buddy allocator's largest blocks are 4 MiB, so no file
+ * says whether 1 GiB of contiguous memory is left, and after some uptime
+ * it seldom is. */
+static void check_1g_shortfall(const struct vm_profile *p, const struct hp_shortfall *s,
+                               struct check_report *r)
+{
+    struct check_item *it =
+        check_add(r, "hugepages", CHECK_WARN,
+                  "node %d (%s): %lu of the %lu 1 GiB pages needed for %s are not in the pool; "
+                  "the node has %s free, but 1 GiB pages can seldom be made once memory is in "
+                  "use",
+                  s->node, s->why, s->shortfall, s->pages, s->want, s->have);
+    if (p->memory.hugepage_fallback_kb == 2048)
+        check_hint(r, it,
+                   "vmrun falls back to 2 MiB pages (second in memory.hugepages) if it "
+                   "cannot make them; to have 1 GiB pages for sure, add hugepagesz=1G "
+                   "hugepages=%lu to the kernel command line",
+                   s->pages);
+    else
+        check_hint(r, it,
+                   "reserve them at boot: add hugepagesz=1G hugepages=%lu to the kernel command "
+                   "line (or use \"hugepages\": \"2M\", or [\"1G\", \"2M\"] to fall back to it)",
+                   s->pages);
+}
+
+/* 2 MiB pages: enough free 2 MiB blocks now, or compaction must make them. */
+static void check_2m_shortfall(const struct hp_shortfall *s, struct check_report *r)
+{
+    struct node_frag f;
+    long long blocks = memfrag_read(s->node, &f) == 0 ? (long long)memfrag_2m_now(&f) : -1;
+    if (blocks >= 0 && (unsigned long long)blocks < s->shortfall) {
+        struct check_item *it =
+            check_add(r, "hugepages", CHECK_WARN,
+                      "node %d (%s): %lu more 2 MiB pages are needed for %s; %s is free, but only "
+                      "%lld free 2 MiB blocks exist (memory is fragmented)",
+                      s->node, s->why, s->shortfall, s->want, s->have, blocks);
+        check_hint(r, it,
+                   "vmrun compacts memory at start and, with memory.drop_caches, drops the page "
+                   "cache; if that is not enough, reserve at boot with hugepages=%lu",
+                   s->pages);
+        return;
+    }
+    check_add(r, "hugepages", CHECK_PASS,
+              "node %d (%s): %lu free 2 MiB pages in the pool, %lu to add for %s; %s free in "
+              "%lld 2 MiB blocks",
+              s->node, s->why, s->usable, s->shortfall, s->want, s->have, blocks);
+}
+
+/* The hugepages on the VM's node: counted as the start will count them
+ * (hugepages_need()), then whether the node can make what is missing. */
+static void check_hugepages(const struct vm_profile *p, struct check_report *r)
+{
+    char want[32], have[32], psize[32];
+    hugepages_format_size(p->memory.size, want, sizeof(want));
     unsigned kb = p->memory.hugepage_kb;
     uint64_t page = (uint64_t)kb * KIB;
-    unsigned long pages = (unsigned long)((p->memory.size + page - 1) / page);
-    char psize[32];
+    unsigned long pages = hugepages_for_size(p->memory.size, kb);
     hugepages_format_size(page, psize, sizeof(psize));
 
     int node = 0;
@@ -153,40 +215,31 @@ void check_memory(const struct vm_profile *p, struct check_report *r)
         check_hint(r, it, "set memory.numa_node to one of the host's nodes, or to \"auto\"");
         return;
     }
-    struct hugepage_pool pool;
-    if (hugepages_read_pool(node, kb, &pool, &e) < 0) {
+    struct hugepage_need hn;
+    if (hugepages_need(node, kb, pages, &hn, &e) < 0) {
         struct check_item *it = check_add(r, "hugepages", CHECK_FAIL, "%s", e.msg);
         check_hint(r, it,
                    "memory.hugepages must be a page size this CPU and kernel offer (2M, 1G)");
         return;
     }
-    /* As hugepages_reserve() counts them: pages promised to existing
-     * mappings (HugePages_Rsvd, kept only globally) look free but are not. */
-    unsigned long resv = 0;
-    char rpath[PATH_MAX];
-    if (host_path(rpath, sizeof(rpath), HOST_SYS,
-                  "/kernel/mm/hugepages/hugepages-%ukB/resv_hugepages", kb) == 0)
-        (void)hostfile_read_ulong(rpath, &resv);
-    unsigned long usable = pool.free > resv ? pool.free - resv : 0;
-    if (usable >= pages) {
+    if (hn.shortfall == 0) {
         check_add(r, "hugepages", CHECK_PASS,
                   "node %d (%s): %lu free %s pages already in the pool cover the %lu needed for %s",
-                  node, why, usable, psize, pages, want);
+                  node, why, hn.usable, psize, pages, want);
         return;
     }
-    unsigned long shortfall = pages - usable;
     char path[PATH_MAX];
     long long node_free = -1;
     if (host_path(path, sizeof(path), HOST_SYS, "/devices/system/node/node%d/meminfo", node) == 0)
         node_free = meminfo_kb(path, "MemFree");
-    uint64_t need_bytes = (uint64_t)shortfall * page;
+    uint64_t need_bytes = (uint64_t)hn.shortfall * page;
     char need_s[32];
     hugepages_format_size(need_bytes, need_s, sizeof(need_s));
     if (node_free < 0) {
         check_add(r, "hugepages", CHECK_WARN,
                   "node %d (%s): %lu of %lu %s pages must be added, and the node's free memory "
                   "cannot be read from %s",
-                  node, why, shortfall, pages, psize, path);
+                  node, why, hn.shortfall, pages, psize, path);
         return;
     }
     hugepages_format_size((uint64_t)node_free * KIB, have, sizeof(have));
@@ -195,7 +248,7 @@ void check_memory(const struct vm_profile *p, struct check_report *r)
             r, "hugepages", CHECK_FAIL,
             "node %d (%s): %lu more %s pages (%s) are needed for %s, but the node has only "
             "%s free",
-            node, why, shortfall, psize, need_s, want, have);
+            node, why, hn.shortfall, psize, need_s, want, have);
         check_hint(
             r, it,
             "free memory on node %d, set memory.drop_caches to let vmrun drop the page cache, "
@@ -203,55 +256,32 @@ void check_memory(const struct vm_profile *p, struct check_report *r)
             node);
         return;
     }
-    if (kb == 1048576) {
-        /* The buddy allocator's largest blocks are 4 MiB: no file says
-         * whether 1 GiB of contiguous memory is left, and after some uptime
-         * it seldom is. */
-        struct check_item *it =
-            check_add(r, "hugepages", CHECK_WARN,
-                      "node %d (%s): %lu of the %lu 1 GiB pages needed for %s are not in the pool; "
-                      "the node has %s free, but 1 GiB pages can seldom be made once memory is in "
-                      "use",
-                      node, why, shortfall, pages, want, have);
-        if (p->memory.hugepage_fallback_kb == 2048)
-            check_hint(r, it,
-                       "vmrun falls back to 2 MiB pages (second in memory.hugepages) if it "
-                       "cannot make them; to have 1 GiB pages for sure, add hugepagesz=1G "
-                       "hugepages=%lu to the kernel command line",
-                       pages);
-        else
-            check_hint(
-                r, it,
-                "reserve them at boot: add hugepagesz=1G hugepages=%lu to the kernel command line "
-                "(or use \"hugepages\": \"2M\", or [\"1G\", \"2M\"] to fall back to it)",
-                pages);
-        return;
-    }
-    if (kb == 2048) {
-        struct node_frag f;
-        long long blocks = memfrag_read(node, &f) == 0 ? (long long)memfrag_2m_now(&f) : -1;
-        if (blocks >= 0 && (unsigned long long)blocks < shortfall) {
-            struct check_item *it = check_add(
-                r, "hugepages", CHECK_WARN,
-                "node %d (%s): %lu more 2 MiB pages are needed for %s; %s is free, but only "
-                "%lld free 2 MiB blocks exist (memory is fragmented)",
-                node, why, shortfall, want, have, blocks);
-            check_hint(
-                r, it,
-                "vmrun compacts memory at start and, with memory.drop_caches, drops the page "
-                "cache; if that is not enough, reserve at boot with hugepages=%lu",
-                pages);
-            return;
-        }
+    const struct hp_shortfall s = {.node = node,
+                                   .why = why,
+                                   .pages = pages,
+                                   .usable = hn.usable,
+                                   .shortfall = hn.shortfall,
+                                   .want = want,
+                                   .psize = psize,
+                                   .have = have};
+    if (kb == 1048576)
+        check_1g_shortfall(p, &s, r);
+    else if (kb == 2048)
+        check_2m_shortfall(&s, r);
+    else
         check_add(r, "hugepages", CHECK_PASS,
-                  "node %d (%s): %lu free 2 MiB pages in the pool, %lu to add for %s; %s free in "
-                  "%lld 2 MiB blocks",
-                  node, why, usable, shortfall, want, have, blocks);
+                  "node %d (%s): %lu free %s pages in the pool, %lu to add for %s; %s free", node,
+                  why, hn.usable, psize, hn.shortfall, want, have);
+}
+
+void check_memory(const struct vm_profile *p, struct check_report *r)
+{
+    if (p->memory.hugepage_kb == 0) {
+        check_plain_memory(p, r);
         return;
     }
-    check_add(r, "hugepages", CHECK_PASS,
-              "node %d (%s): %lu free %s pages in the pool, %lu to add for %s; %s free", node, why,
-              usable, psize, shortfall, want, have);
+    check_fragmentation(r);
+    check_hugepages(p, r);
 }
 
 /* ---- RLIMIT_MEMLOCK ---- */

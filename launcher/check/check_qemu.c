@@ -11,8 +11,6 @@
 #include "qemu/cmdline.h"
 #include "qemu/qemu_probe.h"
 
-#define DEFAULT_QEMU "qemu-system-x86_64"
-
 /* ---- QEMU ---- */
 
 /* What each feature of a profile needs from QEMU. The argv builder
@@ -24,9 +22,10 @@
  * row wins.
  *
  * Not in the table, on purpose: audio.backend "pipewire". QEMU's own
- * pipewire driver came in 8.1; the argv gives "pipewire" to the PulseAudio
- * driver ("pa", served by pipewire-pulse) instead, so it needs no newer
- * QEMU, only a build with "pa" (the qemu.audio check). */
+ * pipewire driver came in 8.1; where this QEMU lacks it the argv gives
+ * "pipewire" to the PulseAudio driver ("pa", served by pipewire-pulse)
+ * instead, so it needs no newer QEMU, only a build with one of the two (the
+ * qemu.audio check asks the binary, not its version). */
 struct qemu_need {
     bool (*applies)(const struct vm_profile *p);
     unsigned major, minor;
@@ -104,9 +103,54 @@ static void check_qemu_backend(struct check_report *r, const char *name, const c
                what);
 }
 
+/* audio.backend "pipewire": QEMU's own driver when it has one, else "pa". */
+static void check_qemu_audio(const struct vm_profile *p, struct check_report *r, const char *qemu)
+{
+    if (p->audio.backend == VM_AUDIO_PIPEWIRE) {
+        struct vmrun_error e = {0};
+        int pw = qemu_has_audio_driver(qemu, "pipewire", &e);
+        if (pw > 0) {
+            check_add(r, "qemu.audio", CHECK_PASS,
+                      "%s has its own \"pipewire\" audio driver: audio.backend \"pipewire\" "
+                      "uses it",
+                      qemu);
+            return;
+        }
+        if (pw == 0 && qemu_has_audio_driver(qemu, "pa", &e) > 0) {
+            check_add(r, "qemu.audio", CHECK_PASS,
+                      "%s has no \"pipewire\" audio driver (QEMU 8.1 and later have one): "
+                      "audio.backend \"pipewire\" uses its PulseAudio driver \"pa\", which "
+                      "PipeWire serves (pipewire-pulse)",
+                      qemu);
+            return;
+        }
+    }
+    check_qemu_backend(r, "qemu.audio", qemu, "-audiodev",
+                       qemu_audiodev_driver(p->audio.backend, false), "audio");
+}
+
+static void check_qemu_spice(struct check_report *r, const char *qemu)
+{
+    struct vmrun_error e = {0};
+    int has = qemu_has_spice(qemu, &e);
+    if (has < 0) {
+        check_add(r, "qemu.display", CHECK_WARN, "could not ask %s for SPICE: %s", qemu, e.msg);
+        return;
+    }
+    if (has > 0) {
+        check_add(r, "qemu.display", CHECK_PASS, "%s has SPICE", qemu);
+        return;
+    }
+    struct check_item *it = check_add(r, "qemu.display", CHECK_FAIL,
+                                      "%s has no SPICE support (%s -spice help: there is no "
+                                      "option group \"spice\"), which display \"spice\" needs",
+                                      qemu, qemu);
+    check_hint(r, it, "%s", QEMU_SPICE_PACKAGES);
+}
+
 void check_qemu(const struct vm_profile *p, struct check_report *r)
 {
-    const char *bin = p->qemu.binary != NULL ? p->qemu.binary : DEFAULT_QEMU;
+    const char *bin = qemu_binary_name(p);
     char path[PATH_MAX];
     int rc = qemu_find_binary(bin, path, sizeof(path));
     if (rc < 0) {
@@ -151,8 +195,9 @@ void check_qemu(const struct vm_profile *p, struct check_report *r)
     }
 
     if (p->audio.present)
-        check_qemu_backend(r, "qemu.audio", path, "-audiodev", qemu_audiodev_driver(p->audio.backend),
-                           "audio");
+        check_qemu_audio(p, r, path);
+    if (p->display == VM_DISPLAY_SPICE)
+        check_qemu_spice(r, path);
     const char *disp = display_backend(p->display);
     if (disp != NULL)
         check_qemu_backend(r, "qemu.display", path, "-display", disp, "display");

@@ -15,6 +15,7 @@ int cli_iommu(int argc, char **argv);
 int cli_desktop(int argc, char **argv);
 int cli_import(int argc, char **argv);
 int cli_rom(int argc, char **argv);
+int cli_usb(int argc, char **argv);
 
 /* Shared option helpers. */
 /* True when argv[i] is "--help" or "-h" anywhere in argv[1..]. */

@@ -1,4 +1,5 @@
 #include "cli/cli_common.h"
+#include "supervisor/runtime.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -10,6 +11,7 @@
 #include "base/error.h"
 #include "priv/profile_open.h"
 #include "qemu/cmdline.h"
+#include "qemu/qemu_probe.h"
 
 int cli_load_profile(const char *arg, bool trust_profile, struct vm_profile *p, char *path,
                      size_t len)
@@ -63,6 +65,7 @@ int cli_build_argv_with_firmware(const struct vm_profile *p, const char *what,
     struct vm_host_facts_storage storage;
     struct vmrun_error err = {0};
     vm_host_facts_default(&facts, &storage, p, NULL, NULL);
+    qemu_probe_facts(p, &facts);
     if (fw != NULL)
         vm_host_facts_set_firmware(&facts, &storage, p, fw);
     if (qemu_build_argv(p, &facts, a, &err) < 0) {
@@ -111,6 +114,16 @@ void cli_say(void *opaque, const char *msg)
     (void)opaque;
     fprintf(stderr, "vmrun: %s\n", msg);
     fflush(stderr);
+}
+
+int cli_may_manage(const char *name)
+{
+    struct vmrun_error err = {0};
+    if (runtime_check_manage(name, &err) < 0) {
+        fprintf(stderr, "vmrun: %s\n", err.msg);
+        return VMRUN_EXIT_FAILURE;
+    }
+    return 0;
 }
 
 bool cli_valid_name(const char *name)

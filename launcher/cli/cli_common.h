@@ -47,6 +47,11 @@ int cli_parse_json_flag(int argc, char **argv, const char *cmd, bool *json, cons
 /* "vmrun: " + message on stderr. */
 void cli_say(void *opaque, const char *msg);
 
+/* May the caller act on the VM name (stop, recover, vmrun usb)? Through
+ * sudo or pkexec only on the VMs they started (priv/access.h). 0, or
+ * VMRUN_EXIT_FAILURE after saying why not. */
+int cli_may_manage(const char *name);
+
 /* Is name a valid VM name (the profile's rules)? Prints why not. */
 bool cli_valid_name(const char *name);
 

@@ -8,7 +8,8 @@
  * profile was written but something did not carry over, 2 bad usage or
  * input that is not a domain XML (nothing written), 1 a failure (writing
  * the output, or a defect: a profile vmrun itself would refuse). Needs no
- * privileges and touches nothing. */
+ * privileges and touches nothing; it reads the host's USB devices only to
+ * carry over a USB device libvirt names by its bus and device number. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,9 +22,34 @@
 #include "base/diag.h"
 #include "base/error.h"
 #include "cli/cli.h"
+#include "host/usb/usb_dev.h"
 #include "import/import.h"
 
 #define EXIT_LOSSES 3
+
+/* libvirt's USB address form names a device by bus and device number:
+ * where that device is plugged in on this host, now (host/usb reads
+ * sysfs; nothing changes). */
+static int usb_lookup(void *ctx, unsigned bus, unsigned device, char *port, size_t port_len,
+                      char *what, size_t what_len)
+{
+    (void)ctx;
+    struct usb_dev *devs = NULL;
+    size_t n = 0;
+    struct vmrun_error err = {0};
+    if (usb_dev_list(&devs, &n, &err) < 0)
+        return 0;
+    int found = 0;
+    for (size_t i = 0; i < n && !found; i++) {
+        if (devs[i].busnum != bus || devs[i].devnum != device)
+            continue;
+        snprintf(port, port_len, "%s", devs[i].port);
+        usb_dev_describe(&devs[i], what, what_len);
+        found = 1;
+    }
+    free(devs);
+    return found;
+}
 
 static void usage(FILE *out)
 {
@@ -142,7 +168,8 @@ int cli_import(int argc, char **argv)
 
     struct diag_list diags = {0};
     struct import_result res;
-    r = import_domain(file, data, len, NULL, &res, &diags);
+    const struct import_options opt = {.usb_lookup = usb_lookup};
+    r = import_domain(file, data, len, &opt, &res, &diags);
     if (r == -EINVAL) {
         diag_print_all(&diags, stderr);
         diag_list_free(&diags);

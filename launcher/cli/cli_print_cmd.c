@@ -8,6 +8,7 @@
 #include "base/error.h"
 #include "cli/cli.h"
 #include "cli/cli_common.h"
+#include "host/usb/usb_rule.h"
 #include "profile/profile.h"
 #include "qemu/cmdline.h"
 #include "qemu/qemu_fds.h"
@@ -122,6 +123,15 @@ int cli_print_cmd(int argc, char **argv)
         qemu_fds_add(&fds, -1, what);
     }
     qemu_fds_print(stdout, &fds);
+    /* Host USB devices are not on the command line: vmrun plugs them in
+     * while the VM runs (supervisor/usb_hotplug.h). */
+    for (size_t i = 0; i < p.n_usb; i++) {
+        char what[512];
+        usb_rule_describe(&p.usb[i], what, sizeof(what));
+        printf("# usb[%zu]: %s: each such device is plugged in by vmrun over QMP (a node it "
+               "opens), at start and whenever one appears\n",
+               i, what);
+    }
     argv_list_free(&a);
     profile_free(&p);
     if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -30,12 +30,8 @@ static int recover_one(const char *name)
         printf("'%s': nothing to recover\n", name);
         return VMRUN_EXIT_OK;
     }
-    /* Through sudo or pkexec, only the VMs the caller started
-     * (priv/access.h). */
-    if (runtime_check_manage(name, &err) < 0) {
-        fprintf(stderr, "vmrun: %s\n", err.msg);
+    if (cli_may_manage(name) != 0)
         return VMRUN_EXIT_FAILURE;
-    }
     printf("recovering '%s'\n", name);
     fflush(stdout);
     if (vm_recover(name, cli_say, NULL, &err) < 0) {

@@ -9,6 +9,9 @@
  *            "emulator": [{"thread", "name", "cpus_allowed"}],
  *            "memory": {"bytes", "hugepage_kb", "numa_node", "file", "qemu_rss_bytes"},
  *            "vfio_groups": [N, ...],
+ *            "usb": [{"id", "port", "bus", "device", "vendor", "product",
+ *                     "serial", "manufacturer", "name", "speed", "rule",
+ *                     "since"}]  (supervisor/usb_hotplug.h),
  *            "input" (with input devices): {"side", "leds", "leds_follow_guest", "moved",
  *                    "devices": [{"input", "match", "required", "hotkey", "virtual",
  *                                 "attached": [{"node", "name"}]}]}}
@@ -33,6 +36,7 @@
 #include "qemu/pin.h"
 #include "supervisor/recover.h"
 #include "supervisor/runtime.h"
+#include "supervisor/usb_hotplug.h"
 #include "supervisor/vmstate.h"
 #include "host/input/input.h"
 #include "sys/hostpath.h"
@@ -80,6 +84,33 @@ static bool in_list(pid_t t, const pid_t *l, size_t n)
         if (l[i] == t)
             return true;
     return false;
+}
+
+/* The host USB devices in the VM, as its supervisor publishes them
+ * (supervisor/usb_hotplug.h): an array, empty without any. */
+/* A JSON file the supervisor keeps in the runtime directory, parsed (NULL
+ * when there is none). */
+static cJSON *runtime_json(const char *name, const char *file)
+{
+    char path[PATH_MAX];
+    runtime_path(path, sizeof(path), name, file);
+    cleanup_fclose FILE *f = fopen(path, "re");
+    static char buf[256 * 1024];
+    size_t n = f != NULL ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+    buf[n] = '\0';
+    return cJSON_Parse(buf);
+}
+
+static cJSON *usb_json(const char *name)
+{
+    cJSON *raw = runtime_json(name, USB_HOTPLUG_FILE);
+    cJSON *usb = cJSON_DetachItemFromObjectCaseSensitive(raw, "usb");
+    cJSON_Delete(raw);
+    if (!cJSON_IsArray(usb)) {
+        cJSON_Delete(usb);
+        usb = cJSON_CreateArray();
+    }
+    return usb;
 }
 
 /* The state of one VM as JSON, read back from the kernel where it can be. */
@@ -190,20 +221,13 @@ static cJSON *vm_json(const char *name, bool clean_stale)
     cJSON *g = cJSON_AddArrayToObject(j, "vfio_groups");
     for (size_t i = 0; i < st.n_vfio_groups; i++)
         cJSON_AddItemToArray(g, cJSON_CreateNumber(st.vfio_groups[i]));
+    cJSON_AddItemToObject(j, "usb", usb_json(name));
     /* The input devices, as the supervisor last wrote them. */
-    char ipath[PATH_MAX];
-    runtime_path(ipath, sizeof(ipath), name, INPUT_STATUS_FILE);
-    cleanup_fclose FILE *inf = fopen(ipath, "re");
-    if (inf != NULL) {
-        static char ibuf[64 * 1024];
-        size_t n = fread(ibuf, 1, sizeof(ibuf) - 1, inf);
-        ibuf[n] = '\0';
-        cJSON *in = cJSON_Parse(ibuf);
-        if (cJSON_IsObject(in))
-            cJSON_AddItemToObject(j, "input", in);
-        else
-            cJSON_Delete(in);
-    }
+    cJSON *in = runtime_json(name, INPUT_STATUS_FILE);
+    if (cJSON_IsObject(in))
+        cJSON_AddItemToObject(j, "input", in);
+    else
+        cJSON_Delete(in);
     return j;
 }
 
@@ -324,6 +348,17 @@ static void print_vm(const cJSON *j)
         cJSON_ArrayForEach(v, groups) printf(" %d", v->valueint);
         printf("\n");
     }
+    cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(j, "usb"))
+    {
+        const cJSON *rule = cJSON_GetObjectItemCaseSensitive(v, "rule");
+        char by[32] = "by hand";
+        if (cJSON_IsNumber(rule))
+            snprintf(by, sizeof(by), "usb[%d]", rule->valueint);
+        const char *what = jstr(v, "name")[0] ? jstr(v, "name") : jstr(v, "manufacturer");
+        printf("  usb         %-14s %s:%s at %s, %s Mb/s (%s)%s%s\n", jstr(v, "id"),
+               jstr(v, "vendor"), jstr(v, "product"), jstr(v, "port"), jstr(v, "speed"), by,
+               what[0] ? " " : "", what);
+    }
     print_input(cJSON_GetObjectItemCaseSensitive(j, "input"));
 }
 
@@ -331,9 +366,9 @@ static void status_help(FILE *out)
 {
     fprintf(out, "usage: vmrun status [NAME] [--json]\n\n"
                  "Show a VM's state, pids, uptime, the pinning in effect as the kernel reports\n"
-                 "it, and its memory. Without NAME: every VM. A VM whose supervisor died is\n"
-                 "reported as stale, and cleaned up when run as root. Exit 1 when NAME is not\n"
-                 "running.\n");
+                 "it, its memory and the host USB devices in it. Without NAME: every VM. A VM\n"
+                 "whose supervisor died is reported as stale, and cleaned up when run as root.\n"
+                 "Exit 1 when NAME is not running.\n");
 }
 
 static void list_help(FILE *out)

@@ -25,6 +25,7 @@ static const struct command commands[] = {
     {"desktop", cli_desktop, "install or remove a desktop launcher for a profile"},
     {"import", cli_import, "write the profile of a libvirt domain XML (virsh dumpxml)"},
     {"rom", cli_rom, "dump a device's option ROM, or check a ROM file"},
+    {"usb", cli_usb, "give a host USB device to a running VM, or take it back"},
 };
 
 static void usage(FILE *out)

@@ -1,7 +1,8 @@
 /* vmrun import: a libvirt domain XML (`virsh dumpxml NAME`) turned into a
  * vmrun profile, with one note for everything that did not carry over.
  *
- * Pure: no file system, no host. The XML is read with libxml2 without
+ * Pure: no file system, no host (but what the caller's usb_lookup, below,
+ * says). The XML is read with libxml2 without
  * loading any DTD or external entity, with no entity substitution and a
  * DOCTYPE refused outright (a domain XML has none), so an entity bomb is an
  * error at its first line. The profile written always passes this build's
@@ -39,11 +40,23 @@ struct import_result {
     size_t n_notes;
 };
 
+/* The host USB device at bus and device number (libvirt's <source><address
+ * bus= device=/>): 1 with its port path ("1-4.2") in port and a few words
+ * on it ("046d:c52b Logitech USB Receiver") in what, 0 when there is
+ * none. */
+typedef int (*import_usb_lookup)(void *ctx, unsigned bus, unsigned device, char *port,
+                                 size_t port_len, char *what, size_t what_len);
+
 struct import_options {
     /* Write every key the mapping knows, even those this build's profile
      * schema lacks, and skip the final validation: for tests of the
      * mapping itself (a key another part of vmrun adds). */
     bool all_keys;
+    /* Where a USB device named by bus and device number is plugged in now
+     * (the import itself never looks at the host: the caller may); NULL:
+     * such a device does not carry over. */
+    import_usb_lookup usb_lookup;
+    void *usb_ctx;
 };
 
 /* Import the domain XML in data (len bytes, not necessarily NUL-ended);

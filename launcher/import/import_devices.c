@@ -1,6 +1,7 @@
 /* <devices>: disks, network interfaces, passed-through PCI and USB
  * devices, evdev input, Looking Glass shared memory, sound, TPM, display,
  * serial port, and what vmrun lays out itself (controllers, addresses). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,156 +165,162 @@ static void map_disk_driver(struct imp *im, xmlNodePtr d, cJSON *o, bool *drop)
     }
 }
 
-static void map_disks(struct imp *im, xmlNodePtr devs, xmlNodePtr os)
+/* The file or device of a disk of type "file" or "block", or NULL (noted)
+ * when there is none vmrun can open. */
+static const char *disk_source(struct imp *im, xmlNodePtr d, const char *type, bool cdrom)
 {
-    size_t n = 0;
-    imp_each(d, devs, "disk") n++;
-    cleanup_free struct disk *disks = calloc(n + 1, sizeof(*disks));
-    if (disks == NULL) {
-        im->oom = true;
+    xmlNodePtr src = imp_kid(d, "source");
+    const char *path = NULL;
+    if (src != NULL) {
+        imp_use(src);
+        path = imp_attr(im, src, strcmp(type, "file") == 0 ? "file" : "dev");
+        imp_attr(im, src, "index");
+        if (imp_peek(im, src, "startupPolicy") != NULL)
+            imp_note_attr(im, src, "startupPolicy", IMPORT_NOT_SUPPORTED,
+                          "vmrun opens every disk it lists");
+    }
+    if (path == NULL || *path == '\0') {
+        imp_note(im, d, IMPORT_NOT_SUPPORTED,
+                 "an empty %s: vmrun's disks have a file (add one with \"media\": \"cdrom\" "
+                 "when there is an image to insert)",
+                 cdrom ? "CD-ROM drive" : "disk");
+        return NULL;
+    }
+    if (!imp_path_ok(path)) {
+        imp_note(im, d, IMPORT_NOT_SUPPORTED, "the source is not an absolute path");
+        return NULL;
+    }
+    return path;
+}
+
+static void map_disk_serial(struct imp *im, xmlNodePtr d, cJSON *o)
+{
+    xmlNodePtr ser = imp_kid(d, "serial");
+    if (ser == NULL)
         return;
+    const char *s = imp_text(im, ser);
+    size_t sl = strlen(s);
+    bool ok = sl >= 1 && sl <= 20;
+    for (size_t i = 0; i < sl && ok; i++)
+        ok = s[i] >= 0x20 && s[i] < 0x7f;
+    if (!ok)
+        imp_note(im, ser, IMPORT_NOT_SUPPORTED, "a disk serial is 1-20 printable ASCII characters");
+    else if (!imp_known(im, "disks[].serial"))
+        imp_note(im, ser, IMPORT_NOT_SUPPORTED, "this vmrun has no disks[].serial");
+    else
+        imp_set_str(im, o, "serial", s);
+}
+
+/* One <disk>: 1 with *out filled (its profile entry in out->json, not yet
+ * in the profile), 0 when it does not carry over (noted), -ENOMEM. *sata
+ * counts the SATA ports taken. */
+static int map_disk(struct imp *im, xmlNodePtr d, unsigned *sata, struct disk *out)
+{
+    const char *type = imp_attr(im, d, "type");
+    const char *device = imp_attr(im, d, "device");
+    imp_use(d);
+    guest_address(im, d);
+    xmlNodePtr bs = imp_kid(d, "backingStore");
+    if (bs != NULL)
+        imp_use_all(bs); /* what libvirt found in the image itself */
+    bool cdrom = device != NULL && strcmp(device, "cdrom") == 0;
+    if (device != NULL && strcmp(device, "disk") != 0 && !cdrom) {
+        imp_note(im, d, IMPORT_NOT_SUPPORTED, "vmrun has disks and CD-ROMs only");
+        return 0;
     }
-    size_t nd = 0;
-    unsigned sata = 0;
-    bool any_order = false;
-    cJSON *arr = NULL;
-    imp_each(d, devs, "disk")
-    {
-        const char *type = imp_attr(im, d, "type");
-        const char *device = imp_attr(im, d, "device");
-        imp_use(d);
-        guest_address(im, d);
-        xmlNodePtr bs = imp_kid(d, "backingStore");
-        if (bs != NULL)
-            imp_use_all(bs); /* what libvirt found in the image itself */
-        bool cdrom = device != NULL && strcmp(device, "cdrom") == 0;
-        if (device != NULL && strcmp(device, "disk") != 0 && !cdrom) {
-            imp_note(im, d, IMPORT_NOT_SUPPORTED, "vmrun has disks and CD-ROMs only");
-            continue;
-        }
-        if (type == NULL || (strcmp(type, "file") != 0 && strcmp(type, "block") != 0)) {
-            imp_note(im, d, IMPORT_NOT_SUPPORTED,
-                     "vmrun opens image files and block devices; not this disk type");
-            continue;
-        }
-        xmlNodePtr src = imp_kid(d, "source");
-        const char *path = NULL;
-        if (src != NULL) {
-            imp_use(src);
-            path = imp_attr(im, src, strcmp(type, "file") == 0 ? "file" : "dev");
-            imp_attr(im, src, "index");
-            if (imp_peek(im, src, "startupPolicy") != NULL)
-                imp_note_attr(im, src, "startupPolicy", IMPORT_NOT_SUPPORTED,
-                              "vmrun opens every disk it lists");
-        }
-        if (path == NULL || *path == '\0') {
-            imp_note(im, d, IMPORT_NOT_SUPPORTED,
-                     "an empty %s: vmrun's disks have a file (add one with \"media\": \"cdrom\" "
-                     "when there is an image to insert)",
-                     cdrom ? "CD-ROM drive" : "disk");
-            continue;
-        }
-        if (!imp_path_ok(path)) {
-            imp_note(im, d, IMPORT_NOT_SUPPORTED, "the source is not an absolute path");
-            continue;
-        }
-        xmlNodePtr tgt = imp_kid(d, "target");
-        const char *bus = NULL, *dev = NULL;
-        if (tgt != NULL) {
-            imp_use(tgt);
-            bus = imp_attr(im, tgt, "bus");
-            dev = imp_attr(im, tgt, "dev");
-            if (imp_peek(im, tgt, "removable") != NULL)
-                imp_note_attr(im, tgt, "removable", IMPORT_NOT_SUPPORTED,
-                              "vmrun's disks are fixed");
-            imp_attr(im, tgt, "rotation_rate");
-        }
-        const char *pbus = NULL;
-        if (bus == NULL || strcmp(bus, "virtio") == 0)
-            pbus = "virtio";
-        else if (strcmp(bus, "sata") == 0 || strcmp(bus, "ide") == 0)
-            pbus = "sata";
-        else if (strcmp(bus, "scsi") == 0)
-            pbus = "scsi";
-        if (pbus == NULL || (cdrom && strcmp(pbus, "virtio") == 0)) {
-            imp_note(im, d, IMPORT_NOT_SUPPORTED,
-                     "vmrun's disks are on virtio, SCSI or SATA (a CD-ROM on SCSI or SATA)");
-            continue;
-        }
-        if (strcmp(pbus, "sata") == 0 && ++sata > SATA_PORTS) {
-            imp_note(im, d, IMPORT_NOT_SUPPORTED, "q35 has %d SATA ports, all taken",
-                     SATA_PORTS);
-            continue;
-        }
-        bool drop = false;
-        cJSON *o = cJSON_CreateObject();
-        if (o == NULL) {
-            im->oom = true;
-            return;
-        }
-        imp_set_str(im, o, "path", path);
-        imp_set_str(im, o, "format", "raw");
-        imp_set_str(im, o, "bus", "virtio");
-        map_disk_driver(im, d, o, &drop);
-        if (drop) {
-            cJSON_Delete(o);
-            continue;
-        }
-        if (bus != NULL && strcmp(bus, "ide") == 0)
-            imp_note_attr(im, tgt, "bus", IMPORT_WARNING,
-                          "IDE becomes SATA: q35 has AHCI only (the guest sees the same disk on "
-                          "a new controller)");
-        imp_set_str(im, o, "bus", pbus);
-        if (cdrom)
-            imp_set_str(im, o, "media", "cdrom");
-        xmlNodePtr ro = imp_kid(d, "readonly");
-        if (ro != NULL) {
-            imp_use(ro);
-            if (!cdrom)
-                imp_set_bool(im, o, "readonly", true);
-        }
-        cJSON *io = cJSON_GetObjectItemCaseSensitive(o, "iothread");
-        if (io != NULL && strcmp(pbus, "sata") == 0)
-            cJSON_DeleteItemFromObjectCaseSensitive(o, "iothread");
-        if (strcmp(pbus, "scsi") == 0 && im->scsi_iothread)
-            imp_set_bool(im, o, "iothread", true);
-        xmlNodePtr ser = imp_kid(d, "serial");
-        if (ser != NULL) {
-            const char *s = imp_text(im, ser);
-            size_t sl = strlen(s);
-            bool ok = sl >= 1 && sl <= 20;
-            for (size_t i = 0; i < sl && ok; i++)
-                ok = s[i] >= 0x20 && s[i] < 0x7f;
-            if (!ok)
-                imp_note(im, ser, IMPORT_NOT_SUPPORTED,
-                         "a disk serial is 1-20 printable ASCII characters");
-            else if (!imp_known(im, "disks[].serial"))
-                imp_note(im, ser, IMPORT_NOT_SUPPORTED, "this vmrun has no disks[].serial");
-            else
-                imp_set_str(im, o, "serial", s);
-        }
-        int order = parse_boot_order(im, d);
-        if (order >= 0) {
-            imp_set_num(im, o, "bootindex", order);
-            any_order = true;
-        }
-        static const char *const lost[] = {"shareable", "transient", "wwn", "vendor",
-                                           "product", "blockio", "iotune", "encryption",
-                                           "geometry", "auth", "mirror"};
-        for (size_t i = 0; i < ARRAY_SIZE(lost); i++) {
-            xmlNodePtr e = imp_kid(d, lost[i]);
-            if (e != NULL)
-                imp_note(im, e, IMPORT_NOT_SUPPORTED, "vmrun has no such disk setting");
-        }
-        if (arr == NULL)
-            arr = imp_array(im, im->prof, "disks");
-        cJSON_AddItemToArray(arr, o);
-        disks[nd++] = (struct disk){.el = d, .json = o, .bus_rank = bus_rank(bus ? bus : "virtio"),
-                                     .dev = dev, .cdrom = cdrom, .ordered = order >= 0};
+    if (type == NULL || (strcmp(type, "file") != 0 && strcmp(type, "block") != 0)) {
+        imp_note(im, d, IMPORT_NOT_SUPPORTED,
+                 "vmrun opens image files and block devices; not this disk type");
+        return 0;
     }
-    /* <os><boot dev=...>: libvirt gives boot indexes 1, 2, ... to the first
-     * disk of each kind, in its own disk order, when no device has one;
-     * without any, it boots the first disk ("hd"). */
+    const char *path = disk_source(im, d, type, cdrom);
+    if (path == NULL)
+        return 0;
+    xmlNodePtr tgt = imp_kid(d, "target");
+    const char *bus = NULL, *dev = NULL;
+    if (tgt != NULL) {
+        imp_use(tgt);
+        bus = imp_attr(im, tgt, "bus");
+        dev = imp_attr(im, tgt, "dev");
+        if (imp_peek(im, tgt, "removable") != NULL)
+            imp_note_attr(im, tgt, "removable", IMPORT_NOT_SUPPORTED, "vmrun's disks are fixed");
+        imp_attr(im, tgt, "rotation_rate");
+    }
+    const char *pbus = NULL;
+    if (bus == NULL || strcmp(bus, "virtio") == 0)
+        pbus = "virtio";
+    else if (strcmp(bus, "sata") == 0 || strcmp(bus, "ide") == 0)
+        pbus = "sata";
+    else if (strcmp(bus, "scsi") == 0)
+        pbus = "scsi";
+    if (pbus == NULL || (cdrom && strcmp(pbus, "virtio") == 0)) {
+        imp_note(im, d, IMPORT_NOT_SUPPORTED,
+                 "vmrun's disks are on virtio, SCSI or SATA (a CD-ROM on SCSI or SATA)");
+        return 0;
+    }
+    if (strcmp(pbus, "sata") == 0 && ++*sata > SATA_PORTS) {
+        imp_note(im, d, IMPORT_NOT_SUPPORTED, "q35 has %d SATA ports, all taken", SATA_PORTS);
+        return 0;
+    }
+    bool drop = false;
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL)
+        return -ENOMEM;
+    imp_set_str(im, o, "path", path);
+    imp_set_str(im, o, "format", "raw");
+    imp_set_str(im, o, "bus", "virtio");
+    map_disk_driver(im, d, o, &drop);
+    if (drop) {
+        cJSON_Delete(o);
+        return 0;
+    }
+    if (bus != NULL && strcmp(bus, "ide") == 0)
+        imp_note_attr(im, tgt, "bus", IMPORT_WARNING,
+                      "IDE becomes SATA: q35 has AHCI only (the guest sees the same disk on "
+                      "a new controller)");
+    imp_set_str(im, o, "bus", pbus);
+    if (cdrom)
+        imp_set_str(im, o, "media", "cdrom");
+    xmlNodePtr ro = imp_kid(d, "readonly");
+    if (ro != NULL) {
+        imp_use(ro);
+        if (!cdrom)
+            imp_set_bool(im, o, "readonly", true);
+    }
+    cJSON *io = cJSON_GetObjectItemCaseSensitive(o, "iothread");
+    if (io != NULL && strcmp(pbus, "sata") == 0)
+        cJSON_DeleteItemFromObjectCaseSensitive(o, "iothread");
+    if (strcmp(pbus, "scsi") == 0 && im->scsi_iothread)
+        imp_set_bool(im, o, "iothread", true);
+    map_disk_serial(im, d, o);
+    int order = parse_boot_order(im, d);
+    if (order >= 0)
+        imp_set_num(im, o, "bootindex", order);
+    static const char *const lost[] = {"shareable", "transient", "wwn",    "vendor",
+                                       "product",   "blockio",   "iotune", "encryption",
+                                       "geometry",  "auth",      "mirror"};
+    for (size_t i = 0; i < ARRAY_SIZE(lost); i++) {
+        xmlNodePtr e = imp_kid(d, lost[i]);
+        if (e != NULL)
+            imp_note(im, e, IMPORT_NOT_SUPPORTED, "vmrun has no such disk setting");
+    }
+    *out = (struct disk){.el = d,
+                         .json = o,
+                         .bus_rank = bus_rank(bus ? bus : "virtio"),
+                         .dev = dev,
+                         .cdrom = cdrom,
+                         .ordered = order >= 0};
+    return 1;
+}
+
+/* libvirt's boot order for a domain that gives no device a <boot order>
+ * (any_order false): <os><boot dev=...> gives boot indexes 1, 2, ... to the
+ * first disk of each kind, in libvirt's own disk order (disk_cmp); with no
+ * <boot dev> either (and no direct kernel boot), it boots the first disk
+ * ("hd"). The <boot dev> elements are read in any case. */
+static void emulate_os_boot(struct imp *im, xmlNodePtr devs, xmlNodePtr os, struct disk *disks,
+                            size_t nd, bool any_order)
+{
     for (xmlNodePtr c = devs->children; c != NULL && !any_order; c = c->next)
         any_order = c->type == XML_ELEMENT_NODE && imp_kid(c, "boot") != NULL;
     int next = 1;
@@ -345,6 +352,37 @@ static void map_disks(struct imp *im, xmlNodePtr devs, xmlNodePtr os)
             imp_set_num(im, best->json, "bootindex", next);
         next++;
     }
+}
+
+static void map_disks(struct imp *im, xmlNodePtr devs, xmlNodePtr os)
+{
+    size_t n = 0;
+    imp_each(d, devs, "disk") n++;
+    cleanup_free struct disk *disks = calloc(n + 1, sizeof(*disks));
+    if (disks == NULL) {
+        im->oom = true;
+        return;
+    }
+    size_t nd = 0;
+    unsigned sata = 0;
+    bool any_order = false;
+    cJSON *arr = NULL;
+    imp_each(d, devs, "disk")
+    {
+        int r = map_disk(im, d, &sata, &disks[nd]);
+        if (r < 0) {
+            im->oom = true;
+            return;
+        }
+        if (r == 0)
+            continue;
+        any_order |= disks[nd].ordered;
+        if (arr == NULL)
+            arr = imp_array(im, im->prof, "disks");
+        cJSON_AddItemToArray(arr, disks[nd].json);
+        nd++;
+    }
+    emulate_os_boot(im, devs, os, disks, nd, any_order);
 }
 
 /* ---- network ----------------------------------------------------------------------- */
@@ -575,6 +613,67 @@ static void map_pci_hostdev(struct imp *im, xmlNodePtr h)
         imp_note(im, teaming, IMPORT_NOT_SUPPORTED, "vmrun has no NIC teaming");
 }
 
+/* A rule for the port a device is plugged into, from libvirt's address
+ * form (<address bus= device=/>): the bus and device numbers name one
+ * enumeration of a device, gone at its next replug, so what carries over is
+ * where that device is plugged in now, when the caller can look
+ * (import_options.usb_lookup: the host the import runs on). */
+static void map_usb_address(struct imp *im, xmlNodePtr h, xmlNodePtr addr)
+{
+    unsigned bus = 0, dev = 0;
+    bool ok = addr != NULL && hexattr(im, addr, "bus", 255, &bus) &&
+              hexattr(im, addr, "device", 255, &dev) && bus > 0 && dev > 0;
+    if (addr != NULL)
+        imp_use_all(addr);
+    char port[32] = "", what[256] = "";
+    if (!ok || im->opt->usb_lookup == NULL || !imp_known(im, "usb[].port") ||
+        im->opt->usb_lookup(im->opt->usb_ctx, bus, dev, port, sizeof(port), what,
+                            sizeof(what)) != 1) {
+        if (ok)
+            imp_note(im, h, IMPORT_HOST_SPECIFIC,
+                     "a USB device by its bus and device number (%u, %u), which change at every "
+                     "replug and name no device on this host now; write a rule by its vendor "
+                     "and product, or by the port it is plugged into (its name under "
+                     "/sys/bus/usb/devices)",
+                     bus, dev);
+        else
+            imp_note(im, h, IMPORT_HOST_SPECIFIC,
+                     "a USB device with neither ids nor an address; write a rule by its vendor "
+                     "and product, or by its port");
+        return;
+    }
+    cJSON *o = imp_push_obj(im, imp_array(im, im->prof, "usb"));
+    imp_set_str(im, o, "port", port);
+    imp_note(im, h, IMPORT_WARNING,
+             "bus %u device %u is, on this host now, %s: written as a rule for port %s, which "
+             "takes whatever is plugged in there (check it is the port meant)",
+             bus, dev, what, port);
+}
+
+/* A rule by vendor and product; one per pair, which takes every device
+ * that has them. */
+static void map_usb_ids(struct imp *im, xmlNodePtr h, unsigned vid, unsigned pid)
+{
+    cJSON *arr = imp_array(im, im->prof, "usb");
+    char vs[5], ps[5];
+    snprintf(vs, sizeof(vs), "%04x", vid);
+    snprintf(ps, sizeof(ps), "%04x", pid);
+    for (cJSON *e = arr != NULL ? arr->child : NULL; e != NULL; e = e->next) {
+        const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "vendor"));
+        const char *b = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "product"));
+        if (a != NULL && b != NULL && strcmp(a, vs) == 0 && strcmp(b, ps) == 0) {
+            imp_note(im, h, IMPORT_WARNING,
+                     "a second %s:%s: the rule written for the first takes every device with "
+                     "these ids",
+                     vs, ps);
+            return;
+        }
+    }
+    cJSON *o = imp_push_obj(im, arr);
+    imp_set_str(im, o, "vendor", vs);
+    imp_set_str(im, o, "product", ps);
+}
+
 static void map_usb_hostdev(struct imp *im, xmlNodePtr h)
 {
     xmlNodePtr src = imp_kid(h, "source");
@@ -585,34 +684,15 @@ static void map_usb_hostdev(struct imp *im, xmlNodePtr h)
     unsigned vid, pid;
     imp_use(v);
     imp_use(p);
+    xmlNodePtr ha = imp_kid(src, "address");
     if (v == NULL || p == NULL || !hexattr(im, v, "id", 0xffff, &vid) ||
         !hexattr(im, p, "id", 0xffff, &pid)) {
-        imp_note(im, h, IMPORT_HOST_SPECIFIC,
-                 "a USB device by its place on the host's bus; vmrun passes USB devices by "
-                 "vendor and product id (find them with lsusb)");
-        return;
+        map_usb_address(im, h, ha);
+    } else {
+        if (ha != NULL)
+            imp_use_all(ha); /* with ids, the ids decide */
+        map_usb_ids(im, h, vid, pid);
     }
-    xmlNodePtr ha = imp_kid(src, "address");
-    if (ha != NULL)
-        imp_use_all(ha); /* with ids, the ids decide */
-    cJSON *arr = imp_array(im, im->prof, "usb");
-    char vs[5], ps[5];
-    snprintf(vs, sizeof(vs), "%04x", vid);
-    snprintf(ps, sizeof(ps), "%04x", pid);
-    for (cJSON *e = arr != NULL ? arr->child : NULL; e != NULL; e = e->next) {
-        const char *a = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "vendor"));
-        const char *b = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "product"));
-        if (a != NULL && b != NULL && strcmp(a, vs) == 0 && strcmp(b, ps) == 0) {
-            imp_note(im, h, IMPORT_NOT_SUPPORTED,
-                     "a second %s:%s: vmrun passes each vendor:product once (QEMU takes every "
-                     "matching device)",
-                     vs, ps);
-            return;
-        }
-    }
-    cJSON *o = imp_push_obj(im, arr);
-    imp_set_str(im, o, "vendor", vs);
-    imp_set_str(im, o, "product", ps);
     xmlNodePtr boot = imp_kid(h, "boot");
     if (boot != NULL)
         imp_note(im, boot, IMPORT_NOT_SUPPORTED, "vmrun does not boot from USB devices");

@@ -19,12 +19,21 @@ struct read_ctx {
     bool doctype;
 };
 
-static void first_error(void *opaque, xmlErrorPtr e)
+/* The parser's error, as a diagnostic at its line and column. Read from the
+ * context after the parse rather than through a structured error callback:
+ * the callback's type changed in libxml2 2.12 (it takes a const xmlError *),
+ * and no one function fits both; xmlCtxtGetLastError's result fits a
+ * const pointer in every version. The last error is where reading
+ * stopped (a truncated file: "Premature end of data in tag ...", after the
+ * complaint about the half-written attribute). */
+static void report_error(struct read_ctx *rc, xmlParserCtxtPtr ctxt)
 {
-    struct read_ctx *rc = opaque;
-    if (rc->failed || e == NULL || e->level < XML_ERR_ERROR)
+    const xmlError *e = xmlCtxtGetLastError(ctxt);
+    if (e == NULL || e->level < XML_ERR_ERROR) {
+        diag_add(rc->diags, DIAG_ERROR, rc->file, (unsigned)ctxt->input->line, 0, "",
+                 "not well-formed XML");
         return;
-    rc->failed = true;
+    }
     char msg[512];
     snprintf(msg, sizeof(msg), "%s", e->message != NULL ? e->message : "malformed XML");
     size_t n = strlen(msg);
@@ -77,14 +86,11 @@ int import_xml_read(const char *file, const char *data, size_t len, xmlDocPtr *o
      * XML_PARSE_HUGE. BIG_LINES: line numbers past 65535 stay right. */
     xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOERROR |
                                 XML_PARSE_BIG_LINES);
-    xmlSetStructuredErrorFunc(&rc, first_error);
     xmlParseDocument(ctxt);
-    xmlSetStructuredErrorFunc(NULL, NULL);
     xmlDocPtr doc = ctxt->myDoc;
     bool ok = ctxt->wellFormed && !rc.failed && doc != NULL;
     if (!ok && !rc.failed)
-        diag_add(diags, DIAG_ERROR, file, (unsigned)ctxt->input->line, 0, "",
-                 "not well-formed XML");
+        report_error(&rc, ctxt);
     xmlFreeParserCtxt(ctxt);
     if (!ok) {
         xmlFreeDoc(doc);

@@ -19,6 +19,7 @@
 #include "host/pci/pci_bind.h"
 #include "host/pci/pci_health.h"
 #include "host/tpm/tpm.h"
+#include "host/usb/usb_give.h"
 #include "journal/journal.h"
 #include "priv/priv_handover.h"
 
@@ -33,6 +34,7 @@ const struct journal_op *journal_find_op(const char *name)
         priv_journal_ops,
         tpm_journal_ops,
         net_journal_ops,
+        usb_journal_ops,
         input_journal_ops,
     };
     for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)

@@ -130,9 +130,27 @@ struct vm_net {
     char *model;  /* default "virtio-net-pci" */
 };
 
+/* A usb[] rule: which host USB devices the VM takes (host/usb/usb_rule.h).
+ * Every criterion given must hold, and at least one is given. */
 struct vm_usb {
+    bool ids; /* vendor and product are criteria */
     unsigned vendor, product;
+    char *serial;   /* NULL: any serial number; given only with the ids */
+    char *port;     /* NULL: any port; "1-4.2", either half of that connector */
+    int class_code; /* -1: any class; the class of the device or of one of its interfaces */
 };
+
+/* A USB port path, the kernel's name of a device: "1-4.2" is bus 1, port 4
+ * of its root hub, then port 2 of the hub there. Bus and ports 1-255, at
+ * most VM_USB_PORT_DEPTH ports (the root port and five hubs: USB's seven
+ * tiers, which the kernel enforces). (profile_usb.c) */
+#define VM_USB_PORT_MAX 32 /* "255-255.255.255.255.255.255" and its NUL */
+#define VM_USB_PORT_DEPTH 6
+bool profile_usb_port_valid(const char *s);
+
+/* The name a profile gives a USB class (usb[].class: "audio", "hid"...), or
+ * NULL for a class without one. */
+const char *profile_usb_class_name(int code);
 
 /* An input device given to the guest (host/input/): exactly one of evdev
  * and device names it. */
@@ -224,6 +242,7 @@ struct vm_profile {
     size_t n_nets;
     struct vm_usb *usb;
     size_t n_usb;
+    bool usb_present; /* a "usb" key, even an empty list: the VM has a USB controller */
     struct vm_input *inputs;
     size_t n_inputs;
 

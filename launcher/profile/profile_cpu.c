@@ -86,6 +86,86 @@ static void parse_topology_part(struct pj *pj, const cJSON *cpu, const char *key
         *out = (unsigned)v;
 }
 
+/* cpu.pin: the host CPUs of the vCPUs, the emulator and the I/O threads. */
+static void parse_pin(struct pj *pj, const cJSON *c, struct vm_profile *p, struct profile_where *w)
+{
+    const cJSON *pin = pj_member(c, "pin");
+    if (pin != NULL) {
+        size_t s2 = pj_push_key(pj, "pin");
+        if (pj_object(pj, pin, profile_pin_keys)) {
+            parse_cpu_list(pj, pin, "vcpus", &p->cpu.vcpus, &w->vcpu_items);
+            parse_cpu_list(pj, pin, "emulator", &p->cpu.emulator, NULL);
+            parse_cpu_list(pj, pin, "iothreads", &p->cpu.iothreads, NULL);
+            w->vcpus = pj_member(pin, "vcpus");
+            w->emulator = pj_member(pin, "emulator");
+            w->iothreads = pj_member(pin, "iothreads");
+        }
+        pj_pop(pj, s2);
+    }
+}
+
+/* cpu.hyperv: true, false, or an object of enlightenments (profile_hyperv.c). */
+static void parse_hyperv(struct pj *pj, const cJSON *c, struct vm_profile *p)
+{
+    const cJSON *hv = pj_member(c, "hyperv");
+    if (hv != NULL && cJSON_IsObject(hv)) {
+        size_t s2 = pj_push_key(pj, "hyperv");
+        profile_parse_hyperv(pj, hv, p);
+        pj_pop(pj, s2);
+    } else if (hv != NULL) {
+        size_t s2 = pj_push_key(pj, "hyperv");
+        if (!cJSON_IsBool(hv)) {
+            char got[128];
+            pj_describe(hv, got, sizeof(got));
+            pj_error(pj, hv, "expected true, false or an object of Hyper-V enlightenments, got %s",
+                     got);
+        } else {
+            p->cpu.hyperv = cJSON_IsTrue(hv);
+        }
+        pj_pop(pj, s2);
+    }
+}
+
+static void parse_vendor_id(struct pj *pj, const cJSON *c, struct vm_profile *p,
+                            struct profile_where *w)
+{
+    w->vendor_id = pj_member(c, "vendor_id");
+    if (w->vendor_id != NULL) {
+        size_t s2 = pj_push_key(pj, "vendor_id");
+        /* hv-vendor-id is a -cpu feature: QEMU splits features on every
+         * ',' with no escape, so a comma cannot be written. */
+        if (pj_string(pj, w->vendor_id, PJ_NONEMPTY | PJ_NOCOMMA,
+                      "a Hyper-V vendor id of 1-12 characters", &p->cpu.vendor_id) > 0 &&
+            strlen(p->cpu.vendor_id) > PROFILE_VENDOR_ID_MAX) {
+            char got[128];
+            pj_describe(w->vendor_id, got, sizeof(got));
+            pj_error(pj, w->vendor_id,
+                     "expected a Hyper-V vendor id of 1-12 characters, got %s (%zu characters)",
+                     got, strlen(p->cpu.vendor_id));
+        }
+        pj_pop(pj, s2);
+    }
+}
+
+static void parse_governor(struct pj *pj, const cJSON *c, struct vm_profile *p)
+{
+    const cJSON *gov = pj_member(c, "governor");
+    if (gov != NULL) {
+        size_t s2 = pj_push_key(pj, "governor");
+        /* Written to cpufreq's scaling_governor, whose names are at most 15
+         * characters. */
+        if (pj_string(pj, gov, PJ_NONEMPTY | PJ_NAME,
+                      "a cpufreq governor name such as \"performance\"", &p->cpu.governor) > 0 &&
+            strlen(p->cpu.governor) > 15) {
+            char got[128];
+            pj_describe(gov, got, sizeof(got));
+            pj_error(pj, gov, "expected a cpufreq governor name (at most 15 characters), got %s",
+                     got);
+        }
+        pj_pop(pj, s2);
+    }
+}
+
 void profile_parse_cpu(struct pj *pj, const cJSON *root, struct vm_profile *p,
                        struct profile_where *w)
 {
@@ -106,38 +186,10 @@ void profile_parse_cpu(struct pj *pj, const cJSON *root, struct vm_profile *p,
     parse_topology_part(pj, c, "cores", &p->cpu.cores, &w->topology_given);
     parse_topology_part(pj, c, "threads", &p->cpu.threads, &w->topology_given);
 
-    const cJSON *pin = pj_member(c, "pin");
-    if (pin != NULL) {
-        size_t s2 = pj_push_key(pj, "pin");
-        if (pj_object(pj, pin, profile_pin_keys)) {
-            parse_cpu_list(pj, pin, "vcpus", &p->cpu.vcpus, &w->vcpu_items);
-            parse_cpu_list(pj, pin, "emulator", &p->cpu.emulator, NULL);
-            parse_cpu_list(pj, pin, "iothreads", &p->cpu.iothreads, NULL);
-            w->vcpus = pj_member(pin, "vcpus");
-            w->emulator = pj_member(pin, "emulator");
-            w->iothreads = pj_member(pin, "iothreads");
-        }
-        pj_pop(pj, s2);
-    }
+    parse_pin(pj, c, p, w);
 
     pj_get_bool(pj, c, "realtime", &p->cpu.realtime);
-    const cJSON *hv = pj_member(c, "hyperv");
-    if (hv != NULL && cJSON_IsObject(hv)) {
-        size_t s2 = pj_push_key(pj, "hyperv");
-        profile_parse_hyperv(pj, hv, p);
-        pj_pop(pj, s2);
-    } else if (hv != NULL) {
-        size_t s2 = pj_push_key(pj, "hyperv");
-        if (!cJSON_IsBool(hv)) {
-            char got[128];
-            pj_describe(hv, got, sizeof(got));
-            pj_error(pj, hv, "expected true, false or an object of Hyper-V enlightenments, got %s",
-                     got);
-        } else {
-            p->cpu.hyperv = cJSON_IsTrue(hv);
-        }
-        pj_pop(pj, s2);
-    }
+    parse_hyperv(pj, c, p);
     const cJSON *feat = pj_member(c, "features");
     if (feat != NULL) {
         size_t s2 = pj_push_key(pj, "features");
@@ -153,46 +205,18 @@ void profile_parse_cpu(struct pj *pj, const cJSON *root, struct vm_profile *p,
     w->hyperv = pj_member(c, "hyperv");
     w->isolate = pj_member(c, "isolate");
 
-    w->vendor_id = pj_member(c, "vendor_id");
-    if (w->vendor_id != NULL) {
-        size_t s2 = pj_push_key(pj, "vendor_id");
-        /* hv-vendor-id is a -cpu feature: QEMU splits features on every
-         * ',' with no escape, so a comma cannot be written. */
-        if (pj_string(pj, w->vendor_id, PJ_NONEMPTY | PJ_NOCOMMA,
-                      "a Hyper-V vendor id of 1-12 characters", &p->cpu.vendor_id) > 0 &&
-            strlen(p->cpu.vendor_id) > PROFILE_VENDOR_ID_MAX) {
-            char got[128];
-            pj_describe(w->vendor_id, got, sizeof(got));
-            pj_error(pj, w->vendor_id,
-                     "expected a Hyper-V vendor id of 1-12 characters, got %s (%zu characters)",
-                     got, strlen(p->cpu.vendor_id));
-        }
-        pj_pop(pj, s2);
-    }
-    const cJSON *gov = pj_member(c, "governor");
-    if (gov != NULL) {
-        size_t s2 = pj_push_key(pj, "governor");
-        /* Written to cpufreq's scaling_governor, whose names are at most 15
-         * characters. */
-        if (pj_string(pj, gov, PJ_NONEMPTY | PJ_NAME,
-                      "a cpufreq governor name such as \"performance\"", &p->cpu.governor) > 0 &&
-            strlen(p->cpu.governor) > 15) {
-            char got[128];
-            pj_describe(gov, got, sizeof(got));
-            pj_error(pj, gov, "expected a cpufreq governor name (at most 15 characters), got %s",
-                     got);
-        }
-        pj_pop(pj, s2);
-    }
+    parse_vendor_id(pj, c, p, w);
+    parse_governor(pj, c, p);
     int scope;
     if (pj_get_enum(pj, c, "governor_scope", scope_names, &scope) > 0)
         p->cpu.governor_scope = (enum vm_governor_scope)scope;
     pj_pop(pj, saved);
 }
 
-void profile_check_cpu(struct pj *pj, struct vm_profile *p, const struct profile_where *w)
+/* The topology against the pin list (which gives it when none is
+ * written). */
+static void check_topology(struct pj *pj, struct vm_profile *p, const struct profile_where *w)
 {
-    size_t saved = pj_push_key(pj, "cpu");
     size_t n_vcpus = p->cpu.vcpus.n;
     /* Without a topology, the pin list gives it: one socket of N cores. */
     if (!w->topology_given && n_vcpus > 0 && n_vcpus <= MAX_VCPUS)
@@ -213,7 +237,13 @@ void profile_check_cpu(struct pj *pj, struct vm_profile *p, const struct profile
         pj_pop(pj, s3);
         pj_pop(pj, s2);
     }
+}
 
+/* What only KVM can run. The path is at "cpu"; outside is its length
+ * without it, for an error that belongs to qemu.accel. */
+static void check_kvm_only(struct pj *pj, const struct vm_profile *p, const struct profile_where *w,
+                           size_t outside)
+{
     const char *model = p->cpu.model != NULL ? p->cpu.model : "host";
     if (p->qemu.accel == VM_ACCEL_TCG && strcmp(model, "host") == 0) {
         if (w->cpu_model != NULL) {
@@ -223,7 +253,7 @@ void profile_check_cpu(struct pj *pj, struct vm_profile *p, const struct profile
                      "\"max\" or \"qemu64\"");
             pj_pop(pj, s2);
         } else {
-            pj_pop(pj, saved);
+            pj_pop(pj, outside);
             size_t s2 = pj_push_key(pj, "qemu");
             pj_push_key(pj, "accel");
             pj_error(pj, w->qemu_accel,
@@ -251,6 +281,11 @@ void profile_check_cpu(struct pj *pj, struct vm_profile *p, const struct profile
                  "needs qemu.accel \"kvm\"");
         pj_pop(pj, s2);
     }
+}
+
+/* Keys that need another key. */
+static void check_needs(struct pj *pj, const struct vm_profile *p, const struct profile_where *w)
+{
     if (p->cpu.vendor_id != NULL && !p->cpu.hyperv) {
         size_t s2 = pj_push_key(pj, "vendor_id");
         pj_error(pj, w->vendor_id, "is a Hyper-V setting: it needs cpu.hyperv true");
@@ -263,8 +298,13 @@ void profile_check_cpu(struct pj *pj, struct vm_profile *p, const struct profile
                  "pinned to");
         pj_pop(pj, s2);
     }
-    /* Sharing a CPU between a vCPU and QEMU's other threads works, but
-     * costs the latency pinning is for. */
+}
+
+/* Sharing a CPU between a vCPU and QEMU's other threads works, but costs
+ * the latency pinning is for: a warning. */
+static void warn_shared_cpus(struct pj *pj, const struct vm_profile *p,
+                             const struct profile_where *w)
+{
     const struct {
         const char *key;
         const struct cpu_list *l;
@@ -289,5 +329,14 @@ void profile_check_cpu(struct pj *pj, struct vm_profile *p, const struct profile
             }
         }
     }
+}
+
+void profile_check_cpu(struct pj *pj, struct vm_profile *p, const struct profile_where *w)
+{
+    size_t saved = pj_push_key(pj, "cpu");
+    check_topology(pj, p, w);
+    check_kvm_only(pj, p, w, saved);
+    check_needs(pj, p, w);
+    warn_shared_cpus(pj, p, w);
     pj_pop(pj, saved);
 }

@@ -60,20 +60,10 @@ static void parse_hugepage_list(struct pj *pj, const cJSON *list, struct vm_prof
     p->memory.hugepage_fallback_kb = n == 2 ? got_kb[1] : 0;
 }
 
-void profile_parse_memory(struct pj *pj, const cJSON *root, struct vm_profile *p)
+/* memory.size: "16G", "512M" or a number of bytes, a whole number of MiB. */
+static void parse_size(struct pj *pj, const cJSON *m, struct vm_profile *p)
 {
-    p->memory.numa_node = -1;
-    const cJSON *m = pj_member(root, "memory");
     const char *size_expected = "a size such as \"16G\" or \"512M\", or a number of bytes";
-    if (m == NULL) {
-        pj_missing(pj, root, "memory", "an object with at least \"size\" (e.g. \"16G\")");
-        return;
-    }
-    size_t saved = pj_push_key(pj, "memory");
-    if (!pj_object(pj, m, profile_memory_keys)) {
-        pj_pop(pj, saved);
-        return;
-    }
     const cJSON *size = pj_member(m, "size");
     if (size == NULL) {
         pj_missing(pj, m, "size", size_expected);
@@ -110,7 +100,11 @@ void profile_parse_memory(struct pj *pj, const cJSON *root, struct vm_profile *p
         }
         pj_pop(pj, s2);
     }
+}
 
+/* memory.hugepages: "2M", "1G", false, or a list in order of preference. */
+static void parse_hugepages(struct pj *pj, const cJSON *m, struct vm_profile *p)
+{
     const cJSON *hp = pj_member(m, "hugepages");
     if (hp != NULL) {
         size_t s2 = pj_push_key(pj, "hugepages");
@@ -130,6 +124,12 @@ void profile_parse_memory(struct pj *pj, const cJSON *root, struct vm_profile *p
         }
         pj_pop(pj, s2);
     }
+}
+
+/* The guest's memory is a whole number of each page size it may get. */
+static void check_whole_pages(struct pj *pj, const cJSON *m, const struct vm_profile *p)
+{
+    const cJSON *size = pj_member(m, "size");
     const unsigned sizes_kb[] = {p->memory.hugepage_kb, p->memory.hugepage_fallback_kb};
     for (size_t i = 0; i < 2; i++) {
         if (p->memory.size == 0 || sizes_kb[i] == 0 ||
@@ -143,7 +143,11 @@ void profile_parse_memory(struct pj *pj, const cJSON *root, struct vm_profile *p
         pj_pop(pj, s2);
         break;
     }
+}
 
+/* memory.numa_node: "auto" or a node number. */
+static void parse_numa_node(struct pj *pj, const cJSON *m, struct vm_profile *p)
+{
     const cJSON *node = pj_member(m, "numa_node");
     if (node != NULL) {
         size_t s2 = pj_push_key(pj, "numa_node");
@@ -162,6 +166,25 @@ void profile_parse_memory(struct pj *pj, const cJSON *root, struct vm_profile *p
         }
         pj_pop(pj, s2);
     }
+}
+
+void profile_parse_memory(struct pj *pj, const cJSON *root, struct vm_profile *p)
+{
+    p->memory.numa_node = -1;
+    const cJSON *m = pj_member(root, "memory");
+    if (m == NULL) {
+        pj_missing(pj, root, "memory", "an object with at least \"size\" (e.g. \"16G\")");
+        return;
+    }
+    size_t saved = pj_push_key(pj, "memory");
+    if (!pj_object(pj, m, profile_memory_keys)) {
+        pj_pop(pj, saved);
+        return;
+    }
+    parse_size(pj, m, p);
+    parse_hugepages(pj, m, p);
+    check_whole_pages(pj, m, p);
+    parse_numa_node(pj, m, p);
     pj_get_bool(pj, m, "drop_caches", &p->memory.drop_caches);
     pj_pop(pj, saved);
 }

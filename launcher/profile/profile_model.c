@@ -57,6 +57,10 @@ void profile_free(struct vm_profile *p)
         free(p->nets[i].model);
     }
     free(p->nets);
+    for (size_t i = 0; p->usb != NULL && i < p->n_usb; i++) {
+        free(p->usb[i].serial);
+        free(p->usb[i].port);
+    }
     free(p->usb);
     for (size_t i = 0; i < p->n_inputs; i++) {
         free(p->inputs[i].evdev);

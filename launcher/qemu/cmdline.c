@@ -183,6 +183,11 @@ int vm_host_facts_fd(const struct vm_host_facts *h, enum qemu_file_role role, si
     return -1;
 }
 
+bool disk_cache_direct(const char *cache)
+{
+    return cache != NULL && (strcmp(cache, "none") == 0 || strcmp(cache, "directsync") == 0);
+}
+
 static int add_file(const struct vm_profile *p, struct vm_host_facts *h, enum qemu_file_role role,
                     size_t index, const char *path, int access, bool from_profile)
 {
@@ -258,6 +263,8 @@ int vm_host_facts_files(const struct vm_profile *p, struct vm_host_facts *h)
         const struct vm_disk *d = &p->disks[i];
         bool ro = d->readonly || d->media == VM_MEDIA_CDROM;
         r = add_file(p, h, QEMU_FILE_DISK, i, d->path, ro ? O_RDONLY : O_RDWR, true);
+        if (r == 0)
+            h->files[h->n_files - 1].direct = disk_cache_direct(d->cache);
     }
     for (size_t i = 0; r == 0 && i < p->n_pci; i++)
         r = add_file(p, h, QEMU_FILE_ROM, i, p->pci[i].rom, O_RDONLY, true);

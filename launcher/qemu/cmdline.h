@@ -50,6 +50,13 @@ enum qemu_file_role {
 
 #define VM_HOST_FILES_MAX 48
 
+/* Does a disk's cache mode ("none", "directsync", ...; NULL: QEMU's
+ * default, writeback) bypass the host's page cache (cache.direct=on)?
+ * QEMU then opens the image O_DIRECT, and QEMU 9.1 and later take from an
+ * fdset only an fd whose O_DIRECT matches: both fds of such a disk's set
+ * are O_DIRECT (7.2 sets the flag on the fd it dups either way). */
+bool disk_cache_direct(const char *cache);
+
 struct qemu_file {
     enum qemu_file_role role;
     size_t index;     /* disks[index], pci[index] */
@@ -58,6 +65,7 @@ struct qemu_file {
     bool from_profile; /* a path the profile names (else vmrun's own file) */
     int fd;           /* its number in QEMU */
     int ro_fd;        /* a read-only twin in the same fdset, or -1 (below) */
+    bool direct;      /* opened O_DIRECT: a disk whose cache mode bypasses the page cache */
     char what[160];   /* "disks[0]: /var/lib/vms/win.img" */
 };
 
@@ -89,6 +97,7 @@ struct vm_host_facts {
     const char *serial_log;        /* file for serial "log" */
     const char *looking_glass_shm; /* the /dev/shm file for looking_glass.device "shm" */
     bool sandbox;                  /* QEMU supports -sandbox: turn it on */
+    bool audio_pipewire;           /* QEMU has its own "pipewire" audio driver */
 };
 
 /* Room for the paths of a vm_host_facts filled by vm_host_facts_default. */
@@ -157,9 +166,11 @@ int qemu_build_argv(const struct vm_profile *p, const struct vm_host_facts *h,
  * " \\\n    ", ready to paste into a shell. */
 void qemu_print_argv(FILE *out, const struct argv_list *a);
 
-/* The -audiodev driver a profile's audio backend becomes (QEMU 7.2 has no
- * "pipewire" driver: PipeWire desktops serve the PulseAudio protocol). */
-const char *qemu_audiodev_driver(enum vm_audio_backend be);
+/* The -audiodev driver a profile's audio backend becomes. "pipewire" is
+ * QEMU's own PipeWire driver when this QEMU has it (qemu_pipewire: QEMU 8.1
+ * and later, vm_host_facts.audio_pipewire), else the PulseAudio driver,
+ * which PipeWire desktops serve (pipewire-pulse). */
+const char *qemu_audiodev_driver(enum vm_audio_backend be, bool qemu_pipewire);
 
 /* Append s to buf with QEMU's option escaping (',' doubled). */
 int qemu_escape_value(char *buf, size_t len, const char *s);

@@ -24,6 +24,7 @@
 
 #include "base/cleanup.h"
 #include "qemu/cmdline.h"
+#include "qemu/qemu_usb.h"
 
 #define GIB (UINT64_C(1) << 30)
 #define MIB (UINT64_C(1) << 20)
@@ -718,9 +719,7 @@ static int build_disks(struct build *b)
         if (check_drive_file(b, what, d->path) < 0)
             return -EINVAL;
         /* QEMU refuses aio=native on a cached file. */
-        if (d->aio != NULL && strcmp(d->aio, "native") == 0 &&
-            (d->cache == NULL ||
-             (strcmp(d->cache, "none") != 0 && strcmp(d->cache, "directsync") != 0)))
+        if (d->aio != NULL && strcmp(d->aio, "native") == 0 && !disk_cache_direct(d->cache))
             return vmrun_failx(b->err, EINVAL,
                                "disks[%zu]: aio \"native\" needs cache \"none\" or "
                                "\"directsync\"",
@@ -850,24 +849,22 @@ static bool audio_on_usb(const struct vm_profile *p)
     return p->audio.present && p->audio.device != NULL && strcmp(p->audio.device, "usb") == 0;
 }
 
+/* The xHCI controller, with every port QEMU's has (qemu/qemu_usb.h): the
+ * devices usb[] takes are not on the command line. QEMU, sandboxed as an
+ * ordinary user, could not open them, and they come and go: the
+ * supervisor plugs each in over QMP on a node it opens
+ * (supervisor/usb_hotplug.h), before the guest runs for those already
+ * there. A "usb" key, even an empty list, gives the VM the controller, so
+ * `vmrun usb NAME attach` has somewhere to plug a device in. */
 static int build_usb(struct build *b)
 {
     const struct vm_profile *p = b->p;
-    cleanup_opt struct opt o = {0};
-
-    if (p->n_usb == 0 && !audio_on_usb(p))
+    if (!p->usb_present && p->n_usb == 0 && !audio_on_usb(p))
         return 0;
-    if (push2(b, "-device", "qemu-xhci,id=xhci") < 0)
-        return -ENOMEM;
-    for (size_t i = 0; i < p->n_usb; i++) {
-        if (p->usb[i].vendor > 0xffff || p->usb[i].product > 0xffff)
-            return vmrun_failx(b->err, EINVAL, "usb[%zu]: ids are 16-bit numbers", i);
-        opt_addf(&o, "usb-host,bus=xhci.0,vendorid=0x%04x,productid=0x%04x", p->usb[i].vendor,
-                 p->usb[i].product);
-        if (push_opt(b, "-device", &o) < 0)
-            return -ENOMEM;
-    }
-    return 0;
+    char xhci[64];
+    snprintf(xhci, sizeof(xhci), "qemu-xhci,id=%s,p2=%d,p3=%d", QEMU_USB_CONTROLLER_ID,
+             QEMU_USB_PORTS, QEMU_USB_PORTS);
+    return push2(b, "-device", xhci);
 }
 
 /* input-linux reads the virtual device vmrun made for each entry
@@ -899,14 +896,16 @@ static int build_inputs(struct build *b)
 }
 
 /* QEMU 7.2 has no "pipewire" audio driver (it came in 8.1); PipeWire
- * desktops serve the PulseAudio protocol (pipewire-pulse), so "pipewire"
- * goes to "pa". On Debian 12 "pa" is in the qemu-system-gui package. */
-const char *qemu_audiodev_driver(enum vm_audio_backend be)
+ * desktops serve the PulseAudio protocol (pipewire-pulse), so without it
+ * "pipewire" goes to "pa". On Debian both are in the qemu-system-gui
+ * package. */
+const char *qemu_audiodev_driver(enum vm_audio_backend be, bool qemu_pipewire)
 {
     switch (be) {
     case VM_AUDIO_NONE:
         return "none";
     case VM_AUDIO_PIPEWIRE:
+        return qemu_pipewire ? "pipewire" : "pa";
     case VM_AUDIO_PA:
         return "pa";
     case VM_AUDIO_ALSA:
@@ -922,7 +921,7 @@ static int build_audio(struct build *b)
         return 0;
     const char *dev = or_default(p->audio.device, "hda");
     cleanup_opt struct opt o = {0};
-    opt_addf(&o, "%s,id=snd0", qemu_audiodev_driver(p->audio.backend));
+    opt_addf(&o, "%s,id=snd0", qemu_audiodev_driver(p->audio.backend, b->h->audio_pipewire));
     if (push_opt(b, "-audiodev", &o) < 0)
         return -ENOMEM;
     if (strcmp(dev, "hda") == 0) {

@@ -26,6 +26,22 @@ int qemu_fds_add(struct qemu_fds *f, int fd, const char *what)
     return q->target;
 }
 
+int qemu_fds_set_direct(int fd, const char *what, const char *path, struct vmrun_error *err)
+{
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0)
+        return vmrun_fail(err, errno, "%s: %s", what, path);
+    if (fcntl(fd, F_SETFL, flags | O_DIRECT) == 0)
+        return 0;
+    if (errno == EINVAL)
+        return vmrun_failx(err, EINVAL,
+                           "%s: %s: its cache mode bypasses the page cache (O_DIRECT), which "
+                           "the file system it is on does not support: give it cache "
+                           "\"writeback\" or \"writethrough\", or move it to another file system",
+                           what, path);
+    return vmrun_fail(err, errno, "%s: %s: set O_DIRECT", what, path);
+}
+
 void qemu_fds_close(struct qemu_fds *f)
 {
     for (size_t i = 0; i < f->n; i++) {

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "base/error.h"
+
 #define QEMU_FDS_FIRST 3
 #define QEMU_FDS_MAX 64
 
@@ -41,6 +43,12 @@ void qemu_fds_init(struct qemu_fds *f);
  * return its number in QEMU, or -EMFILE when the list is full. fd may be -1
  * to describe an fd without holding one (print-cmd). */
 int qemu_fds_add(struct qemu_fds *f, int fd, const char *what);
+
+/* Make fd, the file at path, O_DIRECT (a disk whose cache mode bypasses the
+ * page cache: qemu/cmdline.h). what ("disks[0]") and path name it in the
+ * message: a file system without direct I/O is refused with what to
+ * change. 0 or -errno. */
+int qemu_fds_set_direct(int fd, const char *what, const char *path, struct vmrun_error *err);
 
 /* Close every fd held. */
 void qemu_fds_close(struct qemu_fds *f);

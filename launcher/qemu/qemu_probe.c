@@ -154,6 +154,62 @@ int qemu_probe_output(const char *binary, const char *const *args, char *out, si
     return 0;
 }
 
+const char *qemu_binary_name(const struct vm_profile *p)
+{
+    return p->qemu.binary != NULL ? p->qemu.binary : "qemu-system-x86_64";
+}
+
+/* Run `QEMU args...` for the QEMU named, its standard output in out: 1
+ * when it exits 0, 0 when it exits otherwise, a negative errno with err
+ * set when it cannot be run or does not answer. */
+static int qemu_answers(const char *name, const char *const *args, char *out, size_t len,
+                        struct vmrun_error *err)
+{
+    char path[PATH_MAX];
+    int r = qemu_find_binary(name, path, sizeof(path));
+    if (r < 0)
+        return vmrun_fail(err, -r, "%s", name);
+    struct vmrun_error e = {0};
+    r = qemu_probe_output(path, args, out, len, &e);
+    if (r == -EIO)
+        return 0;
+    if (r < 0) {
+        if (err != NULL)
+            *err = e;
+        return r;
+    }
+    return 1;
+}
+
+int qemu_has_audio_driver(const char *name, const char *driver, struct vmrun_error *err)
+{
+    const char *args[] = {"-audiodev", "help", NULL};
+    char out[4096];
+    int r = qemu_answers(name, args, out, sizeof(out), err);
+    if (r <= 0)
+        return r < 0 ? r : vmrun_failx(err, EIO, "%s -audiodev help failed", name);
+    return qemu_help_lists(out, driver);
+}
+
+int qemu_has_spice(const char *name, struct vmrun_error *err)
+{
+    /* QEMU lists the option group's options on standard output and exits
+     * 1 (7.2 to 11.x); without SPICE it says on standard error that there
+     * is no option group "spice". */
+    const char *args[] = {"-spice", "help", NULL};
+    char out[4096];
+    int r = qemu_answers(name, args, out, sizeof(out), err);
+    if (r < 0)
+        return r;
+    return strstr(out, "spice options:") != NULL;
+}
+
+void qemu_probe_facts(const struct vm_profile *p, struct vm_host_facts *h)
+{
+    h->audio_pipewire = p->audio.present && p->audio.backend == VM_AUDIO_PIPEWIRE &&
+                        qemu_has_audio_driver(qemu_binary_name(p), "pipewire", NULL) == 1;
+}
+
 bool qemu_help_lists(const char *listing, const char *name)
 {
     size_t n = strlen(name);

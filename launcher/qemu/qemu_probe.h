@@ -10,6 +10,8 @@
 #include <stddef.h>
 
 #include "base/error.h"
+#include "profile/profile.h"
+#include "qemu/cmdline.h"
 
 #define QEMU_PROBE_TIMEOUT_MS 5000
 
@@ -41,5 +43,32 @@ int qemu_probe_output(const char *binary, const char *const *args, char *out, si
 /* True when one line of a `-audiodev help` / `-display help` listing is
  * exactly name. Pure. */
 bool qemu_help_lists(const char *listing, const char *name);
+
+/* The QEMU a profile runs: its qemu.binary, or qemu-system-x86_64. */
+const char *qemu_binary_name(const struct vm_profile *p);
+
+/* Does the QEMU named (looked up as qemu_find_binary does) have the audio
+ * driver `driver` (`-audiodev help` lists it)? 1, 0, or a negative errno
+ * with err set when it cannot be asked. */
+int qemu_has_audio_driver(const char *name, const char *driver, struct vmrun_error *err);
+
+/* Does the QEMU named have SPICE? `-spice help` lists its options only when
+ * it does:
+ * Debian builds it in up to QEMU 7.2 and ships it as a module package of
+ * its own from Debian 13 on (QEMU_SPICE_PACKAGES). 1, 0, or a negative
+ * errno with err set when it cannot be asked. */
+int qemu_has_spice(const char *name, struct vmrun_error *err);
+
+/* Where SPICE comes from when QEMU lacks it: the fix in messages. */
+#define QEMU_SPICE_PACKAGES                                                                        \
+    "install QEMU's SPICE module (Debian 13 and later: apt install qemu-system-modules-spice; "    \
+    "Fedora: dnf install qemu-ui-spice-core; Arch: pacman -S qemu-ui-spice-core), or choose "      \
+    "another display"
+
+/* The facts of the host that the argv takes from the QEMU binary a
+ * profile runs, asked only when the profile needs the answer (each is one
+ * short exec): today whether audio.backend "pipewire" can use QEMU's own
+ * PipeWire driver (QEMU 8.1 and later, in Debian's qemu-system-gui). */
+void qemu_probe_facts(const struct vm_profile *p, struct vm_host_facts *h);
 
 #endif

@@ -14,6 +14,7 @@
 #include "base/cleanup.h"
 #include "host/tpm/tpm.h"
 #include "qemu/qemu_probe.h"
+#include "qemu/qemu_usb.h"
 #include "sys/hostpath.h"
 #include "sys/seams.h"
 
@@ -101,10 +102,49 @@ static int check_vars_copy(const struct vm_profile *p, const struct firmware_cho
                        copy, (long long)cs.st_size, fw->vars_template, (long long)ts.st_size, copy);
 }
 
+/* usb[] rules are followed by handing QEMU each device's node
+ * (qemu/qemu_usb.h): a QEMU that cannot take one would never get a device. */
+static int check_usb_fd_form(const struct vm_profile *p, struct vmrun_error *err)
+{
+    if (p->n_usb == 0)
+        return 0;
+    char missing[512];
+    struct vmrun_error perr = {0};
+    int r = qemu_usb_probe(qemu_binary_name(p), missing, sizeof(missing), &perr);
+    /* A binary that does not answer in time (a loaded host) is not a
+     * no: the supervisor asks the QEMU that runs, and says so there. */
+    if (r == 0)
+        return vmrun_failx(err, ENOTSUP,
+                           "usb[] cannot be followed: %s (vmrun check says what this host has)",
+                           missing);
+    return 0;
+}
+
+/* A SPICE display needs QEMU's SPICE support, which Debian 13 and later
+ * ship as a module package of their own: without it QEMU would refuse
+ * -spice only after the host was prepared. */
+static int check_spice(const struct vm_profile *p, struct vmrun_error *err)
+{
+    if (p->display != VM_DISPLAY_SPICE)
+        return 0;
+    int has = qemu_has_spice(qemu_binary_name(p), err);
+    if (has < 0)
+        return has;
+    if (has == 0)
+        return vmrun_failx(err, ENOTSUP,
+                           "display \"spice\": %s has no SPICE support (it does not answer "
+                           "-spice help): " QEMU_SPICE_PACKAGES,
+                           qemu_binary_name(p));
+    return 0;
+}
+
 int vm_preflight(const struct vm_profile *p, uid_t qemu_uid, struct firmware_choice *fw,
                  struct vmrun_error *err)
 {
-    int r = firmware_choose(p, NULL, fw, err);
+    int r = check_spice(p, err);
+    if (r < 0)
+        return r;
+    r = firmware_choose(p, NULL, fw, err);
     if (r < 0)
         return r;
     if (fw->smm && p->qemu.accel == VM_ACCEL_KVM && kvm_smm_supported() == 0)
@@ -115,6 +155,8 @@ int vm_preflight(const struct vm_profile *p, uid_t qemu_uid, struct firmware_cho
                            "refuses to install), or qemu.accel \"tcg\"",
                            fw->code);
     if ((r = check_vars_copy(p, fw, err)) < 0)
+        return r;
+    if ((r = check_usb_fd_form(p, err)) < 0)
         return r;
     if (!p->tpm.present)
         return 0;

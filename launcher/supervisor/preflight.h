@@ -1,7 +1,9 @@
-/* What must hold before `vmrun start` touches the host, for the firmware
- * and the TPM: checked read-only, so that a VM that cannot start says why
- * and changes nothing.
+/* What must hold before `vmrun start` touches the host, for the firmware,
+ * the TPM, USB and what QEMU must have: checked read-only, so that a VM that
+ * cannot start says why and changes nothing.
  *
+ *   SPICE      a "spice" display needs QEMU's SPICE support (a module
+ *              package of its own from Debian 13 on: qemu/qemu_probe.h);
  *   firmware   chosen from the descriptors (qemu/firmware.h): a profile
  *              that contradicts the files it names is a profile error, a
  *              host without a matching build a host error;
@@ -13,7 +15,9 @@
  *              does not boot);
  *   TPM        swtpm is installed and emulates TPM 2.0, and the VM's TPM
  *              state, when it exists, is right for QEMU's user
- *              (host/tpm/tpm.h).
+ *              (host/tpm/tpm.h);
+ *   USB        with usb[] rules, QEMU's usb-host takes a device node vmrun
+ *              opens (qemu/qemu_usb.h).
  *
  * `vmrun check` reports the same facts through the functions below. */
 #ifndef VMRUN_PREFLIGHT_H

@@ -25,24 +25,24 @@
 #include "plan/hostprep.h"
 #include "priv/access.h"
 #include "priv/priv_drop.h"
-#include "priv/priv_files.h"
 #include "priv/priv_handover.h"
 #include "priv/priv_notify.h"
 #include "priv/seccomp.h"
 #include "priv/spawn.h"
 #include "qemu/cmdline.h"
-#include "qemu/ovmf_vars.h"
 #include "qemu/pin.h"
-#include "qemu/qcow2.h"
 #include "qemu/qemu_fds.h"
-#include "qemu/qemu_sandbox.h"
+#include "qemu/qemu_files.h"
 #include "qmp.h"
 #include "supervisor/control.h"
 #include "supervisor/preflight.h"
 #include "supervisor/runtime.h"
+#include "supervisor/stop.h"
+#include "supervisor/usb_hotplug.h"
 #include "supervisor/vm_input.h"
 #include "supervisor/vmstate.h"
 #include "sys/child_env.h"
+#include "sys/filecopy.h"
 #include "sys/hostpath.h"
 #include "sys/seams.h"
 
@@ -52,25 +52,6 @@ extern char **environ;
  * host with a large guest that can take seconds. */
 #define QMP_CONNECT_TIMEOUT_MS 15000
 #define QMP_COMMAND_TIMEOUT_MS 10000
-
-const char *vm_outcome_describe(enum vm_outcome o)
-{
-    switch (o) {
-    case VM_NOT_STARTED:
-        return "the VM did not start";
-    case VM_GUEST_POWEROFF:
-        return "the guest powered off";
-    case VM_STOPPED_ACPI:
-        return "stopped: the guest powered off on the ACPI request";
-    case VM_STOPPED_QUIT:
-        return "stopped: QEMU was told to quit";
-    case VM_STOPPED_KILLED:
-        return "stopped: QEMU did not quit and was killed";
-    case VM_QEMU_FAILED:
-        return "QEMU ended unexpectedly";
-    }
-    return "unknown";
-}
 
 struct sup {
     const struct vm_profile *p;
@@ -95,16 +76,18 @@ struct sup {
     struct firmware_choice fw;
     struct swtpm_proc swtpm; /* pid 0 without a TPM */
     bool tpm_died;           /* swtpm ended while QEMU ran */
+    struct usb_hotplug *usb;  /* host USB devices following the rules; NULL without */
     struct input_host *input; /* NULL without input[] (host/input/input.h) */
     int control_fd;           /* requests from other vmrun commands (control.h) */
 
     /* stop state */
-    int stop_stage; /* 0 running, 1 powerdown sent, 2 quit sent, 3 killed */
+    enum vm_stop_stage stop_stage;
     bool stop_requested;
     bool guest_shutdown; /* a SHUTDOWN event with guest=true */
     struct timespec deadline;
     char reply_path[PATH_MAX];
     bool keep_runtime; /* an undo failed: the journal must stay for recover */
+    struct argv_list argv; /* QEMU's, once built */
 };
 
 static void say(const struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -145,207 +128,6 @@ static void set_deadline(struct timespec *d, unsigned seconds)
 }
 
 /* ---- files around QEMU ------------------------------------------------ */
-
-/* Copy what is left to read of in into a new file to (root's, 0600),
- * removed again when the copy fails half way. */
-static int copy_into_new(int in, const char *from, const char *to, struct vmrun_error *err)
-{
-    cleanup_close int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (out < 0)
-        return vmrun_fail(err, errno, "create %s", to);
-    char buf[65536];
-    ssize_t n;
-    while ((n = read(in, buf, sizeof(buf))) > 0)
-        if (write(out, buf, (size_t)n) != n) {
-            int e = errno;
-            unlink(to);
-            return vmrun_fail(err, e, "write %s", to);
-        }
-    if (n < 0) {
-        int e = errno;
-        unlink(to);
-        return vmrun_fail(err, e, "read %s", from);
-    }
-    return 0;
-}
-
-/* The VM's own UEFI variable store, made once from the template. The
- * template is a path the profile names: opened with the rights it deserves
- * (priv/priv_files.h), so a template that is a user's link to a file of
- * root's copies nothing the user could not read. The copy is vmrun's own,
- * root's, 0600: QEMU gets it as an fd and never by path. */
-static int copy_vars_template(struct sup *s, const char *to, struct vmrun_error *err)
-{
-    if (s->p->firmware.vars_template == NULL) {
-        /* The template of a descriptor root trusts (qemu/firmware.h): a
-         * file of the firmware package, which may be a symlink (Debian's
-         * .ms.fd files are). */
-        cleanup_close int in = open(s->fw.vars_template, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (in < 0)
-            return vmrun_fail(err, errno, "open the variables template %s", s->fw.vars_template);
-        return copy_into_new(in, s->fw.vars_template, to, err);
-    }
-    cleanup_close int in = priv_open_for_qemu(s->o->target, "firmware.vars_template",
-                                              s->p->firmware.vars_template, O_RDONLY,
-                                              PRIV_FILE_REGULAR, false, err);
-    if (in < 0)
-        return in;
-    return copy_into_new(in, s->p->firmware.vars_template, to, err);
-}
-
-static int make_dirs(const char *path, mode_t mode, struct vmrun_error *err)
-{
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof(tmp), "%s", path);
-    for (char *q = tmp + 1;; q++) {
-        if (*q != '/' && *q != '\0')
-            continue;
-        char c = *q;
-        *q = '\0';
-        if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-            return vmrun_fail(err, errno, "create %s", tmp);
-        *q = c;
-        if (c == '\0')
-            break;
-    }
-    return 0;
-}
-
-/* The VM's variable store is kept from run to run, so it may no longer say
- * what the profile asks for (made before Secure Boot was asked for, or the
- * guest cleared its keys): say so, the run goes on. */
-static void warn_vars_state(struct sup *s)
-{
-    if (s->facts.ovmf_vars == NULL || !s->p->firmware.secure_boot)
-        return;
-    struct ovmf_vars_state vs;
-    struct vmrun_error verr = {0};
-    if (ovmf_vars_read(s->facts.ovmf_vars, &vs, &verr) < 0)
-        return;
-    char what[256];
-    ovmf_vars_describe(&vs, what, sizeof(what));
-    if (s->p->firmware.enrolled_keys && !ovmf_vars_enforcing(&vs))
-        say(s,
-            "warning: the VM's UEFI variable store %s is in %s; to start over from %s, remove "
-            "it while the VM is off",
-            s->facts.ovmf_vars, what, s->fw.vars_template);
-}
-
-/* Where QEMU's files go: the runtime directory for what lives as long as
- * the run, the state directory for what outlives it (the UEFI variables:
- * the guest's boot entries live there, so they are made once from the
- * template and kept; the serial log). The same layout `vmrun print-cmd`
- * shows. */
-static int prepare_files(struct sup *s, struct vmrun_error *err)
-{
-    char dir[PATH_MAX];
-    int r = host_path(dir, sizeof(dir), HOST_STATE, "/%s", s->p->name);
-    if (r < 0)
-        return vmrun_fail(err, -r, "state directory");
-    vm_host_facts_default(&s->facts, &s->facts_storage, s->p, s->rt.dir, dir);
-    vm_host_facts_set_firmware(&s->facts, &s->facts_storage, s->p, &s->fw);
-    s->facts.memory_file = s->hp.memory_file[0] ? s->hp.memory_file : NULL;
-    if (s->facts.serial_log == NULL)
-        return vmrun_failx(err, ENAMETOOLONG, "paths under %s are too long", s->rt.dir);
-
-    /* 0711: QEMU, when it runs as the invoking user, reaches the files
-     * handed over to it here without being able to list or add any. */
-    if ((r = make_dirs(dir, 0711, err)) < 0)
-        return r;
-    if (chmod(dir, 0711) < 0)
-        return vmrun_fail(err, errno, "chmod %s", dir);
-    /* After the state directory exists: the answer is cached there. */
-    s->facts.sandbox = qemu_supports_sandbox(s->p->qemu.binary);
-    if (s->facts.ovmf_vars != NULL && access(s->facts.ovmf_vars, F_OK) < 0) {
-        if ((r = copy_vars_template(s, s->facts.ovmf_vars, err)) < 0)
-            return r;
-        say(s, "created the VM's UEFI variable store %s from %s", s->facts.ovmf_vars,
-            s->fw.vars_template);
-    }
-    warn_vars_state(s);
-    return 0;
-}
-
-/* A qcow2 disk whose backing file QEMU could not find (qemu/qcow2.h). */
-static int refuse_relative_backing(int fd, const char *what, const char *path,
-                                   struct vmrun_error *err)
-{
-    char backing[1024];
-    if (qcow2_backing_file(fd, backing, sizeof(backing)) != 1 || backing[0] == '/' ||
-        strchr(backing, ':') != NULL) /* absolute, or a protocol QEMU knows */
-        return 0;
-    char msg[VMRUN_ERROR_MSG_MAX - 80];
-    qcow2_relative_backing_message(msg, sizeof(msg), path, backing);
-    return vmrun_failx(err, EINVAL, "%s: %s", what, msg);
-}
-
-/* Every file QEMU is handed as an fd (qemu/cmdline.h), opened in the order
- * of their numbers: a path the profile names with the rights it deserves
- * (priv/priv_files.h), vmrun's own files (UEFI variables, serial log) by
- * vmrun, in its own directory, never through a link. */
-static int open_qemu_files(struct sup *s, struct vmrun_error *err)
-{
-    for (size_t i = 0; i < s->facts.n_files; i++) {
-        const struct qemu_file *f = &s->facts.files[i];
-        int fd;
-        if (f->from_profile) {
-            bool reopens = f->role == QEMU_FILE_KERNEL || f->role == QEMU_FILE_INITRD ||
-                           f->role == QEMU_FILE_ROM;
-            unsigned kinds = PRIV_FILE_REGULAR | (f->role == QEMU_FILE_DISK ? PRIV_FILE_BLOCK : 0);
-            char what[64];
-            snprintf(what, sizeof(what), "%.*s", (int)strcspn(f->what, ":"), f->what);
-            fd = priv_open_for_qemu(s->o->target, what, f->path, f->access, kinds, reopens, err);
-            if (fd < 0)
-                return fd;
-            if (f->role == QEMU_FILE_DISK && s->p->disks[f->index].format == VM_DISK_QCOW2 &&
-                refuse_relative_backing(fd, what, f->path, err) < 0) {
-                close(fd);
-                return -EINVAL;
-            }
-        } else {
-            int flags = f->access | O_CLOEXEC | O_NOCTTY;
-            /* vmrun's own files are never reached through a link; a
-             * descriptor's firmware code is a file of the firmware package,
-             * named by a descriptor root trusts (qemu/firmware.h), and may
-             * be a symlink (Debian's .ms.fd files are). */
-            if (f->role != QEMU_FILE_FIRMWARE_CODE)
-                flags |= O_NOFOLLOW;
-            if (f->role == QEMU_FILE_SERIAL_LOG)
-                flags |= O_CREAT | O_TRUNC;
-            fd = open(f->path, flags, 0600);
-            if (fd < 0)
-                return vmrun_fail(err, errno, "open %s", f->path);
-            struct stat st;
-            if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-                close(fd);
-                return vmrun_failx(err, EINVAL, "%s is not a regular file", f->path);
-            }
-        }
-        /* The read-only twin is the same open file's inode, reopened. */
-        int twin = -1;
-        if (f->ro_fd >= 0) {
-            char self[64];
-            snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
-            twin = open(self, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-            if (twin < 0) {
-                int e = errno;
-                close(fd);
-                return vmrun_fail(err, e, "reopen %s read-only", f->path);
-            }
-        }
-        int target = qemu_fds_add(&s->fds, fd, f->what);
-        if (target != f->fd) {
-            if (twin >= 0)
-                close(twin);
-            return vmrun_failx(err, EINVAL, "internal error: %s must be QEMU's fd %d, not %d",
-                               f->what, f->fd, target);
-        }
-        if (twin >= 0 && (target = qemu_fds_add(&s->fds, twin, "the same, read-only")) != f->ro_fd)
-            return vmrun_failx(err, EINVAL, "internal error: %s's twin must be QEMU's fd %d",
-                               f->what, f->ro_fd);
-    }
-    return 0;
-}
 
 /* QMP over a socketpair: vmrun keeps one end, QEMU inherits the other as
  * its first fd (-chardev socket,fd=3). There is no socket file, so nothing
@@ -439,14 +221,24 @@ static int prepare_nets(struct sup *s, struct vmrun_error *err)
 
 /* swtpm ends by itself when QEMU closes its connection, that is when QEMU
  * exits: then its end is no news. QEMU may still be on its way out when
- * swtpm's end is seen, so give it a moment. */
+ * swtpm's end is seen, and on a busy host it can take seconds to get
+ * there (flushing disks, tearing down its threads); but before it closes
+ * the TPM it has said so on QMP (a SHUTDOWN event, or the socket closed),
+ * so look there first and only then wait for it to be reaped. */
 static bool reap_qemu(struct sup *s, bool block);
+static void drain_events(struct sup *s);
 static bool qemu_ending(struct sup *s)
 {
-    if (s->stop_stage != 0)
+    if (s->stop_stage != VM_STOP_NONE)
         return true;
-    for (int i = 0; i < 20; i++) {
+    for (int i = 0; i < 100; i++) {
         if (reap_qemu(s, false))
+            return true;
+        if (s->qmp == NULL)
+            return true; /* QEMU closed its QMP socket: it is exiting */
+        int r = qmp_pump(s->qmp);
+        drain_events(s);
+        if (r < 0 || s->guest_shutdown)
             return true;
         usleep(50000);
     }
@@ -461,12 +253,12 @@ static void on_swtpm_death(struct sup *s)
     swtpm_describe_exit(&s->swtpm, why, sizeof(why));
     s->tpm_died = true;
     say(s, "the VM's TPM emulator died: %s; stopping the VM", why);
-    if (s->stop_stage != 0)
+    if (s->stop_stage != VM_STOP_NONE)
         return; /* already stopping */
     int r = s->qmp != NULL ? qmp_execute(s->qmp, "system_powerdown", NULL, NULL, 3000) : -1;
     if (r < 0)
         say(s, "system_powerdown failed: %s", s->qmp ? qmp_last_error(s->qmp) : "no QMP");
-    s->stop_stage = 1;
+    s->stop_stage = VM_STOP_POWERDOWN;
     set_deadline(&s->deadline, s->p->shutdown.timeout_s);
 }
 
@@ -739,57 +531,24 @@ static void test_hold_before_cont(void)
 
 /* ---- the stop sequence -------------------------------------------------- */
 
-struct stop_request {
-    int timeout_s; /* -1: the profile's */
-    bool force;
-    char reply[PATH_MAX];
-};
-
-static void read_stop_request(struct sup *s, struct stop_request *req)
-{
-    req->timeout_s = -1;
-    req->force = false;
-    req->reply[0] = '\0';
-    char path[PATH_MAX];
-    snprintf(path, sizeof(path), "%s/stop-request", s->rt.dir);
-    cleanup_fclose FILE *f = fopen(path, "re");
-    if (f == NULL)
-        return;
-    char buf[4096];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    buf[n] = '\0';
-    unlink(path);
-    cJSON *j = cJSON_Parse(buf);
-    if (j == NULL)
-        return;
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "timeout");
-    if (cJSON_IsNumber(t) && t->valuedouble >= 0 && t->valuedouble < 86400)
-        req->timeout_s = (int)t->valuedouble;
-    req->force = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "force"));
-    const cJSON *reply = cJSON_GetObjectItemCaseSensitive(j, "reply");
-    if (cJSON_IsString(reply) && reply->valuestring[0] == '/')
-        snprintf(req->reply, sizeof(req->reply), "%s", reply->valuestring);
-    cJSON_Delete(j);
-}
-
 static void send_quit(struct sup *s)
 {
     say(s, "telling QEMU to quit");
     if (s->qmp != NULL)
         qmp_execute(s->qmp, "quit", NULL, NULL, 2000);
-    s->stop_stage = 2;
+    s->stop_stage = VM_STOP_QUIT;
     set_deadline(&s->deadline, SUPERVISOR_QUIT_GRACE_S);
 }
 
 static void on_stop_signal(struct sup *s, int sig)
 {
     struct stop_request req;
-    read_stop_request(s, &req);
+    stop_request_take(s->rt.dir, &req);
     if (req.reply[0] != '\0')
         snprintf(s->reply_path, sizeof(s->reply_path), "%s", req.reply);
     s->stop_requested = true;
 
-    if (s->stop_stage == 0 && !req.force) {
+    if (s->stop_stage == VM_STOP_NONE && !req.force) {
         unsigned timeout = req.timeout_s >= 0 ? (unsigned)req.timeout_s : s->p->shutdown.timeout_s;
         say(s,
             "%s: asking the guest to power off (ACPI); waiting up to %u s "
@@ -800,11 +559,11 @@ static void on_stop_signal(struct sup *s, int sig)
             r = qmp_execute(s->qmp, "system_powerdown", NULL, NULL, 3000);
         if (r < 0)
             say(s, "system_powerdown failed: %s", s->qmp ? qmp_last_error(s->qmp) : "no QMP");
-        s->stop_stage = 1;
+        s->stop_stage = VM_STOP_POWERDOWN;
         set_deadline(&s->deadline, timeout);
         return;
     }
-    if (s->stop_stage <= 1) {
+    if (s->stop_stage <= VM_STOP_POWERDOWN) {
         send_quit(s);
         return;
     }
@@ -814,13 +573,13 @@ static void on_stop_signal(struct sup *s, int sig)
 
 static void on_deadline(struct sup *s)
 {
-    if (s->stop_stage == 1) {
+    if (s->stop_stage == VM_STOP_POWERDOWN) {
         say(s, "the guest did not power off within the timeout");
         send_quit(s);
-    } else if (s->stop_stage == 2) {
+    } else if (s->stop_stage == VM_STOP_QUIT) {
         say(s, "QEMU did not quit within %d s: killing it", SUPERVISOR_QUIT_GRACE_S);
         kill(s->qemu, SIGKILL);
-        s->stop_stage = 3;
+        s->stop_stage = VM_STOP_KILLED;
     }
 }
 
@@ -843,17 +602,39 @@ static void drain_events(struct sup *s)
                    strcmp(ev.name, "RESUME") == 0) {
             /* expected around our own requests; nothing to tell */
         }
+        usb_hotplug_qmp_event(s->usb, &ev);
         qmp_event_free(&ev);
     }
 }
+
+static void say_cb(void *opaque, const char *msg);
 
 /* A request from another vmrun command (control.h). */
 static cJSON *on_request(void *ctx, const cJSON *req)
 {
     struct sup *s = ctx;
-    if (s->stop_stage != 0)
+    if (s->stop_stage != VM_STOP_NONE)
         return control_error_reply("'%s' is stopping", s->p->name);
-    return vm_input_request(s->input, &s->rt, req);
+    cJSON *reply = usb_hotplug_request(s->usb, req);
+    return reply != NULL ? reply : vm_input_request(s->input, &s->rt, req);
+}
+
+/* Before the vCPUs run: the request channel, and the host USB devices the
+ * rules take (the guest finds them at boot). */
+static int start_devices(struct sup *s, struct vmrun_error *err)
+{
+    s->control_fd = control_listen(s->rt.dir, err);
+    if (s->control_fd < 0)
+        return s->control_fd;
+    const struct usb_hotplug_opts uo = {
+        .profile = s->p,
+        .qmp = s->qmp,
+        .journal = &s->journal,
+        .runtime_dir = s->rt.dir,
+        .say = say_cb,
+        .say_opaque = s,
+    };
+    return usb_hotplug_start(&uo, &s->usb, err);
 }
 
 /* The main loop: until QEMU has been reaped. 0, or a negative errno when
@@ -863,16 +644,23 @@ static int watch(struct sup *s, struct vmrun_error *err)
     for (;;) {
         if (reap_qemu(s, false))
             return 0;
-        struct pollfd pfd[5] = {
+        struct pollfd pfd[6] = {
             {.fd = s->sigfd, .events = POLLIN},
             {.fd = s->qmp != NULL ? qmp_fd(s->qmp) : -1, .events = POLLIN},
+            {.fd = usb_hotplug_fd(s->usb), .events = POLLIN},
             {.fd = s->control_fd, .events = POLLIN},
         };
-        size_t npfd = 3 + input_host_pollfds(s->input, pfd + 3, 2);
-        int timeout = s->stop_stage > 0 && s->stop_stage < 3 ? ms_until(&s->deadline) : -1;
-        int itimeout = input_host_timeout_ms(s->input);
-        if (itimeout >= 0 && (timeout < 0 || itimeout < timeout))
-            timeout = itimeout;
+        /* The input devices' mover and uevents (host/input/input.h). */
+        size_t npfd = 4 + input_host_pollfds(s->input, pfd + 4, 2);
+        int timeout = s->stop_stage > VM_STOP_NONE && s->stop_stage < VM_STOP_KILLED
+                          ? ms_until(&s->deadline)
+                          : -1;
+        int usb_due = usb_hotplug_timeout_ms(s->usb);
+        if (usb_due >= 0 && (timeout < 0 || usb_due < timeout))
+            timeout = usb_due;
+        int input_due = input_host_timeout_ms(s->input);
+        if (input_due >= 0 && (timeout < 0 || input_due < timeout))
+            timeout = input_due;
         int r = poll(pfd, npfd, timeout);
         if (r < 0 && errno != EINTR) {
             int e = errno;
@@ -883,13 +671,11 @@ static int watch(struct sup *s, struct vmrun_error *err)
         }
         if (r < 0)
             continue;
-        if (input_host_dispatch(s->input, pfd + 3, npfd - 3))
+        if (input_host_dispatch(s->input, pfd + 4, npfd - 4))
             vm_input_publish(s->input, &s->rt);
-        if (pfd[2].revents & POLLIN)
-            control_serve(s->control_fd, on_request, s);
-        if (r == 0) {
-            if (s->stop_stage > 0 && s->stop_stage < 3 && ms_until(&s->deadline) == 0)
-                on_deadline(s);
+        if (r == 0 && s->stop_stage > VM_STOP_NONE && s->stop_stage < VM_STOP_KILLED &&
+            ms_until(&s->deadline) == 0) {
+            on_deadline(s);
             continue;
         }
         if (pfd[0].revents & POLLIN) {
@@ -911,12 +697,19 @@ static int watch(struct sup *s, struct vmrun_error *err)
             if (qmp_pump(s->qmp) < 0) {
                 /* QEMU closed the socket: it is exiting. Wait for it. */
                 drain_events(s);
+                usb_hotplug_lost_qmp(s->usb);
                 qmp_close(s->qmp);
                 s->qmp = NULL;
                 continue;
             }
             drain_events(s);
         }
+        /* Devices come and go, and other vmrun commands ask; what QEMU
+         * said meanwhile (DEVICE_DELETED) is queued: drained right after. */
+        usb_hotplug_run(s->usb);
+        if (pfd[3].revents & POLLIN)
+            control_serve(s->control_fd, on_request, s);
+        drain_events(s);
     }
 }
 
@@ -955,27 +748,8 @@ static void keep_last_log(struct sup *s)
     struct vmrun_error ignored = {0};
     unlink(to);
     cleanup_close int in = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (in >= 0 && copy_into_new(in, from, to, &ignored) == 0)
+    if (in >= 0 && file_copy_new(in, from, to, &ignored) == 0)
         unlink(from);
-}
-
-static void write_reply(struct sup *s, enum vm_outcome o, const char *detail)
-{
-    if (s->reply_path[0] == '\0')
-        return;
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "outcome", vm_outcome_describe(o));
-    cJSON_AddNumberToObject(j, "code", (double)o);
-    if (detail != NULL && detail[0] != '\0')
-        cJSON_AddStringToObject(j, "detail", detail);
-    cleanup_free char *text = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
-    /* The reply file was created by `vmrun stop` in a directory of its
-     * own; O_NOFOLLOW and no O_CREAT: we write only into that file. */
-    cleanup_close int fd = open(s->reply_path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
-    if (fd >= 0 && text != NULL && write(fd, text, strlen(text)) < 0) {
-        /* the stopping side reports the missing reply */
-    }
 }
 
 static void ready(struct sup *s, const char *msg)
@@ -1037,247 +811,325 @@ static int recover_stale(struct sup *s, struct vmrun_error *err)
     return 0;
 }
 
+/* ---- the phases of a run --------------------------------------------------
+ *
+ * supervise_vm() runs them in order. Each returns 0, or a negative errno
+ * with err saying what failed; a failure unwinds what the earlier phases
+ * did, in reverse (the teardown functions below):
+ *
+ *   take_runtime  the runtime directory and its lock      nothing to unwind
+ *   prepare_run   who started it, the log, a stale run
+ *                 recovered, the firmware, the journal,
+ *                 state.json                              end_run
+ *   prepare_host  the plan (host resources, journaled)    end_run (the plan
+ *                                                         undid itself)
+ *   prepare_qemu  no stop asked meanwhile; QEMU's files,
+ *                 QMP, TPM, taps, environment, argv       end_qemu, undo_host, end_run
+ *   launch        QEMU started paused, pinned, resumed    the same (a QEMU
+ *                                                         that started is
+ *                                                         stopped first)
+ *   run           watched until it ends: the outcome      the same */
+
+static int take_runtime(struct sup *s, struct vmrun_error *err)
+{
+    int r = runtime_acquire(s->p->name, &s->rt, err);
+    if (r < 0)
+        s->rt.dir[0] = '\0'; /* not ours: do not remove it */
+    return r;
+}
+
+static int prepare_run(struct sup *s, struct vmrun_error *err)
+{
+    int r;
+    if ((r = runtime_write_starter(&s->rt, priv_starter_uid(), err)) < 0)
+        return r;
+    if (s->o->to_log && (r = redirect_to_log(s, err)) < 0)
+        return r;
+    if ((r = recover_stale(s, err)) < 0)
+        return r;
+    /* The firmware: as `vmrun start` chose it before the host was
+     * touched, or chosen now. */
+    if (s->o->firmware != NULL)
+        s->fw = *s->o->firmware;
+    else if ((r = firmware_choose(s->p, NULL, &s->fw, err)) < 0)
+        return r;
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/journal", s->rt.dir);
+    if ((r = journal_open(&s->journal, path, err)) < 0)
+        return r;
+    s->started_at = time(NULL);
+    if ((r = write_state(s, "preparing", err)) < 0)
+        return r;
+    return 0;
+}
+
+static int prepare_host(struct sup *s, struct vmrun_error *err)
+{
+    /* The input devices the profile names, before any change. */
+    int r = input_host_check(s->p, &s->input, say_cb, s, err);
+    if (r < 0)
+        return r;
+    s->hp = (struct host_prep){
+        .profile = s->p,
+        .journal = &s->journal,
+        .runtime_dir = s->rt.dir,
+        .session_user = session_user(s->o->target),
+        .force = s->o->force,
+        .interactive = isatty(2) && !s->o->to_log,
+        .say = say_cb,
+        .say_opaque = s,
+    };
+    r = host_prep_run(&s->hp, err);
+    if (r < 0) {
+        /* The plan has undone what it did; a journal still there lists
+         * what it could not, for `vmrun recover`: keep it. */
+        if (access(s->journal.path, F_OK) == 0)
+            s->keep_runtime = true;
+        return r;
+    }
+    return 0;
+}
+
+/* A stop request while the host was being prepared: undo, do not start. */
+static int stopped_while_preparing(struct sup *s, struct vmrun_error *err)
+{
+    struct signalfd_siginfo si;
+    while (read(s->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+        if (si.ssi_signo != SIGCHLD)
+            return vmrun_failx(err, EINTR, "stopped by %s before QEMU started",
+                               strsignal((int)si.ssi_signo));
+    return 0;
+}
+
+static int prepare_qemu(struct sup *s, struct vmrun_error *err)
+{
+    int r;
+    if ((r = stopped_while_preparing(s, err)) < 0)
+        return r;
+    const struct qemu_files_ctx files = {
+        .p = s->p,
+        .target = s->o->target,
+        .fw = &s->fw,
+        .runtime_dir = s->rt.dir,
+        .memory_file = s->hp.memory_file[0] ? s->hp.memory_file : NULL,
+        .say = say_cb,
+        .say_opaque = s,
+    };
+    if ((r = qemu_files_prepare(&files, &s->facts, &s->facts_storage, err)) < 0 ||
+        (r = prepare_qmp(s, err)) < 0 ||
+        (r = qemu_files_open(&files, &s->facts, &s->fds, err)) < 0 ||
+        (r = prepare_tpm(s, err)) < 0 || (r = prepare_nets(s, err)) < 0 ||
+        (r = qemu_env_prepare(s, err)) < 0 ||
+        (r = vm_input_prepare(s->input, &s->hp, s->qemu_exe, &s->facts, &s->fds, err)) < 0 ||
+        (r = qemu_build_argv(s->p, &s->facts, &s->argv, err)) < 0)
+        return r;
+    return 0;
+}
+
+/* The QEMU just spawned, paused: its pid recorded, QMP connected, its
+ * threads pinned, checked still paused, then resumed. */
+static int pin_and_resume(struct sup *s, struct vmrun_error *err)
+{
+    char pidbuf[32];
+    snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)s->qemu);
+    int r;
+    /* recover needs QEMU's pid to make sure it is gone: without it, QEMU
+     * must not run. */
+    if ((r = runtime_write_file(&s->rt, "qemu.pid", pidbuf, err)) < 0)
+        return r;
+    if ((r = connect_qmp(s, err)) < 0 ||
+        (r = vm_input_qemu_started(s->input, s->qemu, s->o->target, s->facts.input_leds, s->qmp,
+                                   err)) < 0 ||
+        (r = read_threads(s, err)) < 0)
+        return r;
+    if ((r = pin_qemu(s->qemu, s->p, &s->threads, err)) < 0) {
+        vmrun_error_prefix(err, "pinning failed, the VM will not run");
+        return r;
+    }
+    if (s->p->cpu.vcpus.n > 0) {
+        char list[256];
+        cpu_list_format(&s->p->cpu.vcpus, list, sizeof(list));
+        say(s, "pinned %zu vCPUs to host CPUs %s", s->threads.n_vcpu, list);
+    }
+    if ((r = verify_paused(s, err)) < 0 || (r = write_state(s, "pinned", err)) < 0 ||
+        (r = start_devices(s, err)) < 0)
+        return r;
+    test_hold_before_cont();
+    if ((r = qmp_execute(s->qmp, "cont", NULL, NULL, QMP_COMMAND_TIMEOUT_MS)) < 0)
+        return vmrun_failx(err, -r, "cont: %s", qmp_last_error(s->qmp));
+    return 0;
+}
+
+/* QEMU runs but must not: quit, then kill. */
+static void stop_unready_qemu(struct sup *s)
+{
+    if (s->qmp != NULL)
+        qmp_execute(s->qmp, "quit", NULL, NULL, 2000);
+    for (int i = 0; i < SUPERVISOR_QUIT_GRACE_S * 10 && !reap_qemu(s, false); i++)
+        usleep(100000);
+    if (!reap_qemu(s, false)) {
+        kill(s->qemu, SIGKILL);
+        reap_qemu(s, true);
+    }
+}
+
+static int launch(struct sup *s, struct vmrun_error *err)
+{
+    say(s, "starting QEMU (paused)");
+    int r = spawn_qemu(s, &s->argv, err);
+    if (r < 0)
+        return r;
+    if ((r = pin_and_resume(s, err)) < 0) {
+        stop_unready_qemu(s);
+        return r;
+    }
+    update_state(s, "running");
+    usb_hotplug_running(s->usb);
+    vm_input_running(s->input, &s->rt);
+    say(s, "'%s' is running (QEMU pid %ld); Ctrl-C or 'vmrun stop %s' powers it off", s->p->name,
+        (long)s->qemu, s->p->name);
+    ready(s, "ok\n");
+    return 0;
+}
+
+/* Watch QEMU until it is gone, then say how the run ended (outcome.h);
+ * err says why for VM_QEMU_FAILED. */
+static enum vm_outcome run(struct sup *s, struct vmrun_error *err)
+{
+    struct vmrun_error werr = {0};
+    bool lost = watch(s, &werr) < 0;
+    update_state(s, "stopping");
+
+    char why[256];
+    describe_exit(s->qemu_status, why, sizeof(why));
+    const struct vm_ending ending = {
+        .lost = lost,
+        .tpm_died = s->tpm_died,
+        .stop_stage = s->stop_stage,
+        .stop_requested = s->stop_requested,
+        .guest_shutdown = s->guest_shutdown,
+        .qemu_status = s->qemu_status,
+    };
+    enum vm_outcome outcome = vm_outcome_of(&ending);
+    if (lost) {
+        *err = werr;
+    } else if (s->tpm_died) {
+        char tpm[256];
+        swtpm_describe_exit(&s->swtpm, tpm, sizeof(tpm));
+        vmrun_failx(err, EPIPE, "the VM's TPM emulator died (%s); the VM was stopped (%s)", tpm,
+                    why);
+    } else if (outcome == VM_QEMU_FAILED) {
+        vmrun_failx(err, ECHILD, "%s", why);
+    }
+    say(s, "%s", outcome == VM_QEMU_FAILED ? err->msg : vm_outcome_describe(outcome));
+    return outcome;
+}
+
+/* ---- unwinding ------------------------------------------------------------- */
+
+/* QEMU gone and reaped, and swtpm with it, however the run went. */
+static void end_qemu(struct sup *s, enum vm_outcome outcome)
+{
+    usb_hotplug_free(s->usb);
+    s->usb = NULL;
+    if (s->control_fd >= 0) {
+        close(s->control_fd);
+        s->control_fd = -1;
+    }
+    if (s->qmp != NULL) {
+        qmp_close(s->qmp);
+        s->qmp = NULL;
+    }
+    if (s->qemu > 0 && !s->qemu_reaped) {
+        kill(s->qemu, SIGKILL);
+        reap_qemu(s, true);
+    }
+    /* The input devices go back to the host. */
+    input_host_stop(s->input);
+    s->input = NULL;
+    if (s->swtpm.pid > 0) {
+        /* swtpm ends by itself once QEMU, which used it, is gone; one that
+         * never served a QEMU is stopped at once. */
+        if (outcome == VM_NOT_STARTED && swtpm_reap(&s->swtpm, false) && !s->tpm_died) {
+            char tpm[256];
+            swtpm_describe_exit(&s->swtpm, tpm, sizeof(tpm));
+            say(s, "the TPM emulator had ended: %s", tpm);
+        }
+        swtpm_stop(&s->swtpm, s->qemu > 0 ? 3000 : 100);
+    }
+}
+
+/* Tell how the run ended (the desktop notification, `vmrun stop`'s reply),
+ * keep the log, and let go of the runtime directory: removed, or kept,
+ * stale, when the journal must stay for recover. */
+static void end_run(struct sup *s, enum vm_outcome outcome, const struct vmrun_error *err)
+{
+    /* A desktop shortcut has no terminal: tell its user how it ended. */
+    char summary[128];
+    snprintf(summary, sizeof(summary), "vmrun: %s", s->p->name);
+    notify_user(summary, outcome == VM_NOT_STARTED || outcome == VM_QEMU_FAILED
+                             ? err->msg
+                             : vm_outcome_describe(outcome));
+    stop_reply_write(s->reply_path, outcome, err->msg);
+    keep_last_log(s);
+    journal_close(&s->journal);
+    if (s->keep_runtime) {
+        close(s->rt.lock_fd); /* the directory stays, stale, for recover */
+        s->rt.lock_fd = -1;
+    } else {
+        runtime_release(&s->rt);
+    }
+}
+
+/* What every run ends with: a --detach parent told of a failure, what is
+ * held closed, the signal mask back. */
+static void finish(struct sup *s, enum vm_outcome outcome, const struct vmrun_error *err,
+                   const sigset_t *oldmask)
+{
+    if (outcome == VM_NOT_STARTED) {
+        char msg[VMRUN_ERROR_MSG_MAX + 16];
+        snprintf(msg, sizeof(msg), "error: %s\n", err->msg);
+        ready(s, msg);
+    }
+    input_host_stop(s->input); /* checked, never prepared */
+    s->input = NULL;
+    argv_list_free(&s->argv);
+    qemu_fds_close(&s->fds);
+    if (s->qmp_peer >= 0)
+        close(s->qmp_peer);
+    if (s->sigfd >= 0)
+        close(s->sigfd);
+    sigprocmask(SIG_SETMASK, oldmask, NULL);
+}
+
 enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor_opts *o,
                              struct vmrun_error *err)
 {
-    struct sup s = {.p = p, .o = o, .sigfd = -1, .qemu = 0, .qmp_peer = -1,
-                    .swtpm = {.qemu_end = -1}, .control_fd = -1};
+    struct sup s = {.p = p,
+                    .o = o,
+                    .sigfd = -1,
+                    .qemu = 0,
+                    .qmp_peer = -1,
+                    .swtpm = {.qemu_end = -1},
+                    .control_fd = -1};
     qemu_fds_init(&s.fds);
     s.rt.lock_fd = -1;
     s.journal.fd = -1;
     enum vm_outcome outcome = VM_NOT_STARTED;
-    struct argv_list argv = {0};
     sigset_t oldmask;
     sigemptyset(&oldmask);
-    int r;
 
     /* Signals first: from here on a Ctrl-C during preparation is an
      * orderly stop (undo what was done), never a half-prepared host. */
-    if (block_signals(&s, &oldmask, err) < 0)
-        goto out;
-
-    if (runtime_acquire(p->name, &s.rt, err) < 0) {
-        s.rt.dir[0] = '\0'; /* not ours: do not remove it */
-        goto out;
-    }
-    if (runtime_write_starter(&s.rt, priv_starter_uid(), err) < 0)
-        goto out_release;
-    if (o->to_log && redirect_to_log(&s, err) < 0)
-        goto out_release;
-    if (recover_stale(&s, err) < 0)
-        goto out_release;
-
-    /* The firmware: as `vmrun start` chose it before the host was
-     * touched, or chosen now. */
-    if (o->firmware != NULL)
-        s.fw = *o->firmware;
-    else if (firmware_choose(p, NULL, &s.fw, err) < 0)
-        goto out_release;
-
-    char path[PATH_MAX];
-    snprintf(path, sizeof(path), "%s/journal", s.rt.dir);
-    if (journal_open(&s.journal, path, err) < 0)
-        goto out_release;
-    s.started_at = time(NULL);
-    if (write_state(&s, "preparing", err) < 0)
-        goto out_release;
-
-    /* The input devices the profile names, before any change. */
-    if (input_host_check(p, &s.input, say_cb, &s, err) < 0)
-        goto out_release;
-
-    s.hp = (struct host_prep){
-        .profile = p,
-        .journal = &s.journal,
-        .runtime_dir = s.rt.dir,
-        .session_user = session_user(o->target),
-        .force = o->force,
-        .interactive = isatty(2) && !o->to_log,
-        .say = say_cb,
-        .say_opaque = &s,
-    };
-    if (host_prep_run(&s.hp, err) < 0) {
-        /* The plan has undone what it did; a journal still there lists
-         * what it could not, for `vmrun recover`: keep it. */
-        if (access(s.journal.path, F_OK) == 0)
-            s.keep_runtime = true;
-        goto out_release;
-    }
-
-    /* A stop request while the host was being prepared: undo, do not start. */
-    struct signalfd_siginfo si;
-    while (read(s.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-        if (si.ssi_signo != SIGCHLD) {
-            vmrun_failx(err, EINTR, "stopped by %s before QEMU started",
-                        strsignal((int)si.ssi_signo));
-            goto out_undo;
+    if (block_signals(&s, &oldmask, err) >= 0 && take_runtime(&s, err) >= 0) {
+        if (prepare_run(&s, err) >= 0 && prepare_host(&s, err) >= 0) {
+            if (prepare_qemu(&s, err) >= 0 && launch(&s, err) >= 0)
+                outcome = run(&s, err);
+            end_qemu(&s, outcome);
+            undo_host(&s, err);
         }
+        end_run(&s, outcome, err);
     }
-
-    if (prepare_files(&s, err) < 0)
-        goto out_undo;
-    if (prepare_qmp(&s, err) < 0)
-        goto out_undo;
-    if (open_qemu_files(&s, err) < 0)
-        goto out_undo;
-    if (prepare_tpm(&s, err) < 0)
-        goto out_undo;
-    if (prepare_nets(&s, err) < 0)
-        goto out_undo;
-    if (qemu_env_prepare(&s, err) < 0)
-        goto out_undo;
-    if (vm_input_prepare(s.input, &s.hp, s.qemu_exe, &s.facts, &s.fds, err) < 0)
-        goto out_undo;
-    if (qemu_build_argv(p, &s.facts, &argv, err) < 0)
-        goto out_undo;
-
-    say(&s, "starting QEMU (paused)");
-    if (spawn_qemu(&s, &argv, err) < 0)
-        goto out_undo;
-    char pidbuf[32];
-    snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)s.qemu);
-    /* recover needs QEMU's pid to make sure it is gone: without it, QEMU
-     * must not run. */
-    if (runtime_write_file(&s.rt, "qemu.pid", pidbuf, err) < 0)
-        goto out_stop_qemu;
-
-    if (connect_qmp(&s, err) < 0)
-        goto out_stop_qemu;
-    if (vm_input_qemu_started(s.input, s.qemu, o->target, s.facts.input_leds, s.qmp, err) < 0)
-        goto out_stop_qemu;
-    if (read_threads(&s, err) < 0)
-        goto out_stop_qemu;
-    if ((r = pin_qemu(s.qemu, p, &s.threads, err)) < 0) {
-        vmrun_error_prefix(err, "pinning failed, the VM will not run");
-        goto out_stop_qemu;
-    }
-    if (p->cpu.vcpus.n > 0) {
-        char list[256];
-        cpu_list_format(&p->cpu.vcpus, list, sizeof(list));
-        say(&s, "pinned %zu vCPUs to host CPUs %s", s.threads.n_vcpu, list);
-    }
-    if (verify_paused(&s, err) < 0)
-        goto out_stop_qemu;
-    if (write_state(&s, "pinned", err) < 0)
-        goto out_stop_qemu;
-    test_hold_before_cont();
-    if ((r = qmp_execute(s.qmp, "cont", NULL, NULL, QMP_COMMAND_TIMEOUT_MS)) < 0) {
-        vmrun_failx(err, -r, "cont: %s", qmp_last_error(s.qmp));
-        goto out_stop_qemu;
-    }
-    update_state(&s, "running");
-    vm_input_running(s.input, &s.rt);
-    /* Other vmrun commands (`vmrun input`) may ask from now on; without
-     * the channel they cannot, and the VM runs all the same. */
-    struct vmrun_error cerr = {0};
-    if ((s.control_fd = control_listen(s.rt.dir, &cerr)) < 0)
-        say(&s, "warning: %s", cerr.msg);
-    say(&s, "'%s' is running (QEMU pid %ld); Ctrl-C or 'vmrun stop %s' powers it off", p->name,
-        (long)s.qemu, p->name);
-    ready(&s, "ok\n");
-
-    struct vmrun_error werr = {0};
-    bool lost = watch(&s, &werr) < 0;
-    update_state(&s, "stopping");
-
-    char why[256];
-    describe_exit(s.qemu_status, why, sizeof(why));
-    bool clean_exit = WIFEXITED(s.qemu_status) && WEXITSTATUS(s.qemu_status) == 0;
-    if (lost) {
-        outcome = VM_QEMU_FAILED;
-        *err = werr;
-    } else if (s.tpm_died) {
-        /* However QEMU then ended, the run failed: the guest lost its TPM. */
-        char tpm[256];
-        swtpm_describe_exit(&s.swtpm, tpm, sizeof(tpm));
-        outcome = VM_QEMU_FAILED;
-        vmrun_failx(err, EPIPE, "the VM's TPM emulator died (%s); the VM was stopped (%s)", tpm,
-                    why);
-    } else if (s.stop_stage == 3)
-        outcome = VM_STOPPED_KILLED;
-    else if (s.stop_stage == 2 && !s.guest_shutdown)
-        outcome = VM_STOPPED_QUIT;
-    else if (s.stop_requested && clean_exit)
-        outcome = VM_STOPPED_ACPI;
-    else if (s.guest_shutdown && clean_exit)
-        outcome = VM_GUEST_POWEROFF;
-    else if (clean_exit && s.stop_stage == 0)
-        outcome = VM_GUEST_POWEROFF; /* QEMU exited cleanly on its own */
-    else {
-        outcome = VM_QEMU_FAILED;
-        vmrun_failx(err, ECHILD, "%s", why);
-    }
-    say(&s, "%s", outcome == VM_QEMU_FAILED ? err->msg : vm_outcome_describe(outcome));
-    goto out_undo;
-
-out_stop_qemu:
-    /* QEMU runs but must not: quit, then kill. */
-    if (s.qmp != NULL)
-        qmp_execute(s.qmp, "quit", NULL, NULL, 2000);
-    for (int i = 0; i < SUPERVISOR_QUIT_GRACE_S * 10 && !reap_qemu(&s, false); i++)
-        usleep(100000);
-    if (!reap_qemu(&s, false)) {
-        kill(s.qemu, SIGKILL);
-        reap_qemu(&s, true);
-    }
-    outcome = VM_NOT_STARTED;
-out_undo:
-    if (s.qmp != NULL) {
-        qmp_close(s.qmp);
-        s.qmp = NULL;
-    }
-    if (s.qemu > 0 && !s.qemu_reaped) {
-        kill(s.qemu, SIGKILL);
-        reap_qemu(&s, true);
-    }
-    if (s.control_fd >= 0) {
-        close(s.control_fd);
-        s.control_fd = -1;
-    }
-    /* The input devices go back to the host before anything else. */
-    input_host_stop(s.input);
-    s.input = NULL;
-    if (s.swtpm.pid > 0) {
-        /* swtpm ends by itself once QEMU, which used it, is gone; one that
-         * never served a QEMU is stopped at once. */
-        if (outcome == VM_NOT_STARTED && swtpm_reap(&s.swtpm, false) && !s.tpm_died) {
-            char tpm[256];
-            swtpm_describe_exit(&s.swtpm, tpm, sizeof(tpm));
-            say(&s, "the TPM emulator had ended: %s", tpm);
-        }
-        swtpm_stop(&s.swtpm, s.qemu > 0 ? 3000 : 100);
-    }
-    undo_host(&s, err);
-out_release : {
-    /* A desktop shortcut has no terminal: tell its user how it ended. */
-    char summary[128];
-    snprintf(summary, sizeof(summary), "vmrun: %s", p->name);
-    notify_user(summary, outcome == VM_NOT_STARTED || outcome == VM_QEMU_FAILED
-                             ? err->msg
-                             : vm_outcome_describe(outcome));
-}
-    write_reply(&s, outcome, err->msg);
-    keep_last_log(&s);
-    journal_close(&s.journal);
-    if (s.keep_runtime) {
-        close(s.rt.lock_fd); /* the directory stays, stale, for recover */
-        s.rt.lock_fd = -1;
-    } else {
-        runtime_release(&s.rt);
-    }
-out:
-    input_host_stop(s.input); /* checked, never prepared */
-    if (outcome == VM_NOT_STARTED) {
-        char msg[VMRUN_ERROR_MSG_MAX + 16];
-        snprintf(msg, sizeof(msg), "error: %s\n", err->msg);
-        ready(&s, msg);
-    }
-    argv_list_free(&argv);
-    qemu_fds_close(&s.fds);
-    if (s.qmp_peer >= 0)
-        close(s.qmp_peer);
-    if (s.sigfd >= 0)
-        close(s.sigfd);
-    sigprocmask(SIG_SETMASK, &oldmask, NULL);
+    finish(&s, outcome, err, &oldmask);
     return outcome;
 }

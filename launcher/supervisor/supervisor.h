@@ -25,6 +25,7 @@
 #include "priv/priv_drop.h"
 #include "profile/profile.h"
 #include "qemu/firmware.h"
+#include "supervisor/outcome.h"
 
 #define SUPERVISOR_QUIT_GRACE_S 5
 
@@ -38,18 +39,6 @@ struct supervisor_opts {
     void (*say)(void *opaque, const char *msg); /* status lines */
     void *say_opaque;
 };
-
-/* How the VM ended. */
-enum vm_outcome {
-    VM_NOT_STARTED,    /* failed before QEMU ran (err says why) */
-    VM_GUEST_POWEROFF, /* the guest powered itself off */
-    VM_STOPPED_ACPI,   /* a stop request; the guest honoured ACPI */
-    VM_STOPPED_QUIT,   /* a stop request ended with quit */
-    VM_STOPPED_KILLED, /* quit did not end QEMU: SIGKILL */
-    VM_QEMU_FAILED,    /* QEMU exited with an error or was killed by someone else */
-};
-
-const char *vm_outcome_describe(enum vm_outcome o);
 
 /* Run the VM to the end. Returns the outcome; err holds the reason for
  * VM_NOT_STARTED and VM_QEMU_FAILED, and a message when cleanup failed. */

@@ -356,7 +356,10 @@ static void test_vfio_held(void **state)
     sh("rm -f '%s/%s/driver' '%s/dev/vfio/4'", root, devdir, root);
 }
 
-/* A stand-in QEMU (qemu.binary) whose version and backends the test picks. */
+/* A stand-in QEMU (qemu.binary) whose version and backends the test picks;
+ * `-spice help` answers as QEMU does (options listed, exit 1) for a version
+ * other than 10.0.0, which stands for Debian 13's QEMU without its SPICE
+ * module. */
 static void fake_qemu(char *path, size_t len, const char *version, const char *audio,
                       const char *display)
 {
@@ -369,11 +372,28 @@ static void fake_qemu(char *path, size_t len, const char *version, const char *a
             "'--version ') echo 'QEMU emulator version %s (test)' ;;\n"
             "'-audiodev help') printf 'Available audio drivers:\\n%s\\n' ;;\n"
             "'-display help') printf 'Available display backend types:\\n%s\\n' ;;\n"
+            "'-spice help') [ %s = 10.0.0 ] ||\n"
+            "  printf 'spice options:\\n  addr=<str>\\n'; exit 1 ;;\n"
             "*) exit 1 ;;\n"
             "esac\n",
-            version, audio, display);
+            version, audio, display, version);
     assert_int_equal(fclose(f), 0);
     assert_int_equal(chmod(path, 0755), 0);
+}
+
+/* The checks of a profile with an audio backend and a display, on a
+ * stand-in QEMU (fake_qemu) of that version with those backends. */
+static void run_on_fake_qemu(struct fixture *f, char *bin, size_t len, const char *version,
+                             const char *audio, const char *displays, enum vm_audio_backend backend,
+                             enum vm_display display)
+{
+    fake_qemu(bin, len, version, audio, displays);
+    init(f);
+    f->p.qemu.binary = bin;
+    f->p.audio.present = true;
+    f->p.audio.backend = backend;
+    f->p.display = display;
+    run(f, false);
 }
 
 static void test_qemu(void **state)
@@ -382,26 +402,33 @@ static void test_qemu(void **state)
     char bin[4096];
     struct fixture f;
 
-    fake_qemu(bin, sizeof(bin), "7.2.22", "none\\nalsa\\npa", "none\\ngtk");
-    init(&f);
-    f.p.qemu.binary = bin;
-    f.p.audio.present = true;
-    f.p.audio.backend = VM_AUDIO_PIPEWIRE; /* given to QEMU as "pa" */
-    f.p.display = VM_DISPLAY_GTK;
-    run(&f, false);
+    run_on_fake_qemu(&f, bin, sizeof(bin), "7.2.22", "none\\nalsa\\npa", "none\\ngtk",
+                     VM_AUDIO_PIPEWIRE, VM_DISPLAY_GTK);
     expect(&f, "qemu", CHECK_PASS, "is QEMU 7.2.22 (this profile needs 6.2 or later)", NULL);
-    expect(&f, "qemu.audio", CHECK_PASS, "\"pa\" audio backend", NULL);
+    expect(&f, "qemu.audio", CHECK_PASS,
+           "no \"pipewire\" audio driver (QEMU 8.1 and later have one): audio.backend "
+           "\"pipewire\" uses its PulseAudio driver \"pa\"",
+           NULL);
     expect(&f, "qemu.display", CHECK_PASS, "\"gtk\" display backend", NULL);
     done(&f);
 
+    /* QEMU 8.1 and later: its own PipeWire driver. */
+    run_on_fake_qemu(&f, bin, sizeof(bin), "11.1.3", "none\\npa\\npipewire", "none",
+                     VM_AUDIO_PIPEWIRE, VM_DISPLAY_SPICE);
+    expect(&f, "qemu.audio", CHECK_PASS, "has its own \"pipewire\" audio driver", NULL);
+    expect(&f, "qemu.display", CHECK_PASS, "has SPICE", NULL);
+    done(&f);
+
+    /* Neither pipewire nor pa; SPICE missing (Debian 13 without its module). */
+    run_on_fake_qemu(&f, bin, sizeof(bin), "10.0.0", "none\\nalsa", "none", VM_AUDIO_PIPEWIRE,
+                     VM_DISPLAY_SPICE);
+    expect(&f, "qemu.audio", CHECK_FAIL, "no \"pa\" audio backend", "qemu-system-gui");
+    expect(&f, "qemu.display", CHECK_FAIL, "has no SPICE support", "qemu-system-modules-spice");
+    done(&f);
+
     /* Too old, and a build without the GUI modules. */
-    fake_qemu(bin, sizeof(bin), "6.1.1", "none\\nalsa", "none\\ncurses");
-    init(&f);
-    f.p.qemu.binary = bin;
-    f.p.audio.present = true;
-    f.p.audio.backend = VM_AUDIO_PA;
-    f.p.display = VM_DISPLAY_SDL;
-    run(&f, false);
+    run_on_fake_qemu(&f, bin, sizeof(bin), "6.1.1", "none\\nalsa", "none\\ncurses", VM_AUDIO_PA,
+                     VM_DISPLAY_SDL);
     expect(&f, "qemu", CHECK_FAIL, "is QEMU 6.1.1; ", "newer QEMU");
     expect(&f, "qemu.audio", CHECK_FAIL, "no \"pa\" audio backend", "qemu-system-gui");
     expect(&f, "qemu.display", CHECK_FAIL, "no \"sdl\" display backend", "qemu-system-gui");

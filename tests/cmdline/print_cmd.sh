@@ -35,11 +35,22 @@ grep -q "bad.json:[0-9]*:[0-9]*: .*cpu.cores" "$T/err" ||
     fail "bad profile: no diagnostic naming bad.json and cpu.cores: $(cat "$T/err")"
 [ -s "$T/out" ] && fail "bad profile: printed a command"
 
+# The golden argvs are QEMU 7.2's: audio.backend "pipewire" is "pa" there.
+# print-cmd asks the QEMU it will run, and a QEMU with its own PipeWire
+# driver (8.1 and later) gets "pipewire".
+own_pipewire=0
+qemu-system-x86_64 -audiodev help 2>/dev/null | grep -qx pipewire && own_pipewire=1
+
 # Each example profile: a shell reads the printed command back into exactly
 # the golden argv.
 for profile in "$VMRUN_SOURCE_DIR"/profiles/*.json; do
     name=$(basename "$profile" .json)
     golden="$VMRUN_SOURCE_DIR/tests/cmdline/golden/$name.argv"
+    if [ $own_pipewire = 1 ] &&
+        jq -e '.audio and (.audio.backend // "pipewire") == "pipewire"' "$profile" >/dev/null; then
+        sed 's/^pa,id=snd0$/pipewire,id=snd0/' "$golden" >"$T/$name.golden"
+        golden=$T/$name.golden
+    fi
     if ! "$VMRUN_BIN" print-cmd "$profile" >"$T/$name.out" 2>"$T/err"; then
         fail "$name: print-cmd failed: $(cat "$T/err")"
         continue

@@ -14,7 +14,8 @@ for a stand-in that starts here, in this script and never in the builder:
   accel kvm         -> tcg (and kvm-pit, which only KVM has, dropped)
   cpu host          -> max; hv-vpindex dropped (TCG cannot set VP_INDEX)
   spice on a port   -> spice on a unix socket (no fixed port in tests)
-  audio / display   -> "none" when this QEMU lacks the driver module
+  audio / display   -> "none" when this QEMU lacks the driver module; audio
+                       pa and pipewire -> "none" (no sound server here)
   kernel, initrd    -> dropped (with -append) when the files do not exist
 Files vmrun hands QEMU as fds stay fds: for every `-add-fd fd=N,set=N`
 (disks, firmware, UEFI variables, serial log: /dev/fdset/N) and every
@@ -117,10 +118,6 @@ def swap(argv, qemu, tmp, notes, fds):
     QEMU is to inherit at fd N."""
     audio = qemu_lists(qemu, "-audiodev")
     displays = qemu_lists(qemu, "-display")
-    kernel_ok = True
-    for opt, val in pairs(argv):
-        if opt in ("-kernel", "-initrd") and procfd_of(val) is None and not os.path.exists(val):
-            kernel_ok = False
     # The files handed as /proc/self/fd/N are the profile's own (kernel,
     # initrd, ROM): their paths come from print-cmd's fd list.
     listed = {}
@@ -130,6 +127,18 @@ def swap(argv, qemu, tmp, notes, fds):
         if line.startswith("# fd "):
             n, what = line[5:].split(": ", 1)
             listed[int(n)] = what
+
+    def listed_path(n):
+        return listed.get(n, "").split(": ", 1)[-1].rsplit(" (", 1)[0]
+
+    # Without the kernel, -append goes too (QEMU 10 and later refuse it
+    # alone).
+    kernel_ok = True
+    for opt, val in pairs(argv):
+        if opt in ("-kernel", "-initrd"):
+            n = procfd_of(val)
+            if not os.path.exists(val if n is None else listed_path(n)):
+                kernel_ok = False
     out = [qemu]
     n_images = 0
 
@@ -180,7 +189,7 @@ def swap(argv, qemu, tmp, notes, fds):
             code = get(parts, "file")
             n = fdset_of(code)
             if n is not None:
-                real = listed.get(n, "").split(": ", 1)[-1].rsplit(" (", 1)[0]
+                real = listed_path(n)
                 fds[n] = (real if os.path.exists(real) else "/usr/share/OVMF/OVMF_CODE_4M.fd",
                           os.O_RDONLY)
         elif opt == "-drive" and get(parts, "if") == "none":
@@ -190,7 +199,12 @@ def swap(argv, qemu, tmp, notes, fds):
             n_images += 1
             subprocess.run(["qemu-img", "create", "-q", "-f", fmt, image, "64M"], check=True)
             ro = get(parts, "readonly") == "on"
-            put(parts, "file", hand(get(parts, "file"), image, os.O_RDONLY if ro else os.O_RDWR))
+            # A cache mode that bypasses the page cache: QEMU opens the
+            # image O_DIRECT and (9.1 and later) takes only such an fd from
+            # the set, so the supervisor hands it over O_DIRECT.
+            direct = os.O_DIRECT if get(parts, "cache") in ("none", "directsync") else 0
+            put(parts, "file", hand(get(parts, "file"), image,
+                                    (os.O_RDONLY if ro else os.O_RDWR) | direct))
             val = join_opts(parts)
         elif opt == "-device" and parts[0] == "vfio-pci":
             keep = [p for p in parts[1:] if p.split("=")[0] in ("bus", "addr", "multifunction")]
@@ -201,6 +215,12 @@ def swap(argv, qemu, tmp, notes, fds):
             val = join_opts(["user", "id=" + get(parts, "id")])
         elif opt == "-audiodev" and parts[0] not in audio:
             notes.append("audiodev %s -> none (not in this QEMU)" % parts[0])
+            parts[0] = "none"
+            val = join_opts(parts)
+        elif opt == "-audiodev" and parts[0] in ("pa", "pipewire"):
+            # A sound server QEMU's driver must reach at start (QEMU 10
+            # and later refuse to start without one).
+            notes.append("audiodev %s -> none (no sound server here)" % parts[0])
             parts[0] = "none"
             val = join_opts(parts)
         elif opt == "-display" and parts[0] not in displays:
@@ -214,7 +234,7 @@ def swap(argv, qemu, tmp, notes, fds):
             continue
         elif opt in ("-kernel", "-initrd") and procfd_of(val) is not None:
             n = procfd_of(val)
-            real = listed.get(n, "").split(": ", 1)[-1].rsplit(" (", 1)[0]
+            real = listed_path(n)
             if not os.path.exists(real):
                 notes.append("dropped %s %s (no such file here)" % (opt, val))
                 continue
@@ -227,7 +247,7 @@ def swap(argv, qemu, tmp, notes, fds):
         if opt == "-add-fd":
             fd, fdset = int(get(split_opts(val), "fd")), int(get(split_opts(val), "set"))
             if fd != fdset and fdset in fds:
-                fds[fd] = (fds[fdset][0], os.O_RDONLY)
+                fds[fd] = (fds[fdset][0], os.O_RDONLY | (fds[fdset][1] & os.O_DIRECT))
             if fd not in fds:
                 continue
         final += [opt] if val is None else [opt, val]

@@ -600,7 +600,8 @@ static void test_network(void **state)
 static void test_usb_input_audio(void **state)
 {
     (void)state;
-    struct vm_usb usb[2] = {{0x046d, 0xc52b}, {0x1532, 0x0084}};
+    struct vm_usb usb[2] = {{.vendor = 0x046d, .product = 0xc52b},
+                            {.vendor = 0x1532, .product = 0x0084}};
     struct vm_input in[2] = {
         {.evdev = (char *)"/dev/input/by-id/usb-Logitech-event-kbd"},
         {.evdev = (char *)"/dev/input/by-id/mouse,1", .grab_toggle = (char *)"scrolllock"},
@@ -619,9 +620,10 @@ static void test_usb_input_audio(void **state)
     facts.input_fd[0] = 11;
     facts.input_fd[1] = 12;
     struct built b = build_ok(&p, &facts);
-    assert_pair(&b.a, "-device", "qemu-xhci,id=xhci");
-    assert_pair(&b.a, "-device", "usb-host,bus=xhci.0,vendorid=0x046d,productid=0xc52b");
-    assert_pair(&b.a, "-device", "usb-host,bus=xhci.0,vendorid=0x1532,productid=0x0084");
+    /* Every port QEMU's xHCI has; the devices are not on the command line:
+     * vmrun plugs them in over QMP. */
+    assert_pair(&b.a, "-device", "qemu-xhci,id=xhci,p2=15,p3=15");
+    assert_false(any_contains(&b.a, "usb-host"));
     /* QEMU reads the virtual devices, never the paths the profile names;
      * the hotkey is vmrun's, not QEMU's grab-toggle. */
     assert_pair(&b.a, "-object", "input-linux,id=input0,evdev=/proc/self/fd/11,repeat=on");
@@ -634,6 +636,12 @@ static void test_usb_input_audio(void **state)
     assert_pair(&b.a, "-audiodev", "pa,id=snd0");
     assert_pair(&b.a, "-device", "ich9-intel-hda,id=sound0");
     assert_pair(&b.a, "-device", "hda-duplex,audiodev=snd0,bus=sound0.0");
+    argv_list_free(&b.a);
+    /* A QEMU with its own (8.1 and later): that one. */
+    struct vm_host_facts pw = facts;
+    pw.audio_pipewire = true;
+    b = build_ok(&p, &pw);
+    assert_pair(&b.a, "-audiodev", "pipewire,id=snd0");
     argv_list_free(&b.a);
 
     facts.input_leds = true;
@@ -655,7 +663,8 @@ static void test_usb_input_audio(void **state)
     p.audio.device = (char *)"usb";
     b = build_ok(&p, &facts);
     assert_pair(&b.a, "-audiodev", "alsa,id=snd0");
-    assert_pair(&b.a, "-device", "qemu-xhci,id=xhci"); /* usb-audio needs the controller */
+    /* usb-audio needs the controller */
+    assert_pair(&b.a, "-device", "qemu-xhci,id=xhci,p2=15,p3=15");
     assert_pair(&b.a, "-device", "usb-audio,audiodev=snd0,bus=xhci.0");
     argv_list_free(&b.a);
 
@@ -667,6 +676,12 @@ static void test_usb_input_audio(void **state)
     assert_false(any_contains(&b.a, "-vnc"));
     assert_false(any_contains(&b.a, "xhci"));
     assert_false(any_contains(&b.a, "audiodev"));
+    argv_list_free(&b.a);
+
+    /* "usb": [] gives the controller alone, for devices given by hand. */
+    p.usb_present = true;
+    b = build_ok(&p, &base_facts);
+    assert_pair(&b.a, "-device", "qemu-xhci,id=xhci,p2=15,p3=15");
     argv_list_free(&b.a);
 }
 

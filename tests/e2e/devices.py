@@ -2,8 +2,13 @@
 """Emulated devices, seen on the running QEMU (firmware-only VMs, QMP on
 the test's own monitor):
 
-  usb[].vendor/product  a usb-host device on an xHCI controller, matching
-                        exactly those ids (qom-get)
+  usb[]                 on a simulated host (make-fake-usb.sh; this machine
+                        has no USB, the lab plugs real devices in): which
+                        device each rule takes (ids, serial, port and its
+                        USB 3 peer, class), hubs and the only keyboard
+                        refused with the reason, vmrun usb attach/detach by
+                        hand, the xHCI with 15 + 15 ports; vmrun import of
+                        libvirt's address form
   audio.device          hda: the ICH9 HDA controller and its codec; ac97:
                         the AC97 controller; usb: "QEMU USB Audio" plugged
                         into the xHCI (query-usb)
@@ -12,7 +17,10 @@ the test's own monitor):
                         at all. pa/pipewire need QEMU's PulseAudio module
                         (package qemu-system-gui) and a sound server: checked
                         only when the module is installed (QEMU must then
-                        fail to start for want of a server, or run)
+                        fail to start for want of a server, or run);
+                        pipewire uses QEMU's own PipeWire driver where
+                        `-audiodev help` lists it (QEMU 8.1 and later: the
+                        argv and the driver QEMU loaded or names), else pa
   looking_glass         the shared memory file is an ivshmem device's memory:
                         bytes the test writes into the file are read back
                         from the guest's physical memory at the device's BAR;
@@ -22,10 +30,17 @@ the test's own monitor):
                         server on 127.0.0.1 that speaks RFB; spice: a SPICE
                         server on 127.0.0.1:5930 that answers a link request
                         (in a network namespace of its own, so the fixed port
-                        cannot collide with anything else on the machine)
+                        cannot collide with anything else on the machine);
+                        a QEMU without SPICE (Debian 13's qemu-system-x86
+                        without qemu-system-modules-spice, imitated by a
+                        wrapper that refuses -spice as it does): `vmrun
+                        check` fails naming the package, and `vmrun start`
+                        refuses before it prepares anything
 """
 import glob
+import json
 import os
+import re
 import socket
 
 import e2elib as e
@@ -45,25 +60,97 @@ def qom_children_of_type(q, parent, typ):
     return out
 
 
-def check_usb_and_usb_audio(t):
-    vm = t.vm("usb", e.firmware_profile(
-        usb=[{"vendor": "046d", "product": "c52b"}, {"vendor": "1d6b", "product": "0104"}],
-        audio={"backend": "alsa", "device": "usb"}))
+def usb_log(vm):
+    return e.read_file(os.path.join(vm.run_dir, "log"), "")
+
+
+def check_usb(t):
+    """usb[] rules on a simulated host (this machine has no USB; the lab
+    plugs real ones in: tests/lab/usb.sh), through the test build: which
+    device each rule takes, what is refused and why, vmrun usb by hand."""
+    host = t.path("usbhost")
+    code, out, err = e.run(["bash", os.path.join(e.SOURCE_DIR, "tests/usb/make-fake-usb.sh"), host])
+    if code != 0:
+        t.fatal("make-fake-usb.sh: " + out + err)
+    env = {"VMRUN_SYSFS_ROOT": host + "/sys", "VMRUN_DEV_ROOT": host + "/dev"}
+    rules = [{"vendor": "045e", "product": "02ea", "serial": "9999999999"},  # 1-4, not 1-2
+             {"port": "1-3"},            # the headset at 2-3, the connector's USB 3 half
+             {"class": "hid"},           # the keyboard (the headset is usb[1]'s first)
+             {"port": "1-1"},            # the hub
+             {"class": "storage"},       # the disk
+             {"vendor": "045e", "product": "02ea"}]  # 1-2 (1-4 is usb[0]'s)
+    vm = t.vm("usb", e.firmware_profile(usb=rules, audio={"backend": "alsa", "device": "usb"}),
+              binary=e.TEST_BIN, env=env)
     vm.start()
     q = vm.qmp()
-    pci = e.pci_devices(q)
-    t.check([d for d in pci if (d["vendor"], d["device"]) == (0x1b36, 0x000d)],
-            "usb: an xHCI controller (1b36:000d) is on the PCI bus")
-    hosts = qom_children_of_type(q, "/machine/peripheral-anon", "usb-host")
-    ids = sorted((q.qom_get(h, "vendorid"), q.qom_get(h, "productid")) for h in hosts)
-    t.equal(ids, [(0x046d, 0xc52b), (0x1d6b, 0x0104)],
-            "usb: one usb-host device per entry, with the profile's vendor and product ids")
+    log = usb_log(vm)
+    t.log("supervisor: " + "\n  ".join(l for l in log.splitlines() if "usb[" in l))
+    # A device a rule takes is opened for QEMU: on a simulated host its node
+    # is a plain file, which vmrun refuses as no device node. That it tried
+    # shows the rule took exactly that device.
+    tried = {}
+    for line in log.splitlines():
+        m = re.search(r"usb\[(\d+)\]: (\S+) \(.*(is not the node of USB device|is not given "
+                      r"to the VM: (.*))", line)
+        if m:
+            tried.setdefault(int(m.group(1)), []).append((m.group(2), m.group(4) or "opened"))
+    t.equal(tried.get(0), [("1-4", "opened")],
+            "usb[].vendor/product/serial: the controller with that serial, not its twin")
+    t.equal(tried.get(1), [("2-3", "opened")],
+            "usb[].port: 1-3 takes the USB 3 headset at 2-3, the same connector's other half")
+    t.check(tried.get(2) and tried[2][0][0] == "1-1.2" and
+            "the host's only keyboard" in tried[2][0][1],
+            "usb[].class hid: the keyboard, refused as the host's only one", tried.get(2))
+    t.check(tried.get(3) and "it is a hub" in tried[3][0][1],
+            "usb[].port of a hub: refused, QEMU passes devices, not hubs", tried.get(3))
+    t.equal(tried.get(4), [("1-1.3", "opened")], "usb[].class storage: the disk")
+    t.equal(tried.get(5), [("1-2", "opened")], "usb[].vendor/product: the other controller")
+    t.equal(vm.status().get("usb"), [], "vmrun status: nothing in the VM (no real device)")
+
+    def usb(*args):
+        return vm.vmrun("usb", vm.name, *args)
+    code, out, err = usb("attach", "1-1.2")
+    t.check(code == 1 and "the host's only keyboard" in err and "--force" in err,
+            "vmrun usb attach of the only keyboard: refused, with the way round it", err)
+    code, out, err = usb("attach", "--force", "1-1.2")
+    t.check(code == 1 and "is not the node of USB device 1-1.2" in err,
+            "vmrun usb attach --force: past the keyboard check, to the node", err)
+    code, out, err = usb("attach", "045e:02ea")
+    t.check(code == 1 and "2 devices are 045e:02ea, at 1-2, 1-4" in err,
+            "vmrun usb attach VID:PID of two devices: asks for the port", err)
+    code, out, err = usb("attach", "7-7")
+    t.check(code == 1 and "no USB device at port 7-7" in err, "vmrun usb attach of an empty port",
+            err)
+    code, out, err = usb("detach", "1-2")
+    t.check(code == 1 and "the VM has no USB device 1-2" in err, "vmrun usb detach of a device "
+            "not in the VM", err)
+    code, out, err = usb("attach", "1-4.")
+    t.equal(code, 2, "vmrun usb attach of something that is no port: bad usage (exit 2)")
+
+    xhci = q.cmd("qom-list", path="/machine/peripheral")
+    t.check(any(c["name"] == "xhci" for c in xhci), "usb: the xHCI controller is there", xhci)
+    t.equal((q.qom_get("/machine/peripheral/xhci", "p2"), q.qom_get("/machine/peripheral/xhci", "p3")),
+            (15, 15), "usb: the controller has 15 USB 2 and 15 USB 3 ports")
     info = q.cmd("human-monitor-command", **{"command-line": "info usb"})
     t.check("QEMU USB Audio" in info, "audio.device usb: QEMU USB Audio is plugged into the xHCI",
             info.strip())
     t.check(os.path.join(QEMU_MODULES, "audio-alsa.so") in maps(vm.qemu_pid),
             "audio.backend alsa: QEMU loaded its ALSA driver")
     vm.stop("--force")
+
+    # libvirt's address form, imported on this simulated host: bus 1
+    # device 5 is the controller at 1-2.
+    xml = t.path("usbaddr.xml")
+    with open(xml, "w") as f:
+        f.write("<domain type='kvm'><name>usbaddr</name><memory unit='GiB'>1</memory>"
+                "<vcpu>1</vcpu><os><type arch='x86_64' machine='q35'>hvm</type></os>"
+                "<devices><hostdev mode='subsystem' type='usb'><source>"
+                "<address bus='1' device='5'/></source></hostdev></devices></domain>")
+    code, out, err = e.run([e.TEST_BIN, "import", xml], env=dict(os.environ, **env))
+    t.check(code == 0 and json.loads(out).get("usb") == [{"port": "1-2"}] and
+            "1-2 (045e:02ea Controller)" in err,
+            "vmrun import: a USB device by bus and device number becomes a rule for its port",
+            out + err)
 
 
 def check_audio_devices(t):
@@ -96,8 +183,43 @@ def check_audio_devices(t):
         t.check(pa in maps(vm.qemu_pid), "audio.backend pa: QEMU loaded its PulseAudio driver")
         vm.stop("--force")
     else:
-        t.check("pa" in vm.output(), "audio.backend pa: without a sound server QEMU says why "
-                "it cannot start", vm.output())
+        t.check(says_no_server("pa", vm.output()), "audio.backend pa: without a sound server "
+                "QEMU says why it cannot start", vm.output())
+    check_pipewire(t)
+
+
+def says_no_server(driver, output):
+    """Did QEMU's audio driver say it found no sound server? QEMU 7.2:
+    "Could not init `pa' audio driver"; 10 and later name what is missing
+    ("XDG_RUNTIME_DIR not set", "Could not create PipeWire context")."""
+    said = {"pa": r"Could not init `pa'|XDG_RUNTIME_DIR not set|PulseAudio",
+            "pipewire": r"Could not init `pipewire'|PipeWire"}[driver]
+    return re.search(said, output) is not None
+
+
+def check_pipewire(t):
+    """audio.backend pipewire: QEMU's own driver when this QEMU has it."""
+    code, out, _ = e.run(["qemu-system-x86_64", "-audiodev", "help"])
+    own = code == 0 and "pipewire" in out.split()
+    driver = "pipewire" if own else "pa"
+    vm = t.vm("sndpw", e.firmware_profile(audio={"backend": "pipewire", "device": "hda"}))
+    code, cmd, err = vm.vmrun("print-cmd", vm.file)
+    t.check(code == 0 and "-audiodev %s,id=snd0" % driver in cmd,
+            "audio.backend pipewire: the argv uses the %s driver (this QEMU %s its own pipewire "
+            "driver)" % (driver, "has" if own else "lacks"), cmd + err)
+    code, out, err = vm.vmrun("check", vm.file)
+    t.check(("its own \"pipewire\" audio driver" if own else "no \"pipewire\" audio driver")
+            in out, "audio.backend pipewire: vmrun check says which driver it uses", out + err)
+    module = os.path.join(QEMU_MODULES, "audio-%s.so" % driver)
+    proc = vm.start_foreground()
+    e.wait_until(lambda: proc.poll() is not None or vm.status().get("state") == "running", 60)
+    if proc.poll() is None:
+        t.check(module in maps(vm.qemu_pid),
+                "audio.backend pipewire: QEMU loaded its %s driver" % driver)
+        vm.stop("--force")
+    else:
+        t.check(says_no_server(driver, vm.output()), "audio.backend pipewire: without a sound "
+                "server QEMU's %s driver says why it cannot start" % driver, vm.output())
 
 
 def check_looking_glass(t):
@@ -177,7 +299,8 @@ def check_display(t):
     t.check(banner.startswith(b"RFB 003."), "display vnc: the server speaks RFB", banner)
     vm.stop("--force")
 
-    if not os.path.exists(os.path.join(QEMU_MODULES, "ui-spice-core.so")):
+    check_spice_missing(t)
+    if "spice options:" not in e.run(["qemu-system-x86_64", "-spice", "help"])[1]:
         t.log("note: this QEMU has no SPICE support; display spice not exercised")
         return
     ns = "e2e-spice-%d" % os.getpid()
@@ -207,10 +330,40 @@ def check_display(t):
     vm.stop("--force")
 
 
+def check_spice_missing(t):
+    """A QEMU without SPICE: refused by check and start, with the package."""
+    qemu = t.path("qemu-without-spice")
+    with open(qemu, "w") as f:
+        # What Debian 13's QEMU says without qemu-system-modules-spice.
+        f.write("#!/bin/sh\n"
+                "for a; do\n"
+                "  if [ \"$a\" = -spice ]; then\n"
+                "    echo \"qemu-system-x86_64: -spice: There is no option group 'spice'\" >&2\n"
+                "    exit 1\n"
+                "  fi\n"
+                "done\n"
+                "exec qemu-system-x86_64 \"$@\"\n")
+    os.chmod(qemu, 0o755)
+    prof = e.firmware_profile(display="spice")
+    prof["qemu"] = dict(prof["qemu"], binary=qemu)
+    vm = t.vm("nospice", prof)
+    code, out, err = vm.vmrun("check", vm.file)
+    t.check(code != 0 and "FAIL" in out and "qemu-system-modules-spice" in out,
+            "display spice, QEMU without SPICE: vmrun check fails and names the package",
+            out + err)
+    code, out, err = vm.vmrun("start", vm.file, timeout=60)
+    t.check(code == 1 and "no SPICE support" in err and "qemu-system-modules-spice" in err,
+            "display spice, QEMU without SPICE: vmrun start refuses, naming the package",
+            "exit %d: %s%s" % (code, out, err))
+    t.check(not os.path.exists(vm.run_dir) and not os.path.exists(vm.state_dir),
+            "display spice, QEMU without SPICE: nothing was prepared (no runtime or state "
+            "directory)")
+
+
 def body(t):
     for f in glob.glob("/dev/shm/looking-glass-e2e-*-%d" % os.getpid()):
         os.unlink(f)
-    check_usb_and_usb_audio(t)
+    check_usb(t)
     check_audio_devices(t)
     check_looking_glass(t)
     check_display(t)

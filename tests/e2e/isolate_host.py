@@ -93,7 +93,11 @@ def body(t):
     t.at_exit(lambda: (holder.kill(), holder.wait()))
     if holder.stdout.readline().strip() != "ready":
         t.fatal("could not set up the namespaces")
-    wrap = ["nsenter", "-t", str(holder.pid), "-m", "-C", "--", "sh", "-c",
+    # -r -w: keep the holder's root and working directory. Entering a mount
+    # namespace otherwise moves to that namespace's own root, which is not
+    # this test's when the suite runs in a chroot (a stack root,
+    # scripts/stack-root.sh).
+    wrap = ["nsenter", "-t", str(holder.pid), "-m", "-C", "-r", "-w", "--", "sh", "-c",
             'echo $$ >%s/user.slice/cgroup.procs && exec "$0" "$@"' % CPUSET]
 
     prof = e.firmware_profile(cpu={"model": "qemu64", "cores": 1,

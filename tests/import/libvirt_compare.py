@@ -64,6 +64,19 @@ def skip(msg):
 
 # ---- libvirt's copy of the XML ------------------------------------------------
 
+_machines = None
+
+
+def qemu_machines():
+    """The machine types this QEMU has (`-machine help`)."""
+    global _machines
+    if _machines is None:
+        out = subprocess.run(["qemu-system-x86_64", "-machine", "help"], capture_output=True,
+                             text=True).stdout
+        _machines = {l.split()[0] for l in out.splitlines()[1:] if l.strip()}
+    return _machines
+
+
 def adapt(text):
     ET.register_namespace("qemu", QEMU_NS)
     root = ET.fromstring(text)
@@ -73,6 +86,11 @@ def adapt(text):
         m = re.match(r"pc-(q35|i440fx)-(\d+)\.(\d+)$", t.get("machine", ""))
         if m and (int(m.group(2)), int(m.group(3))) > (7, 2):
             t.set("machine", "pc-%s-7.2" % m.group(1))
+        # QEMU 11 no longer has the machine types of six years before; the
+        # reference gets the family's current one (the machine type is not
+        # compared).
+        if m and t.get("machine") not in qemu_machines():
+            t.set("machine", "q35" if m.group(1) == "q35" else "pc")
     if os_ is not None:
         sm = os_.find("smbios")
         if sm is not None and sm.get("mode") == "host":
@@ -94,6 +112,28 @@ def adapt(text):
     cpu = root.find("cpu")
     if cpu is not None and cpu.get("check"):
         cpu.set("check", "none")
+    # libvirt 12 refuses the Hyper-V stimer without synic, which QEMU needs
+    # for it; the import leaves such a stimer out (with a note), and so does
+    # the reference.
+    hv = root.find("features/hyperv")
+    if hv is not None:
+        on = {e.tag for e in hv if e.get("state") == "on"}
+        if "stimer" in on and "synic" not in on:
+            hv.remove(hv.find("stimer"))
+    # libvirt 10 and later give the memory's prealloc threads the NUMA nodes
+    # of the emulator's (else the vCPUs') CPUs, asking this host for each:
+    # pinning to CPUs it does not have (not on QEMU's command line) goes.
+    ct = root.find("cputune")
+    if ct is not None:
+        for pin in [p for tag in ("emulatorpin", "vcpupin", "iothreadpin")
+                    for p in ct.findall(tag)]:
+            cpus = [int(c) for c in re.findall(r"\d+", pin.get("cpuset", ""))]
+            if any(c >= os.cpu_count() for c in cpus):
+                ct.remove(pin)
+    vcpu = root.find("vcpu")
+    if vcpu is not None and any(int(c) >= os.cpu_count()
+                                for c in re.findall(r"\d+", vcpu.get("cpuset", ""))):
+        del vcpu.attrib["cpuset"]
     dev = root.find("devices")
     if dev is None:
         return ET.tostring(root, encoding="unicode")
@@ -108,6 +148,12 @@ def adapt(text):
     for w in list(dev.findall("watchdog")):
         if w.get("model") == "itco":
             dev.remove(w)
+    # virtiofs shares (which the import does not carry over): libvirt 11
+    # refuses them without a virtiofsd on the host.
+    for fs in list(dev.findall("filesystem")):
+        d = fs.find("driver")
+        if d is not None and d.get("type") == "virtiofs":
+            dev.remove(fs)
     for i in dev.findall("interface"):
         m = i.find("mac")
         if m is not None and not mac_ok(m.get("address", "")):
@@ -290,7 +336,13 @@ def facts(argv, hugepage=None):
         boot = p.get("bootindex") and int(p["bootindex"])
         serial = p.get("serial")
         node = p.get("drive")
-        if node in blockdev:
+        if node in blockdev and "filename" in blockdev[node]:
+            # A raw image straight on its storage node: libvirt 11 and
+            # later leave out the raw format node.
+            st = blockdev[node]
+            d = (st.get("filename"), "raw", cache_mode(st, p), st.get("aio"),
+                 st.get("discard"), bool(st.get("read-only")), kind, boot, serial)
+        elif node in blockdev:
             fmt = blockdev[node]
             st = blockdev.get(fmt.get("file"), {})
             d = (st.get("filename"), fmt.get("driver"), cache_mode(st, p), st.get("aio"),
@@ -307,7 +359,9 @@ def facts(argv, hugepage=None):
         f["shmem"][i] = (size_bytes(o.get("size", 0)),
                          None if path.startswith("/dev/shm/") else path)
     for o in objects.values():
-        if o.get("id") in ("pc.ram", "mem") and o.get("qom-type") == "memory-backend-file":
+        # libvirt 12 with a <numatune> names the guest's memory ram-node0.
+        ram = o.get("id") in ("pc.ram", "mem") or str(o.get("id")).startswith("ram-node")
+        if ram and o.get("qom-type") == "memory-backend-file":
             path = o.get("mem-path", "")
             f["page"] = hugepage if hugepage else ("1G" if "/hp1G" in path else "2M")
         elif o.get("id") == "pc.ram" and truthy(o.get("hugetlb")):
@@ -336,6 +390,33 @@ mount --bind $T/passwd /etc/passwd
 mount --bind $T/group /etc/group
 mount -t hugetlbfs -o pagesize=2M none $T/hp2M
 mount -t hugetlbfs -o pagesize=1G none $T/hp1G
+# libvirt 12 and later ask the host for an IOMMU (a group in
+# /sys/kernel/iommu_groups) and for /dev/vfio/vfio before they write a VFIO
+# device's options; a machine without either gets both, in this namespace
+# only: a group directory, and a copy of /dev (its entries bound in) with
+# vfio/vfio added.
+if [ -d /sys/kernel/iommu_groups ] && [ -z "$(ls /sys/kernel/iommu_groups)" ]; then
+    mkdir -p $T/iommu_groups/0
+    mount --bind $T/iommu_groups /sys/kernel/iommu_groups
+fi
+if [ ! -e /dev/vfio/vfio ]; then
+    mkdir $T/dev
+    mount -t tmpfs -o mode=0755 tmpfs $T/dev
+    for e in /dev/* /dev/.[!.]*; do
+        [ -e "$e" ] || [ -L "$e" ] || continue
+        n=$T/dev/${e#/dev/}
+        if [ -L "$e" ]; then
+            cp -P "$e" "$n"
+        elif [ -d "$e" ]; then
+            mkdir "$n" && mount --rbind "$e" "$n"
+        else
+            : >"$n" && mount --bind "$e" "$n"
+        fi
+    done
+    mkdir -p $T/dev/vfio
+    : >$T/dev/vfio/vfio
+    mount --move $T/dev /dev
+fi
 exec libvirtd --timeout 0
 """
 
@@ -432,6 +513,14 @@ def compare(name, xml_path, lv, tmp):
     vargv = [unfd(a) for a in vargv]
     L = facts(largv)
     V = facts(vargv, profile.get("memory", {}).get("hugepages"))
+    # Host USB devices are not on vmrun's command line: vmrun plugs them in
+    # while the VM runs, and print-cmd says so after the command
+    # ("# usb[N]: VVVV:PPPP: ...").
+    for line in p.stdout.splitlines():
+        m = re.match(r"# usb\[\d+\]: ([0-9a-f]{4}):([0-9a-f]{4})\b", line)
+        if m:
+            V["usb"].append((int(m.group(1), 16), int(m.group(2), 16)))
+    V["usb"].sort()
     root = ET.fromstring(text)
 
     def same(what, a, b, tag=None):
@@ -499,7 +588,8 @@ def compare(name, xml_path, lv, tmp):
     each("evdev inputs", L["evdev"], vin, "input")
     each("shared memory", L["shmem"], V["shmem"], "shmem")
 
-    # What libvirt cannot show: pinning and USB devices by id, against the XML.
+    # What libvirt cannot show: pinning and USB devices by id, against the XML
+    # (vmrun's from print-cmd's lines on them).
     pin = profile.get("cpu", {}).get("pin", {})
     ct = root.find("cputune")
     if ct is not None:

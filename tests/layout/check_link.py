@@ -31,6 +31,11 @@ with tempfile.TemporaryDirectory() as tmp:
     for i, a in enumerate(args):
         if a.endswith(".o") or i in (out_at, out_at + 1) or i == 0:
             continue
+        # CMake 3.31 and later have the linker write its dependencies
+        # (-Wl,--dependency-file=CMakeFiles/vmrun.dir/link.d, relative to
+        # launcher/): CMake's bookkeeping, not part of the program.
+        if "--dependency-file" in a:
+            continue
         if a in ours:
             sub = os.path.join(tmp, os.path.basename(a))
             os.mkdir(sub)
@@ -44,7 +49,9 @@ with tempfile.TemporaryDirectory() as tmp:
     out = os.path.join(tmp, "vmrun")
 
     def links(objs):
-        r = subprocess.run([cc] + flags + objs + ["-o", out] + libs,
+        # From where CMake links (launcher/), so that any other relative
+        # argument means what it meant there.
+        r = subprocess.run([cc] + flags + objs + ["-o", out] + libs, cwd=ldir,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         return r.returncode == 0, r.stderr
 

@@ -117,6 +117,29 @@ static void test_enough_free_pages_changes_nothing(void **state)
     assert_string_equal(memtest_get(t->dir, POOL "nr_hugepages"), "8");
 }
 
+/* What `vmrun check` is told (hugepages_need) is what the start then does
+ * (hugepages_reserve): the same usable pages, the same shortfall added. */
+static void test_need_is_what_reserve_does(void **state)
+{
+    struct memtest *t = *state;
+    struct vmrun_error err = {0};
+    struct hugepage_need hn;
+    assert_int_equal(hugepages_for_size(19 << 20, 2048), 10); /* rounded up */
+    assert_int_equal(hugepages_need(0, 2048, 2, &hn, &err), 0);
+    assert_int_equal(hn.usable, 2);
+    assert_int_equal(hn.shortfall, 0);
+    assert_int_equal(hugepages_need(0, 2048, 10, &hn, &err), 0);
+    assert_int_equal(hn.pool.free, 3);
+    assert_int_equal(hn.usable, 2); /* 1 of the 3 free is promised to a mapping */
+    assert_int_equal(hn.shortfall, 8);
+    struct hugepage_reservation res;
+    assert_int_equal(reserve(t, 2048, 10, &res, &err), 0);
+    assert_int_equal(res.reused, hn.usable);
+    assert_int_equal(res.added, hn.shortfall);
+    assert_int_equal(memtest_undo_all(t, &err), 0);
+    assert_int_equal(hugepages_need(0, 1048576, 1, &hn, &err), -ENOENT);
+}
+
 /* Two VMs in one pool: each stop gives back exactly its own pages, in
  * either order, and the pages someone else keeps stay. */
 static void two_vms(struct memtest *a, int a_first)
@@ -350,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_cpulist_forms),
         cmocka_unit_test_setup_teardown(test_reserve_only_the_shortfall, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enough_free_pages_changes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_need_is_what_reserve_does, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_vms_stop_in_start_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_vms_stop_in_reverse_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_claim_is_settled, setup, teardown),

@@ -43,8 +43,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(p.cpu.vendor_id == NULL || strlen(p.cpu.vendor_id) <= PROFILE_VENDOR_ID_MAX);
         for (size_t i = 0; i < p.n_pci; i++)
             check(p.pci[i].func <= 7 && strlen(p.pci[i].address) == 12);
-        for (size_t i = 0; i < p.n_usb; i++)
-            check(p.usb[i].vendor <= 0xffff && p.usb[i].product <= 0xffff);
+        /* Every rule accepted can take a device. */
+        for (size_t i = 0; i < p.n_usb; i++) {
+            const struct vm_usb *u = &p.usb[i];
+            check(!u->ids || (u->vendor <= 0xffff && u->product <= 0xffff));
+            check(u->serial == NULL || (u->ids && u->serial[0] != '\0'));
+            check(u->port == NULL || profile_usb_port_valid(u->port));
+            check(u->class_code < 0 || profile_usb_class_name(u->class_code) != NULL);
+            check(u->ids || u->port != NULL || u->class_code >= 0);
+        }
         profile_free(&p);
     } else {
         check(d.n_errors > 0);

@@ -457,8 +457,13 @@ static void test_values(void **state)
     assert_int_equal(p.disks[1].media, VM_MEDIA_CDROM);
     assert_string_equal(p.nets[0].mac, "52:54:00:ab:cd:01");
     assert_string_equal(p.nets[0].tap, "tap0");
+    assert_true(p.usb[0].ids);
     assert_int_equal(p.usb[0].vendor, 0x046d);
     assert_int_equal(p.usb[0].product, 0xc52b);
+    assert_null(p.usb[0].serial);
+    assert_null(p.usb[0].port);
+    assert_int_equal(p.usb[0].class_code, -1);
+    assert_true(p.usb_present);
     assert_true(p.audio.present);
     assert_int_equal(p.audio.backend, VM_AUDIO_PIPEWIRE);
     assert_string_equal(p.audio.device, "usb");
@@ -467,6 +472,47 @@ static void test_values(void **state)
     assert_string_equal(p.looking_glass.device, "shm");
     assert_string_equal(p.run_as, "alice");
     profile_free(&p);
+}
+
+/* usb[]: each kind of rule, and the key alone (a controller without rules). */
+static void test_usb_rules(void **state)
+{
+    (void)state;
+    struct vm_profile p;
+    struct diag_list d = {0};
+    int r = parse_str("x.json",
+                      "{\"memory\":{\"size\":\"1G\"},\"usb\":["
+                      "{\"vendor\":\"045e\",\"product\":\"0B12\",\"serial\":\"3039373130\"},"
+                      "{\"port\":\"3-2\"},{\"port\":\"1-4.2.1\",\"class\":\"audio\"},"
+                      "{\"class\":\"vendor\"}]}",
+                      &p, &d);
+    if (r != 0)
+        print_diags(&d);
+    assert_int_equal(r, 0);
+    assert_int_equal(p.n_usb, 4);
+    assert_true(p.usb[0].ids);
+    assert_int_equal(p.usb[0].product, 0x0b12);
+    assert_string_equal(p.usb[0].serial, "3039373130");
+    assert_false(p.usb[1].ids);
+    assert_string_equal(p.usb[1].port, "3-2");
+    assert_int_equal(p.usb[1].class_code, -1);
+    assert_string_equal(p.usb[2].port, "1-4.2.1");
+    assert_int_equal(p.usb[2].class_code, 0x01);
+    assert_int_equal(p.usb[3].class_code, 0xff);
+    assert_string_equal(profile_usb_class_name(0x03), "hid");
+    assert_null(profile_usb_class_name(0x09));
+    profile_free(&p);
+
+    r = parse_str("x.json", "{\"memory\":{\"size\":\"1G\"},\"usb\":[]}", &p, &d);
+    assert_int_equal(r, 0);
+    assert_true(p.usb_present);
+    assert_int_equal(p.n_usb, 0);
+    profile_free(&p);
+    r = parse_str("x.json", "{\"memory\":{\"size\":\"1G\"}}", &p, &d);
+    assert_int_equal(r, 0);
+    assert_false(p.usb_present);
+    profile_free(&p);
+    diag_list_free(&d);
 }
 
 /* The display handoff and reset methods: defaults and values. */
@@ -851,6 +897,7 @@ int main(void)
         cmocka_unit_test(test_example_gaming),
         cmocka_unit_test(test_example_demo),
         cmocka_unit_test(test_bad_profiles),
+        cmocka_unit_test(test_usb_rules),
         cmocka_unit_test(test_all_errors_reported),
         cmocka_unit_test(test_error_cap),
         cmocka_unit_test(test_defaults),

@@ -366,7 +366,9 @@ static void test_debian_vars(void **state)
     assert_int_equal(ovmf_vars_read("/usr/share/OVMF/OVMF_VARS_4M.ms.fd", &s, &err), 0);
     assert_true(s.pk && s.kek && s.db && s.dbx);
     assert_true(s.ms_windows_ca && s.ms_uefi_ca);
-    assert_int_equal(s.secure_boot_enable, 1);
+    /* Set to 1 up to OVMF 2025.02, absent from 2026.08 on: either way the
+     * firmware enforces (test_debian_stores). */
+    assert_true(s.secure_boot_enable != 0);
     assert_true(ovmf_vars_enforcing(&s));
     ovmf_vars_describe(&s, line, sizeof(line));
     assert_string_equal(line, "enrolled keys (PK, KEK, db, dbx; db trusts Microsoft's Windows "
@@ -380,6 +382,58 @@ static void test_debian_vars(void **state)
 
     /* Not a variable store at all. */
     assert_int_equal(ovmf_vars_read("/usr/share/OVMF/OVMF_CODE_4M.fd", &s, &err), -EINVAL);
+}
+
+/* Every variable store template Debian shipped, 2022.11 to 2026.08
+ * (tests/win11/stores/README.md), read and described. SecureBootEnable is
+ * 1 in the enrolled templates up to 2025.02 and absent from 2026.08 on;
+ * edk2 creates it as 1 at the first boot when a PK is enrolled, so an
+ * absent one enforces exactly as 1 does, and the description is the same. */
+static void test_debian_stores(void **state)
+{
+    (void)state;
+    static const char setup[] = "setup mode: no platform key (PK) enrolled, so Secure Boot "
+                                "checks nothing until keys are enrolled";
+    static const char ms[] = "enrolled keys (PK, KEK, db, dbx; db trusts Microsoft's Windows "
+                             "and third-party UEFI CAs)";
+    static const char snakeoil[] = "enrolled keys (PK, KEK, db, dbx; no Microsoft CA in db: "
+                                   "Windows will not boot)";
+    static const struct {
+        const char *file;
+        int secure_boot_enable;
+        bool enforcing;
+        const char *describe;
+    } stores[] = {
+        {"debian-2022.11/OVMF_VARS.fd", -1, false, setup},
+        {"debian-2022.11/OVMF_VARS.ms.fd", 1, true, ms},
+        {"debian-2022.11/OVMF_VARS_4M.fd", -1, false, setup},
+        {"debian-2022.11/OVMF_VARS_4M.ms.fd", 1, true, ms},
+        {"debian-2022.11/OVMF_VARS_4M.snakeoil.fd", 1, true, snakeoil},
+        {"debian-2025.02/OVMF_VARS_4M.fd", -1, false, setup},
+        {"debian-2025.02/OVMF_VARS_4M.ms.fd", 1, true, ms},
+        {"debian-2025.02/OVMF_VARS_4M.snakeoil.fd", 1, true, snakeoil},
+        {"debian-2026.08/OVMF_VARS_4M.fd", -1, false, setup},
+        {"debian-2026.08/OVMF_VARS_4M.ms.fd", -1, true, ms},
+        /* 2026.08's snakeoil template enrolls no dbx. */
+        {"debian-2026.08/OVMF_VARS_4M.snakeoil.fd", -1, true,
+         "enrolled keys (PK, KEK, db; no Microsoft CA in db: Windows will not boot)"},
+    };
+    for (size_t i = 0; i < sizeof(stores) / sizeof(stores[0]); i++) {
+        char path[PATH_MAX], line[256];
+        snprintf(path, sizeof(path), "%s/tests/win11/stores/%s", VMRUN_TEST_SOURCE_DIR,
+                 stores[i].file);
+        struct ovmf_vars_state s;
+        struct vmrun_error err = {0};
+        int r = ovmf_vars_read(path, &s, &err);
+        if (r != 0)
+            fail_msg("%s: %s", stores[i].file, err.msg);
+        ovmf_vars_describe(&s, line, sizeof(line));
+        if (s.secure_boot_enable != stores[i].secure_boot_enable ||
+            ovmf_vars_enforcing(&s) != stores[i].enforcing || strcmp(line, stores[i].describe) != 0)
+            fail_msg("%s: SecureBootEnable %d, enforcing %d, \"%s\"; expected %d, %d, \"%s\"",
+                     stores[i].file, s.secure_boot_enable, ovmf_vars_enforcing(&s), line,
+                     stores[i].secure_boot_enable, stores[i].enforcing, stores[i].describe);
+    }
 }
 
 static size_t corpus(const char *name, unsigned char *buf, size_t len)
@@ -465,13 +519,10 @@ static void test_tpm_state(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_features),
-        cmocka_unit_test(test_order_and_hiding),
-        cmocka_unit_test(test_matching),
-        cmocka_unit_test(test_explicit_code),
-        cmocka_unit_test(test_default_dirs),
-        cmocka_unit_test(test_debian_vars),
-        cmocka_unit_test(test_vars_edge_cases),
+        cmocka_unit_test(test_features),      cmocka_unit_test(test_order_and_hiding),
+        cmocka_unit_test(test_matching),      cmocka_unit_test(test_explicit_code),
+        cmocka_unit_test(test_default_dirs),  cmocka_unit_test(test_debian_vars),
+        cmocka_unit_test(test_debian_stores), cmocka_unit_test(test_vars_edge_cases),
         cmocka_unit_test(test_tpm_state),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -120,6 +120,24 @@ static unsigned long reserved_pages(unsigned page_kb)
     return v;
 }
 
+unsigned long hugepages_for_size(uint64_t size, unsigned page_kb)
+{
+    uint64_t page = (uint64_t)page_kb * 1024;
+    return (unsigned long)((size + page - 1) / page);
+}
+
+int hugepages_need(int node, unsigned page_kb, unsigned long pages, struct hugepage_need *out,
+                   struct vmrun_error *err)
+{
+    int r = hugepages_read_pool(node, page_kb, &out->pool, err);
+    if (r < 0)
+        return r;
+    unsigned long resv = reserved_pages(page_kb);
+    out->usable = out->pool.free > resv ? out->pool.free - resv : 0;
+    out->shortfall = out->usable >= pages ? 0 : pages - out->usable;
+    return 0;
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -283,19 +301,18 @@ int hugepages_reserve(struct host_prep *hp, struct hp_ledger *l, int node, unsig
     out->page_kb = page_kb;
     out->wanted = pages;
 
-    struct hugepage_pool pool;
-    int r = hugepages_read_pool(node, page_kb, &pool, err);
+    struct hugepage_need hn;
+    int r = hugepages_need(node, page_kb, pages, &hn, err);
     if (r < 0)
         return r;
-    unsigned long resv = reserved_pages(page_kb);
-    unsigned long usable = pool.free > resv ? pool.free - resv : 0;
-    if (usable >= pages) {
+    unsigned long usable = hn.usable;
+    if (hn.shortfall == 0) {
         out->reused = pages;
         return 0;
     }
     out->reused = usable;
-    unsigned long need = pages - usable;
-    unsigned long before = pool.nr - pool.surplus;
+    unsigned long need = hn.shortfall;
+    unsigned long before = hn.pool.nr - hn.pool.surplus;
     if (before > ULONG_MAX - need)
         return vmrun_failx(err, EOVERFLOW, "hugepage count overflows");
     unsigned long target = before + need;

@@ -56,6 +56,20 @@ int hugepages_read_pool(int node, unsigned page_kb, struct hugepage_pool *out,
  * figure a write to nr_hugepages sets. -ENOENT: no such pool. */
 int hugepages_persistent(int node, unsigned page_kb, unsigned long *out, struct vmrun_error *err);
 
+/* The pages of page_kb that hold size bytes (rounded up). */
+unsigned long hugepages_for_size(uint64_t size, unsigned page_kb);
+
+/* What reserving `pages` pages of page_kb on `node` takes, counted as
+ * hugepages_reserve() counts it; changes nothing. `vmrun check` asks the
+ * same question, so that its verdict is what a start will do. */
+struct hugepage_need {
+    struct hugepage_pool pool;
+    unsigned long usable;    /* free pages not promised to mappings (HugePages_Rsvd) */
+    unsigned long shortfall; /* pages to add to the pool; 0 when usable covers them */
+};
+int hugepages_need(int node, unsigned page_kb, unsigned long pages, struct hugepage_need *out,
+                   struct vmrun_error *err);
+
 /* Make `pages` free pages of page_kb available on `node`, with the ledger
  * held (l locked), journaling before changing the pool. On a shortfall the
  * pool is put back and -ENOMEM returned with the figures in err. */

@@ -199,7 +199,7 @@ static int reserve_preferred(struct host_prep *hp, struct hp_ledger *l, int node
     int r = -ENOENT;
     for (size_t i = 0; i < 2 && sizes[i] != 0; i++) {
         uint64_t page = (uint64_t)sizes[i] * 1024;
-        unsigned long pages = (unsigned long)((p->memory.size + page - 1) / page);
+        unsigned long pages = hugepages_for_size(p->memory.size, sizes[i]);
         bool last = i == 1 || sizes[1] == 0;
         struct vmrun_error one = {0};
         r = hugepages_reserve(hp, l, node, sizes[i], pages, &pol, res, &one);
@@ -246,8 +246,8 @@ int memory_prepare(struct host_prep *hp, struct vmrun_error *err)
     if (r < 0)
         return r;
     uint64_t page = (uint64_t)page_kb * 1024;
-    uint64_t size = (p->memory.size + page - 1) / page * page;
-    unsigned long pages = (unsigned long)(size / page);
+    unsigned long pages = hugepages_for_size(p->memory.size, page_kb);
+    uint64_t size = (uint64_t)pages * page;
 
     char dir[PATH_MAX];
     r = pick_directory(hp, page_kb, dir, sizeof(dir), err);
