@@ -42,6 +42,11 @@ sudo passwd man-db
 sbsigntool mtools openssl
 mmdebstrap
 "
+# The Debian package (debian/, tests/package/): debhelper builds it and
+# lintian checks it.
+PACKAGES="$PACKAGES
+debhelper lintian
+"
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then

@@ -106,7 +106,7 @@ readme_demo() {
 
 build_tree "$VMRUN_TOP/build" -DVMRUN_WERROR=ON -DVMRUN_TESTS=ON
 if [ -n "${VMRUN_TEST_QUICK:-}" ]; then
-    run_suite "this machine" normal "$VMRUN_TOP/build" -LE lab
+    run_suite "this machine" normal "$VMRUN_TOP/build" -LE 'lab|package'
     exit $status
 fi
 
@@ -118,7 +118,7 @@ CC=clang build_tree "$VMRUN_TOP/build-fuzz" -DVMRUN_WERROR=ON -DVMRUN_FUZZ=ON
 # own, once, from the normal build.
 VMRUN_LAB=1
 export VMRUN_LAB
-run_suite "this machine" normal "$VMRUN_TOP/build" -LE lab
+run_suite "this machine" normal "$VMRUN_TOP/build" -LE 'lab|package'
 # Tests that boot a Linux guest under TCG (label "guest") prove the product
 # end to end once, in the normal build; the sanitizer build runs everything
 # else.
@@ -128,13 +128,16 @@ for s in $STACKS; do
     case $s in
     trixie)
         stack trixie "every test but the lab and those the same on every stack" \
-            -LE lab -E "$SAME_ON_EVERY_STACK"
+            -LE 'lab|package' -E "$SAME_ON_EVERY_STACK"
         readme_demo trixie
         ;;
-    *) stack "$s" "every test but the lab" -LE lab ;;
+    *) stack "$s" "every test but the lab" -LE 'lab|package' ;;
     esac
 done
 run_suite "this machine, lab" lab "$VMRUN_TOP/build" -L lab
+# The Debian package: built, linted, installed, upgraded and purged in
+# Debian 12 and 13 roots (tests/package/), once.
+run_suite "this machine, Debian package" package "$VMRUN_TOP/build" -L package
 
 # What passed where: build/stacks.md, and README's table.
 # shellcheck disable=SC2086 # a list of files
