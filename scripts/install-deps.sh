@@ -16,7 +16,8 @@
 # its windows), which the audio backends' tests load.
 # mmdebstrap makes the Debian 13 and unstable roots the test suite also
 # runs in (scripts/stack-root.sh); zstd unpacks the kernels of Debian 13
-# and later for the test guests.
+# and later for the test guests, and Debian's archive keys check the
+# package lists of the newer suites the lab takes its kernels from.
 #
 # Package names differ between releases, so the list says what is needed,
 # and apt says which name this release has:
@@ -34,7 +35,7 @@ libpci-dev pci.ids libcap-ng-dev libcjson-dev libnuma-dev
 libcmocka-dev
 clang libclang-rt-dev
 qemu-system-x86 qemu-utils ovmf qemu-system-gui ?qemu-system-modules-spice
-busybox-static cpio xz-utils zstd kmod
+busybox-static cpio xz-utils zstd kmod debian-archive-keyring
 python3 jq procps util-linux iproute2 psmisc
 libxml2-dev
 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients swtpm swtpm-tools

@@ -39,3 +39,8 @@ set_tests_properties(pci_iommu_cli PROPERTIES ENVIRONMENT "${VMRUN_PCI_TEST_ENV}
 add_test(NAME handoff_fake COMMAND bash ${CMAKE_SOURCE_DIR}/tests/handoff/handoff_fake.sh)
 set_tests_properties(handoff_fake PROPERTIES ENVIRONMENT "${VMRUN_PCI_TEST_ENV}"
                      LABELS integration TIMEOUT 180)
+# The same with the firmware's framebuffer a DRM device (simpledrm, built
+# into Fedora's and Arch's kernels; no lab kernel has it).
+add_test(NAME handoff_simpledrm COMMAND bash ${CMAKE_SOURCE_DIR}/tests/handoff/handoff_simpledrm.sh)
+set_tests_properties(handoff_simpledrm PROPERTIES ENVIRONMENT "${VMRUN_PCI_TEST_ENV}"
+                     LABELS integration TIMEOUT 180)

@@ -40,8 +40,10 @@ static void check_framebuffers(const struct display_gpus *g, struct check_report
     struct display_platform_fb fbs[4];
     size_t n = display_platform_fbs(g, fbs, 4);
     for (size_t k = 0; k < n; k++)
-        text_append(found, sizeof(found), "%sthe firmware's %s on %s: %s", found[0] ? "; " : "",
-                     fbs[k].device, fbs[k].driver, fbs[k].where);
+        text_append(found, sizeof(found), "%sthe firmware's %s on %s%s%s%s: %s",
+                    found[0] ? "; " : "", fbs[k].device, fbs[k].driver,
+                    fbs[k].drm[0] ? " (a DRM device: " : "", fbs[k].drm, fbs[k].drm[0] ? ")" : "",
+                    fbs[k].where);
     if (found[0] == '\0')
         check_add(r, "handoff framebuffers", CHECK_PASS, "no framebuffer is on the GPU");
     else

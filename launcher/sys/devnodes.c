@@ -58,13 +58,14 @@ static int nvidia_minor(const char *address)
     return -1;
 }
 
-/* Entries of the device's sysfs subdirectory sub whose names start with one
- * of the prefixes, as nodes under dir of the /dev root. */
-static int listed_nodes(struct node_list *l, const char *address, const char *sub,
+/* Entries of the device's sysfs subdirectory sub (devdir: the device's
+ * directory under the sysfs root) whose names start with one of the
+ * prefixes, as nodes under dir of the /dev root. */
+static int listed_nodes(struct node_list *l, const char *devdir, const char *sub,
                         const char *const *prefixes, const char *dir)
 {
     char path[PATH_MAX];
-    if (host_path(path, sizeof(path), HOST_SYS, "/bus/pci/devices/%s/%s", address, sub) < 0)
+    if (host_path(path, sizeof(path), HOST_SYS, "%s/%s", devdir, sub) < 0)
         return -ENAMETOOLONG;
     cleanup_closedir DIR *d = opendir(path);
     if (d == NULL)
@@ -85,13 +86,21 @@ static int listed_nodes(struct node_list *l, const char *address, const char *su
     return 0;
 }
 
-static int device_nodes(const char *address, const char *driver, int group, struct node_list *l)
+/* The DRM and framebuffer nodes of the device at devdir. */
+static int display_nodes(const char *devdir, struct node_list *l)
 {
     static const char *const drm[] = {"card", "renderD", NULL};
     static const char *const fb[] = {"fb", NULL};
-    int r;
-    if ((r = listed_nodes(l, address, "drm", drm, "dri/")) < 0 ||
-        (r = listed_nodes(l, address, "graphics", fb, "")) < 0)
+    int r = listed_nodes(l, devdir, "drm", drm, "dri/");
+    return r < 0 ? r : listed_nodes(l, devdir, "graphics", fb, "");
+}
+
+static int device_nodes(const char *address, const char *driver, int group, struct node_list *l)
+{
+    char devdir[PATH_MAX];
+    snprintf(devdir, sizeof(devdir), "/bus/pci/devices/%s", address);
+    int r = display_nodes(devdir, l);
+    if (r < 0)
         return r;
     if (strcmp(driver, "nvidia") == 0) {
         /* The control nodes serve every NVIDIA GPU: a process holding
@@ -164,17 +173,13 @@ static int holder_add(struct dev_holders *h, pid_t pid, const char *comm, const 
     return 0;
 }
 
-int devnodes_find_holders(const char *address, const char *driver, int group,
-                          struct dev_holders *out, struct vmrun_error *err)
+/* The processes holding one of the nodes (which this frees), into out;
+ * what names the device in messages. */
+static int find_holders(struct node_list nodes, const char *what, struct dev_holders *out,
+                        struct vmrun_error *err)
 {
     out->items = NULL;
     out->n = 0;
-    struct node_list nodes = {0};
-    int r = device_nodes(address, driver, group, &nodes);
-    if (r < 0) {
-        free(nodes.paths);
-        return vmrun_fail(err, -r, "%s: list device nodes", address);
-    }
     if (nodes.n == 0) {
         free(nodes.paths);
         return 0;
@@ -190,6 +195,7 @@ int devnodes_find_holders(const char *address, const char *driver, int group,
         free(nodes.paths);
         return vmrun_fail(err, errno, "open %s", proc);
     }
+    int r;
     struct dirent *pe;
     while ((pe = readdir(pd)) != NULL) {
         if (!all_digits(pe->d_name))
@@ -221,13 +227,44 @@ int devnodes_find_holders(const char *address, const char *driver, int group,
                 if (r < 0) {
                     free(nodes.paths);
                     devnodes_holders_free(out);
-                    return vmrun_fail(err, -r, "list holders of %s", address);
+                    return vmrun_fail(err, -r, "list holders of %s", what);
                 }
             }
         }
     }
     free(nodes.paths);
     return 0;
+}
+
+int devnodes_find_holders(const char *address, const char *driver, int group,
+                          struct dev_holders *out, struct vmrun_error *err)
+{
+    out->items = NULL;
+    out->n = 0;
+    struct node_list nodes = {0};
+    int r = device_nodes(address, driver, group, &nodes);
+    if (r < 0) {
+        free(nodes.paths);
+        return vmrun_fail(err, -r, "%s: list device nodes", address);
+    }
+    return find_holders(nodes, address, out, err);
+}
+
+int devnodes_find_platform_holders(const char *device, struct dev_holders *out,
+                                   struct vmrun_error *err)
+{
+    out->items = NULL;
+    out->n = 0;
+    char devdir[PATH_MAX];
+    if (snprintf(devdir, sizeof(devdir), "/bus/platform/devices/%s", device) >= (int)sizeof(devdir))
+        return vmrun_failx(err, ENAMETOOLONG, "platform device name too long");
+    struct node_list nodes = {0};
+    int r = display_nodes(devdir, &nodes);
+    if (r < 0) {
+        free(nodes.paths);
+        return vmrun_fail(err, -r, "%s: list device nodes", device);
+    }
+    return find_holders(nodes, device, out, err);
 }
 
 void devnodes_holders_free(struct dev_holders *h)

@@ -1,5 +1,6 @@
-/* The /dev nodes through which processes use a PCI device, and the
- * processes that hold them open. Read-only.
+/* The /dev nodes through which processes use a PCI device (or the
+ * firmware's framebuffer, a platform device), and the processes that hold
+ * them open. Read-only.
  *
  * Shared by the PCI binding (a holder makes an unbind hang) and the display
  * handoff (the desktop holds the GPU's nodes until it is stopped), which are
@@ -36,6 +37,14 @@ struct dev_holders {
 int devnodes_find_holders(const char *address, const char *driver, int group,
                           struct dev_holders *out, struct vmrun_error *err);
 void devnodes_holders_free(struct dev_holders *h);
+
+/* Processes holding the nodes of a platform device (device: the name under
+ * /sys/bus/platform/devices, "simple-framebuffer.0"): /dev/dri/cardN listed
+ * in its drm/ directory and /dev/fbN in its graphics/ directory. A firmware
+ * framebuffer has them: simpledrm's DRM card and its fbdev emulation, or
+ * efifb's fbN. */
+int devnodes_find_platform_holders(const char *device, struct dev_holders *out,
+                                   struct vmrun_error *err);
 
 /* "Xorg (pid 812) has /dev/dri/card1 open, nvidia-smi (pid 900) has
  * /dev/nvidiactl open"; "" when there are none. */

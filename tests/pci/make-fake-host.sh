@@ -5,7 +5,8 @@
 # class/block, class/net), complete enough for libpci's sysfs method
 # (vendor, device, class, config, resource, irq...).
 #
-#   make-fake-host.sh DIR          build the tree (DIR must not exist or be empty)
+#   make-fake-host.sh [--simpledrm] DIR   build the tree (DIR must not exist
+#                                         or be empty)
 #
 # Point vmrun at it with VMRUN_SYSFS_ROOT=DIR/sys VMRUN_PROCFS_ROOT=DIR/proc
 # VMRUN_DEV_ROOT=DIR/dev; preload libvmrun_sysfs_sim.so to give writes the
@@ -26,6 +27,13 @@
 # functions (0 elsewhere). 03:00.0 (the NIC) has an option ROM (rom, made
 # by tests/rom/make-rom.py: x86 and EFI images for 8086:10d3).
 #
+# --simpledrm: the boot framebuffer of a kernel with simpledrm built in
+# (Fedora's, Arch's) on a host where the boot GPU 05:00.0 has no driver of
+# its own loaded (so nothing took the framebuffer over): the platform device
+# simple-framebuffer.0 on the driver simple-framebuffer, a DRM device with
+# card0 and the emulated fb0 (made while it is bound: .sim_nodes), its
+# memory "BOOTFB" in 05:00.0's BAR 0, fbcon on vtcon1.
+#
 # The host (IOMMU groups):
 #   0  00:00.0 host bridge
 #   1  00:01.0 root port; 01:00.0-3 NVIDIA RTX 2080 Ti (VGA nvidia with
@@ -43,7 +51,12 @@
 #   8  00:1d.4 root port; 08:00.0 Samsung NVMe, nothing mounted (bindable)
 set -euo pipefail
 
-root=${1:?usage: make-fake-host.sh DIR}
+simpledrm=0
+if [ "${1:-}" = --simpledrm ]; then
+    simpledrm=1
+    shift
+fi
+root=${1:?usage: make-fake-host.sh [--simpledrm] DIR}
 mkdir -p "$root"
 root=$(cd "$root" && pwd)
 sys=$root/sys proc=$root/proc dev=$root/dev
@@ -157,14 +170,20 @@ printf 'Model: \t\t NVIDIA GeForce RTX 2080 Ti\nDevice Minor: \t 0\n' \
     >"$proc/driver/nvidia/gpus/0000:01:00.0/information"
 
 dev $R 0000:00:01.1 0x8086 0x1905 0x060400 2 pcieport pcieport
-dev $R/0000:00:01.1 0000:05:00.0 0x1002 0x67df 0x030000 2 amdgpu amdgpu
+if [ $simpledrm = 1 ]; then
+    dev $R/0000:00:01.1 0000:05:00.0 0x1002 0x67df 0x030000 2 -
+else
+    dev $R/0000:00:01.1 0000:05:00.0 0x1002 0x67df 0x030000 2 amdgpu amdgpu
+fi
 dev $R/0000:00:01.1 0000:05:00.1 0x1002 0xaaf0 0x040300 2 snd_hda_intel snd_hda_intel
 echo 1 >"$sys/devices/$R/0000:00:01.1/0000:05:00.0/boot_vga"
-drm $R/0000:00:01.1/0000:05:00.0 card0
-drm $R/0000:00:01.1/0000:05:00.0 renderD128
 G=$sys/devices/$R/0000:00:01.1/0000:05:00.0
-mkdir -p "$G/graphics/fb0"
-: >"$dev/fb0"
+if [ $simpledrm = 0 ]; then
+    drm $R/0000:00:01.1/0000:05:00.0 card0
+    drm $R/0000:00:01.1/0000:05:00.0 renderD128
+    mkdir -p "$G/graphics/fb0"
+    : >"$dev/fb0"
+fi
 echo 1 >"$G/d3cold_allowed"
 echo 1 >"$sys/devices/$R/0000:00:01.1/0000:05:00.1/d3cold_allowed"
 # BAR 0: 256 MiB of prefetchable memory; the firmware's framebuffer in it.
@@ -174,21 +193,29 @@ echo 1 >"$sys/devices/$R/0000:00:01.1/0000:05:00.1/d3cold_allowed"
         echo '0x0000000000000000 0x0000000000000000 0x0000000000000000'
     done
 } >"$G/resource"
-cat >"$proc/iomem" <<'IOMEM'
+# The firmware's framebuffer: efifb, or simpledrm with its DRM card.
+fbdev=efi-framebuffer fbmem=efifb
+[ $simpledrm = 0 ] || fbdev=simple-framebuffer fbmem=BOOTFB
+cat >"$proc/iomem" <<IOMEM
 00000000-00000fff : Reserved
 00001000-0009ffff : System RAM
 e0000000-efffffff : PCI Bus 0000:05
   e0000000-efffffff : 0000:05:00.0
-    e0000000-e07fffff : efifb
+    e0000000-e07fffff : $fbmem
 IOMEM
-mkdir -p "$sys/devices/platform/efi-framebuffer.0" "$sys/bus/platform/devices" \
-    "$sys/bus/platform/drivers/efi-framebuffer"
-: >"$sys/bus/platform/drivers/efi-framebuffer/bind"
-: >"$sys/bus/platform/drivers/efi-framebuffer/unbind"
-ln -sr "$sys/devices/platform/efi-framebuffer.0" "$sys/bus/platform/devices/efi-framebuffer.0"
-ln -s ../../../bus/platform/drivers/efi-framebuffer "$sys/devices/platform/efi-framebuffer.0/driver"
-ln -s ../../../../devices/platform/efi-framebuffer.0 \
-    "$sys/bus/platform/drivers/efi-framebuffer/efi-framebuffer.0"
+P=$sys/devices/platform/$fbdev.0
+mkdir -p "$P" "$sys/bus/platform/devices" "$sys/bus/platform/drivers/$fbdev"
+: >"$sys/bus/platform/drivers/$fbdev/bind"
+: >"$sys/bus/platform/drivers/$fbdev/unbind"
+ln -sr "$P" "$sys/bus/platform/devices/$fbdev.0"
+ln -s "../../../bus/platform/drivers/$fbdev" "$P/driver"
+ln -s "../../../../devices/platform/$fbdev.0" "$sys/bus/platform/drivers/$fbdev/$fbdev.0"
+if [ $simpledrm = 1 ]; then
+    printf 'drm/card0 dri/card0\ngraphics/fb0 fb0\n' >"$P/.sim_nodes"
+    mkdir -p "$P/drm/card0" "$P/graphics/fb0"
+    : >"$dev/dri/card0"
+    : >"$dev/fb0"
+fi
 for v in 0 1; do
     mkdir -p "$sys/devices/virtual/vtconsole/vtcon$v" "$sys/class/vtconsole"
     ln -sr "$sys/devices/virtual/vtconsole/vtcon$v" "$sys/class/vtconsole/vtcon$v"

@@ -30,17 +30,26 @@
  *                                         does not read 0xffff (a .sim_revive_on_rescan
  *                                         file first restores its saved config), with
  *                                         driver_override cleared, and probes it
- *   bus/platform/drivers/X/bind, unbind   a platform device (firmware framebuffers)
+ *   bus/platform/drivers/X/bind, unbind   a platform device (firmware framebuffers);
+ *                                         the nodes its .sim_nodes lists ("SUBDIR
+ *                                         NODE" a line: "drm/card0 dri/card0", a
+ *                                         directory under the device and a node under
+ *                                         $VMRUN_DEV_ROOT) exist only while it is bound,
+ *                                         as simpledrm's DRM card does
  *
  * X matches a device when driver_override names X, or, without an override,
  * when .sim_drivers lists X (vfio-pci matches nothing by itself, as in the
  * kernel). Binding to vfio-pci creates $VMRUN_DEV_ROOT/vfio/GROUP; the last
- * group member leaving vfio-pci removes it.
+ * group member leaving vfio-pci removes it. Binding vfio-pci to BDF removes
+ * each platform device whose .sim_gone_with_vfio names BDF, with its nodes,
+ * as Linux 6.0 and later drop the firmware's framebuffer on a GPU that
+ * vfio-pci takes.
  *
  * Safety: the shim does nothing unless VMRUN_SYSFS_ROOT is set and resolves
  * to something other than the real /sys. */
 #include <dirent.h>
 #include <dlfcn.h>
+#include <ftw.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -207,6 +216,8 @@ static int device_rel(const char *bdf, char *rel, size_t len)
     return 0;
 }
 
+static void plat_gone_with_vfio(const char *bdf);
+
 static int do_bind(const char *bdf, const char *drv)
 {
     char path[PATH_MAX], link[2 * PATH_MAX], rel[PATH_MAX], cur[256], buf[1024];
@@ -250,6 +261,8 @@ static int do_bind(const char *bdf, const char *drv)
         return -errno;
     if (strcmp(drv, "vfio-pci") == 0 && vfio_node(group, path) == 0)
         write_file(path, "");
+    if (strcmp(drv, "vfio-pci") == 0)
+        plat_gone_with_vfio(bdf);
     return 0;
 }
 
@@ -572,6 +585,39 @@ static int plat_dev(const char *dev, char *buf)
     return sim_path(buf, "/bus/platform/devices/%s", dev);
 }
 
+/* The nodes a bound platform device has (its .sim_nodes): made or removed. */
+static void plat_nodes(const char *real, bool make)
+{
+    char path[PATH_MAX + 32], buf[1024];
+    const char *devroot = getenv("VMRUN_DEV_ROOT");
+    if (devroot == NULL || devroot[0] != '/' || strcmp(devroot, "/dev") == 0)
+        return;
+    snprintf(path, sizeof(path), "%s/.sim_nodes", real);
+    read_file(path, buf, sizeof(buf));
+    for (char *save, *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char sub[256], node[256], dir[PATH_MAX + 300];
+        if (sscanf(line, "%255s %255s", sub, node) != 2)
+            continue;
+        snprintf(dir, sizeof(dir), "%s/%s", real, sub);
+        char *slash = strrchr(dir, '/');
+        if (make) {
+            *slash = '\0';
+            mkdir(dir, 0755);
+            *slash = '/';
+            mkdir(dir, 0755);
+        } else {
+            rmdir(dir);
+            *slash = '\0';
+            rmdir(dir); /* when it was the last one */
+        }
+        snprintf(path, sizeof(path), "%s/%s", devroot, node);
+        if (make)
+            write_file(path, "");
+        else
+            unlink(path);
+    }
+}
+
 static int do_plat_bind(const char *dev, const char *drv)
 {
     char path[PATH_MAX], link[PATH_MAX + 16], real[PATH_MAX];
@@ -590,6 +636,7 @@ static int do_plat_bind(const char *dev, const char *drv)
     snprintf(target, sizeof(target), "../../../../devices/platform/%s", dev);
     if (symlink(target, path) < 0)
         return -errno;
+    plat_nodes(real, true);
     return 0;
 }
 
@@ -610,7 +657,45 @@ static int do_plat_unbind(const char *dev, const char *drv)
     unlink(link);
     sim_path(path, "/bus/platform/drivers/%s/%s", drv, dev);
     unlink(path);
+    plat_nodes(real, false);
     return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void plat_gone_with_vfio(const char *bdf)
+{
+    char path[PATH_MAX], real[PATH_MAX], knob[PATH_MAX + 32], who[64], target[PATH_MAX];
+    if (sim_path(path, "/bus/platform/devices") < 0)
+        return;
+    DIR *d = opendir(path);
+    struct dirent *e;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' || plat_dev(e->d_name, path) < 0 || realpath(path, real) == NULL)
+            continue;
+        snprintf(knob, sizeof(knob), "%s/.sim_gone_with_vfio", real);
+        read_file(knob, who, sizeof(who));
+        if (strcmp(who, bdf) != 0)
+            continue;
+        snprintf(knob, sizeof(knob), "%s/driver", real);
+        ssize_t n = readlink(knob, target, sizeof(target) - 1);
+        if (n > 0) {
+            target[n] = '\0';
+            const char *drv = strrchr(target, '/');
+            do_plat_unbind(e->d_name, drv ? drv + 1 : target);
+        }
+        unlink(path);
+        nftw(real, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
+    if (d != NULL)
+        closedir(d);
 }
 
 ssize_t read(int fd, void *buf, size_t count)

@@ -26,6 +26,13 @@
  *      kernel does not say where it is, on the boot VGA device: op
  *      "platform-fb-unbind", undone by binding it again.
  *
+ * The boot framebuffer is a plain fbdev device (efifb: /dev/fbN) on Debian's
+ * kernels, and a DRM device of its own on kernels with simpledrm built in
+ * (Fedora, Arch: simple-framebuffer.0 driven by simpledrm, with
+ * /dev/dri/cardN and an emulated /dev/fbN); either way its nodes count as
+ * the GPU's in 0 and 2: a compositor that opened simpledrm's card along
+ * with the GPU's own must be gone before the platform device is unbound.
+ *
  * Then the PCI step unbinds the GPU's host drivers and binds vfio-pci. The
  * undo runs the journal backwards: drivers back, boot framebuffer, consoles,
  * display manager, session units. Every step has a time limit
@@ -83,7 +90,11 @@ struct display_platform_fb {
     char device[64]; /* "efi-framebuffer.0" */
     char driver[64]; /* "efi-framebuffer" */
     char where[160]; /* why it is taken to be on the GPU */
+    char drm[64];    /* its DRM cards ("card0": simpledrm), "" for fbdev alone (efifb) */
 };
+
+/* The DRM cards of a platform device ("card0"), space-separated; "" none. */
+void display_platform_drm(const char *device, char *buf, size_t len);
 
 /* The bound platform framebuffers that sit on one of the GPUs. Returns how
  * many were stored in out. */
@@ -101,7 +112,8 @@ size_t display_fb_vtconsoles(int *idx, bool *bound, size_t max);
 int display_manager_unit(const struct vm_profile *p, char *unit, size_t len, bool *running,
                          char *why, size_t wlen, struct vmrun_error *err);
 
-/* Holders of the GPUs' nodes, each marked: true when a stop of the display
+/* Holders of the GPUs' nodes and of the nodes of the firmware's
+ * framebuffer on them, each marked: true when a stop of the display
  * manager (dm, "" none) or of the session units is expected to end it. */
 int display_holders(const struct display_gpus *g, const struct vm_profile *p, const char *dm,
                     struct dev_holders *out, bool *expected, size_t max_expected,

@@ -53,20 +53,30 @@ static void read_bars(struct display_gpu *gpu)
     }
 }
 
-static void read_fbs(struct display_gpu *gpu)
+/* The entries of a sysfs directory (devdir/sub, under the sysfs root)
+ * whose names start with prefix, space-separated into buf ("" none). */
+static void list_entries(const char *devdir, const char *sub, const char *prefix, char *buf,
+                         size_t len)
 {
     char path[PATH_MAX];
-    gpu->fbs[0] = '\0';
-    if (host_path(path, sizeof(path), HOST_SYS, "/bus/pci/devices/%s/graphics", gpu->address) < 0)
+    buf[0] = '\0';
+    if (host_path(path, sizeof(path), HOST_SYS, "%s/%s", devdir, sub) < 0)
         return;
     cleanup_closedir DIR *d = opendir(path);
     struct dirent *e;
     while (d != NULL && (e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, "fb", 2) != 0)
+        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
             continue;
-        size_t used = strlen(gpu->fbs);
-        snprintf(gpu->fbs + used, sizeof(gpu->fbs) - used, "%s%s", used ? " " : "", e->d_name);
+        size_t used = strlen(buf);
+        snprintf(buf + used, len - used, "%s%s", used ? " " : "", e->d_name);
     }
+}
+
+static void read_fbs(struct display_gpu *gpu)
+{
+    char devdir[64];
+    snprintf(devdir, sizeof(devdir), "/bus/pci/devices/%s", gpu->address);
+    list_entries(devdir, "graphics", "fb", gpu->fbs, sizeof(gpu->fbs));
 }
 
 int display_gpus_find(const struct vm_profile *p, struct display_gpus *g, struct vmrun_error *err)
@@ -174,6 +184,13 @@ static int boot_fb_region(const struct display_gpus *g, char *gpu_out, size_t gl
     return found;
 }
 
+void display_platform_drm(const char *device, char *buf, size_t len)
+{
+    char devdir[PATH_MAX];
+    snprintf(devdir, sizeof(devdir), "/bus/platform/devices/%s", device);
+    list_entries(devdir, "drm", "card", buf, len);
+}
+
 size_t display_platform_fbs(const struct display_gpus *g, struct display_platform_fb *out,
                             size_t max)
 {
@@ -210,6 +227,7 @@ size_t display_platform_fbs(const struct display_gpus *g, struct display_platfor
         snprintf(out[n].device, sizeof(out[n].device), "%s", e->d_name);
         snprintf(out[n].driver, sizeof(out[n].driver), "%s", drv);
         snprintf(out[n].where, sizeof(out[n].where), "%s", where);
+        display_platform_drm(e->d_name, out[n].drm, sizeof(out[n].drm));
         n++;
     }
     return n;

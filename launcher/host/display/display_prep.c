@@ -117,31 +117,48 @@ static bool expected_to_end(const struct dev_holder *x, const struct vm_profile 
            strncmp(x->cgroup, "/user.slice/", 12) == 0;
 }
 
+/* Moves the holders of one (freed) to the end of out. */
+static int holders_take(struct dev_holders *out, struct dev_holders *one, struct vmrun_error *err)
+{
+    if (one->n > 0) {
+        struct dev_holder *ni = realloc(out->items, (out->n + one->n) * sizeof(*ni));
+        if (ni == NULL) {
+            devnodes_holders_free(one);
+            return vmrun_fail(err, ENOMEM, "holders");
+        }
+        out->items = ni;
+        memcpy(out->items + out->n, one->items, one->n * sizeof(*ni));
+        out->n += one->n;
+    }
+    devnodes_holders_free(one);
+    return 0;
+}
+
 int display_holders(const struct display_gpus *g, const struct vm_profile *p, const char *dm,
                     struct dev_holders *out, bool *expected, size_t max_expected,
                     struct vmrun_error *err)
 {
     out->items = NULL;
     out->n = 0;
+    struct dev_holders one;
+    int r;
     for (size_t k = 0; k < g->n; k++) {
-        struct dev_holders one;
-        int r = devnodes_find_holders(g->items[k].address, g->items[k].driver, g->items[k].group,
-                                      &one, err);
-        if (r < 0) {
+        r = devnodes_find_holders(g->items[k].address, g->items[k].driver, g->items[k].group, &one,
+                                  err);
+        if (r < 0 || (r = holders_take(out, &one, err)) < 0) {
             devnodes_holders_free(out);
             return r;
         }
-        for (size_t i = 0; i < one.n; i++) {
-            struct dev_holder *ni = realloc(out->items, (out->n + 1) * sizeof(*ni));
-            if (ni == NULL) {
-                devnodes_holders_free(&one);
-                devnodes_holders_free(out);
-                return vmrun_fail(err, ENOMEM, "holders");
-            }
-            out->items = ni;
-            out->items[out->n++] = one.items[i];
+    }
+    /* The firmware's framebuffer on the GPU: simpledrm's card, efifb's fbN. */
+    struct display_platform_fb fbs[4];
+    size_t n_fbs = display_platform_fbs(g, fbs, 4);
+    for (size_t k = 0; k < n_fbs; k++) {
+        r = devnodes_find_platform_holders(fbs[k].device, &one, err);
+        if (r < 0 || (r = holders_take(out, &one, err)) < 0) {
+            devnodes_holders_free(out);
+            return r;
         }
-        devnodes_holders_free(&one);
     }
     for (size_t i = 0; i < out->n && i < max_expected; i++)
         expected[i] = expected_to_end(&out->items[i], p, dm);
@@ -227,21 +244,27 @@ static int platform_fb_undo(const cJSON *args, struct vmrun_error *err)
 {
     const char *device = oparg_string(args, "device");
     const char *driver = oparg_string(args, "driver");
+    /* The DRM cards it had (simpledrm), for the report only. */
+    const char *drm = oparg_string(args, "drm");
     char path[PATH_MAX], drv[64];
     if (!plain(device, 64) || !plain(driver, 64))
         return vmrun_failx(err, EINVAL, "platform-fb-unbind record without a valid device");
+    if (drm != NULL && (strlen(drm) >= 64 || strspn(drm, "card0123456789 ") != strlen(drm)))
+        drm = NULL;
     if (host_path(path, sizeof(path), HOST_SYS, "/bus/platform/devices/%s", device) < 0)
         return vmrun_failx(err, ENAMETOOLONG, "sysfs root too long");
     if (!hostfile_exists(path)) {
         /* Linux removes the firmware's framebuffer for good when a driver
          * takes the GPU (its own DRM driver, and since 6.0 vfio-pci too):
          * there is nothing to bind again. */
+        bool cards = drm != NULL && drm[0] != '\0';
         err->code = 0;
         snprintf(err->msg, sizeof(err->msg),
-                 "%s is gone: Linux removes the firmware's framebuffer for good once a driver "
-                 "(vfio-pci, or the GPU's own) has taken the GPU; the console comes back with "
-                 "the GPU's own driver, or at the next boot",
-                 device);
+                 "%s is gone%s%s%s: Linux removes the firmware's framebuffer for good once a "
+                 "driver (vfio-pci, or the GPU's own) has taken the GPU; the console%s comes back "
+                 "with the GPU's own driver, or at the next boot",
+                 device, cards ? ", and its DRM device " : "", cards ? drm : "",
+                 cards ? " with it" : "", cards ? " and a desktop that ran on it" : "");
         return 0;
     }
     host_path(path, sizeof(path), HOST_SYS, "/bus/platform/devices/%s/driver", device);
@@ -260,6 +283,14 @@ static int platform_fb_undo(const cJSON *args, struct vmrun_error *err)
     int r = timed_write(path, device, 0, NULL, err);
     if (r < 0)
         return vmrun_error_prefix(err, "give the boot framebuffer %s back to %s", device, driver);
+    /* simpledrm makes its DRM card anew (the number may differ). */
+    char cards[64];
+    display_platform_drm(device, cards, sizeof(cards));
+    if (cards[0] != '\0') {
+        err->code = 0;
+        snprintf(err->msg, sizeof(err->msg), "%s is on %s again, a DRM device: %s", device, driver,
+                 cards);
+    }
     return 0;
 }
 
@@ -411,11 +442,13 @@ static int unbind_platform_fb(struct host_prep *hp, const struct display_platfor
         return vmrun_fail(err, ENOMEM, "journal");
     cJSON_AddStringToObject(args, "device", fb->device);
     cJSON_AddStringToObject(args, "driver", fb->driver);
+    if (fb->drm[0] != '\0')
+        cJSON_AddStringToObject(args, "drm", fb->drm);
     int r = journal_record(hp->journal, "platform-fb-unbind", args, err);
     if (r < 0)
         return r;
-    host_prep_say(hp, "handoff: unbinding the boot framebuffer %s from %s (%s)", fb->device,
-                  fb->driver, fb->where);
+    host_prep_say(hp, "handoff: unbinding the boot framebuffer %s from %s (%s%s%s)", fb->device,
+                  fb->driver, fb->where, fb->drm[0] ? "; a DRM device: " : "", fb->drm);
     if ((r = timed_write(path, fb->device, 0, NULL, err)) < 0)
         return vmrun_error_prefix(err, "handoff: unbind the boot framebuffer %s", fb->device);
     return journal_done(hp->journal, err);
