@@ -10,10 +10,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "base/error.h"
 #include "cli/cli.h"
 #include "cli/cli_common.h"
-#include "supervisor/control.h"
 #include "supervisor/runtime.h"
 
 #define INPUT_REQUEST_TIMEOUT_MS 5000
@@ -49,29 +47,11 @@ int cli_input(int argc, char **argv)
         fprintf(stderr, "vmrun: no VM named '%s' is running\n", name);
         return VMRUN_EXIT_FAILURE;
     }
-    struct vmrun_error err = {0};
     /* Through sudo or pkexec, only the VMs the caller started. */
-    if (runtime_check_manage(name, &err) < 0) {
-        fprintf(stderr, "vmrun: %s\n", err.msg);
+    if (cli_may_manage(name) != 0)
         return VMRUN_EXIT_FAILURE;
-    }
     cJSON *req = cJSON_CreateObject();
     cJSON_AddStringToObject(req, "request", "input");
     cJSON_AddStringToObject(req, "side", side);
-    cJSON *reply = NULL;
-    if (control_call(name, req, &reply, INPUT_REQUEST_TIMEOUT_MS, &err) < 0) {
-        fprintf(stderr, "vmrun: %s\n", err.msg);
-        return VMRUN_EXIT_FAILURE;
-    }
-    int rc = VMRUN_EXIT_OK;
-    const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "message"));
-    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "ok"))) {
-        printf("'%s': %s\n", name, msg != NULL ? msg : "done");
-    } else {
-        const char *e = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "error"));
-        fprintf(stderr, "vmrun: %s\n", e != NULL ? e : "the supervisor refused");
-        rc = VMRUN_EXIT_FAILURE;
-    }
-    cJSON_Delete(reply);
-    return rc;
+    return cli_control_request(name, req, INPUT_REQUEST_TIMEOUT_MS);
 }
