@@ -14,6 +14,8 @@
 # libvirt's QEMU driver and virsh for the reference argv.
 # qemu-system-gui holds QEMU's PulseAudio and PipeWire audio drivers (and
 # its windows), which the audio backends' tests load.
+# pkexec (with polkitd), D-Bus and notify-send: the desktop launcher's path
+# through real pkexec and its notifications (tests/priv/pkexec.sh).
 # mmdebstrap makes the Debian 13 and unstable roots the test suite also
 # runs in (scripts/stack-root.sh); zstd unpacks the kernels of Debian 13
 # and later for the test guests, and Debian's archive keys check the
@@ -42,6 +44,7 @@ libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients swtpm swtpm-tools
 sudo passwd man-db
 sbsigntool mtools openssl
 mmdebstrap
+pkexec dbus-daemon dbus-bin libnotify-bin
 "
 # The Debian package (debian/, tests/package/): debhelper builds it and
 # lintian checks it.

@@ -49,6 +49,12 @@ if [ -z "${VMRUN_TEST_QUICK:-}" ]; then
 fi
 
 status=0
+# Each run's results go to a JUnit file as well: its skips are listed at the
+# end, and a skip tests/README.md does not allow fails the suite.
+junit="$VMRUN_TOP/build/junit"
+rm -rf "$junit"
+mkdir -p "$junit"
+runs=0
 legs=""
 # run_suite LEG TAG BUILD_DIR CTEST_ARGS...: one ctest run on this machine,
 # its output in BUILD_DIR/ctest-TAG.log, recorded in BUILD_DIR/leg-TAG.txt
@@ -60,7 +66,9 @@ run_suite() {
     shift 3
     echo "=== $leg ($(basename "$dir")): ctest $*"
     started=$(date +%s)
-    { ctest --test-dir "$dir" --output-on-failure --no-tests=error --timeout 900 "$@" 2>&1
+    runs=$((runs + 1))
+    { ctest --test-dir "$dir" --output-on-failure --no-tests=error --timeout 900 \
+        --output-junit "$junit/$runs-$tag.xml" "$@" 2>&1
         echo $? >"$dir/ctest-$tag.rc"; } | tee "$dir/ctest-$tag.log"
     [ "$(cat "$dir/ctest-$tag.rc")" = 0 ] || status=1
     "$VMRUN_TOP/scripts/stack-leg.sh" --record "$leg" "$dir/leg-$tag.txt" "$dir/ctest-$tag.log" \
@@ -79,8 +87,10 @@ stack() {
     started=$(date +%s)
     rm -f "$VMRUN_TOP/build-stack-$leg/leg.txt"
     rc=0
+    runs=$((runs + 1))
     "$VMRUN_TOP/scripts/stack-root.sh" run "$leg" --bind "$VMRUN_TOP" --cd "$VMRUN_TOP" \
-        --env "VMRUN_LEG_WHAT=$what" -- scripts/stack-leg.sh "$leg" "$@" || rc=$?
+        --env "VMRUN_LEG_WHAT=$what" -- scripts/stack-leg.sh "$leg" \
+        --output-junit "$junit/$runs-stack-$leg.xml" "$@" || rc=$?
     if [ ! -f "$VMRUN_TOP/build-stack-$leg/leg.txt" ]; then
         # The root itself could not be made or entered.
         mkdir -p "$VMRUN_TOP/build-stack-$leg"
@@ -104,9 +114,15 @@ readme_demo() {
     echo "=== README's first command on a fresh $1: $(($(date +%s) - started)) s"
 }
 
+skips() {
+    python3 "$VMRUN_TOP/tests/common/skips.py" "$VMRUN_TOP/tests/README.md" "$junit"/*.xml ||
+        status=1
+}
+
 build_tree "$VMRUN_TOP/build" -DVMRUN_WERROR=ON -DVMRUN_TESTS=ON
 if [ -n "${VMRUN_TEST_QUICK:-}" ]; then
     run_suite "this machine" normal "$VMRUN_TOP/build" -LE 'lab|package'
+    skips
     exit $status
 fi
 
@@ -144,6 +160,7 @@ run_suite "this machine, Debian package" package "$VMRUN_TOP/build" -L package
 "$VMRUN_TOP/scripts/stack-leg.sh" --table $legs | tee "$VMRUN_TOP/build/stacks.md"
 # shellcheck disable=SC2086
 "$VMRUN_TOP/scripts/stack-leg.sh" --readme "$VMRUN_TOP/README.md" $legs || status=1
+skips
 
 if [ $status -eq 0 ]; then
     echo "all test suites passed"

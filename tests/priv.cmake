@@ -20,6 +20,13 @@ add_test(NAME priv_desktop COMMAND sh ${CMAKE_SOURCE_DIR}/tests/priv/desktop.sh)
 set_tests_properties(priv_desktop PROPERTIES ENVIRONMENT "${VMRUN_TEST_ENV}"
                      LABELS "priv;integration" SKIP_RETURN_CODE 77)
 
+# The desktop launcher through real pkexec and polkitd (a system bus of the
+# test's own, in a mount namespace), and the notifications vmrun sends the
+# user at the end of the VM (tests/priv/pkexec.sh).
+add_test(NAME priv_pkexec COMMAND bash ${CMAKE_SOURCE_DIR}/tests/priv/pkexec.sh)
+set_tests_properties(priv_pkexec PROPERTIES ENVIRONMENT "${VMRUN_TEST_ENV}"
+                     LABELS "priv;integration" SKIP_RETURN_CODE 77 TIMEOUT 120)
+
 # The shipped scripts: man pages render without warnings, the completion
 # script parses and completes, the unit and policy files are well formed.
 add_test(NAME priv_scripts COMMAND sh ${CMAKE_SOURCE_DIR}/tests/priv/scripts.sh)
@@ -29,16 +36,27 @@ set_tests_properties(priv_scripts PROPERTIES ENVIRONMENT "${VMRUN_TEST_ENV}" LAB
 # rule for the release vmrun alone tries each way in (tests/priv/attack/).
 # fixture.sh creates the user and the rule before them and removes both
 # after, whatever happened in between.
+# pidfd_grab: what the user does with the descriptors their own QEMU holds
+# (tests/priv/attack/pidfd_grab.c); the fixture installs it for the user.
+add_executable(priv_attack_pidfd_grab ${CMAKE_SOURCE_DIR}/tests/priv/attack/pidfd_grab.c)
 add_test(NAME priv_attack_setup COMMAND bash ${CMAKE_SOURCE_DIR}/tests/priv/attack/fixture.sh setup)
 add_test(NAME priv_attack_cleanup
          COMMAND bash ${CMAKE_SOURCE_DIR}/tests/priv/attack/fixture.sh cleanup)
 set_tests_properties(priv_attack_setup PROPERTIES FIXTURES_SETUP priv_attack
-                     ENVIRONMENT "${VMRUN_TEST_ENV}" LABELS "priv;attack" SKIP_RETURN_CODE 77)
+                     ENVIRONMENT "${VMRUN_TEST_ENV};VMRUN_ATTACK_PIDFD_GRAB=$<TARGET_FILE:priv_attack_pidfd_grab>"
+                     LABELS "priv;attack" SKIP_RETURN_CODE 77)
 set_tests_properties(priv_attack_cleanup PROPERTIES FIXTURES_CLEANUP priv_attack
                      ENVIRONMENT "${VMRUN_TEST_ENV}" LABELS "priv;attack")
+set(attacks_on_hugepages signals storm)
 foreach(t disk_links vars_template devices profile_race stdin_namespace env_seams qmp_lies
-          looking_glass root_profile access usb)
-  add_test(NAME priv_attack_${t} COMMAND bash ${CMAKE_SOURCE_DIR}/tests/priv/attack/${t}.sh)
+          looking_glass root_profile access usb qemu_written caller_reads setenv taps device_nodes signals umask consoles
+          governor storm)
+  set(attack_cmd bash ${CMAKE_SOURCE_DIR}/tests/priv/attack/${t}.sh)
+  if(t IN_LIST attacks_on_hugepages)
+    # They change this host's real hugepage pool and compare it.
+    list(PREPEND attack_cmd ${CMAKE_SOURCE_DIR}/tests/memory/with-hugepage-lock.sh)
+  endif()
+  add_test(NAME priv_attack_${t} COMMAND ${attack_cmd})
   set(attack_env "${VMRUN_TEST_ENV}")
   if(VMRUN_SANITIZE)
     # The same race, fewer tries: each is several times slower there.
@@ -51,3 +69,5 @@ foreach(t disk_links vars_template devices profile_race stdin_namespace env_seam
                        ENVIRONMENT "${attack_env}" LABELS "priv;attack;integration"
                        SKIP_RETURN_CODE 77 TIMEOUT 300 RUN_SERIAL TRUE)
 endforeach()
+# Two users, 50 starts with failures and crashes: a few minutes at most.
+set_tests_properties(priv_attack_storm PROPERTIES TIMEOUT 900)

@@ -49,6 +49,10 @@ int cli_parse_json_flag(int argc, char **argv, const char *cmd, bool *json, cons
 /* "vmrun: " + message on stderr. */
 void cli_say(void *opaque, const char *msg);
 
+/* After a run of VM name that could not put the host back completely: what
+ * is left (the steps that did not undo) and how to finish, on stderr. */
+void cli_say_left(const char *name, const char *left);
+
 /* May the caller act on the VM name (stop, recover, vmrun usb)? Through
  * sudo or pkexec only on the VMs they started (priv/access.h). 0, or
  * VMRUN_EXIT_FAILURE after saying why not. */

@@ -7,12 +7,12 @@
  * VM with desktop notifications (priv_notify.h).
  *
  * Run through sudo, the file is written by a child that has become the
- * invoking user, so root never creates files in a user's home. Because
- * pkexec accepts only profiles root controls (trust.h), so does install. */
-#include <cjson/cJSON.h>
+ * invoking user, so root never creates files in a user's home. The profile
+ * is read as `vmrun start` reads it (with the caller's rights through sudo
+ * or pkexec), and because pkexec accepts only profiles root controls in
+ * /etc/vmrun (trust.h), so does install. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -25,6 +25,7 @@
 #include "base/cleanup.h"
 #include "base/error.h"
 #include "cli/cli.h"
+#include "cli/cli_common.h"
 #include "priv/priv_drop.h"
 #include "priv/trust.h"
 #include "profile/profile.h"
@@ -83,61 +84,6 @@ static int exec_quote(char *out, size_t len, const char *arg)
     }
     out[o++] = '"';
     out[o] = '\0';
-    return 0;
-}
-
-/* PROFILE as a path, or a name looked up like `vmrun start` does. */
-static int find_profile(const char *arg, char out[PATH_MAX])
-{
-    size_t n = strlen(arg);
-    if (strchr(arg, '/') != NULL || (n > 5 && strcmp(arg + n - 5, ".json") == 0))
-        return realpath(arg, out) != NULL ? 0 : -errno;
-    char cand[PATH_MAX];
-    const char *xdg = getenv("XDG_CONFIG_HOME");
-    const char *home = getenv("HOME");
-    if (xdg != NULL && xdg[0] == '/')
-        snprintf(cand, sizeof(cand), "%s/vmrun/%s.json", xdg, arg);
-    else
-        snprintf(cand, sizeof(cand), "%s/.config/vmrun/%s.json", home ? home : "/", arg);
-    if (realpath(cand, out) != NULL)
-        return 0;
-    snprintf(cand, sizeof(cand), "%s/%s.json", TRUST_PROFILE_DIR, arg);
-    return realpath(cand, out) != NULL ? 0 : -errno;
-}
-
-/* The profile's "name" and "description" (the name defaults to the file
- * name without ".json"). Only these two keys are read here: `vmrun check`
- * validates the rest. */
-static int read_names(const char *path, char *name, size_t nlen, char *desc, size_t dlen)
-{
-    cleanup_fclose FILE *f = fopen(path, "re");
-    if (f == NULL)
-        return -errno;
-    cleanup_free char *buf = malloc(PROFILE_MAX_BYTES + 1);
-    if (buf == NULL)
-        return -ENOMEM;
-    size_t n = fread(buf, 1, PROFILE_MAX_BYTES + 1, f);
-    if (n > PROFILE_MAX_BYTES)
-        return -EFBIG;
-    cJSON *root = cJSON_ParseWithLength(buf, n);
-    if (root == NULL)
-        return -EINVAL;
-    const cJSON *jn = cJSON_GetObjectItemCaseSensitive(root, "name");
-    const cJSON *jd = cJSON_GetObjectItemCaseSensitive(root, "description");
-    if (cJSON_IsString(jn)) {
-        snprintf(name, nlen, "%s", jn->valuestring);
-    } else {
-        char tmp[PATH_MAX];
-        snprintf(tmp, sizeof(tmp), "%s", path);
-        char *b = basename(tmp);
-        size_t bl = strlen(b);
-        if (bl > 5 && strcmp(b + bl - 5, ".json") == 0)
-            b[bl - 5] = '\0';
-        snprintf(name, nlen, "%s", b);
-    }
-    if (cJSON_IsString(jd))
-        snprintf(desc, dlen, "%s", jd->valuestring);
-    cJSON_Delete(root);
     return 0;
 }
 
@@ -234,18 +180,19 @@ static int as_user(const struct priv_target *t, enum desktop_action action, cons
 
 static int desktop_install(const char *arg)
 {
+    /* The profile is read as `vmrun start` reads it: through sudo or
+     * pkexec with the caller's own rights and only from /etc/vmrun, so
+     * nothing of a file they could not read reaches their launcher. */
+    struct vm_profile p;
     char path[PATH_MAX];
-    int r = find_profile(arg, path);
-    if (r < 0) {
-        fprintf(stderr, "vmrun desktop: no profile %s: %s\n", arg, strerror(-r));
-        return VMRUN_EXIT_USAGE;
-    }
-    char name[PROFILE_NAME_MAX + 1] = "", desc[256] = "";
-    if ((r = read_names(path, name, sizeof(name), desc, sizeof(desc))) < 0) {
-        fprintf(stderr, "vmrun desktop: %s: %s (see 'vmrun check %s')\n", path,
-                r == -EINVAL ? "not valid JSON" : strerror(-r), path);
-        return VMRUN_EXIT_USAGE;
-    }
+    int r = cli_load_profile(arg, false, &p, path, sizeof(path));
+    if (r != 0)
+        return r;
+    char name[PROFILE_NAME_MAX + 1], desc[256] = "";
+    snprintf(name, sizeof(name), "%s", p.name);
+    if (p.description != NULL)
+        snprintf(desc, sizeof(desc), "%s", p.description);
+    profile_free(&p);
     if (!valid_name(name)) {
         fprintf(stderr,
                 "vmrun desktop: %s: name '%s' must be letters, digits, '-', '_' or '.' for a "
@@ -253,15 +200,16 @@ static int desktop_install(const char *arg)
                 path, name);
         return VMRUN_EXIT_USAGE;
     }
-    /* The launcher goes through pkexec, which accepts only profiles root
-     * controls: refuse now rather than leave a shortcut that always fails. */
+    /* The launcher goes through pkexec, which accepts only profiles in
+     * /etc/vmrun that root controls: refuse now rather than leave a
+     * shortcut that always fails. */
     struct vmrun_error err = {0};
-    if (trust_check_path(path, &err) < 0) {
+    if (trust_check_delegated(path, &err) < 0) {
         fprintf(stderr,
                 "vmrun desktop: refusing %s: the launcher starts it through pkexec, which "
-                "accepts only profiles root controls, but %s. Put it in %s/%s.json (owned by "
-                "root, mode 0644).\n",
-                path, err.msg, TRUST_PROFILE_DIR, name);
+                "accepts only profiles root controls in %s, but %s. Put it in %s/%s.json "
+                "(owned by root, mode 0644).\n",
+                path, TRUST_PROFILE_DIR, err.msg, TRUST_PROFILE_DIR, name);
         return VMRUN_EXIT_USAGE;
     }
 

@@ -9,7 +9,8 @@
  * input that is not a domain XML (nothing written), 1 a failure (writing
  * the output, or a defect: a profile vmrun itself would refuse). Needs no
  * privileges and touches nothing; it reads the host's USB devices only to
- * carry over a USB device libvirt names by its bus and device number. */
+ * carry over a USB device libvirt names by its bus and device number, and
+ * through sudo or pkexec it reads only what the caller could read. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include "cli/cli.h"
 #include "host/usb/usb_dev.h"
 #include "import/import.h"
+#include "priv/user_open.h"
 
 #define EXIT_LOSSES 3
 
@@ -137,9 +139,14 @@ int cli_import(int argc, char **argv)
     }
     bool stdin_ = strcmp(arg, "-") == 0;
     const char *file = stdin_ ? "<stdin>" : arg;
-    cleanup_close int fd = stdin_ ? dup(STDIN_FILENO) : open(arg, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* Through sudo or pkexec the file is opened with the caller's rights:
+     * root reads nobody a domain (its secrets, its serials) they could not
+     * read themselves. Not blocking: a FIFO without a writer is empty. */
+    struct vmrun_error oerr = {0};
+    cleanup_close int fd =
+        stdin_ ? dup(STDIN_FILENO) : priv_open_as_caller(arg, O_RDONLY | O_NONBLOCK, &oerr);
     if (fd < 0) {
-        fprintf(stderr, "vmrun import: %s: %s\n", file, strerror(errno));
+        fprintf(stderr, "vmrun import: %s\n", stdin_ ? strerror(errno) : oerr.msg);
         return VMRUN_EXIT_USAGE;
     }
     struct stat st;
@@ -147,10 +154,14 @@ int cli_import(int argc, char **argv)
         fprintf(stderr, "vmrun import: %s: %s\n", file, strerror(errno));
         return VMRUN_EXIT_FAILURE;
     }
-    if (S_ISDIR(st.st_mode) || S_ISBLK(st.st_mode)) {
+    /* A domain XML is a file or what a pipe brings; never a device. */
+    if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode)) {
         fprintf(stderr, "vmrun import: %s: not a file\n", file);
         return VMRUN_EXIT_USAGE;
     }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     if (S_ISREG(st.st_mode) && st.st_size > IMPORT_MAX_BYTES) {
         fprintf(stderr,
                 "%s: %lld bytes, more than %d; a libvirt domain XML is a few KiB (nothing "

@@ -132,18 +132,7 @@ static int rom_check(const char *file, const char *address, bool uefi)
     }
     /* Through sudo or pkexec, with the caller's rights: root shows nobody
      * a file they could not read. */
-    cleanup_close int fd = -1;
-    uid_t uid;
-    gid_t gid;
-    if (priv_invoking_user(&uid, &gid) == 0) {
-        struct user_cred_store cred;
-        user_cred_of(uid, gid, &cred);
-        fd = user_open(&cred.cred, file, O_RDONLY | O_NONBLOCK, &err);
-    } else {
-        fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-            vmrun_fail(&err, errno, "open %s", file);
-    }
+    cleanup_close int fd = priv_open_as_caller(file, O_RDONLY | O_NONBLOCK, &err);
     if (fd < 0) {
         fprintf(stderr, "vmrun: %s\n", err.msg);
         return VMRUN_EXIT_FAILURE;

@@ -13,7 +13,9 @@
 #include "cli/cli_common.h"
 #include "priv/access.h"
 #include "priv/priv_drop.h"
+#include "priv/trust.h"
 #include "supervisor/preflight.h"
+#include "supervisor/session.h"
 #include "supervisor/supervisor.h"
 
 static void help(FILE *out)
@@ -58,8 +60,11 @@ static int detach_and_supervise(const struct vm_profile *p, struct supervisor_op
         o->ready_fd = pfd[1];
         o->to_log = true;
         struct vmrun_error err = {0};
-        enum vm_outcome out = supervise_vm(p, o, &err);
-        _exit(out == VM_NOT_STARTED || out == VM_QEMU_FAILED ? VMRUN_EXIT_FAILURE : VMRUN_EXIT_OK);
+        struct vm_left left = {.host_restored = true};
+        enum vm_outcome out = supervise_vm(p, o, &left, &err);
+        _exit(out == VM_NOT_STARTED || out == VM_QEMU_FAILED || !left.host_restored
+                  ? VMRUN_EXIT_FAILURE
+                  : VMRUN_EXIT_OK);
     }
     close(pfd[1]);
     char buf[VMRUN_ERROR_MSG_MAX + 16];
@@ -89,6 +94,32 @@ static int detach_and_supervise(const struct vm_profile *p, struct supervisor_op
     else
         fprintf(stderr, "vmrun: the supervisor of '%s' ended before the VM ran\n", p->name);
     return VMRUN_EXIT_FAILURE;
+}
+
+struct foreground {
+    const struct vm_profile *p;
+    const struct supervisor_opts *o;
+};
+
+/* The supervisor in the foreground: its exit code. */
+static int supervise_foreground(void *arg)
+{
+    const struct foreground *f = arg;
+    struct vmrun_error err = {0};
+    struct vm_left left = {.host_restored = true};
+    enum vm_outcome out = supervise_vm(f->p, f->o, &left, &err);
+    int r = VMRUN_EXIT_OK;
+    if (out == VM_NOT_STARTED || out == VM_QEMU_FAILED) {
+        fprintf(stderr, "vmrun: %s\n", err.msg);
+        r = VMRUN_EXIT_FAILURE;
+    }
+    /* The host not put back completely is a failure, however the guest
+     * ended: the caller is told what is left and how to finish it. */
+    if (!left.host_restored) {
+        cli_say_left(f->p->name, left.what);
+        r = VMRUN_EXIT_FAILURE;
+    }
+    return r;
 }
 
 int cli_start(int argc, char **argv)
@@ -180,14 +211,13 @@ int cli_start(int argc, char **argv)
         profile_free(&p);
         return r;
     }
-    struct vmrun_error err = {0};
-    enum vm_outcome out = supervise_vm(&p, &o, &err);
-    if (out == VM_NOT_STARTED || out == VM_QEMU_FAILED) {
-        fprintf(stderr, "vmrun: %s\n", err.msg);
-        r = VMRUN_EXIT_FAILURE;
-    } else {
-        r = VMRUN_EXIT_OK;
-    }
+    /* Through sudo or pkexec the supervisor is out of reach of what the
+     * caller can make sudo or the terminal send (supervisor/session.h). */
+    struct foreground fg = {.p = &p, .o = &o};
+    if (trust_mode() == TRUST_DELEGATED)
+        r = supervise_in_own_session(supervise_foreground, &fg);
+    else
+        r = supervise_foreground(&fg);
     priv_target_free(&target);
     profile_free(&p);
     return r;

@@ -111,6 +111,12 @@ int cli_stop(int argc, char **argv)
             if (reply.detail[0] != '\0')
                 fprintf(stderr, "vmrun: %s\n", reply.detail);
         }
+        /* The VM is gone, but the host is not as it was: the person who
+         * asked must not be told all is well. */
+        if (!reply.restored) {
+            rc = VMRUN_EXIT_FAILURE;
+            cli_say_left(name, reply.left);
+        }
     } else {
         printf("'%s' stopped\n", name);
     }

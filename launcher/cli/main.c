@@ -1,10 +1,13 @@
 /* vmrun: launch a GPU-passthrough VM straight from a JSON profile.
  * This file only dispatches to the subcommands (cli_*.c). */
 #include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "base/error.h"
 #include "cli/cli.h"
+#include "priv/caller.h"
+#include "sys/signals.h"
 
 struct command {
     const char *name;
@@ -54,6 +57,17 @@ int cli_wants_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* As root, first: is what the environment says about the caller to
+     * be believed at all (priv/caller.h)? */
+    struct vmrun_error cerr = {0};
+    if (priv_check_caller(&cerr) < 0) {
+        fprintf(stderr, "vmrun: %s\n", cerr.msg);
+        return VMRUN_EXIT_USAGE;
+    }
+    /* Nothing a user can make sudo or a terminal send may stop root's
+     * vmrun, or end it half way, but a request to stop (sys/signals.h). */
+    if (geteuid() == 0)
+        signals_shield();
     if (argc < 2) {
         usage(stderr);
         return VMRUN_EXIT_USAGE;

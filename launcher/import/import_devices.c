@@ -224,7 +224,11 @@ static int map_disk(struct imp *im, xmlNodePtr d, unsigned *sata, struct disk *o
     if (bs != NULL)
         imp_use_all(bs); /* what libvirt found in the image itself */
     bool cdrom = device != NULL && strcmp(device, "cdrom") == 0;
-    if (device != NULL && strcmp(device, "disk") != 0 && !cdrom) {
+    /* A whole drive given to the guest as a SCSI LUN (often its system
+     * disk): vmrun has no SCSI passthrough, so it becomes a raw disk of the
+     * same device on the same bus, which boots the same data. */
+    bool lun = device != NULL && strcmp(device, "lun") == 0;
+    if (device != NULL && strcmp(device, "disk") != 0 && !cdrom && !lun) {
         imp_note(im, d, IMPORT_NOT_SUPPORTED, "vmrun has disks and CD-ROMs only");
         return 0;
     }
@@ -303,6 +307,21 @@ static int map_disk(struct imp *im, xmlNodePtr d, unsigned *sata, struct disk *o
         xmlNodePtr e = imp_kid(d, lost[i]);
         if (e != NULL)
             imp_note(im, e, IMPORT_NOT_SUPPORTED, "vmrun has no such disk setting");
+    }
+    /* Last: a note on the element counts all of it as read. */
+    if (lun) {
+        imp_note(im, d, IMPORT_WARNING,
+                 "a drive given as a SCSI LUN becomes a raw disk of %s on %s (vmrun has no SCSI "
+                 "passthrough): the guest reads and writes the same data and boots from it, "
+                 "but sees a disk QEMU emulates, not the drive's own SCSI commands (SMART, "
+                 "vendor commands, its model and serial: give disks[].serial the drive's "
+                 "serial if the guest must see it)",
+                 path, strcmp(pbus, "scsi") == 0 ? "virtio-scsi" : pbus);
+        static const char *const passthrough[] = {"sgio", "rawio"};
+        for (size_t i = 0; i < ARRAY_SIZE(passthrough); i++)
+            if (imp_peek(im, d, passthrough[i]) != NULL)
+                imp_note_attr(im, d, passthrough[i], IMPORT_NOT_SUPPORTED,
+                              "a setting of SCSI passthrough, which vmrun does not do");
     }
     *out = (struct disk){.el = d,
                          .json = o,
@@ -840,9 +859,10 @@ static void map_shmem(struct imp *im, xmlNodePtr devs)
         if (server != NULL)
             imp_note(im, server, IMPORT_NOT_SUPPORTED, "vmrun has no ivshmem server");
         imp_note(im, s, IMPORT_MANUAL_STEP,
-                 "the shared memory is /dev/shm/looking-glass-%s under vmrun, not "
-                 "/dev/shm/%s: start the Looking Glass client with -f "
-                 "/dev/shm/looking-glass-%s (%s gives the same %llu MiB)",
+                 "the shared memory is /run/vmrun/.user/%s/looking-glass under vmrun "
+                 "(a directory only the VM's user can enter), not /dev/shm/%s: start the "
+                 "Looking Glass client with -f /run/vmrun/.user/%s/looking-glass (%s gives "
+                 "the same %llu MiB)",
                  im->name, name != NULL ? name : "?", im->name, res,
                  (unsigned long long)(bytes >> 20));
     }
@@ -1017,9 +1037,10 @@ static void map_display(struct imp *im, xmlNodePtr devs)
                 imp_note(im, g, IMPORT_WARNING,
                          "becomes vmrun's \"%s\" display%s: its own address, port and options",
                          type,
-                         strcmp(type, "spice") == 0   ? " (127.0.0.1:5930, no password)"
-                         : strcmp(type, "vnc") == 0 ? " (127.0.0.1:5900 and up)"
-                                                    : "");
+                         strcmp(type, "spice") == 0 || strcmp(type, "vnc") == 0
+                             ? " (a unix socket in /run/vmrun/.user/NAME/, which only the VM's "
+                               "user can reach; no TCP port)"
+                             : "");
             }
         } else {
             imp_note(im, g, IMPORT_NOT_SUPPORTED, "vmrun's displays are spice, vnc, gtk and sdl");

@@ -14,12 +14,20 @@
 struct undo_reporter {
     void (*say)(void *, const char *);
     void *opaque;
+    char *left; /* the steps that failed, "; "-separated; NULL: not kept */
+    size_t left_len;
 };
 
 static void report_undo(void *opaque, const struct journal_entry *e, const char *what, int result,
                         const char *errmsg)
 {
     struct undo_reporter *u = opaque;
+    if (result != 0 && u->left != NULL) {
+        size_t n = strnlen(u->left, u->left_len);
+        if (n + 1 < u->left_len)
+            snprintf(u->left + n, u->left_len - n, "%s%s (undo %u: %s)", n > 0 ? "; " : "", what,
+                     e->seq, errmsg != NULL ? errmsg : "unknown error");
+    }
     if (u->say == NULL)
         return;
     char msg[1024];
@@ -36,7 +44,15 @@ static void report_undo(void *opaque, const struct journal_entry *e, const char 
 int host_prep_undo(const char *journal_path, void (*say)(void *, const char *), void *opaque,
                    struct vmrun_error *err)
 {
-    struct undo_reporter u = {say, opaque};
+    return host_prep_undo_left(journal_path, say, opaque, NULL, 0, err);
+}
+
+int host_prep_undo_left(const char *journal_path, void (*say)(void *, const char *), void *opaque,
+                        char *left, size_t left_len, struct vmrun_error *err)
+{
+    struct undo_reporter u = {say, opaque, left, left_len};
+    if (left != NULL && left_len > 0)
+        left[0] = '\0';
     return journal_recover(journal_path, report_undo, &u, err);
 }
 

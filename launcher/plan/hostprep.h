@@ -26,4 +26,10 @@ int host_prep_run(struct host_prep *hp, struct vmrun_error *err);
  * each step through say. The journal file is removed when all succeeded. */
 int host_prep_undo(const char *journal_path, void (*say)(void *, const char *), void *opaque,
                    struct vmrun_error *err);
+
+/* host_prep_undo, also keeping in left (NUL-terminated, cut to left_len)
+ * what is left on the host when a step fails: "WHAT (undo N: WHY)" for each
+ * step that did not undo, separated by "; ". */
+int host_prep_undo_left(const char *journal_path, void (*say)(void *, const char *), void *opaque,
+                        char *left, size_t left_len, struct vmrun_error *err);
 #endif

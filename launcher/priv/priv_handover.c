@@ -14,7 +14,10 @@
 
 #include "base/cleanup.h"
 #include "base/text.h"
+#include "priv/priv_acl.h"
 #include "priv/priv_drop.h"
+#include "priv/user_dir.h"
+#include "sys/dirs.h"
 #include "sys/hostpath.h"
 #include "sys/safepath.h"
 
@@ -156,6 +159,106 @@ static bool right_kind(enum handover_kind kind, const struct stat *st, char *why
     return false;
 }
 
+static const char *arg_str(const cJSON *args, const char *key);
+static bool arg_num(const cJSON *args, const char *key, double *out);
+
+/* ---- one VM at a time per device node ------------------------------------ */
+
+/* Two VMs given the same node at once would each record the ACL the other
+ * had just changed, and, stopping in the wrong order, leave one user's
+ * entry on it for good. A device node (an evdev QEMU grabs, a VFIO group,
+ * a kvmfr device) is one VM's at a time: <run dir>/.devices/MAJ:MIN names
+ * the VM that has it, and its supervisor holds a lock on that file for its
+ * life (released by the kernel when it dies). A claim of a VM whose
+ * supervisor died, with a journal still to undo, keeps the node from
+ * everyone until `vmrun recover` has given it back. */
+#define DEVICE_CLAIM_DIR "/.devices"
+#define MAX_DEVICE_CLAIMS 64
+static int device_claim_fds[MAX_DEVICE_CLAIMS];
+static dev_t device_claim_rdev[MAX_DEVICE_CLAIMS];
+static size_t n_device_claims;
+
+static int claim_device(struct host_prep *hp, const struct stat *st, const char *real,
+                        struct vmrun_error *err)
+{
+    const char *vm = hp->profile != NULL ? hp->profile->name : "";
+    for (size_t i = 0; i < n_device_claims; i++)
+        if (device_claim_rdev[i] == st->st_rdev)
+            return 0; /* this supervisor has it already */
+    char dir[PATH_MAX], name[64], path[PATH_MAX + 64], other[PROFILE_NAME_MAX + 2];
+    if (host_path(dir, sizeof(dir), HOST_RUN, DEVICE_CLAIM_DIR) < 0)
+        return vmrun_failx(err, ENAMETOOLONG, "run directory path too long");
+    int r = dir_make(dir, 0700, err);
+    if (r < 0)
+        return r;
+    snprintf(name, sizeof(name), "%u:%u", major(st->st_rdev), minor(st->st_rdev));
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (n_device_claims == MAX_DEVICE_CLAIMS)
+        return vmrun_failx(err, E2BIG, "more than %d devices for one VM", MAX_DEVICE_CLAIMS);
+    cleanup_close int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return vmrun_fail(err, errno, "open %s", path);
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    ssize_t n;
+    if (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
+        if (errno != EAGAIN && errno != EACCES)
+            return vmrun_fail(err, errno, "lock %s", path);
+        n = pread(fd, other, sizeof(other) - 1, 0);
+        other[n > 0 ? n : 0] = '\0';
+        return vmrun_failx(err, EBUSY, "%s is the VM '%s''s now: a device is one VM's at a time",
+                           real, other[0] ? other : "?");
+    }
+    n = pread(fd, other, sizeof(other) - 1, 0);
+    other[n > 0 ? n : 0] = '\0';
+    if (other[0] != '\0' && strcmp(other, vm) != 0) {
+        char journal[PATH_MAX];
+        if (host_path(journal, sizeof(journal), HOST_RUN, "/%s/journal", other) == 0 &&
+            access(journal, F_OK) == 0)
+            return vmrun_failx(err, EBUSY,
+                               "%s was the VM '%s''s, whose supervisor died before giving it "
+                               "back; run 'vmrun recover %s' first",
+                               real, other, other);
+    }
+    cJSON *args = cJSON_CreateObject();
+    if (args == NULL)
+        return vmrun_fail(err, ENOMEM, "journal");
+    cJSON_AddStringToObject(args, "path", path);
+    cJSON_AddStringToObject(args, "vm", vm);
+    if ((r = journal_record(hp->journal, "device-claim", args, err)) < 0)
+        return r;
+    size_t len = strlen(vm);
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, vm, len, 0) != (ssize_t)len)
+        return vmrun_fail(err, errno, "write %s", path);
+    device_claim_rdev[n_device_claims] = st->st_rdev;
+    device_claim_fds[n_device_claims++] = steal_fd(&fd);
+    return journal_done(hp->journal, err);
+}
+
+/* The claim file goes when it still names the VM (its lock goes with the
+ * supervisor's descriptor, or is a dead one's). */
+static int device_claim_undo(const cJSON *args, struct vmrun_error *err)
+{
+    const char *path = arg_str(args, "path");
+    const char *vm = arg_str(args, "vm");
+    if (path == NULL || vm == NULL || strstr(path, DEVICE_CLAIM_DIR "/") == NULL)
+        return vmrun_failx(err, EINVAL, "malformed device-claim record");
+    cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : vmrun_fail(err, errno, "open %s", path);
+    char who[PROFILE_NAME_MAX + 2];
+    ssize_t n = pread(fd, who, sizeof(who) - 1, 0);
+    who[n > 0 ? n : 0] = '\0';
+    if (strcmp(who, vm) == 0 && unlink(path) < 0 && errno != ENOENT)
+        return vmrun_fail(err, errno, "remove %s", path);
+    return 0;
+}
+
+static void describe_device_claim(const cJSON *args, char *buf, size_t len)
+{
+    const char *path = arg_str(args, "path");
+    snprintf(buf, len, "let go of the device claim %s", path != NULL ? path : "?");
+}
+
 /* Hand one file over to w for the VM's life, when w cannot already use it
  * as wanted. The path is resolved by the root-controlled walk
  * (sys/safepath.h), the kind checked on the fd it gives, and that fd is
@@ -191,6 +294,21 @@ static int handover_one(struct host_prep *hp, const struct who *w, const char *w
     if (may(w, &sp.st, want))
         return 0;
 
+    if (kind != HANDOVER_OWN_FILE && (r = claim_device(hp, &sp.st, real, err)) < 0)
+        return r;
+    /* Access is given by an ACL entry for QEMU's user: the file keeps its
+     * owner, so that user can neither chmod it nor set ACLs of their own
+     * on it while the VM runs. Only where the file system has no ACLs
+     * (hugetlbfs) does the file change owner. Either way the journal
+     * keeps owner, group, mode and ACL, and the undo puts back exactly
+     * those. */
+    struct priv_acl cur, granted;
+    int ra = priv_acl_read(sp.fd, &cur);
+    if (ra < 0 && ra != -EOPNOTSUPP)
+        return vmrun_fail(err, -ra, "read the ACL of %s", real);
+    if (ra == 0 && (r = priv_acl_grant_user(&cur, sp.st.st_mode, w->uid,
+                                            (unsigned)want & 6, &granted)) < 0)
+        return vmrun_fail(err, -r, "the ACL of %s", real);
     cJSON *args = cJSON_CreateObject();
     if (args == NULL)
         return vmrun_fail(err, ENOMEM, "journal");
@@ -202,15 +320,27 @@ static int handover_one(struct host_prep *hp, const struct who *w, const char *w
     cJSON_AddNumberToObject(args, "to_gid", w->gid);
     cJSON_AddNumberToObject(args, "dev", (double)sp.st.st_dev);
     cJSON_AddNumberToObject(args, "ino", (double)sp.st.st_ino);
+    if (ra == 0) {
+        char hex[PRIV_ACL_MAX * 2 + 1];
+        priv_acl_to_hex(&cur, hex, sizeof(hex));
+        cJSON_AddStringToObject(args, "acl", hex);
+    }
     if (record != NULL && (*record = cJSON_Duplicate(args, true)) == NULL) {
         cJSON_Delete(args);
         return vmrun_fail(err, ENOMEM, "journal");
     }
     if ((r = journal_record(hp->journal, "chown", args, err)) < 0)
         return r;
-    if (fchownat(sp.fd, "", w->uid, w->gid, AT_EMPTY_PATH) < 0)
-        return vmrun_fail(err, errno, "hand %s over to %s (chown)", real, user);
-    host_prep_say(hp, "handed %s over to %s", real, user);
+    r = ra == 0 ? priv_acl_write(sp.fd, &granted) : -EOPNOTSUPP;
+    if (r == 0) {
+        host_prep_say(hp, "gave %s access to %s (an ACL entry)", user, real);
+    } else if (r == -EOPNOTSUPP) {
+        if (fchownat(sp.fd, "", w->uid, w->gid, AT_EMPTY_PATH) < 0)
+            return vmrun_fail(err, errno, "hand %s over to %s (chown)", real, user);
+        host_prep_say(hp, "handed %s over to %s", real, user);
+    } else {
+        return vmrun_fail(err, -r, "give %s access to %s (ACL)", user, real);
+    }
     return journal_done(hp->journal, err);
 }
 
@@ -259,57 +389,11 @@ static int check_kvm(const struct who *w, const char *user, struct vmrun_error *
                        user, path, (unsigned)(st.st_mode & 07777), g != NULL ? g->gr_name : "root");
 }
 
-static const char *arg_str(const cJSON *args, const char *key);
-static bool arg_num(const cJSON *args, const char *key, double *out);
 
-/* Create the Looking Glass file for QEMU's user (priv_handover.h). */
-static int make_looking_glass_shm(struct host_prep *hp, const char *vm, uid_t uid, gid_t gid,
-                                  struct vmrun_error *err)
-{
-    char name[NAME_MAX + 1], path[PATH_MAX];
-    snprintf(name, sizeof(name), LOOKING_GLASS_SHM_PREFIX "%s", vm);
-    snprintf(path, sizeof(path), LOOKING_GLASS_SHM_DIR "/%s", name);
-    cleanup_safe_path struct safe_path dir = {.fd = -1};
-    int r = safe_resolve(LOOKING_GLASS_SHM_DIR, &dir, err);
-    if (r < 0)
-        return vmrun_error_prefix(err, "Looking Glass");
-    if (!dir.root_controlled || !S_ISDIR(dir.st.st_mode))
-        return vmrun_failx(err, EPERM, "Looking Glass: %s is not a directory root controls (%s)",
-                           LOOKING_GLASS_SHM_DIR, dir.why);
-    cleanup_close int dfd = safe_reopen(&dir, O_RDONLY | O_DIRECTORY);
-    if (dfd < 0)
-        return vmrun_fail(err, -dfd, "open %s", LOOKING_GLASS_SHM_DIR);
-
-    struct stat st;
-    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-        if (S_ISREG(st.st_mode) && st.st_uid == uid && st.st_nlink == 1)
-            return 0; /* QEMU's user's own file: theirs to use, and to keep */
-        return vmrun_failx(err, EEXIST,
-                           "Looking Glass: %s already exists and is not a file of QEMU's user "
-                           "(uid %u): it is %s owned by uid %u. Remove it, or choose another "
-                           "VM name",
-                           path, (unsigned)uid,
-                           S_ISLNK(st.st_mode)   ? "a symbolic link"
-                           : S_ISREG(st.st_mode) ? "a regular file"
-                                                 : "not a regular file",
-                           (unsigned)st.st_uid);
-    }
-    cJSON *args = cJSON_CreateObject();
-    if (args == NULL)
-        return vmrun_fail(err, ENOMEM, "journal");
-    cJSON_AddStringToObject(args, "path", path);
-    cJSON_AddNumberToObject(args, "uid", uid);
-    if ((r = journal_record(hp->journal, "lgshm", args, err)) < 0)
-        return r;
-    cleanup_close int fd =
-        openat(dfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return vmrun_fail(err, errno, "Looking Glass: create %s", path);
-    if (fchown(fd, uid, gid) < 0 || fchmod(fd, 0600) < 0)
-        return vmrun_fail(err, errno, "Looking Glass: give %s to uid %u", path, (unsigned)uid);
-    host_prep_say(hp, "created %s for Looking Glass", path);
-    return journal_done(hp->journal, err);
-}
+/* The Looking Glass file older vmruns made in /dev/shm (op "lgshm"), for
+ * their journals: removed when it is still the regular file of QEMU's
+ * user's it was. */
+#define LEGACY_LG_DIR "/dev/shm"
 
 static int lgshm_undo(const cJSON *args, struct vmrun_error *err)
 {
@@ -317,14 +401,14 @@ static int lgshm_undo(const cJSON *args, struct vmrun_error *err)
     double uid;
     const char *slash = path != NULL ? strrchr(path, '/') : NULL;
     if (path == NULL || !arg_num(args, "uid", &uid) || slash == NULL ||
-        strncmp(path, LOOKING_GLASS_SHM_DIR "/", sizeof(LOOKING_GLASS_SHM_DIR)) != 0 ||
-        strchr(slash + 1, '/') != NULL || slash != path + sizeof(LOOKING_GLASS_SHM_DIR) - 1)
+        strncmp(path, LEGACY_LG_DIR "/", sizeof(LEGACY_LG_DIR)) != 0 ||
+        strchr(slash + 1, '/') != NULL || slash != path + sizeof(LEGACY_LG_DIR) - 1)
         return vmrun_failx(err, EINVAL, "lgshm record without a %s/ path and uid",
-                           LOOKING_GLASS_SHM_DIR);
+                           LEGACY_LG_DIR);
     cleanup_close int dfd =
-        open(LOOKING_GLASS_SHM_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        open(LEGACY_LG_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dfd < 0)
-        return errno == ENOENT ? 0 : vmrun_fail(err, errno, "open %s", LOOKING_GLASS_SHM_DIR);
+        return errno == ENOENT ? 0 : vmrun_fail(err, errno, "open %s", LEGACY_LG_DIR);
     struct stat st;
     if (fstatat(dfd, slash + 1, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return errno == ENOENT ? 0 : vmrun_fail(err, errno, "stat %s", path);
@@ -351,10 +435,10 @@ int priv_prepare(struct host_prep *hp, struct vmrun_error *err)
         return r;
     hp->qemu_uid = t.uid;
     hp->qemu_gid = t.gid;
-    const struct vm_profile *lp = hp->profile;
-    if (lp != NULL && lp->looking_glass.present && lp->looking_glass.device != NULL &&
-        strcmp(lp->looking_glass.device, "shm") == 0 &&
-        (r = make_looking_glass_shm(hp, lp->name, t.uid, t.gid, err)) < 0) {
+    /* The console sockets and the Looking Glass memory: QEMU's user's
+     * alone (priv/user_dir.h). */
+    if (hp->profile != NULL && user_dir_needed(hp->profile) &&
+        (r = user_dir_prepare(hp, t.uid, t.gid, err)) < 0) {
         priv_target_free(&t);
         return r;
     }
@@ -438,21 +522,32 @@ int priv_chown_undo(const cJSON *args, struct vmrun_error *err)
         arg_num(args, "ino", &ino) &&
         ((double)sp.st.st_dev != dev || (double)sp.st.st_ino != ino))
         return 0;
-    if (fchownat(sp.fd, "", (uid_t)uid, (gid_t)gid, AT_EMPTY_PATH) < 0)
+    struct stat st = sp.st;
+    if ((st.st_uid != (uid_t)uid || st.st_gid != (gid_t)gid) &&
+        fchownat(sp.fd, "", (uid_t)uid, (gid_t)gid, AT_EMPTY_PATH) < 0)
         return vmrun_fail(err, errno, "give %s back to uid %u", path, (unsigned)uid);
-    /* chown clears set-id bits of regular files: put the mode back too.
-     * Only a regular file or directory is reopened for fchmod (a device
-     * node's mode is untouched by chown). */
-    struct stat st;
+    /* The ACL as it was (none: none), then the mode: an ACL sets the
+     * group bits from its mask, and chown clears set-id bits. A record
+     * without "acl" is an older vmrun's: there was no ACL to restore. */
+    const char *hex = arg_str(args, "acl");
+    if (hex != NULL) {
+        struct priv_acl was;
+        if (priv_acl_from_hex(hex, &was) < 0)
+            return vmrun_failx(err, EINVAL, "chown record of %s with a malformed ACL", path);
+        int r2 = priv_acl_write(sp.fd, &was);
+        if (r2 < 0 && r2 != -EOPNOTSUPP)
+            return vmrun_fail(err, -r2, "restore the ACL of %s", path);
+    }
     if (fstat(sp.fd, &st) < 0)
         return vmrun_fail(err, errno, "stat %s", path);
     mode_t want = (mode_t)mode & 07777;
-    if ((st.st_mode & 07777) == want || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
+    if ((st.st_mode & 07777) == want)
         return 0;
-    cleanup_close int mfd = safe_reopen(&sp, O_RDONLY | O_NONBLOCK);
-    if (mfd < 0)
-        return vmrun_fail(err, -mfd, "open %s", path);
-    if (fchmod(mfd, want) < 0)
+    /* chmod through the descriptor's /proc link: a device node is not
+     * opened (opening a device may do things). */
+    char self[64];
+    snprintf(self, sizeof(self), "/proc/self/fd/%d", sp.fd);
+    if (chmod(self, want) < 0)
         return vmrun_fail(err, errno, "restore the mode of %s", path);
     return 0;
 }
@@ -470,5 +565,7 @@ static void describe_chown(const cJSON *args, char *buf, size_t len)
 const struct journal_op priv_journal_ops[] = {
     {"chown", priv_chown_undo, describe_chown},
     {"lgshm", lgshm_undo, describe_lgshm},
+    {"user-dir", user_dir_undo, user_dir_describe},
+    {"device-claim", device_claim_undo, describe_device_claim},
     {NULL, NULL, NULL},
 };

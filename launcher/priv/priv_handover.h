@@ -9,11 +9,29 @@
  * each input[] entry (host/input/input.h; the physical devices a profile
  * names are never handed over). Each is resolved by the root-controlled walk (sys/safepath.h), its
  * kind checked on that fd (a character device of the vfio, input or kvmfr
- * driver; a regular file of vmrun's), and that fd is chowned to QEMU's
- * uid:gid, journaled first as op "chown" with the previous owner, group,
- * mode and inode; the undo restores them on the same inode (idempotent; a
- * file that is gone is fine). A path someone else controls is refused, and
- * a file QEMU's user can already use with its own groups is left alone.
+ * driver; a regular file of vmrun's), and a path someone else controls is
+ * refused; a file QEMU's user can already use with its own groups is left
+ * alone.
+ *
+ * The rules for every device node handed to QEMU's user (new hand-overs,
+ * USB and input included, follow them):
+ *   1. Prefer a descriptor: where QEMU takes an fd (or vmrun can open the
+ *      node and pass it, as for taps and disks), nothing on the node
+ *      changes at all.
+ *   2. Otherwise access is granted by one POSIX ACL entry for QEMU's uid
+ *      (priv/priv_acl.h), never by chown: the node keeps its owner, so
+ *      QEMU's user can neither chmod it nor add ACL entries of their own
+ *      (a user who owned a keyboard's node could make it 0666, a keylogger
+ *      for everyone, until reboot). Only where the file system has no ACLs
+ *      (hugetlbfs, for vmrun's own memory file) does the file change
+ *      owner.
+ *   3. Before the change the journal ("chown") records the node's path,
+ *      device and inode, owner, group, mode and ACL bytes; the undo puts
+ *      back exactly those, on that same inode only (a node made anew since
+ *      is the kernel's), mode and ACL through the descriptor's /proc link
+ *      so that a device is never opened to be restored.
+ *   4. Nothing handed over may outlive the VM: whatever QEMU's user did to
+ *      it meanwhile, after the undo its access is what it was before.
  *
  * The runtime directory stays root's and 0700: QEMU needs nothing in it
  * (its QMP connection is an inherited socket, qemu/qemu_fds.h).
@@ -31,22 +49,12 @@
 #include "journal/journal.h"
 #include "journal/step.h"
 
-/* The Looking Glass shared-memory file of looking_glass.device "shm" (NAME
- * is the VM's). vmrun creates it itself, before QEMU starts: exclusively
- * (O_CREAT|O_EXCL|O_NOFOLLOW, in /dev/shm opened by the root-controlled
- * walk), owned by QEMU's user, mode 0600 (the Looking Glass client runs as
- * that same user), journaled as op "lgshm" and removed after the VM (the
- * same inode only). A file already there is used only when it is a regular
- * file of QEMU's user's (theirs to begin with: it is then left in place);
- * anything else there (another user's file, root's, a link) is refused. */
-#define LOOKING_GLASS_SHM_DIR "/dev/shm"
-#define LOOKING_GLASS_SHM_PREFIX "looking-glass-"
-
 /* The plan's last step: resolves who QEMU runs as (priv_resolve_target),
- * fills hp->qemu_uid/qemu_gid, and when that is not vmrun itself hands over
- * /dev/vfio/N for hp->vfio_groups, hp->memory_file, the profile's evdev
- * inputs and Looking Glass device; creates the Looking Glass shared-memory
- * file (above); checks /dev/kvm (KVM guests). */
+ * fills hp->qemu_uid/qemu_gid, makes the VM's user directory when the
+ * profile needs one (priv/user_dir.h: console sockets, Looking Glass
+ * memory), and when QEMU is not vmrun itself hands over /dev/vfio/N for
+ * hp->vfio_groups, hp->memory_file, the profile's evdev inputs and Looking
+ * Glass device; checks /dev/kvm (KVM guests). */
 int priv_prepare(struct host_prep *hp, struct vmrun_error *err);
 
 /* Hand the event node of one of vmrun's virtual input devices over to
@@ -72,7 +80,8 @@ enum handover_kind {
 int priv_handover(struct host_prep *hp, const char *const *paths, size_t n,
                   struct vmrun_error *err);
 
-/* The journal op "chown" (and its table for journal_ops.c). */
+/* The journal op "chown" (rule 3 above; its name is kept from when every
+ * hand-over was one) and its table for plan/undo.c. */
 int priv_chown_undo(const cJSON *args, struct vmrun_error *err);
 extern const struct journal_op priv_journal_ops[];
 

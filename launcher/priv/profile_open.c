@@ -15,7 +15,6 @@
 #include "priv/user_open.h"
 #include "profile/profile_load.h"
 #include "sys/safepath.h"
-#include "sys/seams.h"
 
 /* Can the invoking user open path with flags themselves? */
 static bool user_can(const struct user_cred *uc, const char *path, int flags)
@@ -55,8 +54,8 @@ static void suggested_name(const char *path, char *buf, size_t len)
         snprintf(buf, len, "%.*s", (int)n, base);
 }
 
-static int refuse(struct vmrun_error *err, enum trust_mode mode, const char *path,
-                  const char *detail)
+static int refuse_as(struct vmrun_error *err, enum trust_mode mode, const char *path,
+                     const char *detail, bool vouchable)
 {
     char name[80];
     suggested_name(path, name, sizeof(name));
@@ -68,9 +67,15 @@ static int refuse(struct vmrun_error *err, enum trust_mode mode, const char *pat
                        "%s/%s.json (owned by root, mode 0644, in directories owned by root "
                        "and not writable by others)%s",
                        path, why, detail, TRUST_PROFILE_DIR, name,
-                       mode == TRUST_ROOT ? "; or, as root, vouch for this file once with "
-                                            "--trust-profile"
-                                          : "");
+                       mode == TRUST_ROOT && vouchable
+                           ? "; or, as root, vouch for this file once with --trust-profile"
+                           : "");
+}
+
+static int refuse(struct vmrun_error *err, enum trust_mode mode, const char *path,
+                  const char *detail)
+{
+    return refuse_as(err, mode, path, detail, true);
 }
 
 /* Without a trust check: the caller's own rights, or root vouching. */
@@ -80,6 +85,13 @@ static int load_plain(const char *arg, struct vm_profile *out, char *path, size_
     int r = profile_resolve(arg, path, len, err);
     if (r < 0)
         return r;
+    if (geteuid() == 0) {
+        /* Root vouches for a file, but never for one of vmrun's own. */
+        cleanup_close int at = open(path, O_PATH | O_CLOEXEC);
+        struct vmrun_error perr = {0};
+        if (at >= 0 && trust_check_place(at, TRUST_ROOT, path, &perr) < 0)
+            return refuse_as(err, TRUST_ROOT, path, perr.msg, false);
+    }
     r = profile_load(path, out, diags, err);
     if (r < 0)
         return r;
@@ -105,9 +117,7 @@ int priv_load_profile(const char *arg, const struct profile_open_opts *o, struct
                            "--trust-profile is root's to give: through sudo or pkexec vmrun "
                            "believes only profiles root controls (%s/NAME.json)",
                            TRUST_PROFILE_DIR);
-    /* The test build lets its suite, run as root, use profiles in
-     * directories root does not control, as --trust-profile would. */
-    bool vouched = (o != NULL && o->root_vouches) || seam_value(SEAM_TRUST_PROFILES) != NULL;
+    bool vouched = o != NULL && o->root_vouches;
     if (mode == TRUST_NONE || (mode == TRUST_ROOT && vouched))
         return load_plain(arg, out, path, len, diags, err);
 
@@ -152,44 +162,62 @@ int priv_load_profile(const char *arg, const struct profile_open_opts *o, struct
     }
     if (r == 0 && trusted && !safe_content_is_roots(&sp.st, abs, why, sizeof(why)))
         trusted = false;
+    /* /dev/stdin, /dev/fd/N, /proc/...: refused for what they are,
+     * before anything is said about what they lead to. */
+    if (r == -ELOOP && strstr(werr.msg, "/proc") != NULL)
+        return refuse(err, mode, path, werr.msg);
+    /* What the user could not see for themselves stays unsaid. */
+    if (delegated && !user_can(&me.cred, abs, O_PATH))
+        return vmrun_failx(err, ENOENT,
+                           "cannot use the profile %s: it does not exist, or you cannot "
+                           "reach it yourself. Profiles for sudo and pkexec live in %s/",
+                           path, TRUST_PROFILE_DIR);
     if (r < 0 || !trusted) {
-        /* /dev/stdin, /dev/fd/N, /proc/...: refused for what they are,
-         * before anything is said about what they lead to. */
-        if (r == -ELOOP && strstr(werr.msg, "/proc") != NULL)
-            return refuse(err, mode, path, werr.msg);
-        /* What the user could not see for themselves stays unsaid. */
-        if (delegated && !user_can(&me.cred, abs, O_PATH))
-            return vmrun_failx(err, ENOENT,
-                               "cannot use the profile %s: it does not exist, or you cannot "
-                               "reach it yourself. Profiles for sudo and pkexec live in %s/",
-                               path, TRUST_PROFILE_DIR);
         if (r < 0)
             return vmrun_failx(err, -r, "cannot open the profile %s", werr.msg);
         return refuse(err, mode, path, why[0] ? why : sp.why);
     }
 
-    cleanup_close int fd = safe_reopen(&sp, O_RDONLY | O_NONBLOCK);
-    if (fd < 0)
-        return vmrun_fail(err, -fd, "cannot open the profile %s", path);
+    /* Root-owned is not root-written: vmrun's own files are never
+     * profiles, and through sudo or pkexec only /etc/vmrun holds them. */
+    struct vmrun_error perr = {0};
+    if (trust_check_place(sp.fd, mode, path, &perr) < 0)
+        return refuse_as(err, mode, path, perr.msg, false);
+
+    /* Through sudo or pkexec the caller reads the profile themselves: the
+     * same file, opened again with their rights, or nothing. */
+    cleanup_close int fd = -1;
+    if (delegated) {
+        struct vmrun_error uerr = {0};
+        fd = user_open(&me.cred, abs, O_RDONLY | O_NONBLOCK, &uerr);
+        struct stat st;
+        if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_dev != sp.st.st_dev ||
+                        st.st_ino != sp.st.st_ino))
+            return vmrun_failx(err, ESTALE, "refusing profile %s: it changed while it was read",
+                               path);
+        if (fd < 0)
+            return vmrun_failx(err, EACCES,
+                               "cannot use the profile %s: you cannot read it yourself, and "
+                               "through sudo or pkexec vmrun starts only profiles the caller "
+                               "may read (mode 0644, or readable by a group of theirs)",
+                               path);
+    } else {
+        fd = safe_reopen(&sp, O_RDONLY | O_NONBLOCK);
+        if (fd < 0)
+            return vmrun_fail(err, -fd, "cannot open the profile %s", path);
+    }
     cleanup_free char *buf = NULL;
     size_t n = 0;
     if ((r = profile_read_fd(fd, path, &buf, &n, err)) < 0)
         return r;
     struct diag_list mine = {0};
     r = profile_load_bytes(abs, buf, n, out, &mine, err);
-    /* Its problems quote the file: only for a user who may read it. */
-    if (delegated && mine.n > 0 && !user_can(&me.cred, abs, O_RDONLY | O_NONBLOCK)) {
-        diag_list_free(&mine);
-        if (r < 0)
-            return vmrun_failx(err, EINVAL,
-                               "the profile %s is not valid; you cannot read it yourself, so "
-                               "its problems are shown to root only ('vmrun check %s' as root)",
-                               path, path);
-    }
     *diags = mine;
     if (r < 0)
         return r;
-    snprintf(path, len, "%s", path[0] == '/' ? path : abs);
+    /* The absolute path (never printed onto itself: the buffers overlap). */
+    if (path[0] != '/')
+        snprintf(path, len, "%s", abs);
     if ((r = trust_check_binary(path, out, err)) < 0) {
         profile_free(out);
         return r;

@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sys/signals.h"
+
 /* Above any number a setup step gives a descriptor (qemu_fds.h places
  * at most 64 from 3). */
 #define SPAWN_ERRFD_MIN 128
@@ -34,6 +36,9 @@ static _Noreturn void run_child(const struct spawn_spec *spec, int errfd, pid_t 
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    /* What vmrun ignores as root (sys/signals.h) is not QEMU's to
+     * inherit. */
+    signals_default_all();
     if (spec->setup != NULL && spec->setup(spec->ctx, &cerr) < 0)
         child_fail(errfd, cerr.msg);
     if (spec->target != NULL && spec->target->change && priv_drop(spec->target, &cerr) < 0)

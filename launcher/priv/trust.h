@@ -18,6 +18,21 @@
  *   - Run by an ordinary user: nothing is checked; there is no privilege to
  *     lend.
  *
+ * Where a profile may come from, whatever its owner and mode (README,
+ * "Security model"): root-owned is not root-written.
+ *   - Never from vmrun's own run and state directories (/run/vmrun,
+ *     /var/lib/vmrun): vmrun makes files there that QEMU, the guest or a
+ *     run fills (the serial log, the UEFI variable store, the logs), even
+ *     with --trust-profile.
+ *   - Through sudo or pkexec, only from under /etc/vmrun (the file itself,
+ *     as its descriptor names it, not a link to it from there): the one
+ *     place where only the administrator puts profiles. Any other file root
+ *     owns may hold what a user or a daemon wrote for them.
+ *   - Through sudo or pkexec, only a profile the caller can read: it is
+ *     opened again with the caller's own rights and must be the same file,
+ *     so nothing of a file they could not read (its command line, its
+ *     problems) is shown to them or run for them.
+ *
  * A qemu.binary given as a path must itself pass the same check whenever
  * vmrun is root (even with --trust-profile): it is what runs, and whoever
  * controls its path could swap it after any check. A bare name is looked
@@ -30,9 +45,10 @@
 
 #include "base/error.h"
 #include "profile/profile.h"
+#include "profile/profile_load.h"
 
 /* Where a refused profile should go. */
-#define TRUST_PROFILE_DIR "/etc/vmrun"
+#define TRUST_PROFILE_DIR VMRUN_SYSCONF_PROFILE_DIR
 
 enum trust_mode {
     TRUST_NONE,     /* an ordinary user: nothing to check */
@@ -49,6 +65,16 @@ enum trust_mode trust_mode(void);
  * cannot be examined (-ENOENT, -ELOOP for /proc or too many links,
  * -ENOTDIR). A relative path is taken from the current directory. */
 int trust_check_path(const char *path, struct vmrun_error *err);
+
+/* Is the regular file open at fd (its canonical path from the kernel)
+ * somewhere a profile may come from in this mode (see above)? 0, or -EPERM
+ * with err saying why (path names the file as the user gave it). */
+int trust_check_place(int fd, enum trust_mode mode, const char *path, struct vmrun_error *err);
+
+/* Would a profile at path pass through sudo or pkexec, who may read it
+ * aside: trust_check_path() and the places above. 0 or a negative errno
+ * with err. */
+int trust_check_delegated(const char *path, struct vmrun_error *err);
 
 /* qemu.binary, when p names one by path and vmrun is root, must pass
  * trust_check_path(). 0 or -EPERM/-ENOENT with err naming the profile. */

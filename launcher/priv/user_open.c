@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "priv/priv_drop.h"
 
 static int open_no_magic(const char *path, int flags)
 {
@@ -147,4 +148,17 @@ int user_cred_of(uid_t uid, gid_t gid, struct user_cred_store *s)
     if (pw != NULL && getgrouplist(pw->pw_name, gid, s->groups, &n) >= 0)
         s->cred.n_groups = (size_t)n;
     return 0;
+}
+
+int priv_open_as_caller(const char *path, int flags, struct vmrun_error *err)
+{
+    uid_t uid;
+    gid_t gid;
+    if (priv_invoking_user(&uid, &gid) == 0) {
+        struct user_cred_store cred;
+        user_cred_of(uid, gid, &cred);
+        return user_open(&cred.cred, path, flags, err);
+    }
+    int fd = open(path, flags | O_CLOEXEC | O_NOCTTY);
+    return fd >= 0 ? fd : vmrun_fail(err, errno, "%s", path);
 }

@@ -47,4 +47,11 @@ int user_cred_of(uid_t uid, gid_t gid, struct user_cred_store *s);
  * has no rights but its own. */
 int user_open(const struct user_cred *c, const char *path, int flags, struct vmrun_error *err);
 
+/* A file named on the command line: through sudo or pkexec opened with the
+ * invoking user's rights (user_open), so root reads nothing for them they
+ * could not read themselves; otherwise opened plainly. O_CLOEXEC and
+ * O_NOCTTY are added. Returns the fd or a negative errno with err naming
+ * path ("Permission denied" is the caller's own). */
+int priv_open_as_caller(const char *path, int flags, struct vmrun_error *err);
+
 #endif

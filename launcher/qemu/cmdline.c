@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "base/cleanup.h"
-#include "priv/priv_handover.h"
+#include "priv/user_dir.h"
 #include "qemu/qemu_fds.h"
 
 static int argv_reserve(struct argv_list *a)
@@ -339,11 +339,26 @@ void vm_host_facts_default(struct vm_host_facts *h, struct vm_host_facts_storage
         h->firmware_code_format = h->firmware_vars_format = "raw";
         h->smm = h->secure_flash = p->firmware.secure_boot;
     }
-    if (p->looking_glass.present && p->looking_glass.device != NULL &&
-        strcmp(p->looking_glass.device, "shm") == 0) {
-        snprintf(st->looking_glass_shm, sizeof(st->looking_glass_shm),
-                 LOOKING_GLASS_SHM_DIR "/" LOOKING_GLASS_SHM_PREFIX "%s", p->name);
-        h->looking_glass_shm = st->looking_glass_shm;
+    if (user_dir_needed(p)) {
+        /* Next to the runtime directory: <run root>/.user/NAME. */
+        char root[PATH_MAX];
+        snprintf(root, sizeof(root), "%s", st->runtime_dir);
+        char *slash = strrchr(root, '/');
+        if (slash != NULL && slash != root)
+            *slash = '\0';
+        if (user_dir_path(st->user_dir, sizeof(st->user_dir), root, p->name) == 0) {
+            h->user_dir = st->user_dir;
+            if (p->looking_glass.present && p->looking_glass.device != NULL &&
+                strcmp(p->looking_glass.device, "shm") == 0)
+                h->looking_glass_shm = fact_path(st->looking_glass_shm,
+                                                 sizeof(st->looking_glass_shm), st->user_dir,
+                                                 VM_USER_DIR_LOOKING_GLASS);
+            if (p->display == VM_DISPLAY_VNC || p->display == VM_DISPLAY_SPICE)
+                h->console_socket = fact_path(st->console_socket, sizeof(st->console_socket),
+                                              st->user_dir,
+                                              p->display == VM_DISPLAY_VNC ? VM_USER_DIR_VNC
+                                                                           : VM_USER_DIR_SPICE);
+        }
     }
     vm_host_facts_files(p, h);
 }

@@ -95,7 +95,12 @@ struct vm_host_facts {
      * gives vmrun the guest's keyboard LEDs (host/input/vnc_led.h). */
     bool input_leds;
     const char *serial_log;        /* file for serial "log" */
-    const char *looking_glass_shm; /* the /dev/shm file for looking_glass.device "shm" */
+    /* The VM's user directory (priv/user_dir.h), when the profile needs
+     * one; and in it the file for looking_glass.device "shm" and the
+     * socket of display "vnc" or "spice". */
+    const char *user_dir;
+    const char *looking_glass_shm;
+    const char *console_socket;
     bool sandbox;                  /* QEMU supports -sandbox: turn it on */
     bool audio_pipewire;           /* QEMU has its own "pipewire" audio driver */
 };
@@ -109,7 +114,9 @@ struct vm_host_facts_storage {
     char firmware_code_format[8];
     char firmware_vars_format[8];
     char serial_log[PATH_MAX];
+    char user_dir[PATH_MAX];
     char looking_glass_shm[PATH_MAX];
+    char console_socket[PATH_MAX];
 };
 
 /* The inherited fd of a file, or -1 when it is not handed as an fd. */
@@ -129,8 +136,9 @@ int vm_host_facts_files(const struct vm_profile *p, struct vm_host_facts *h);
  *   state_dir    NULL: "/var/lib/vmrun/NAME" (serial.log, OVMF_VARS.fd: what
  *                outlives a run)
  * memory_file /dev/hugepages/vmrun-NAME (only with hugepages; the supervisor
- * puts the prepared file there), looking_glass_shm /dev/shm/looking-glass-NAME
- * (only with device "shm"), qmp_fd QEMU_FD_QMP (the QMP connection is the
+ * puts the prepared file there), user_dir /run/vmrun/.user/NAME (next to the
+ * runtime directory) with looking_glass_shm in it (looking-glass, only with
+ * device "shm") and console_socket (vnc.sock or spice.sock), qmp_fd QEMU_FD_QMP (the QMP connection is the
  * first fd QEMU inherits, qemu_fds.h), files as vm_host_facts_files() lays
  * them out, tpm_fd after them with a TPM, sandbox false. The firmware:
  * firmware.code as given (raw, SMM and the secure flash as

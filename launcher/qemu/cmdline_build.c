@@ -953,18 +953,32 @@ static int build_display(struct build *b)
             return -ENOMEM;
         break;
     case VM_DISPLAY_SPICE:
-        /* Loopback only: ticketing is off, so anyone who can connect
-         * controls the VM; reach it remotely through an SSH tunnel. 5930,
-         * not 5900, leaves VNC's range to VNC. */
+    case VM_DISPLAY_VNC: {
+        /* A unix socket in the VM's user directory, which only QEMU's user
+         * can enter (priv/user_dir.h): no password is involved, and none
+         * could be; nobody else can connect. From afar: an SSH tunnel to
+         * the socket. */
+        const char *sock = b->h->console_socket;
+        if (sock == NULL)
+            return vmrun_failx(b->err, EINVAL, "no socket was prepared for the %s display",
+                               d == VM_DISPLAY_VNC ? "VNC" : "SPICE");
+        if (check_value(b, "display", sock) < 0)
+            return -EINVAL;
+        if (strchr(sock, ',') != NULL)
+            return vmrun_failx(b->err, EINVAL, "display: the socket path %s has a comma", sock);
+        cleanup_opt struct opt o = {0};
+        if (d == VM_DISPLAY_VNC) {
+            opt_addf(&o, "unix:%s", sock);
+        } else {
+            opt_addf(&o, "unix=on");
+            opt_kv(&o, "addr", sock);
+            opt_addf(&o, "disable-ticketing=on");
+        }
         if (push2(b, "-display", "none") < 0 ||
-            push2(b, "-spice", "addr=127.0.0.1,port=5930,disable-ticketing=on") < 0)
+            push_opt(b, d == VM_DISPLAY_VNC ? "-vnc" : "-spice", &o) < 0)
             return -ENOMEM;
         break;
-    case VM_DISPLAY_VNC:
-        /* to=99: the first free display from :0, so VMs do not collide. */
-        if (push2(b, "-display", "none") < 0 || push2(b, "-vnc", "127.0.0.1:0,to=99") < 0)
-            return -ENOMEM;
-        break;
+    }
     }
     return push2(b, "-device", "VGA,id=video0");
 }
@@ -986,7 +1000,7 @@ static int build_looking_glass(struct build *b)
     if (strcmp(dev, "shm") == 0) {
         path = b->h->looking_glass_shm;
         if (path == NULL)
-            return vmrun_failx(b->err, EINVAL, "no /dev/shm file was prepared for Looking Glass");
+            return vmrun_failx(b->err, EINVAL, "no file was prepared for Looking Glass");
     }
     if (check_value(b, "looking_glass.device", path) < 0)
         return -EINVAL;

@@ -16,6 +16,7 @@
 #include "qemu/qemu_fds.h"
 #include "qemu/qemu_probe.h"
 #include "qemu/qemu_sandbox.h"
+#include "sys/dirs.h"
 #include "sys/filecopy.h"
 #include "sys/hostpath.h"
 
@@ -44,24 +45,6 @@ static int copy_vars_template(const struct qemu_files_ctx *c, const char *to,
     return file_copy_new(in, c->p->firmware.vars_template, to, err);
 }
 
-static int make_dirs(const char *path, mode_t mode, struct vmrun_error *err)
-{
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof(tmp), "%s", path);
-    for (char *q = tmp + 1;; q++) {
-        if (*q != '/' && *q != '\0')
-            continue;
-        char c = *q;
-        *q = '\0';
-        if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-            return vmrun_fail(err, errno, "create %s", tmp);
-        *q = c;
-        if (c == '\0')
-            break;
-    }
-    return 0;
-}
-
 /* The VM's variable store is kept from run to run, so it may no longer say
  * what the profile asks for (made before Secure Boot was asked for, or the
  * guest cleared its keys): say so, the run goes on. */
@@ -88,25 +71,32 @@ static void warn_vars_state(const struct qemu_files_ctx *c, const struct vm_host
  * the guest's boot entries live there, so they are made once from the
  * template and kept; the serial log). The same layout `vmrun print-cmd`
  * shows. */
+int qemu_state_dir_make(const char *name, char *dir, size_t len, struct vmrun_error *err)
+{
+    int r = host_path(dir, len, HOST_STATE, "/%s", name);
+    if (r < 0)
+        return vmrun_fail(err, -r, "state directory");
+    /* 0711: QEMU, when it runs as the invoking user, reaches the files
+     * handed over to it here without being able to list or add any; set,
+     * whatever the caller's umask (sys/dirs.h). */
+    if ((r = dir_make_all(host_root(HOST_STATE), 0755, dir_root_mode(HOST_STATE), err)) < 0 ||
+        (r = dir_make(dir, 0711, err)) < 0)
+        return r;
+    return 0;
+}
+
 int qemu_files_prepare(const struct qemu_files_ctx *c, struct vm_host_facts *h,
                        struct vm_host_facts_storage *st, struct vmrun_error *err)
 {
     char dir[PATH_MAX];
-    int r = host_path(dir, sizeof(dir), HOST_STATE, "/%s", c->p->name);
+    int r = qemu_state_dir_make(c->p->name, dir, sizeof(dir), err);
     if (r < 0)
-        return vmrun_fail(err, -r, "state directory");
+        return r;
     vm_host_facts_default(h, st, c->p, c->runtime_dir, dir);
     vm_host_facts_set_firmware(h, st, c->p, c->fw);
     h->memory_file = c->memory_file;
     if (h->serial_log == NULL)
         return vmrun_failx(err, ENAMETOOLONG, "paths under %s are too long", c->runtime_dir);
-
-    /* 0711: QEMU, when it runs as the invoking user, reaches the files
-     * handed over to it here without being able to list or add any. */
-    if ((r = make_dirs(dir, 0711, err)) < 0)
-        return r;
-    if (chmod(dir, 0711) < 0)
-        return vmrun_fail(err, errno, "chmod %s", dir);
     /* After the state directory exists: the answer is cached there. */
     h->sandbox = qemu_supports_sandbox(c->p->qemu.binary);
     qemu_probe_facts(c->p, h);
@@ -169,11 +159,25 @@ int qemu_files_open(const struct qemu_files_ctx *c, const struct vm_host_facts *
              * be a symlink (Debian's .ms.fd files are). */
             if (f->role != QEMU_FILE_FIRMWARE_CODE)
                 flags |= O_NOFOLLOW;
-            if (f->role == QEMU_FILE_SERIAL_LOG)
-                flags |= O_CREAT | O_TRUNC;
+            /* The serial log is the guest's words: made anew for each run
+             * and owned by QEMU's user (root's only when QEMU is), so it
+             * is never a file root wrote, nor one the last run's user can
+             * still read. */
+            if (f->role == QEMU_FILE_SERIAL_LOG) {
+                flags |= O_CREAT | O_EXCL;
+                if (unlink(f->path) < 0 && errno != ENOENT)
+                    return vmrun_fail(err, errno, "remove the last run's %s", f->path);
+            }
             fd = open(f->path, flags, 0600);
             if (fd < 0)
                 return vmrun_fail(err, errno, "open %s", f->path);
+            const struct priv_target *t = c->target;
+            if (f->role == QEMU_FILE_SERIAL_LOG && t != NULL && t->change &&
+                fchown(fd, t->uid, t->gid) < 0) {
+                int e = errno;
+                close(fd);
+                return vmrun_fail(err, e, "give %s to QEMU's user %s", f->path, t->user);
+            }
             struct stat st;
             if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
                 close(fd);

@@ -24,6 +24,10 @@ struct qemu_files_ctx {
     void *say_opaque;
 };
 
+/* Make the state directory of VM name (/var/lib/vmrun/NAME, root's, 0711)
+ * if it is not there, its path into dir. 0 or a negative errno with err. */
+int qemu_state_dir_make(const char *name, char *dir, size_t len, struct vmrun_error *err);
+
 /* Lay out h (vm_host_facts_default() and the firmware, into st) as `vmrun
  * print-cmd` shows it, make the state directory (0711: QEMU's user reaches
  * the files handed to it there, and can list or add none), probe QEMU's

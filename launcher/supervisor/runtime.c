@@ -14,6 +14,7 @@
 
 #include "base/cleanup.h"
 #include "priv/access.h"
+#include "sys/dirs.h"
 #include "sys/hostfile.h"
 #include "sys/hostpath.h"
 
@@ -22,36 +23,6 @@ int runtime_path(char *buf, size_t len, const char *name, const char *file)
     if (file != NULL)
         return host_path(buf, len, HOST_RUN, "/%s/%s", name, file);
     return host_path(buf, len, HOST_RUN, "/%s", name);
-}
-
-static int mkdir_owned(const char *path, mode_t mode, struct vmrun_error *err)
-{
-    if (mkdir(path, mode) < 0 && errno != EEXIST)
-        return vmrun_fail(err, errno, "create %s", path);
-    struct stat st;
-    if (lstat(path, &st) < 0)
-        return vmrun_fail(err, errno, "stat %s", path);
-    /* The directory must be ours and a real directory: anything else (a
-     * symlink planted in /tmp, another user's directory) is refused. */
-    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid())
-        return vmrun_failx(err, EPERM, "%s is not a directory owned by uid %u", path,
-                           (unsigned)geteuid());
-    return 0;
-}
-
-static int make_parents(const char *path, struct vmrun_error *err)
-{
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof(tmp), "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-            return vmrun_fail(err, errno, "create %s", tmp);
-        *p = '/';
-    }
-    return 0;
 }
 
 /* An OFD lock: tied to the open file description, so it is inherited across
@@ -230,11 +201,8 @@ int runtime_acquire(const char *name, struct vm_runtime *rt, struct vmrun_error 
     snprintf(rt->name, sizeof(rt->name), "%s", name);
     if ((r = runtime_path(rt->dir, sizeof(rt->dir), name, NULL)) < 0)
         return vmrun_fail(err, -r, "runtime directory for %s", name);
-    if ((r = make_parents(rt->dir, err)) < 0)
-        return r;
-    char base[PATH_MAX];
-    snprintf(base, sizeof(base), "%s", host_root(HOST_RUN));
-    if ((r = mkdir_owned(base, 0700, err)) < 0)
+    /* Its mode set, not left to the caller's umask (sys/dirs.h). */
+    if ((r = dir_make_all(host_root(HOST_RUN), 0755, dir_root_mode(HOST_RUN), err)) < 0)
         return r;
 
     for (int attempt = 0; attempt < 5; attempt++) {
@@ -265,36 +233,6 @@ int runtime_lock_stale(const char *name, struct vm_runtime *rt, struct vmrun_err
     return r;
 }
 
-static void remove_tree(int dirfd)
-{
-    cleanup_closedir DIR *d = fdopendir(dirfd);
-    if (d == NULL) {
-        close(dirfd);
-        return;
-    }
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        if (unlinkat(dirfd, de->d_name, 0) == 0)
-            continue;
-        if (errno == EISDIR || errno == EPERM) {
-            int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            if (sub >= 0)
-                remove_tree(sub);
-            unlinkat(dirfd, de->d_name, AT_REMOVEDIR);
-        }
-    }
-}
-
-static void remove_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd >= 0)
-        remove_tree(fd);
-    rmdir(dir);
-}
-
 void runtime_release(struct vm_runtime *rt)
 {
     if (rt->dir[0] == '\0')
@@ -307,9 +245,9 @@ void runtime_release(struct vm_runtime *rt)
     int n = snprintf(gone, sizeof(gone), "%s/.%s.gone.%ld", host_root(HOST_RUN), rt->name,
                      (long)getpid());
     if (n > 0 && (size_t)n < sizeof(gone) && rename(rt->dir, gone) == 0)
-        remove_dir(gone);
+        dir_remove(gone);
     else
-        remove_dir(rt->dir);
+        dir_remove(rt->dir);
     if (rt->lock_fd >= 0) {
         close(rt->lock_fd);
         rt->lock_fd = -1;

@@ -47,7 +47,7 @@ void stop_request_take(const char *rt_dir, struct stop_request *req)
     cJSON_Delete(j);
 }
 
-void stop_reply_write(const char *reply, enum vm_outcome o, const char *detail)
+void stop_reply_write(const char *reply, enum vm_outcome o, const char *detail, const char *left)
 {
     if (reply[0] == '\0')
         return;
@@ -56,6 +56,10 @@ void stop_reply_write(const char *reply, enum vm_outcome o, const char *detail)
     cJSON_AddNumberToObject(j, "code", (double)o);
     if (detail != NULL && detail[0] != '\0')
         cJSON_AddStringToObject(j, "detail", detail);
+    if (left != NULL) {
+        cJSON_AddBoolToObject(j, "restored", false);
+        cJSON_AddStringToObject(j, "left", left);
+    }
     cleanup_free char *text = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     /* The reply file was created by `vmrun stop` in a directory of its
@@ -255,13 +259,13 @@ int stop_send(struct stop_requester *sr, const char *name, pid_t sup, long timeo
 
 int stop_wait(struct stop_requester *sr, const char *name, struct stop_reply *reply)
 {
-    *reply = (struct stop_reply){.code = -1};
+    *reply = (struct stop_reply){.code = -1, .restored = true};
     int r = runtime_wait_released(name, sr->wait_s);
     if (r < 0)
         return r;
     /* Read through the fd made with the file: the path is not looked at
      * again. */
-    char buf[4096] = "";
+    char buf[4 * VMRUN_ERROR_MSG_MAX] = "";
     if (sr->reply_fd >= 0) {
         ssize_t n = pread(sr->reply_fd, buf, sizeof(buf) - 1, 0);
         buf[n > 0 ? n : 0] = '\0';
@@ -270,6 +274,7 @@ int stop_wait(struct stop_requester *sr, const char *name, struct stop_reply *re
     const cJSON *outcome = cJSON_GetObjectItemCaseSensitive(j, "outcome");
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(j, "code");
     const cJSON *detail = cJSON_GetObjectItemCaseSensitive(j, "detail");
+    const cJSON *left = cJSON_GetObjectItemCaseSensitive(j, "left");
     if (cJSON_IsString(outcome)) {
         reply->replied = true;
         snprintf(reply->outcome, sizeof(reply->outcome), "%s", outcome->valuestring);
@@ -277,6 +282,11 @@ int stop_wait(struct stop_requester *sr, const char *name, struct stop_reply *re
             reply->code = code->valueint;
         if (cJSON_IsString(detail))
             snprintf(reply->detail, sizeof(reply->detail), "%s", detail->valuestring);
+        if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "restored"))) {
+            reply->restored = false;
+            snprintf(reply->left, sizeof(reply->left), "%s",
+                     cJSON_IsString(left) ? left->valuestring : "(the supervisor did not say)");
+        }
     }
     cJSON_Delete(j);
     return 0;

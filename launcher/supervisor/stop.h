@@ -9,8 +9,9 @@
  *   3. the supervisor takes the request with the signal (stop_request_take)
  *      and runs its stop sequence (supervisor.h); once the host is put back
  *      it writes how the VM ended into the reply file (stop_reply_write):
- *      {"outcome": "...", "code": N, "detail": "..."} and lets go of its
- *      lock;
+ *      {"outcome": "...", "code": N, "detail": "..."}, with "restored":
+ *      false and "left": "..." when an undo failed (the journal stays for
+ *      `vmrun recover`), and lets go of its lock;
  *   4. the requester waits for the lock, reads the reply and removes its
  *      directory.
  *
@@ -47,8 +48,9 @@ struct stop_request {
 void stop_request_take(const char *rt_dir, struct stop_request *req);
 
 /* Write how the VM ended into the requester's reply file (nothing when
- * reply is ""): only into that file, never through a link, never created. */
-void stop_reply_write(const char *reply, enum vm_outcome o, const char *detail);
+ * reply is ""): only into that file, never through a link, never created.
+ * left: NULL when the host was put back, else what is left on it. */
+void stop_reply_write(const char *reply, enum vm_outcome o, const char *detail, const char *left);
 
 /* ---- the requester's side ----------------------------------------------- */
 
@@ -65,6 +67,8 @@ struct stop_reply {
     char outcome[256];
     int code; /* enum vm_outcome, -1 when not given */
     char detail[VMRUN_ERROR_MSG_MAX];
+    bool restored; /* false: the host was not put back completely */
+    char left[VMRUN_ERROR_MSG_MAX]; /* then: what is left on it */
 };
 
 /* Ask the supervisor (pid sup) of VM name to stop it: through ACPI with up

@@ -87,6 +87,7 @@ struct sup {
     struct timespec deadline;
     char reply_path[PATH_MAX];
     bool keep_runtime; /* an undo failed: the journal must stay for recover */
+    char left[VMRUN_ERROR_MSG_MAX]; /* then: what is left on the host */
     struct argv_list argv; /* QEMU's, once built */
 };
 
@@ -206,7 +207,7 @@ static int prepare_nets(struct sup *s, struct vmrun_error *err)
             say(s, "%s: tap %s on bridge %s", what, ifname, n->bridge);
             snprintf(desc, sizeof(desc), "%s: tap %s on bridge %s", what, ifname, n->bridge);
         } else {
-            r = net_tap_attach(n->tap, what, &fd, err);
+            r = net_tap_attach(n->tap, what, s->o->target, &fd, err);
             if (r < 0)
                 return r;
             snprintf(desc, sizeof(desc), "%s: tap %s", what, n->tap);
@@ -725,7 +726,9 @@ static void undo_host(struct sup *s, struct vmrun_error *err)
 {
     journal_close(&s->journal);
     struct vmrun_error uerr = {0};
-    if (host_prep_undo(s->journal.path, say_cb, s, &uerr) < 0) {
+    if (host_prep_undo_left(s->journal.path, say_cb, s, s->left, sizeof(s->left), &uerr) < 0) {
+        if (s->left[0] == '\0')
+            snprintf(s->left, sizeof(s->left), "%s", uerr.msg);
         say(s, "could not put the host back completely: %s", uerr.msg);
         say(s, "the journal is kept; run 'vmrun recover %s' once the cause is fixed", s->p->name);
         s->keep_runtime = true;
@@ -845,6 +848,12 @@ static int prepare_run(struct sup *s, struct vmrun_error *err)
         return r;
     if (s->o->to_log && (r = redirect_to_log(s, err)) < 0)
         return r;
+    /* Before the host changes: a detached run's log is kept there
+     * (last.log), the log of a start refused or rolled back on a VM's very
+     * first run too. */
+    char state[PATH_MAX];
+    if ((r = qemu_state_dir_make(s->p->name, state, sizeof(state), err)) < 0)
+        return r;
     if ((r = recover_stale(s, err)) < 0)
         return r;
     /* The firmware: as `vmrun start` chose it before the host was
@@ -883,8 +892,10 @@ static int prepare_host(struct sup *s, struct vmrun_error *err)
     if (r < 0) {
         /* The plan has undone what it did; a journal still there lists
          * what it could not, for `vmrun recover`: keep it. */
-        if (access(s->journal.path, F_OK) == 0)
+        if (access(s->journal.path, F_OK) == 0) {
             s->keep_runtime = true;
+            snprintf(s->left, sizeof(s->left), "what the journal lists and could not be undone");
+        }
         return r;
     }
     return 0;
@@ -1070,7 +1081,7 @@ static void end_run(struct sup *s, enum vm_outcome outcome, const struct vmrun_e
     notify_user(summary, outcome == VM_NOT_STARTED || outcome == VM_QEMU_FAILED
                              ? err->msg
                              : vm_outcome_describe(outcome));
-    stop_reply_write(s->reply_path, outcome, err->msg);
+    stop_reply_write(s->reply_path, outcome, err->msg, s->keep_runtime ? s->left : NULL);
     keep_last_log(s);
     journal_close(&s->journal);
     if (s->keep_runtime) {
@@ -1103,7 +1114,7 @@ static void finish(struct sup *s, enum vm_outcome outcome, const struct vmrun_er
 }
 
 enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor_opts *o,
-                             struct vmrun_error *err)
+                             struct vm_left *left, struct vmrun_error *err)
 {
     struct sup s = {.p = p,
                     .o = o,
@@ -1129,6 +1140,10 @@ enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor
             undo_host(&s, err);
         }
         end_run(&s, outcome, err);
+    }
+    if (left != NULL) {
+        left->host_restored = !s.keep_runtime;
+        snprintf(left->what, sizeof(left->what), "%s", s.keep_runtime ? s.left : "");
     }
     finish(&s, outcome, err, &oldmask);
     return outcome;

@@ -40,9 +40,16 @@ struct supervisor_opts {
     void *say_opaque;
 };
 
+/* Whether the host was put back after the run. */
+struct vm_left {
+    bool host_restored; /* false: an undo failed, the journal stays for `vmrun recover` */
+    char what[VMRUN_ERROR_MSG_MAX]; /* then: the steps that did not undo, and why */
+};
+
 /* Run the VM to the end. Returns the outcome; err holds the reason for
- * VM_NOT_STARTED and VM_QEMU_FAILED, and a message when cleanup failed. */
+ * VM_NOT_STARTED and VM_QEMU_FAILED, and a message when cleanup failed;
+ * *left (when not NULL) says whether the host was put back. */
 enum vm_outcome supervise_vm(const struct vm_profile *p, const struct supervisor_opts *o,
-                             struct vmrun_error *err);
+                             struct vm_left *left, struct vmrun_error *err);
 
 #endif

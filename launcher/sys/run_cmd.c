@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "sys/signals.h"
 
 static long long now_ms(void)
 {
@@ -29,8 +30,7 @@ static void __attribute__((noreturn)) child(const char *const argv[], const char
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    for (int s = 1; s < NSIG; s++)
-        signal(s, SIG_DFL);
+    signals_default_all();
     setpgid(0, 0);
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)

@@ -24,11 +24,11 @@ enum seam {
     SEAM_NOTIFY_SEND,       /* the program run instead of notify-send */
     SEAM_DESKTOP_DIR,       /* where desktop launchers are written */
     SEAM_KILL_AT,           /* SIGKILL at a named point inside a step (hugepages-claimed, ...) */
-    SEAM_TRUST_PROFILES,    /* root (not through sudo/pkexec) vouches for every profile */
     SEAM_PCI_DEAD,          /* PCI addresses whose config space reads 0xffff until
                                vmrun removes them and rescans the bus */
     SEAM_SYSTEMCTL,         /* the program run instead of /usr/bin/systemctl */
     SEAM_KVM_NO_SMM,        /* KVM is taken to lack SMM (a kernel without CONFIG_KVM_SMM) */
+    SEAM_KEY_LOG,           /* a file each accepted profile is appended to (sys/keylog.h) */
     SEAM_COUNT
 };
 

@@ -15,7 +15,8 @@ for a stand-in that starts here, in this script and never in the builder:
   cpu host          -> max; hv-vpindex dropped (TCG cannot set VP_INDEX)
   spice on a port   -> spice on a unix socket (no fixed port in tests)
   audio / display   -> "none" when this QEMU lacks the driver module; audio
-                       pa and pipewire -> "none" (no sound server here)
+                       backends that need a sound server (pa, pipewire,
+                       jack) -> "none": QEMU refuses to start without one
   kernel, initrd    -> dropped (with -append) when the files do not exist
 Files vmrun hands QEMU as fds stay fds: for every `-add-fd fd=N,set=N`
 (disks, firmware, UEFI variables, serial log: /dev/fdset/N) and every
@@ -48,6 +49,8 @@ from qemu_opts import split_opts  # noqa: E402
 FLAGS = {"-S", "-nodefaults", "-no-user-config", "-no-hpet", "-enable-kvm",
          "-no-reboot", "-no-shutdown", "-snapshot", "-nographic", "-full-screen"}
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+# Audio backends that connect to a sound server, which a test machine has not.
+SOUND_SERVERS = {"pa", "pipewire", "jack"}
 
 
 def fail(msg):
@@ -217,9 +220,7 @@ def swap(argv, qemu, tmp, notes, fds):
             notes.append("audiodev %s -> none (not in this QEMU)" % parts[0])
             parts[0] = "none"
             val = join_opts(parts)
-        elif opt == "-audiodev" and parts[0] in ("pa", "pipewire"):
-            # A sound server QEMU's driver must reach at start (QEMU 10
-            # and later refuse to start without one).
+        elif opt == "-audiodev" and parts[0] in SOUND_SERVERS:
             notes.append("audiodev %s -> none (no sound server here)" % parts[0])
             parts[0] = "none"
             val = join_opts(parts)

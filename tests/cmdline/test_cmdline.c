@@ -690,16 +690,25 @@ static void test_display(void **state)
     (void)state;
     struct vm_profile p;
     base_profile(&p);
+    /* VNC and SPICE: a unix socket in the VM's user directory, never a
+     * TCP port (priv/user_dir.h). */
     p.display = VM_DISPLAY_SPICE;
-    struct built b = build_ok(&p, &base_facts);
-    assert_pair(&b.a, "-spice", "addr=127.0.0.1,port=5930,disable-ticketing=on");
+    build_fails(&p, &base_facts, "no socket was prepared for the SPICE display");
+    struct vm_host_facts h = base_facts;
+    h.console_socket = "/run/vmrun/.user/t/spice.sock";
+    struct built b = build_ok(&p, &h);
+    assert_pair(&b.a, "-spice", "unix=on,addr=/run/vmrun/.user/t/spice.sock,disable-ticketing=on");
     assert_pair(&b.a, "-display", "none");
     assert_pair(&b.a, "-device", "VGA,id=video0");
+    assert_false(any_contains(&b.a, "127.0.0.1"));
     argv_list_free(&b.a);
     p.display = VM_DISPLAY_VNC;
-    b = build_ok(&p, &base_facts);
-    assert_pair(&b.a, "-vnc", "127.0.0.1:0,to=99");
+    h.console_socket = "/run/vmrun/.user/t/vnc.sock";
+    b = build_ok(&p, &h);
+    assert_pair(&b.a, "-vnc", "unix:/run/vmrun/.user/t/vnc.sock");
     argv_list_free(&b.a);
+    h.console_socket = "/run/vmrun/.user/a,b/vnc.sock";
+    build_fails(&p, &h, "display");
     p.display = VM_DISPLAY_GTK;
     b = build_ok(&p, &base_facts);
     assert_pair(&b.a, "-display", "gtk");
@@ -742,13 +751,13 @@ static void test_looking_glass(void **state)
     argv_list_free(&b.a);
 
     p.looking_glass.device = (char *)"shm";
-    build_fails(&p, &base_facts, "no /dev/shm file was prepared");
+    build_fails(&p, &base_facts, "no file was prepared for Looking Glass");
     struct vm_host_facts h = base_facts;
-    h.looking_glass_shm = "/dev/shm/looking-glass-t";
+    h.looking_glass_shm = "/run/vmrun/.user/t/looking-glass";
     b = build_ok(&p, &h);
     assert_pair(&b.a, "-object",
                 "memory-backend-file,id=lg,share=on,"
-                "mem-path=/dev/shm/looking-glass-t,size=256M");
+                "mem-path=/run/vmrun/.user/t/looking-glass,size=256M");
     argv_list_free(&b.a);
 }
 
@@ -888,6 +897,8 @@ static void test_host_facts_default(void **state)
     assert_null(h.memory_file);
     assert_null(h.ovmf_vars);
     assert_null(h.looking_glass_shm);
+    assert_null(h.user_dir);
+    assert_null(h.console_socket);
     assert_false(h.sandbox);
 
     p.memory.hugepage_kb = 2048;
@@ -901,7 +912,14 @@ static void test_host_facts_default(void **state)
     assert_string_equal(h.serial_log, "/tmp/st/serial.log");
     assert_string_equal(h.memory_file, "/dev/hugepages/vmrun-gaming");
     assert_string_equal(h.ovmf_vars, "/tmp/st/OVMF_VARS.fd");
-    assert_string_equal(h.looking_glass_shm, "/dev/shm/looking-glass-gaming");
+    assert_string_equal(h.user_dir, "/tmp/.user/gaming");
+    assert_string_equal(h.looking_glass_shm, "/tmp/.user/gaming/looking-glass");
+    assert_null(h.console_socket);
+    p.display = VM_DISPLAY_VNC;
+    vm_host_facts_default(&h, &st, &p, NULL, NULL);
+    assert_string_equal(h.looking_glass_shm, "/run/vmrun/.user/gaming/looking-glass");
+    assert_string_equal(h.console_socket, "/run/vmrun/.user/gaming/vnc.sock");
+    p.display = VM_DISPLAY_NONE;
     /* The build the profile names, as named; SMM follows secure_boot. */
     assert_string_equal(h.firmware_code, "/c.fd");
     assert_false(h.smm);

@@ -25,23 +25,25 @@ the test's own monitor):
                         bytes the test writes into the file are read back
                         from the guest's physical memory at the device's BAR;
                         the BAR is as large as the resolution asks; "device"
-                        as a path uses that file
+                        as a path uses that file; "shm" is the file
+                        looking-glass in the VM's user directory
+                        (<run root>/.user/NAME, QEMU's user's, 0700), gone
+                        after the VM
   display               none: no VGA, no VNC, no SPICE; vnc: a VGA and a VNC
-                        server on 127.0.0.1 that speaks RFB; spice: a SPICE
-                        server on 127.0.0.1:5930 that answers a link request
-                        (in a network namespace of its own, so the fixed port
-                        cannot collide with anything else on the machine);
-                        a QEMU without SPICE (Debian 13's qemu-system-x86
-                        without qemu-system-modules-spice, imitated by a
-                        wrapper that refuses -spice as it does): `vmrun
-                        check` fails naming the package, and `vmrun start`
-                        refuses before it prepares anything
+                        server on the unix socket vnc.sock of the VM's user
+                        directory that speaks RFB, and no TCP port; spice: a
+                        SPICE server on spice.sock there that answers a link
+                        request; a QEMU without SPICE (Debian 13's
+                        qemu-system-x86 without qemu-system-modules-spice,
+                        imitated by a wrapper that refuses -spice as it does):
+                        `vmrun check` fails naming the package, and `vmrun
+                        start` refuses before it prepares anything
 """
-import glob
 import json
 import os
 import re
 import socket
+import struct
 
 import e2elib as e
 
@@ -231,9 +233,13 @@ def check_looking_glass(t):
             lg["device"] = "/dev/shm/e2e-lg-%d" % os.getpid()
             t.at_exit(lambda p=lg["device"]: os.path.exists(p) and os.unlink(p))
         vm = t.vm("lg" + dev, e.firmware_profile(looking_glass=lg))
-        path = lg["device"] if dev == "path" else "/dev/shm/looking-glass-" + vm.name
-        t.at_exit(lambda p=path: os.path.exists(p) and os.unlink(p))
+        path = lg["device"] if dev == "path" else os.path.join(user_dir(vm), "looking-glass")
         vm.start()
+        if dev == "shm":
+            st = os.stat(user_dir(vm))
+            t.check(st.st_mode & 0o7777 == 0o700 and st.st_uid == os.getuid(),
+                    "looking_glass shm: in the VM's user directory, QEMU's user's, 0700",
+                    oct(st.st_mode))
         q = vm.qmp()
         t.check(path in maps(vm.qemu_pid), "looking_glass %s: QEMU maps %s" % (dev, path))
         iv = [d for d in e.pci_devices(q) if (d["vendor"], d["device"]) == (0x1af4, 0x1110)]
@@ -263,6 +269,34 @@ def check_looking_glass(t):
                 "looking_glass %s: the guest's ivshmem memory is the file (bytes written "
                 "into it are read from the BAR)" % dev)
         vm.stop("--force")
+        if dev == "shm":
+            t.check(not os.path.exists(user_dir(vm)),
+                    "looking_glass shm: the VM's user directory is gone after the VM")
+
+
+def user_dir(vm):
+    """The VM's user directory: <run root>/.user/NAME (priv/user_dir.h)."""
+    return os.path.join(os.path.dirname(vm.run_dir), ".user", vm.name)
+
+
+def tcp_listeners(pid):
+    """The TCP ports process pid listens on."""
+    inodes = set()
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    ports = []
+    for table in ("/proc/%d/net/tcp" % pid, "/proc/%d/net/tcp6" % pid):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                cols = line.split()
+                if cols[3] == "0A" and cols[9] in inodes:
+                    ports.append(int(cols[1].split(":")[1], 16))
+    return ports
 
 
 def vga_present(q):
@@ -292,41 +326,40 @@ def check_display(t):
     vm.start()
     q = vm.qmp()
     t.check(vga_present(q), "display vnc: a VGA is on the PCI bus")
+    sock = os.path.join(user_dir(vm), "vnc.sock")
     vnc = q.cmd("query-vnc")
-    t.check(vnc["enabled"] and vnc["host"] == "127.0.0.1", "display vnc: VNC on 127.0.0.1", vnc)
-    with socket.create_connection(("127.0.0.1", int(vnc["service"])), timeout=10) as s:
+    t.check(vnc["enabled"] and vnc.get("family") == "unix", "display vnc: VNC on a unix socket", vnc)
+    t.equal(tcp_listeners(vm.qemu_pid), [], "display vnc: QEMU listens on no TCP port")
+    st = os.stat(user_dir(vm))
+    t.check(st.st_mode & 0o7777 == 0o700, "display vnc: the socket's directory is 0700",
+            oct(st.st_mode))
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(sock)
         banner = recv_some(s, 12)
     t.check(banner.startswith(b"RFB 003."), "display vnc: the server speaks RFB", banner)
     vm.stop("--force")
+    t.check(not os.path.exists(user_dir(vm)), "display vnc: the directory is gone after the VM")
 
     check_spice_missing(t)
     if "spice options:" not in e.run(["qemu-system-x86_64", "-spice", "help"])[1]:
         t.log("note: this QEMU has no SPICE support; display spice not exercised")
         return
-    ns = "e2e-spice-%d" % os.getpid()
-    if e.run(["ip", "netns", "add", ns])[0] != 0:
-        t.fatal("cannot create network namespace %s" % ns)
-    t.at_exit(lambda: e.run(["ip", "netns", "del", ns]))
-    e.run(["ip", "-n", ns, "link", "set", "lo", "up"])
     vm = t.vm("dspice", e.firmware_profile(display="spice"))
-    code, out, err = e.run(["ip", "netns", "exec", ns, vm.binary, "start", "--detach", vm.file],
-                           env=vm.env)
-    if not t.check(code == 0, "display spice: the VM starts", out + err):
-        return
-    vm.pids.add(vm.status()["supervisor_pid"])
+    vm.start()
     q = vm.qmp()
     t.check(vga_present(q), "display spice: a VGA is on the PCI bus")
     sp = q.cmd("query-spice")
-    t.check(sp["enabled"] and sp.get("host") == "127.0.0.1" and sp.get("port") == 5930,
-            "display spice: SPICE on 127.0.0.1:5930", sp)
+    t.check(sp["enabled"], "display spice: SPICE is on", sp)
+    t.equal(tcp_listeners(vm.qemu_pid), [], "display spice: QEMU listens on no TCP port")
     # A SPICE link request (main channel); the server answers "REDQ".
-    probe = ("import socket,struct,sys\n"
-             "s=socket.create_connection(('127.0.0.1',5930),timeout=10)\n"
-             "msg=struct.pack('<IBBIII',0,1,0,0,0,18)\n"
-             "s.sendall(b'REDQ'+struct.pack('<III',2,2,len(msg))+msg)\n"
-             "sys.stdout.write(s.recv(4).decode('latin1'))\n")
-    code, out, err = e.run(["ip", "netns", "exec", ns, "python3", "-c", probe])
-    t.equal(out, "REDQ", "display spice: the server answers a SPICE link request")
+    msg = struct.pack("<IBBIII", 0, 1, 0, 0, 0, 18)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(os.path.join(user_dir(vm), "spice.sock"))
+        s.sendall(b"REDQ" + struct.pack("<III", 2, 2, len(msg)) + msg)
+        out = recv_some(s, 4)
+    t.equal(out, b"REDQ", "display spice: the server answers a SPICE link request")
     vm.stop("--force")
 
 
@@ -361,8 +394,6 @@ def check_spice_missing(t):
 
 
 def body(t):
-    for f in glob.glob("/dev/shm/looking-glass-e2e-*-%d" % os.getpid()):
-        os.unlink(f)
     check_usb(t)
     check_audio_devices(t)
     check_looking_glass(t)

@@ -32,6 +32,7 @@ SOURCE_DIR = os.environ.get("VMRUN_SOURCE_DIR",
                             os.path.dirname(os.path.dirname(os.path.dirname(
                                 os.path.abspath(__file__)))))
 BUILD_DIR = os.environ.get("VMRUN_BUILD_DIR", "")
+KEY_LOG = os.environ.get("VMRUN_TEST_KEY_LOG", "")
 STATE_ROOT = "/var/lib/vmrun"
 RUN_ROOT = "/run/vmrun"
 
@@ -51,6 +52,22 @@ class Skip(Exception):
     pass
 
 
+_logged = set()
+
+
+def log_keys(path):
+    """Adds a profile given to the installed vmrun to this test's key log
+    (tests/README.md, "Profile keys and their end-to-end tests"): the test
+    build, which keeps that log of every profile it accepts, reads it with
+    print-cmd. Once per content."""
+    text = read_file(path)
+    if not KEY_LOG or not TEST_BIN or text is None or (path, text) in _logged:
+        return
+    _logged.add((path, text))
+    subprocess.run([TEST_BIN, "print-cmd", path], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, timeout=60)
+
+
 class Test:
     """Checks, their report, and everything to undo at the end."""
 
@@ -65,6 +82,8 @@ class Test:
         for b in (RELEASE_BIN, TEST_BIN):
             if not b or not os.access(b, os.X_OK):
                 self.skip("VMRUN_RELEASE_BIN and VMRUN_BIN must name the built programs")
+        if KEY_LOG:
+            open(KEY_LOG, "w").close()  # this run's profiles only
         self.dir = tempfile.mkdtemp(prefix="vmrun-e2e-%s." % what, dir="/run")
         os.chmod(self.dir, 0o755)
         if os.environ.get("VMRUN_E2E_KEEP") == "1":
@@ -334,6 +353,8 @@ class VM:
         return os.path.join(self.env.get("VMRUN_STATE_DIR", STATE_ROOT), self.name)
 
     def vmrun(self, *args, timeout=180):
+        if self.file in args and self.binary != TEST_BIN:
+            log_keys(self.file)
         return run(self.wrap + [self.binary] + list(args), env=self.env, timeout=timeout)
 
     def start(self, timeout=180):
@@ -351,6 +372,8 @@ class VM:
         if extra_env:
             env.update(extra_env)
         self.out = open(self.out_path, "w")
+        if self.binary != TEST_BIN:
+            log_keys(self.file)
         self.proc = subprocess.Popen(self.wrap + [self.binary, "start", self.file], env=env,
                                      stdin=subprocess.DEVNULL, stdout=self.out,
                                      stderr=subprocess.STDOUT)
@@ -456,11 +479,13 @@ def report_lines(text):
     return [l[4:].rstrip("\r") for l in text.splitlines() if l.startswith("E2E ")]
 
 
-def wait_report(t, get_text, timeout=240):
-    """Waits for the guest's "E2E done"; returns the report lines."""
-    if not wait_until(lambda: "E2E done" in get_text(), timeout, 0.5):
+def wait_report(t, get_text, where, timeout=240):
+    """Waits for the guest's "E2E done" in get_text() (the console as
+    `where` has it), a check of its own; returns the report lines."""
+    if not t.check(wait_until(lambda: "E2E done" in get_text(), timeout, 0.5),
+                   "the guest's console, with its report, is in %s" % where):
         tail = "\n".join(get_text().splitlines()[-30:])
-        t.fatal("the guest did not finish its report within %d s; console:\n%s" % (timeout, tail))
+        t.fatal("the guest did not finish its report within %d s; there:\n%s" % (timeout, tail))
     lines = report_lines(get_text())
     t.log("the guest's report:\n    " + "\n    ".join(lines))
     return lines

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""qemu.accel "kvm", cpu.hide_hypervisor, cpu.hyperv and cpu.vendor_id,
-under this machine's KVM, with firmware-only guests (no OS boots under the
-nested KVM here).
+"""qemu.accel "kvm", cpu.hide_hypervisor, cpu.hyperv, cpu.vendor_id,
+cpu.dedicated and cpu.idle_in_guest, under this machine's KVM, with
+firmware-only guests (no OS boots under the nested KVM here).
 
 What the guest sees: SeaBIOS prints "Running on KVM" on its debug port
 when CPUID shows it the KVM signature. With hide_hypervisor it must not
@@ -92,6 +92,26 @@ def body(t):
     t.equal(q.qom_get(path, "hv-vendor-id"), "e2evendor123",
             "vendor_id: the running CPU's Hyper-V vendor id")
     vm.stop("--force")
+
+    # cpu.dedicated and cpu.idle_in_guest, through vmrun start: the running
+    # CPU's kvm-hint-dedicated, and the -overcommit cpu-pm=on QEMU runs with
+    # (this nested KVM shows no difference in the guest's halts to look at;
+    # QEMU keeps the setting nowhere QMP can read). Without the keys,
+    # neither.
+    for on in (True, False):
+        keys = {"dedicated": True, "idle_in_guest": True} if on else {}
+        vm = t.vm("hint%d" % on, e.firmware_profile(
+            qemu={"accel": "kvm"},
+            cpu=dict({"model": "qemu64", "cores": 1, "pin": {"vcpus": [0]}}, **keys)))
+        st = vm.start()
+        q = vm.qmp()
+        t.equal(q.qom_get(cpu_path(q), "kvm-hint-dedicated"), on,
+                "dedicated %s: the running CPU's kvm-hint-dedicated is %s" % (on, on))
+        argv = e.read_file("/proc/%d/cmdline" % st["qemu_pid"], "").split("\0")
+        pm = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "-overcommit"]
+        t.equal("cpu-pm=on" in pm, on, "idle_in_guest %s: QEMU runs %s -overcommit cpu-pm=on"
+                % (on, "with" if on else "without"))
+        vm.stop("--force")
 
     # hyperv true (all of the reference setup's enlightenments) + vendor_id
     # (+ hide_hypervisor, as the reference profile has it).

@@ -160,8 +160,9 @@ def body(t):
         fetch.append("vmrun.fetch=%s,%s,http://%s:%d/%s" % (mac, addr, host, PORT, kind))
     vm = t.vm("net", e.guest_profile(" ".join(fetch), serial="stdio", network=nets), wrap=ns)
     proc = vm.start_foreground()
-    rep = e.wait_report(t, vm.output)
-    t.check(True, "serial stdio: the guest's console came out on vmrun's standard output")
+    rep = e.wait_report(t, vm.output, "serial stdio: vmrun's standard output")
+    t.check("E2E done" not in vm.serial_log(), "serial stdio: the console is not (also) in a log "
+            "file", os.path.join(vm.state_dir, "serial.log"))
 
     q = vm.qmp()
     for i, (kind, model, mac, *_rest) in enumerate(NICS):

@@ -34,8 +34,14 @@ def body(t):
         shutdown={"timeout": 3})
     vm = t.vm("opts", prof)
     vm.start()
-    q = vm.qmp()  # this monitor itself came in through qemu.extra_args
-    t.check(True, "qemu.extra_args: the test's own QMP monitor answers")
+    # This monitor itself came in through qemu.extra_args.
+    try:
+        q = vm.qmp()
+        answers = q.cmd("query-status").get("status") is not None
+    except e.QmpError as x:
+        answers = False
+        t.fatal("qemu.extra_args: no QMP monitor of the test's own: %s" % x)
+    t.check(answers, "qemu.extra_args: the test's own QMP monitor (-chardev/-mon) answers")
     pid = vm.qemu_pid
 
     # name

@@ -20,6 +20,8 @@
 set -euo pipefail
 
 : "${VMRUN_BIN:?}" "${VMRUN_FAKE_HOST:?}" "${VMRUN_SYSFS_SIM:?}"
+. "$(dirname "$0")/../common/keylog.sh"
+keylog_reset
 T=$(mktemp -d /tmp/vmrun-faults.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 fail() {
@@ -84,7 +86,7 @@ if [ -n "${FAULT_HANDOFF:-}" ]; then
   "cpu": { "model": "qemu64", "cores": 1 },
   $memory,
   "pci": [ { "address": "05:00.0", "reset_method": "bus" }, { "address": "05:00.1" } ],
-  "handoff": { "timeout": 5 },
+  "handoff": { "display_manager": "fake-dm.service", "timeout": 5 },
   "serial": "none"
 }
 EOT

@@ -14,6 +14,8 @@ set -uo pipefail
 
 # shellcheck source=tests/handoff/lib.sh
 . "$(dirname "$0")/lib.sh"
+. "$VMRUN_SOURCE_DIR/tests/common/keylog.sh"
+keylog_reset
 
 # --- 0. `vmrun check` says what the handoff will take over, changing nothing.
 snapshot >"$T/before"
@@ -88,6 +90,16 @@ grep -q "^FAIL  handoff holders .*will not end: sleep (pid $HOLDER)" "$T/check3.
 grep -q "fake-fake-dm (pid" "$T/start3.log" && fail "the display manager's own process was named as a holder"
 same_as "$T/before3" "refusal"
 ok "a holder outside the display manager is refused by name and pid, nothing changed"
+# The same refusal, detached, for a VM that never ran: its log is kept.
+P3F=$(profile hofirst3 '{ "timeout": 5 }')
+[ ! -e "$T/state/hofirst3" ] || fail "hofirst3 has run before"
+rc=0
+vmrun_sim start --detach "$P3F" >"$T/start3f.log" 2>&1 || rc=$?
+[ $rc -eq 1 ] || fail "a held GPU, detached: exit $rc, expected 1"
+grep -q "sleep (pid $HOLDER) has $H/dev/dri/card0 open" "$T/state/hofirst3/last.log" 2>/dev/null ||
+    fail "a first-ever start refused by the handoff kept no log in $T/state/hofirst3/last.log"
+same_as "$T/before3" "a detached refusal"
+ok "a first-ever detached start refused by the handoff keeps its log (last.log)"
 
 # --- 4. handoff.kill_holders: it is ended (SIGTERM), the record says so.
 P4=$(profile hokill '{ "kill_holders": true, "timeout": 2 }')
@@ -119,19 +131,38 @@ took=$(($(date +%s) - start))
 grep -q "'systemctl stop fake-dm.service' did not finish within 2 s" "$T/start5.log" ||
     fail "the message does not say what is stuck"
 [ $took -lt 30 ] || fail "the hung stop took $took s"
-dm_conf
 same_as "$T/before" "a hung stop"
 ok "handoff.timeout: a display manager that does not stop is named, after 2 s ($took s in all)"
+# The same, detached, for a VM that never ran: the rollback's lines are kept.
+P5F=$(profile hofirst5 '{ "timeout": 2 }')
+rc=0
+vmrun_sim start --detach "$P5F" >"$T/start5f.log" 2>&1 || rc=$?
+[ $rc -eq 1 ] || fail "a hung stop, detached: exit $rc, expected 1"
+for line in "'systemctl stop fake-dm.service' did not finish within 2 s" \
+    "putting the host back as it was" "undo 1: start the display manager fake-dm.service again: done"; do
+    grep -qF "$line" "$T/state/hofirst5/last.log" 2>/dev/null ||
+        fail "a first-ever start rolled back: no '$line' in its last.log: $(cat "$T/state/hofirst5/last.log" 2>&1)"
+done
+dm_conf
+same_as "$T/before" "a detached rollback"
+ok "a first-ever detached start rolled back during the handoff keeps the rollback's lines (last.log)"
 
 # --- 6. handoff.session_units, as the user who called through sudo.
 printf 'holds=%s\nmode=fakeproc:%s\n' "$H/dev/dri/renderD128" "$H/proc" >"$S/user/nobody/fake-session.target"
 "$T/systemctl" --user --machine=nobody@ start fake-session.target
 snapshot >"$T/before6"
 : >"$S/calls.log"
-P6=$(profile hosession '{ "session_units": ["fake-session.target"] }')
+# Through sudo a profile comes from /etc/vmrun only.
+made_etc=
+[ -d /etc/vmrun ] || made_etc=1
+install -d -m 0755 /etc/vmrun
+P6=/etc/vmrun/vmrun-handoff-test-hosession.json
+install -m 0644 "$(profile hosession '{ "session_units": ["fake-session.target"] }')" "$P6"
 rc=0
 SUDO_UID=65534 SUDO_GID=65534 SUDO_USER=nobody VMRUN_TEST_KILL_AFTER=8 vmrun_sim start "$P6" \
     >"$T/start6.log" 2>&1 || rc=$?
+rm -f "$P6"
+[ -z "$made_etc" ] || rmdir --ignore-fail-on-non-empty /etc/vmrun
 [ $rc -eq 137 ] || fail "session units: start exited $rc, expected 137"
 head -n 2 "$S/calls.log" | tr '\n' ' ' | grep -q "stop fake-session.target .*stop fake-dm.service" ||
     grep -q "^--user nobody stop fake-session.target" "$S/calls.log" ||
@@ -221,7 +252,6 @@ grep -q "removed from the PCI bus and the bus rescanned, and it did not come bac
     fail "the message does not say the rescan did not bring it back"
 grep -q "Shut the machine down completely" "$T/recover10.log" || fail "the message does not say what to do"
 [ ! -e "$H/sys/bus/pci/devices/0000:05:00.0" ] || fail "the dead GPU is still on the bus"
-grep -rq "amdgpu" "$H/sys/bus/pci/drivers/amdgpu/" 2>/dev/null
 [ ! -e "$H/sys/bus/pci/drivers/amdgpu/0000:05:00.0" ] || fail "the dead GPU was bound to amdgpu"
 [ "$(driver "$AUDIO")" = snd_hda_intel ] || fail "the audio function was not given back"
 dm_running && [ "$(val "$H/sys/class/vtconsole/vtcon1/bind")" = 1 ] || fail "the display was not given back"

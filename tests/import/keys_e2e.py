@@ -205,6 +205,9 @@ def kvm_argv_under_tcg(tmp, name, cpu):
     r = subprocess.run([RELEASE, "print-cmd", path], capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError("print-cmd: " + r.stderr)
+    # The installed vmrun keeps no key log: the test build's print-cmd adds
+    # the profile to it (tests/README.md).
+    subprocess.run([VMRUN, "print-cmd", path], capture_output=True)
     argv = shlex.split(r.stdout.replace("\\\n", " "), comments=True)
     out, i = [], 0
     qmp = os.path.join(tmp, name + ".qmp")

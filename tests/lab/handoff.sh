@@ -6,7 +6,9 @@
 # the display manager is a stand-in (tests/handoff/systemctl-standin.sh
 # installed as /usr/bin/systemctl): a process holding the VGA's card node,
 # in the cgroup /system.slice/lab-display.service, that `systemctl stop`
-# ends and `start` brings back. Everything else is the kernel's.
+# ends and `start` brings back. It is no display-manager.service, so only
+# the profile naming it (handoff.display_manager) has vmrun stop it.
+# Everything else is the kernel's.
 #   1. a process outside the display manager holds card0: refused, named
 #      with its pid, nothing changed;
 #   2. handoff: the display manager stopped, vtcon1 unbound, bochs-drm
@@ -39,7 +41,7 @@ check "vtcon1 is fbcon, bound" eval 'grep -q "frame buffer device" /sys/class/vt
 [ -n "$card" ] || finish
 
 check "the systemctl stand-in is installed" install_systemctl_standin
-printf 'alias=display-manager.service\nholds=/dev/dri/%s\n' "$card" >/run/lab-systemd/units/lab-display.service
+printf 'holds=/dev/dri/%s\n' "$card" >/run/lab-systemd/units/lab-display.service
 check "systemctl start lab-display.service" systemctl start lab-display.service
 dm_pid() { cat /run/lab-systemd/run/lab-display.service.pid 2>/dev/null; }
 dm_holds() {
@@ -65,7 +67,7 @@ profile=$(lab_profile $NAME "{
   \"cpu\": { \"model\": \"qemu64\" },
   \"memory\": { \"size\": \"128M\" },
   \"pci\": [ { \"address\": \"$vga\" } ],
-  \"handoff\": { \"timeout\": 20 },
+  \"handoff\": { \"display_manager\": \"lab-display.service\", \"timeout\": 20 },
   \"serial\": \"none\",
   \"shutdown\": { \"timeout\": 5 }
 }")
@@ -95,6 +97,8 @@ else
 fi
 vm_keep_log $NAME
 grep -h "handoff:" "$(vm_run_dir $NAME)/log" | sed 's/^/# /'
+check "vmrun stopped the unit handoff.display_manager names" \
+    grep -q "handoff: stopping lab-display.service" "$(vm_run_dir $NAME)/log"
 check "the display manager is stopped" eval '! dm_holds'
 check "vtcon1 is unbound" [ "$(vtcon_bind 1)" = 0 ]
 check "the VGA is on vfio-pci" [ "$(pci_driver "$vga")" = vfio-pci ]

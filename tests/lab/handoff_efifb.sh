@@ -71,10 +71,25 @@ else
     finish
 fi
 vm_keep_log $NAME
-grep -h "handoff:" "$(vm_run_dir $NAME)/log" | sed 's/^/# /'
+log=$(vm_run_dir $NAME)/log
+grep -h "handoff:\|binding to vfio-pci" "$log" | sed 's/^/# /'
 check "no display manager was stopped (there is no systemd)" \
-    grep -q "no display manager is stopped" "$(vm_run_dir $NAME)/log"
-# Without a framebuffer fbcon lets go of its console: vtcon1 goes.
+    grep -q "no display manager is stopped" "$log"
+# What vmrun did, and in which order: the end state cannot tell, since
+# binding vfio-pci to the VGA makes this kernel drop efifb, and with it
+# fbcon's console, by itself (tests/lab/README.md).
+line_of() { grep -n -m1 -F -- "$1" "$log" | cut -d: -f1; }
+con=$(line_of "handoff: unbinding the frame-buffer console vtcon1")
+fb=$(line_of "handoff: unbinding the boot framebuffer efi-framebuffer.0 from efi-framebuffer")
+bind=$(grep -n -m1 -E -- "$vga .*: binding to vfio-pci" "$log" | cut -d: -f1)
+check "vmrun unbound fbcon from vtcon1 itself (its log, line ${con:-none})" [ -n "$con" ]
+check "vmrun unbound efi-framebuffer.0 from efifb itself (its log, line ${fb:-none})" [ -n "$fb" ]
+check "... the console, then the framebuffer, then vfio-pci (lines ${con:-?} < ${fb:-?} < ${bind:-?})" \
+    eval '[ -n "$con" ] && [ -n "$fb" ] && [ -n "$bind" ] && [ "$con" -lt "$fb" ] && [ "$fb" -lt "$bind" ]'
+check "both are in the journal, so recover would undo them" \
+    eval 'grep -q "\"op\":\"vtconsole-unbind\"" "$(vm_run_dir $NAME)/journal" &&
+          grep -q "\"op\":\"platform-fb-unbind\".*efi-framebuffer.0" "$(vm_run_dir $NAME)/journal"'
+# The end state, as vmrun and the kernel leave it.
 check "vtcon1 is unbound (or gone with the last framebuffer)" [ "$(vtcon_bind 1)" != 1 ]
 check "efi-framebuffer.0 is unbound (or gone)" test ! -e $FB/driver
 check "the VGA is on vfio-pci" [ "$(pci_driver "$vga")" = vfio-pci ]

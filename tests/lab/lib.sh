@@ -179,6 +179,38 @@ lab_profile() {
     echo "$dir/$1.json"
 }
 
+# --- the installed vmrun, through real sudo ------------------------------------
+# Where a scenario shows privileges it runs what users run: the release
+# vmrun (VMRUN_RELEASE_BIN, no test seams) through real sudo, as an
+# ordinary user of L1's own. The release vmrun keeps no key log: the test
+# build reads each profile it is given instead (tests/README.md).
+VMRUN_RELEASE=${VMRUN_RELEASE_BIN:-}
+
+# lab_sudo_user USER: creates USER in L1 (needs --writable-root) and a
+# sudoers rule that lets it run the release vmrun as root without a
+# password, as an administrator would write it.
+lab_sudo_user() {
+    local u=$1 rule=/etc/sudoers.d/lab-$1
+    [ -x "$VMRUN_RELEASE" ] || return 1
+    # sudo looks its host's name up: L1's, in L1's own /etc/hosts.
+    grep -qw "$(hostname)" /etc/hosts || echo "127.0.1.1 $(hostname)" >>/etc/hosts
+    id "$u" >/dev/null 2>&1 || useradd --no-create-home --shell /bin/sh "$u" || return 1
+    printf '%s ALL=(root) NOPASSWD: %s\n' "$u" "$(readlink -f "$VMRUN_RELEASE")" >"$rule.tmp" &&
+        chmod 0440 "$rule.tmp" && visudo -cqf "$rule.tmp" && mv "$rule.tmp" "$rule"
+}
+
+# vmrun_sudo USER ARGS...: `sudo vmrun ARGS`, typed by USER; the profiles
+# among ARGS go to the key log first.
+vmrun_sudo() {
+    local u=$1 a cmd=""
+    shift
+    for a in "$@"; do
+        case $a in /etc/vmrun/*.json) "$VMRUN" print-cmd "$a" >/dev/null 2>&1 ;; esac
+        cmd="$cmd '$a'"
+    done
+    su -s /bin/sh "$u" -c "cd / && sudo -n '$(readlink -f "$VMRUN_RELEASE")'$cmd"
+}
+
 # vm_run_dir NAME: the VM's runtime directory.
 vm_run_dir() {
     echo "${VMRUN_RUN_DIR:-/run/vmrun}/$1"

@@ -122,6 +122,10 @@ console=$run/console.log
         printf 'export %s=%q\n' "$v" "${!v}"
     done
     printf 'export VMRUN_IN_LAB=1 VMRUN_LAB_OUT=%q\n' "$share/out"
+    # The test's key log (tests/README.md): L1 sees the host read-only, so
+    # it is written to the share and copied out below.
+    [ -z "${VMRUN_TEST_KEY_LOG:-}" ] ||
+        printf 'export VMRUN_TEST_KEY_LOG=%q\n' "$share/out/keys.jsonl"
     printf 'cd %q 2>/dev/null || cd /\n' "$PWD"
     if [ -x "$script" ]; then
         printf 'exec timeout -k 10 %d %q' "$timeout" "$script"
@@ -255,6 +259,9 @@ if [ ! -f "$share/exit-status" ]; then
     exit 1
 fi
 rc=$(cat "$share/exit-status")
+if [ -n "${VMRUN_TEST_KEY_LOG:-}" ]; then
+    cat "$share/out/keys.jsonl" >"$VMRUN_TEST_KEY_LOG" 2>/dev/null || : >"$VMRUN_TEST_KEY_LOG"
+fi
 case $rc in
 '' | *[!0-9]*) die "L1 reported a garbled exit status '$rc'; console: $console" ;;
 esac

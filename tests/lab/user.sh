@@ -1,10 +1,14 @@
 #!/bin/bash
 # "QEMU without root", on L1's real kernel (run by run-lab.sh
-# --writable-root inside L1): a VFIO VM started through sudo (SUDO_UID and
-# SUDO_GID name an ordinary user) runs QEMU as that user: its uids and gids,
-# no capability in any set, no_new_privs, QEMU's seccomp filter; the VFIO
-# group's /dev/vfio/N is that user's while the VM runs and root's again,
-# with its previous mode, after stop.
+# --writable-root inside L1): an ordinary user of L1's own (labvm), with a
+# sudoers rule for the installed vmrun (the release build, no test seams),
+# types `sudo vmrun start --detach` for a VFIO VM whose access.users lists
+# them. QEMU runs as that user: its uids and gids, no capability in any set,
+# no_new_privs, QEMU's seccomp filter; the VFIO group's /dev/vfio/N is that
+# user's while the VM runs and root's again, with its previous mode, after
+# they stop it with `sudo vmrun stop`. Another user with the same sudo rule
+# but not in access is refused. A second run, allowed by access.groups,
+# names run_as "nobody": QEMU runs as nobody, not as the caller.
 #
 # The edu device is bound to vfio-pci before the run (as a host that keeps
 # it there would), so that /dev/vfio/N exists before and after the run and
@@ -19,10 +23,18 @@ EDU=1234:11e8
 NAME=labuser
 out=$VMRUN_LAB_OUT
 
-# The user: the host's "nobody" (the host's /etc/passwd is L1's).
-IFS=: read -r user _ uid gid _ <<<"$(getent passwd nobody)" || true
-check "a user to run QEMU as: ${user:-none} (${uid:-}:${gid:-})" [ -n "${uid:-}" -a "${uid:-0}" != 0 ]
+# The users, L1's own (the overlay root): labvm starts the VM, labother
+# may run vmrun through sudo too but is not in the profile's access.
+user=labvm
+check "the installed vmrun is there ($VMRUN_RELEASE)" test -x "$VMRUN_RELEASE"
+groupadd -f labvmgrp
+check "user $user with a sudo rule for the installed vmrun" lab_sudo_user $user
+check "user labother with the same rule" lab_sudo_user labother
+usermod -a -G labvmgrp $user
+IFS=: read -r _ _ uid gid _ <<<"$(getent passwd $user)" || true
+check "$user is an ordinary user (${uid:-}:${gid:-})" [ -n "${uid:-}" -a "${uid:-0}" != 0 ]
 [ -n "${uid:-}" ] && [ "$uid" != 0 ] || finish
+IFS=: read -r _ _ nobody_uid _ <<<"$(getent passwd nobody)" || true
 
 edu=$(pci_find $EDU) || edu=
 check "edu ($EDU) found${edu:+ at $edu}" [ -n "$edu" ]
@@ -36,22 +48,33 @@ chmod 0640 "/dev/vfio/$group"
 dev_before=$(stat -c '%u:%g %a' "/dev/vfio/$group")
 check "/dev/vfio/$group is root's with mode 640 before ($dev_before)" [ "$dev_before" = "0:0 640" ]
 
-profile=$(lab_profile $NAME "{
+# user_profile MEMBERS: the VM with edu, and who may start it (and how).
+user_profile() {
+    lab_profile $NAME "{
   \"name\": \"$NAME\",
   \"qemu\": { \"accel\": \"tcg\" },
   \"cpu\": { \"model\": \"qemu64\" },
   \"memory\": { \"size\": \"128M\" },
   \"pci\": [ { \"address\": \"$edu\" } ],
+  $1,
   \"serial\": \"none\"
-}") || profile=
+}"
+}
+profile=$(user_profile "\"access\": { \"users\": [\"$user\"] }") || profile=
 check "profile written to $profile" [ -n "$profile" ]
 [ -n "$profile" ] || finish
 
+rc=0
+vmrun_sudo labother start --detach "$profile" >"$out/start-other.txt" 2>&1 || rc=$?
+check "labother, not in access.users, is refused (exit $rc: $(head -c 200 "$out/start-other.txt"))" \
+    eval '[ $rc -eq 2 ] && grep -q "access" "$out/start-other.txt"'
+check "... and nothing was started" test ! -e "$(vm_run_dir $NAME)"
+
 t0=$(date +%s%N)
-if SUDO_UID=$uid SUDO_GID=$gid SUDO_USER=$user vm_start "$out/start.txt" "$profile"; then
-    pass "SUDO_UID=$uid SUDO_GID=$gid vmrun start --detach $profile ($((($(date +%s%N) - t0) / 1000000)) ms)"
+if vmrun_sudo $user start --detach "$profile" >"$out/start.txt" 2>&1; then
+    pass "as $user: sudo vmrun start --detach $profile ($((($(date +%s%N) - t0) / 1000000)) ms)"
 else
-    fail "SUDO_UID=$uid SUDO_GID=$gid vmrun start --detach $profile: $(cat "$out/start.txt")"
+    fail "as $user: sudo vmrun start --detach $profile: $(cat "$out/start.txt")"
     vm_keep_log $NAME
     finish
 fi
@@ -84,7 +107,7 @@ check "/dev/vfio/$group is $user's while the VM runs ($dev_during)" \
 check "QEMU holds /dev/vfio/$group open" \
     eval 'ls -l "/proc/$qemu_pid/fd" | grep -q " /dev/vfio/$group\$"'
 
-check "vmrun stop $NAME --force (as root)" "$VMRUN" stop $NAME --force
+check "as $user: sudo vmrun stop $NAME --force" vmrun_sudo $user stop $NAME --force
 check "QEMU has exited" eval '! proc_alive "$qemu_pid"'
 check "edu stays on vfio-pci, where it was before" [ "$(pci_driver "$edu")" = vfio-pci ]
 dev_after=$(stat -c '%u:%g %a' "/dev/vfio/$group" 2>&1)
@@ -96,16 +119,19 @@ check "edu back to no driver (the scenario's own bind undone)" \
 
 # --- The usual case: vmrun binds the device itself, so /dev/vfio/N is
 # created for the run (root's, by the kernel), handed over, and goes away
-# when the device is given back; the hand-over's undo must cope.
+# when the device is given back; the hand-over's undo must cope. The
+# profile lets labvmgrp's members start it and runs QEMU as nobody.
 check "/dev/vfio/$group is gone" wait_for 5 test ! -e "/dev/vfio/$group"
-if SUDO_UID=$uid SUDO_GID=$gid SUDO_USER=$user vm_start "$out/start2.txt" "$profile"; then
-    pass "again, with edu on no driver: vmrun start --detach"
+profile=$(user_profile "\"access\": { \"groups\": [\"labvmgrp\"] }, \"run_as\": \"nobody\"")
+if vmrun_sudo $user start --detach "$profile" >"$out/start2.txt" 2>&1; then
+    pass "again, with edu on no driver, as $user of labvmgrp (access.groups): sudo vmrun start --detach"
     qemu_pid=$(vm_pid $NAME qemu)
-    check "QEMU runs as $user" [ "$(proc_field "$qemu_pid" Uid)" = "$uid $uid $uid $uid" ]
+    check "run_as nobody: QEMU runs as nobody ($nobody_uid), not as $user" \
+        [ "$(proc_field "$qemu_pid" Uid)" = "$nobody_uid $nobody_uid $nobody_uid $nobody_uid" ]
     dev_during=$(stat -c '%u:%g %a' "/dev/vfio/$group")
-    check "/dev/vfio/$group is $user's while the VM runs ($dev_during)" \
-        [ "${dev_during%%:*}" = "$uid" ]
-    check "vmrun stop $NAME --force" "$VMRUN" stop $NAME --force
+    check "/dev/vfio/$group is nobody's while the VM runs ($dev_during)" \
+        [ "${dev_during%%:*}" = "$nobody_uid" ]
+    check "as $user: sudo vmrun stop $NAME --force" vmrun_sudo $user stop $NAME --force
     check "edu is back on no driver, driver_override clear" \
         [ "$(pci_driver "$edu")" = none -a "$(pci_override "$edu")" = "(null)" ]
     check "/dev/vfio/$group went away with the device" wait_for 5 test ! -e "/dev/vfio/$group"

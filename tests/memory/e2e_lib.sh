@@ -9,6 +9,8 @@ set -u
 
 : "${VMRUN_RELEASE_BIN:?VMRUN_RELEASE_BIN must point at the vmrun binary}"
 VMRUN=$VMRUN_RELEASE_BIN
+. "$(dirname "${BASH_SOURCE[0]}")/../common/keylog.sh"
+keylog_reset
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
 grep -qw hugetlbfs /proc/filesystems || { echo "SKIP: no hugetlbfs"; exit 77; }
 
@@ -71,6 +73,7 @@ up() {
     local name=$1 prof=$2
     shift 2
     STARTED="$STARTED $name"
+    keylog_add "$prof"
     "$@" "$VMRUN" start --detach "$prof" >"$T/$name.log" 2>&1 ||
         fail "$name: vmrun start --detach failed"
     "$VMRUN" status "$name" --json >"$T/$name.status.json" 2>>"$T/$name.log" ||

@@ -6,8 +6,9 @@
 #
 # Self-contained: it creates the user vmrun-hp and a NOPASSWD rule for this
 # build's vmrun in /etc/sudoers.d/vmrun-hp-test, and removes both at exit.
-# The profile lives in a root-owned directory (vmrun accepts only profiles
-# root controls through sudo). Run under with-hugepage-lock.sh.
+# The profile lives in /etc/vmrun (through sudo vmrun accepts only profiles
+# there), as /etc/vmrun/vmrun-hp-test-SIZE.json, removed at exit. Run under
+# with-hugepage-lock.sh.
 #   e2e_sudo_user.sh 2M|1G
 . "$(dirname "$0")/e2e_lib.sh"
 size=${1:-2M}
@@ -22,7 +23,10 @@ if id "$USER_NAME" >/dev/null 2>&1; then
 fi
 useradd --system --no-create-home --shell /usr/sbin/nologin "$USER_NAME" ||
     fail "useradd $USER_NAME"
-E2E_CLEANUPS="userdel $USER_NAME >/dev/null 2>&1; rm -f $RULE; rm -rf /run/vmrun-hp-test;"
+PROFILE=/etc/vmrun/vmrun-hp-test-$size.json
+made_etc=
+[ -d /etc/vmrun ] || made_etc="rmdir --ignore-fail-on-non-empty /etc/vmrun;"
+E2E_CLEANUPS="userdel $USER_NAME >/dev/null 2>&1; rm -f $RULE $PROFILE; $made_etc"
 vmrun_abs=$(readlink -f "$VMRUN")
 printf '%s ALL=(root) NOPASSWD: %s\n' "$USER_NAME" "$vmrun_abs" >"$RULE.tmp"
 chmod 0440 "$RULE.tmp"
@@ -30,9 +34,8 @@ visudo -cqf "$RULE.tmp" || fail "the sudoers rule does not parse"
 mv "$RULE.tmp" "$RULE"
 uid=$(id -u "$USER_NAME")
 
-# A profile root controls: /run/vmrun-hp-test/ is root's, mode 0755.
-mkdir -p /run/vmrun-hp-test
-chmod 0755 /run/vmrun-hp-test
+# A profile root controls, where sudo's profiles are.
+install -d -m 0755 /etc/vmrun
 if [ "$size" = 1G ]; then
     [ -d "$NODE_POOL/hugepages-1048576kB" ] || { echo "SKIP: no 1 GiB pages here"; exit 77; }
     mem='{ "size": "1G", "hugepages": "1G" }'
@@ -42,14 +45,15 @@ else
     kb=2048
 fi
 name=hp-sudo
-cp "$(profile "$name" "$mem")" /run/vmrun-hp-test/$name.json
-chmod 0644 /run/vmrun-hp-test/$name.json
+cp "$(profile "$name" "$mem")" "$PROFILE"
+chmod 0644 "$PROFILE"
 nr0=$(pool $kb nr_hugepages)
 free0=$(pool $kb free_hugepages)
 
 # As the user, through sudo: exactly what a user types.
 STARTED="$STARTED $name"
-su -s /bin/sh "$USER_NAME" -c "sudo -n $vmrun_abs start --detach /run/vmrun-hp-test/$name.json" \
+keylog_add "$PROFILE"
+su -s /bin/sh "$USER_NAME" -c "sudo -n $vmrun_abs start --detach $PROFILE" \
     >"$T/$name.log" 2>&1 || fail "sudo vmrun start as $USER_NAME failed"
 cat "/run/vmrun/$name/log" >>"$T/$name.log" 2>/dev/null
 "$VMRUN" status $name --json >"$T/status.json" || fail "vmrun status"

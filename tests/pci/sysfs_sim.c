@@ -36,6 +36,12 @@
  *                                         directory under the device and a node under
  *                                         $VMRUN_DEV_ROOT) exist only while it is bound,
  *                                         as simpledrm's DRM card does
+ *   devices/.../scaling_governor          cpufreq: the name (up to white space) must be
+ *                                         one of the directory's
+ *                                         scaling_available_governors (EINVAL
+ *                                         otherwise); reached through
+ *                                         cpuN/cpufreq, a link to a policy
+ *                                         directory several CPUs may share
  *
  * X matches a device when driver_override names X, or, without an override,
  * when .sim_drivers lists X (vfio-pci matches nothing by itself, as in the
@@ -75,6 +81,7 @@ enum kind {
     K_RESCAN,
     K_PLAT_BIND,
     K_PLAT_UNBIND,
+    K_GOVERNOR,
 };
 
 #define MAX_FDS 1024
@@ -376,6 +383,11 @@ static void track(int fd, const char *path, int flags)
             snprintf(tracked[fd].arg, sizeof(tracked[fd].arg), "%s", real);
         return;
     }
+    if (in_devices && strcmp(base, "scaling_governor") == 0) {
+        tracked[fd].kind = K_GOVERNOR;
+        snprintf(tracked[fd].arg, sizeof(tracked[fd].arg), "%s", real);
+        return;
+    }
     if (strstr(rel, "/vtconsole/") != NULL && strcmp(base, "bind") == 0) {
         tracked[fd].kind = K_STORE;
         snprintf(tracked[fd].arg, sizeof(tracked[fd].arg), "%s", real);
@@ -457,6 +469,23 @@ static int do_store(const char *path, const char *value)
     snprintf(content, sizeof(content), "%s\n", value);
     write_file(path, content);
     return 0;
+}
+
+/* As cpufreq's store_scaling_governor: the first word, one of the
+ * policy's available governors. */
+static int do_governor(const char *path, const char *value)
+{
+    char word[64], avail[1024], file[PATH_MAX + 32];
+    if (sscanf(value, "%63s", word) != 1)
+        return -EINVAL;
+    snprintf(file, sizeof(file), "%.*s/scaling_available_governors",
+             (int)(strrchr(path, '/') - path), path);
+    read_file(file, avail, sizeof(avail));
+    size_t wl = strlen(word);
+    for (const char *p = avail; (p = strstr(p, word)) != NULL; p += wl)
+        if ((p == avail || p[-1] == ' ') && (p[wl] == '\0' || p[wl] == ' '))
+            return do_store(path, word);
+    return -EINVAL;
 }
 
 static int do_reset(const char *devdir, const char *value)
@@ -764,6 +793,9 @@ ssize_t write(int fd, const void *buf, size_t count)
         break;
     case K_PLAT_UNBIND:
         r = do_plat_unbind(value, tracked[fd].arg);
+        break;
+    case K_GOVERNOR:
+        r = do_governor(tracked[fd].arg, value);
         break;
     case K_ROM_READ:
     case K_NONE:

@@ -5,18 +5,22 @@
 #include <pwd.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "journal/journal.h"
+#include "priv/caller.h"
 #include "plan/hostprep.h"
 #include "plan/undo.h"
 #include "priv/priv_drop.h"
@@ -253,6 +257,30 @@ static void open_hp(struct host_prep *hp, struct journal *j, struct vmrun_error 
     hp->qemu_gid = nogroup;
 }
 
+/* Does rel's access ACL hold an entry for user uid with perms? */
+static bool acl_grants(const char *rel, uid_t uid, unsigned perms)
+{
+    char p[256];
+    snprintf(p, sizeof(p), "%s/%s", dir, rel);
+    unsigned char buf[1024];
+    ssize_t n = getxattr(p, "system.posix_acl_access", buf, sizeof(buf));
+    for (ssize_t i = 4; i + 8 <= n; i += 8) {
+        unsigned tag = buf[i] | buf[i + 1] << 8, perm = buf[i + 2] | buf[i + 3] << 8;
+        uint32_t id = buf[i + 4] | buf[i + 5] << 8 | buf[i + 6] << 16 | (uint32_t)buf[i + 7] << 24;
+        if (tag == 0x02 && id == uid && (perm & perms) == perms)
+            return true;
+    }
+    return false;
+}
+
+static ssize_t acl_bytes(const char *rel, unsigned char *buf, size_t len)
+{
+    char p[256];
+    snprintf(p, sizeof(p), "%s/%s", dir, rel);
+    ssize_t n = getxattr(p, "system.posix_acl_access", buf, len);
+    return n < 0 && errno == ENODATA ? 0 : n;
+}
+
 static void test_handover_and_undo(void **state)
 {
     clear_env();
@@ -271,13 +299,27 @@ static void test_handover_and_undo(void **state)
     struct host_prep hp;
     struct vmrun_error err = {0};
     open_hp(&hp, &j, &err);
+    /* setid has an ACL of its own already (a group entry). */
+    unsigned char was[64] = {2, 0, 0, 0, 0x01, 0, 7, 0, 0xff, 0xff, 0xff, 0xff,
+                             0x04, 0, 5, 0, 0xff, 0xff, 0xff, 0xff,
+                             0x08, 0, 4, 0, 0x2a, 0, 0, 0,
+                             0x10, 0, 5, 0, 0xff, 0xff, 0xff, 0xff,
+                             0x20, 0, 5, 0, 0xff, 0xff, 0xff, 0xff};
+    assert_int_equal(setxattr(b, "system.posix_acl_access", was, 44, 0), 0);
+    struct stat setid_before = st_of("setid");
     const char *paths[] = {a, lnk, c};
     assert_int_equal(priv_handover(&hp, paths, 3, &err), 0);
-    assert_int_equal(st_of("vars.fd").st_uid, NOBODY);
-    assert_int_equal(st_of("vars.fd").st_gid, nogroup);
-    assert_int_equal(st_of("setid").st_uid, NOBODY); /* the link's target */
+    /* An ACL entry, not the owner: QEMU's user cannot chmod it. */
+    assert_int_equal(st_of("vars.fd").st_uid, 0);
+    assert_true(acl_grants("vars.fd", NOBODY, 6));
+    assert_int_equal(st_of("setid").st_uid, 0);
+    assert_true(acl_grants("setid", NOBODY, 6)); /* the link's target */
     assert_int_equal(st_of("link").st_uid, 0);
     assert_int_equal(st_of("open.log").st_uid, 0); /* already usable: untouched */
+    unsigned char buf[1024];
+    assert_int_equal(acl_bytes("open.log", buf, sizeof(buf)), 0);
+    /* Whatever became of the mode meanwhile is undone. */
+    assert_int_equal(chmod(a, 0666), 0);
 
     const char *bad[] = {missing};
     assert_true(priv_handover(&hp, bad, 1, &err) < 0);
@@ -295,8 +337,11 @@ static void test_handover_and_undo(void **state)
     assert_int_equal(journal_undo(&e, 0, NULL, NULL, &err), 0);
     assert_int_equal(st_of("vars.fd").st_uid, 0);
     assert_int_equal(st_of("vars.fd").st_mode & 07777, 0600);
+    assert_int_equal(acl_bytes("vars.fd", buf, sizeof(buf)), 0); /* no ACL, as before */
     assert_int_equal(st_of("setid").st_uid, 0);
-    assert_int_equal(st_of("setid").st_mode & 07777, 04755); /* chown cleared it; undo restored */
+    assert_int_equal(st_of("setid").st_mode & 07777, setid_before.st_mode & 07777);
+    assert_int_equal(acl_bytes("setid", buf, sizeof(buf)), 44); /* its own ACL, exactly */
+    assert_memory_equal(buf, was, 44);
     /* A file gone by the time of the undo is fine. */
     unlink(a);
     assert_int_equal(journal_undo(&e, 0, NULL, NULL, &err), 0);
@@ -394,9 +439,12 @@ static void test_prepare(void **state)
 
     struct stat st;
     assert_int_equal(stat(vfio, &st), 0);
-    assert_int_equal(st.st_uid, NOBODY);
+    assert_int_equal(st.st_uid, 0); /* an ACL entry for QEMU's user instead */
+    unsigned char acl[1024];
+    assert_true(getxattr(vfio, "system.posix_acl_access", acl, sizeof(acl)) > 0);
     assert_int_equal(stat(mem, &st), 0);
-    assert_int_equal(st.st_uid, NOBODY);
+    assert_true(st.st_uid == NOBODY ||
+                getxattr(mem, "system.posix_acl_access", acl, sizeof(acl)) > 0);
     /* QEMU's QMP is an inherited socket: the runtime directory stays root's
      * alone, and nothing in it is QEMU's user's. */
     snprintf(qdir, sizeof(qdir), "%s/qemu", run);
@@ -449,6 +497,64 @@ static bool read_file(const char *path, char *buf, size_t len)
 
 /* notify_user runs the notifier as the invoking user with their session
  * bus, and never as root. A script stands in for notify-send. */
+/* What vmrun believes of its environment as root (priv/caller.h). */
+static int judge(const struct caller_facts *f, const char *const *env)
+{
+    struct vmrun_error err = {0};
+    int r = priv_judge_caller((char *const *)env, f, &err);
+    if (r < 0)
+        assert_non_null(strstr(err.msg, "SETENV"));
+    return r;
+}
+
+static void test_judge_caller(void **state)
+{
+    (void)state;
+    struct caller_facts by_user = {.parent_ruid = 1000, .parent = 4242};
+    struct caller_facts by_root = {.parent_ruid = 0, .parent = 4242};
+    struct caller_facts adopted = {.parent_ruid = 0, .parent = 1, .has_loginuid = true,
+                                   .loginuid = 1000};
+    /* sudo as it is: the caller's uid, and nothing else. */
+    const char *sudo[] = {"SUDO_UID=1000", "SUDO_GID=1000", "PATH=/usr/bin", NULL};
+    assert_int_equal(judge(&by_user, sudo), 0);
+    /* The caller chose SUDO_UID (or emptied it, or left it out). */
+    const char *forged[] = {"SUDO_UID=0", NULL};
+    assert_int_equal(judge(&by_user, forged), -EPERM);
+    const char *empty[] = {"SUDO_UID=", NULL};
+    assert_int_equal(judge(&by_user, empty), -EPERM);
+    const char *none[] = {"PATH=/usr/bin", NULL};
+    assert_int_equal(judge(&by_user, none), -EPERM);
+    const char *other[] = {"SUDO_UID=1001", NULL};
+    assert_int_equal(judge(&by_user, other), -EPERM);
+    /* Twice, whoever the parent is. */
+    const char *twice[] = {"SUDO_UID=1000", "SUDO_UID=0", NULL};
+    assert_int_equal(judge(&by_user, twice), -EPERM);
+    assert_int_equal(judge(&by_root, twice), -EPERM);
+    const char *pk_twice[] = {"PKEXEC_UID=1000", "PKEXEC_UID=1000", NULL};
+    assert_int_equal(judge(&by_root, pk_twice), -EPERM);
+    /* pkexec replaced itself with vmrun: the parent is the caller's. */
+    const char *pkexec[] = {"PKEXEC_UID=1000", NULL};
+    assert_int_equal(judge(&by_user, pkexec), 0);
+    /* The loader's variables from an ordinary caller; root's own are
+     * root's business. */
+    const char *ld[] = {"SUDO_UID=1000", "LD_PRELOAD=/x.so", NULL};
+    assert_int_equal(judge(&by_user, ld), -EPERM);
+    assert_int_equal(judge(&by_root, ld), 0);
+    const char *gconv[] = {"SUDO_UID=1000", "GCONV_PATH=/x", NULL};
+    assert_int_equal(judge(&by_user, gconv), -EPERM);
+    /* Root's parent may say who the caller is (root's shell, run0). */
+    assert_int_equal(judge(&by_root, sudo), 0);
+    assert_int_equal(judge(&by_root, none), 0);
+    /* SUDO_USER must be SUDO_UID's name. */
+    const char *user0[] = {"SUDO_UID=1000", "SUDO_USER=root", NULL};
+    assert_int_equal(judge(&by_root, user0), -EPERM);
+    /* Adopted by init, said to be root, in another user's session. */
+    assert_int_equal(judge(&adopted, forged), -EPERM);
+    assert_int_equal(judge(&adopted, empty), -EPERM);
+    assert_int_equal(judge(&adopted, none), 0);
+    assert_int_equal(judge(&adopted, sudo), 0);
+}
+
 static void test_notify(void **state)
 {
     clear_env();
@@ -507,6 +613,7 @@ int main(void)
         cmocka_unit_test(test_memlock_bytes),     cmocka_unit_test(test_drop_in_child),
         cmocka_unit_test(test_handover_and_undo), cmocka_unit_test(test_handover_unreachable),
         cmocka_unit_test(test_prepare),           cmocka_unit_test(test_notify),
+        cmocka_unit_test(test_judge_caller),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

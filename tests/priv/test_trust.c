@@ -1,10 +1,12 @@
 /* Profile trust: which files vmrun believes under sudo/pkexec and as root.
- * Builds real directory trees under /run (root-owned, 0755, so a trusted
- * chain exists) and changes owners, hence needs root (skipped otherwise). */
+ * Builds real directory trees under /etc/vmrun (where profiles for sudo
+ * must be) and under /run (root-owned, 0755, so a trusted chain exists)
+ * and changes owners, hence needs root (skipped otherwise). */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +19,9 @@
 #include "priv/profile_open.h"
 #include "priv/trust.h"
 
-static char root[64];
+static char root[64];    /* under /etc/vmrun */
+static char outside[64]; /* under /run: root's, but not where sudo's profiles are */
+static bool made_etc;
 static const uid_t other_uid = 65534;
 
 static void path(char *buf, size_t len, const char *rel)
@@ -55,10 +59,13 @@ static void make_link(const char *rel, const char *target)
 
 static int setup(void **state)
 {
-    snprintf(root, sizeof(root), "/run/vmrun-trust-XXXXXX");
-    if (mkdtemp(root) == NULL)
+    made_etc = mkdir(TRUST_PROFILE_DIR, 0755) == 0;
+    snprintf(root, sizeof(root), "%s/.trust-test-XXXXXX", TRUST_PROFILE_DIR);
+    snprintf(outside, sizeof(outside), "/run/vmrun-trust-XXXXXX");
+    if (mkdtemp(root) == NULL || mkdtemp(outside) == NULL)
         return -1;
     chmod(root, 0755);
+    chmod(outside, 0755);
     make_dir("etc", 0755, 0);
     make_file("etc/good.json", 0644, 0);
     make_file("etc/user-owned.json", 0644, other_uid);
@@ -87,9 +94,12 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", root);
-    return system(cmd) == 0 ? 0 : -1;
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "rm -rf -- '%s' '%s'", root, outside);
+    int r = system(cmd) == 0 ? 0 : -1;
+    if (made_etc)
+        rmdir(TRUST_PROFILE_DIR);
+    return r;
 }
 
 static int check(const char *rel, struct vmrun_error *err)
@@ -151,7 +161,10 @@ static const char *good_profile = "{\"name\": \"t\", \"memory\": {\"size\": \"64
 static void write_rel(const char *rel, const char *text, mode_t mode, uid_t owner)
 {
     char p[256];
-    path(p, sizeof(p), rel);
+    if (rel[0] == '/')
+        snprintf(p, sizeof(p), "%s", rel);
+    else
+        path(p, sizeof(p), rel);
     unlink(p);
     int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     assert_true(fd >= 0);
@@ -203,13 +216,23 @@ static void test_profile_under_sudo(void **state)
     assert_non_null(strstr(err.msg, "/proc"));
     assert_int_equal(load("/proc/self/fd/0", false, &prof, &d, &err), -EPERM);
 
-    /* A root-only file with errors: its problems are not shown to a user
-     * who cannot read it. */
+    /* A root-only file (with errors, or without): refused to a user who
+     * cannot read it, and nothing of it is shown. */
     write_rel("etc/secret.json", "{\"name\": \"t\", \"memory\": {\"size\": \"SECRET\"}}", 0600, 0);
-    assert_int_equal(load("etc/secret.json", false, &prof, &d, &err), -EINVAL);
+    assert_int_equal(load("etc/secret.json", false, &prof, &d, &err), -EACCES);
     assert_int_equal(d.n, 0);
     assert_null(strstr(err.msg, "SECRET"));
     assert_non_null(strstr(err.msg, "you cannot read it"));
+    write_rel("etc/secret.json", good_profile, 0600, 0);
+    assert_int_equal(load("etc/secret.json", false, &prof, &d, &err), -EACCES);
+
+    /* Root's own file outside /etc/vmrun: root-owned is not root-written,
+     * so through sudo it is refused; root itself may use it. */
+    char p[256];
+    snprintf(p, sizeof(p), "%s/t.json", outside);
+    write_rel(p, good_profile, 0644, 0);
+    assert_int_equal(load(p, false, &prof, &d, &err), -EPERM);
+    assert_non_null(strstr(err.msg, "not under " TRUST_PROFILE_DIR));
     /* Readable by the user: the problems are theirs to see. */
     write_rel("etc/secret.json", "{\"name\": \"t\", \"memory\": {\"size\": \"SECRET\"}}", 0644, 0);
     assert_int_equal(load("etc/secret.json", false, &prof, &d, &err), -EINVAL);
@@ -238,6 +261,24 @@ static void test_profile_as_root(void **state)
     assert_non_null(strstr(err.msg, "--trust-profile"));
     assert_int_equal(load("home/t.json", true, &prof, &d, &err), 0);
     assert_int_equal(load("etc/t.json", false, &prof, &d, &err), 0);
+    char p[256];
+    snprintf(p, sizeof(p), "%s/t.json", outside);
+    write_rel(p, good_profile, 0644, 0);
+    assert_int_equal(load(p, false, &prof, &d, &err), 0);
+
+    /* vmrun's own state directory (what QEMU and the guest write): never
+     * a profile, not even when root vouches. */
+    char statedir[256];
+    snprintf(statedir, sizeof(statedir), "%s/state", outside);
+    assert_int_equal(mkdir(statedir, 0711), 0);
+    setenv("VMRUN_STATE_DIR", statedir, 1);
+    snprintf(p, sizeof(p), "%s/state/serial.log", outside);
+    write_rel(p, good_profile, 0600, 0);
+    assert_int_equal(load(p, false, &prof, &d, &err), -EPERM);
+    assert_non_null(strstr(err.msg, "nothing there is ever a profile"));
+    assert_int_equal(load(p, true, &prof, &d, &err), -EPERM);
+    assert_null(strstr(err.msg, "--trust-profile"));
+    unsetenv("VMRUN_STATE_DIR");
 
     /* A binary path must itself be root-controlled, vouched for or not. */
     char text[512], bin[256];
@@ -264,9 +305,6 @@ int main(void)
     }
     unsetenv("SUDO_UID");
     unsetenv("PKEXEC_UID");
-    /* The suite's leniency for root (tests/CMakeLists.txt) is what is
-     * tested here: off. */
-    unsetenv("VMRUN_TEST_TRUST_PROFILES");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_path_rules),
         cmocka_unit_test(test_relative_path),

@@ -4,6 +4,8 @@
 set -u
 
 : "${VMRUN_BIN:?VMRUN_BIN must point at the vmrun binary}"
+. "$(dirname "${BASH_SOURCE[0]}")/../common/keylog.sh"
+keylog_reset
 GUEST_DIR=${VMRUN_DEMO_GUEST:-/var/cache/vmrun/demo-guest}
 
 T=$(mktemp -d /tmp/vmrun-test.XXXXXX)

@@ -44,6 +44,7 @@ uefi_profile() {
   "shutdown": { "timeout": 1 }${3:-}
 }
 EOT
+    keylog_add "$T/$1.json"
     echo "$T/$1.json"
 }
 
@@ -98,14 +99,17 @@ grep -q "^# firmware: descriptor $user_fw/10-vmrun-test-snakeoil.json" "$T/user.
 grep -Eq "^PASS  firmware.secure_boot .*snakeoil.fd: enrolled keys \(PK, KEK, db(, dbx)?; no Microsoft CA in db: Windows will not boot\)" "$T/user.check" ||
     fail "check: the snakeoil template: $(grep secure_boot "$T/user.check")"
 
-# Through sudo the user's directory is not searched (a profile root
-# controls, as sudo requires).
-rootdir="${VMRUN_BUILD_DIR:?}/win11-fw-test.$$"
-mkdir -m 0755 "$rootdir" && cp "$sb" "$rootdir/" && chmod 0644 "$rootdir/win11-fw-sb.json"
+# Through sudo the user's directory is not searched (a profile in
+# /etc/vmrun, as sudo requires).
+made_etc=
+[ -d /etc/vmrun ] || made_etc=1
+rootdir="/etc/vmrun/vmrun-win11-fw-test.$$"
+mkdir -p -m 0755 "$rootdir" && cp "$sb" "$rootdir/" && chmod 0644 "$rootdir/win11-fw-sb.json"
 SUDO_UID=65534 SUDO_GID=65534 SUDO_USER=nobody "$REL" print-cmd "$rootdir/win11-fw-sb.json" \
     >"$T/sudo.out" 2>&1
 rc=$?
 rm -rf "$rootdir"
+[ -z "$made_etc" ] || rmdir --ignore-fail-on-non-empty /etc/vmrun
 [ $rc = 0 ] || fail "print-cmd through sudo: exit $rc: $(cat "$T/sudo.out")"
 grep -q "^# firmware: 40-edk2-x86_64-secure-enrolled.json: .*(the user's ~/.config/qemu/firmware is not searched through sudo or pkexec)" "$T/sudo.out" ||
     fail "through sudo: $(grep '^#' "$T/sudo.out")"

@@ -11,6 +11,7 @@
 #include "sys/hostpath.h"
 
 const struct journal_op cpu_journal_ops[] = {
+    {"cpu-governor-claim", governor_claim_undo, governor_claim_describe},
     {"cpu-governor", governor_undo, governor_describe},
     {"cgroup-controller", isolate_controller_undo, isolate_controller_describe},
     {"cgroup-move", isolate_move_undo, isolate_move_describe},

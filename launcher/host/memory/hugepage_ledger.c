@@ -19,7 +19,9 @@
 
 #include "base/cleanup.h"
 #include "host/memory/hugepages.h"
+#include "sys/dirs.h"
 #include "sys/hostpath.h"
+#include "sys/lockfile.h"
 
 #define HEADER "# vmrun hugepage ledger v1: claim ID NODE PAGE_KB STATE BEFORE TARGET ADDED VM\n"
 
@@ -189,26 +191,12 @@ int hp_ledger_open(struct hp_ledger *l, void (*waiting)(void *opaque), void *opa
     char lock[PATH_MAX];
     if (ledger_paths(l->path, sizeof(l->path), lock, sizeof(lock)) < 0)
         return vmrun_failx(err, ENAMETOOLONG, "hugepage ledger path too long");
-    const char *root = host_root(HOST_RUN);
-    if (mkdir(root, 0755) < 0 && errno != EEXIST)
-        return vmrun_fail(err, errno, "create %s", root);
-    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int r = dir_make_all(host_root(HOST_RUN), 0755, dir_root_mode(HOST_RUN), err);
+    if (r < 0)
+        return r;
+    int fd = lockfile_take(lock, HP_LEDGER_WAIT_S, waiting, opaque, err);
     if (fd < 0)
-        return vmrun_fail(err, errno, "open %s", lock);
-    int r;
-    while ((r = flock(fd, LOCK_EX | LOCK_NB)) < 0 && errno == EINTR)
-        ;
-    if (r < 0 && errno == EWOULDBLOCK) {
-        if (waiting != NULL)
-            waiting(opaque);
-        while ((r = flock(fd, LOCK_EX)) < 0 && errno == EINTR)
-            ;
-    }
-    if (r < 0) {
-        int e = errno;
-        close(fd);
-        return vmrun_fail(err, e, "lock %s", lock);
-    }
+        return fd;
     l->lock_fd = fd;
     bool changed;
     if ((r = load(l, err)) < 0 || (r = settle(l, &changed, err)) < 0 ||

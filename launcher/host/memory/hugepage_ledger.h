@@ -60,7 +60,11 @@ struct hp_ledger {
     size_t n, cap;
 };
 
-/* Take the lock (waiting for it; `waiting`, if not NULL, is called once
+/* How long hp_ledger_open() waits for the lock at most, in seconds. */
+#define HP_LEDGER_WAIT_S 300
+
+/* Take the lock (waiting for it, HP_LEDGER_WAIT_S at most: -ETIMEDOUT
+ * then, naming the holder's pid; `waiting`, if not NULL, is called once
  * before a wait), read the ledger, settle any pending claim a dead vmrun
  * left. Close with hp_ledger_close(), which drops the lock. */
 int hp_ledger_open(struct hp_ledger *l, void (*waiting)(void *opaque), void *opaque,

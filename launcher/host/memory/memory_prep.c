@@ -16,6 +16,7 @@
 #include "host/memory/hugepages.h"
 #include "host/memory/prefault.h"
 #include "sys/hostfile.h"
+#include "sys/dirs.h"
 #include "sys/hostpath.h"
 
 const struct journal_op memory_journal_ops[] = {
@@ -169,12 +170,8 @@ static int pick_directory(struct host_prep *hp, unsigned page_kb, char *dir, siz
     char base[PATH_MAX];
     if (host_path(base, sizeof(base), HOST_RUN, "/.hugetlbfs") < 0)
         return vmrun_failx(err, ENAMETOOLONG, "runtime directory path too long");
-    if (mkdir(base, 0755) < 0 && errno != EEXIST)
-        return vmrun_fail(err, errno, "create %s", base);
-    struct stat st;
-    if (lstat(base, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-        (st.st_mode & 022) != 0)
-        return vmrun_failx(err, EPERM, "%s is not a directory only vmrun's user can write", base);
+    if ((r = dir_make(base, 0755, err)) < 0)
+        return r;
     int n = snprintf(dir, len, "%s/%s-%ukB", base, hp->profile->name, page_kb);
     if (n < 0 || (size_t)n >= len)
         return vmrun_failx(err, ENAMETOOLONG, "runtime directory path too long");

@@ -2,6 +2,8 @@
 #include "host/net/tap.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <linux/ethtool.h>
 #include <linux/if_tun.h>
@@ -15,7 +17,9 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "host/net/rtnl.h"
 #include "journal/opargs.h"
+#include "priv/priv_drop.h"
 
 #define OP_TAP "net-tap"
 
@@ -87,14 +91,6 @@ int net_tap_on_bridge(struct journal *j, const char *bridge, const char *what, i
         return vmrun_fail(err, -r, "%s: read the MTU of %s", what, bridge);
     int mtu = br.ifr_mtu;
 
-    cJSON *args = cJSON_CreateObject();
-    if (args == NULL)
-        return vmrun_failx(err, ENOMEM, "out of memory");
-    cJSON_AddStringToObject(args, "bridge", bridge);
-    r = journal_record(j, OP_TAP, args, err);
-    if (r < 0)
-        return r;
-
     cleanup_close int tun = -1;
     if ((r = open_tun(&tun, err)) < 0)
         return r;
@@ -103,6 +99,22 @@ int net_tap_on_bridge(struct journal *j, const char *bridge, const char *what, i
     if ((r = set_iff(tun, "vmrun%d", &ifr)) < 0)
         return vmrun_fail(err, -r, "%s: create a tap device", what);
     snprintf(ifname, IFNAMSIZ, "%s", ifr.ifr_name);
+    int ifindex = (int)if_nametoindex(ifname);
+    if (ifindex == 0)
+        return vmrun_fail(err, errno, "%s: find %s", what, ifname);
+
+    /* Held by vmrun's descriptor alone so far: recorded before it joins
+     * the bridge or reaches anyone else. */
+    cJSON *args = cJSON_CreateObject();
+    if (args == NULL)
+        return vmrun_failx(err, ENOMEM, "out of memory");
+    cJSON_AddStringToObject(args, "bridge", bridge);
+    cJSON_AddStringToObject(args, "name", ifname);
+    cJSON_AddNumberToObject(args, "ifindex", ifindex);
+    cJSON_AddNumberToObject(args, "netns", (double)rtnl_netns_id());
+    r = journal_record(j, OP_TAP, args, err);
+    if (r < 0)
+        return r;
     r = journal_done(j, err);
     if (r < 0)
         return r;
@@ -110,9 +122,7 @@ int net_tap_on_bridge(struct journal *j, const char *bridge, const char *what, i
     struct ifreq t = {.ifr_mtu = mtu};
     if ((r = ifreq_ioctl(sock, SIOCSIFMTU, ifname, &t)) < 0)
         return vmrun_fail(err, -r, "%s: give %s the MTU of %s (%d)", what, ifname, bridge, mtu);
-    struct ifreq add = {.ifr_ifindex = (int)if_nametoindex(ifname)};
-    if (add.ifr_ifindex == 0)
-        return vmrun_fail(err, errno, "%s: find %s", what, ifname);
+    struct ifreq add = {.ifr_ifindex = ifindex};
     if ((r = ifreq_ioctl(sock, SIOCBRADDIF, bridge, &add)) < 0)
         return vmrun_fail(err, -r, "%s: add %s to %s%s", what, ifname, bridge,
                           r == -EOPNOTSUPP || r == -EINVAL ? " (is it a bridge?)" : "");
@@ -126,21 +136,38 @@ int net_tap_on_bridge(struct journal *j, const char *bridge, const char *what, i
     return 0;
 }
 
-int net_tap_attach(const char *name, const char *what, int *fd, struct vmrun_error *err)
+/* Could t attach the tap l themselves (the kernel's rule for an existing
+ * tap: its owner and group, when set, must be the user's)? */
+static bool user_may_attach(const struct rtnl_link *l, const struct priv_target *t)
+{
+    if (l->has_owner && l->owner != t->uid)
+        return false;
+    if (!l->has_group || l->group == t->gid)
+        return true;
+    for (size_t i = 0; i < t->n_groups; i++)
+        if (t->groups[i] == l->group)
+            return true;
+    return false;
+}
+
+int net_tap_attach(const char *name, const char *what, const struct priv_target *t, int *fd,
+                   struct vmrun_error *err)
 {
     *fd = -1;
     /* TUNSETIFF would make a new tap of a name that does not exist yet:
      * an existing interface is what the profile asks for. */
-    char kind[32];
-    int r = net_if_kind(name, kind, sizeof(kind));
+    struct rtnl_link l;
+    int r = rtnl_link_get(0, name, &l);
     if (r == -ENODEV)
         return vmrun_failx(err, ENODEV,
                            "%s: there is no network interface %s (create the tap first, e.g. "
-                           "ip tuntap add dev %s mode tap)",
+                           "ip tuntap add dev %s mode tap user NAME)",
                            what, name, name);
-    if (r == 0 && strcmp(kind, "tun") != 0)
-        return vmrun_failx(err, EINVAL, "%s: %s is not a tap device (its driver is %s)", what, name,
-                           kind);
+    if (r < 0)
+        return vmrun_fail(err, -r, "%s: look at interface %s", what, name);
+    if (strcmp(l.kind, "tun") != 0 || !l.tap)
+        return vmrun_failx(err, EINVAL, "%s: %s is not a tap device (it is %s)", what, name,
+                           l.kind[0] ? l.kind : "no tun or tap");
     cleanup_close int tun = -1;
     r = open_tun(&tun, err);
     if (r < 0)
@@ -151,24 +178,66 @@ int net_tap_attach(const char *name, const char *what, int *fd, struct vmrun_err
                           r == -EBUSY    ? " (another program has it open)"
                           : r == -EINVAL ? " (is it a tap device?)"
                                          : "");
+    /* Attached now: nobody else can attach it, hence nobody can change
+     * its owner while it is looked at. */
+    if (t != NULL && t->change) {
+        if ((r = rtnl_link_get(l.ifindex, NULL, &l)) < 0)
+            return vmrun_fail(err, -r, "%s: look at interface %s", what, name);
+        if (!user_may_attach(&l, t)) {
+            char whose[64];
+            if (l.has_owner)
+                snprintf(whose, sizeof(whose), "uid %u", (unsigned)l.owner);
+            else
+                snprintf(whose, sizeof(whose), "group %u", (unsigned)l.group);
+            return vmrun_failx(err, EPERM,
+                               "%s: the tap %s belongs to %s, and QEMU runs as %s, who could "
+                               "not attach it themselves: use a tap of that user's (ip tuntap "
+                               "add dev %s mode tap user %s)",
+                               what, name, whose, t->user, name, t->user);
+        }
+    }
     *fd = steal_fd(&tun);
     return 0;
 }
 
-/* A tap vmrun made is not persistent: it went away with its descriptors,
- * which no longer exist when an undo runs (QEMU and the supervisor are
- * gone). Nothing is left to do. */
+/* The tap vmrun made is deleted by its index, when that index still
+ * names it (same name, a tun device) in the namespace it was made in:
+ * whatever a holder of its descriptor made of it (persistent, owned by
+ * them), and while they still hold it. A record without a name (an older
+ * vmrun) has nothing to go by: its tap was not persistent when made. */
 static int tap_undo(const cJSON *args, struct vmrun_error *err)
 {
     if (oparg_string(args, "bridge") == NULL)
         return vmrun_failx(err, EINVAL, "malformed %s record", OP_TAP);
+    const char *name = oparg_string(args, "name");
+    long ifindex, netns = 0;
+    if (name == NULL || oparg_long(args, "ifindex", 1, INT32_MAX, &ifindex) < 0)
+        return 0;
+    if (oparg_long(args, "netns", 0, LONG_MAX, &netns) == 0 && netns != 0 &&
+        (unsigned long)netns != rtnl_netns_id())
+        return vmrun_failx(err, EXDEV,
+                           "the tap %s is in another network namespace than this vmrun; run "
+                           "'vmrun recover' there",
+                           name);
+    struct rtnl_link l;
+    int r = rtnl_link_get((int)ifindex, NULL, &l);
+    if (r == -ENODEV)
+        return 0; /* gone with its last descriptor */
+    if (r < 0)
+        return vmrun_fail(err, -r, "look at the tap %s", name);
+    if (strcmp(l.name, name) != 0 || strcmp(l.kind, "tun") != 0)
+        return 0; /* the index names another interface now: not ours */
+    r = rtnl_link_delete((int)ifindex);
+    if (r < 0 && r != -ENODEV)
+        return vmrun_fail(err, -r, "delete the tap %s", name);
     return 0;
 }
 
 static void tap_describe(const cJSON *args, char *buf, size_t len)
 {
     const char *bridge = oparg_string(args, "bridge");
-    snprintf(buf, len, "a tap on bridge %s (gone with its last descriptor)",
+    const char *name = oparg_string(args, "name");
+    snprintf(buf, len, "delete the tap %s on bridge %s", name != NULL ? name : "(unnamed)",
              bridge != NULL ? bridge : "(malformed record)");
 }
 

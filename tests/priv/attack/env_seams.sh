@@ -1,6 +1,7 @@
 #!/bin/bash
 # Item: no test seams in the shipped binary, and a clean environment for
-# what root runs. The user's rule allows SETENV, so `sudo -E` and
+# what root runs. Run through vmrun-setenv, whose rule allows SETENV (README:
+# it hands out root; setenv.sh shows what vmrun refuses), so `sudo -E` and
 # `sudo VAR=value` keep whatever they set:
 #  - VMRUN_RUN_DIR pointing at a directory of theirs that holds a forged
 #    runtime directory and journal (whose undo would hand root's file to
@@ -25,7 +26,7 @@ as_user cp "$T/journal" "$forged/journal"
 as_user touch "$forged/lock"
 
 out=$(cd "$UHOME" && runuser -u "$ATTACK_USER" -- env VMRUN_RUN_DIR="$UHOME/run" \
-    sudo -n -E "$BIN" recover $NAME 2>&1)
+    sudo -n -E "$SETENV_BIN" recover $NAME 2>&1)
 echo "recover: $out"
 check "recover with VMRUN_RUN_DIR kept by sudo -E found nothing to recover" \
     sh -c "printf '%s' \"\$0\" | grep -q 'nothing to recover'" "$out"
@@ -45,7 +46,7 @@ profile=$(root_profile $NAME)
 if (cd "$UHOME" && runuser -u "$ATTACK_USER" -- env PATH="$UHOME/bin:/usr/bin:/bin" \
     ATTACK_MARK=from-the-user VMRUN_SYSFS_ROOT="$UHOME" VMRUN_DEV_ROOT="$UHOME" \
     VMRUN_TEST_KILL_AFTER=1 LD_LIBRARY_PATH="$UHOME" \
-    sudo -n -E "$BIN" start --detach "$profile") >"$T/start" 2>&1; then
+    sudo -n -E "$SETENV_BIN" start --detach "$profile") >"$T/start" 2>&1; then
     started $NAME
     pass "start with the user's PATH and VMRUN_* kept"
     qpid=$(qemu_pid_of $NAME)

@@ -32,7 +32,7 @@ while :; do
     cp evil.json .b && mv -fT .b $NAME.json
 done
 EOS
-(cd "$UHOME" && exec setpriv --reuid="$A_UID" --regid="$A_GID" --init-groups sh "$T/swap.sh") &
+as_user_bg sh "$T/swap.sh" &
 swapper=$!
 
 as_sudo() {
