@@ -204,8 +204,8 @@ def host_not_put_back(t, cpu, root, env, before):
             said = vm.output()
         t.equal(code, 1, "%s: when the host is not put back, vmrun exits 1" % how)
         t.log("%s said: %s" % (how, said.strip().replace("\n", " | ")))
-        t.check("the host was not put back completely after '%s': left: restore the cpufreq "
-                "governor of 1 CPU(s) (undo" % vm.name in said and
+        t.check("the host was not put back completely after '%s': left: give up the cpufreq "
+                "governor performance on 1 CPU(s) (undo" % vm.name in said and
                 "'vmrun recover %s' undoes the rest" % vm.name in said,
                 "%s: ... and says what is left and how to finish" % how, said)
         t.equal(vm.status().get("state"), "stale", "%s: the journal stays: the VM is stale" % how)

@@ -35,6 +35,13 @@ if [ "${1:-}" != inner ]; then
     U=vmrun-pk-$$
     T=$(mktemp -d /run/vmrun-pk.XXXXXX)
     chmod 0755 "$T"
+    # The profiles: root's, under /etc/vmrun, the only place profiles
+    # started through pkexec come from.
+    made_etc=""
+    [ -d /etc/vmrun ] || made_etc=1
+    install -d -m 0755 /etc/vmrun
+    P=$(mktemp -d /etc/vmrun/vmrun-pk-XXXXXX)
+    chmod 0755 "$P"
     cleanup() {
         for n in "pk-$$" "pkbad-$$"; do
             "$VMRUN" stop "$n" --force >/dev/null 2>&1
@@ -42,18 +49,18 @@ if [ "${1:-}" != inner ]; then
             rm -rf "/var/lib/vmrun/$n"
         done
         userdel "$U" >/dev/null 2>&1
-        rm -rf "$T"
+        rm -rf "$T" "$P"
+        [ -z "$made_etc" ] || rmdir --ignore-fail-on-non-empty /etc/vmrun
     }
     trap cleanup EXIT
     # Its home: a directory of the test's.
     useradd --system --no-create-home --home-dir "$T/home" --shell /usr/sbin/nologin "$U" ||
         { echo "FAIL: useradd $U"; exit 1; }
     mkdir -p /run/vmrun
-    # The profiles: root's, in a directory only root may change.
     for n in "pk-$$" "pkbad-$$"; do
         extra=""
         [ "$n" = "pkbad-$$" ] && extra=', "extra_args": ["-device", "vmrun-no-such-device"]'
-        cat >"$T/$n.json" <<EOT
+        cat >"$P/$n.json" <<EOT
 {
   "name": "$n",
   "qemu": { "accel": "tcg"$extra },
@@ -64,16 +71,17 @@ if [ "${1:-}" != inner ]; then
   "shutdown": { "timeout": 2 }
 }
 EOT
-        chmod 0644 "$T/$n.json"
-        keylog_add "$T/$n.json"
+        chmod 0644 "$P/$n.json"
+        keylog_add "$P/$n.json"
     done
-    unshare -m --propagation private bash "$0" inner "$U" "$T"
+    unshare -m --propagation private bash "$0" inner "$U" "$T" "$P"
     exit $?
 fi
 
 # --- inside the mount namespace ---
 U=$2
 T=$3
+P=$4
 uid=$(id -u "$U")
 gid=$(id -g "$U")
 NAME=pk-${T##*.}
@@ -96,8 +104,8 @@ finish() {
     exit 1
 }
 # The outer part named the VMs after its pid; the directory's name is ours.
-NAME=$(basename "$(ls "$T"/pk-*.json)" .json)
-BAD=$(basename "$(ls "$T"/pkbad-*.json)" .json)
+NAME=$(basename "$(ls "$P"/pk-*.json)" .json)
+BAD=$(basename "$(ls "$P"/pkbad-*.json)" .json)
 
 # /run: a tmpfs of our own, with the host's /run/vmrun (vmrun's runtime
 # directories and locks) and this test's directory bound back in.
@@ -152,12 +160,12 @@ mkdir -p "$T/home"
 chown "$uid:$gid" "$T/home"
 user_env=(env -i "HOME=$T/home" "USER=$U" "PATH=/usr/local/bin:/usr/bin:/bin"
           "DBUS_SESSION_BUS_ADDRESS=$BUS" "XDG_RUNTIME_DIR=/run/user/$uid")
-as_user "${user_env[@]}" "$VMRUN" desktop install "$T/$NAME.json" >"$T/install.log" 2>&1
+as_user "${user_env[@]}" "$VMRUN" desktop install "$P/$NAME.json" >"$T/install.log" 2>&1
 check "vmrun desktop install, as the user" [ $? -eq 0 ]
 launcher=$T/home/.local/share/applications/vmrun-$NAME.desktop
 exec_line=$(sed -n 's/^Exec=//p' "$launcher" 2>/dev/null)
 check "the launcher runs pkexec $VMRUN start --detach ($exec_line)" \
-    [ "$exec_line" = "pkexec $VMRUN start --detach $T/$NAME.json" ]
+    [ "$exec_line" = "pkexec $VMRUN start --detach $P/$NAME.json" ]
 
 as_user "${user_env[@]}" sh -c "$exec_line" </dev/null >"$T/start.log" 2>&1
 rc=$?
@@ -190,7 +198,7 @@ for _ in $(seq 50); do notified "$NAME" "stopped" && break; sleep 0.1; done
 check "the user was told how the VM ended ($(tr '\n' ' ' <"$T/notes.jsonl"))" notified "$NAME" "stopped"
 
 # A start QEMU refuses: the launcher's user hears why.
-as_user "${user_env[@]}" pkexec "$VMRUN" start --detach "$T/$BAD.json" </dev/null >"$T/bad.log" 2>&1
+as_user "${user_env[@]}" pkexec "$VMRUN" start --detach "$P/$BAD.json" </dev/null >"$T/bad.log" 2>&1
 rc=$?
 check "a start QEMU refuses fails (exit $rc)" [ $rc -eq 1 ]
 for _ in $(seq 50); do notified "$BAD" "QEMU exited with status 1" && break; sleep 0.1; done

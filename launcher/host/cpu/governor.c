@@ -228,31 +228,47 @@ int governor_claim_undo(const cJSON *args, struct vmrun_error *err)
     if (r < 0)
         return r;
     /* Each CPU the claim holds: the latest other claim's governor, or the
-     * host's. */
+     * host's. A CPU whose governor cannot be set keeps the claim (and the
+     * host line), so that `vmrun recover` gives it up once the cause is
+     * gone; the others are given up now. */
     int first = 0;
     bool found = false;
     for (size_t i = 0; i < l.n;) {
-        if (l.lines[i].kind != 'c' || strcmp(l.lines[i].id, id) != 0) {
+        struct gov_line *self = &l.lines[i];
+        if (self->kind != 'c' || strcmp(self->id, id) != 0) {
             i++;
             continue;
         }
         found = true;
         char path[PATH_MAX];
-        snprintf(path, sizeof(path), "%s", l.lines[i].path);
-        gov_ledger_remove(&l, &l.lines[i]);
-        struct gov_line *other = gov_ledger_latest(&l, path);
-        struct gov_line *host = gov_ledger_host(&l, path);
+        snprintf(path, sizeof(path), "%s", self->path);
+        const struct gov_line *other = NULL;
+        for (size_t j = l.n; j-- > 0;)
+            if (j != i && l.lines[j].kind == 'c' && strcmp(l.lines[j].path, path) == 0) {
+                other = &l.lines[j];
+                break;
+            }
+        const struct gov_line *host = gov_ledger_host(&l, path);
         const char *back = other != NULL ? other->governor : host != NULL ? host->governor : NULL;
         char cur[64];
         int rr = hostfile_read(path, cur, sizeof(cur));
         if (back != NULL && rr == 0 && strcmp(cur, back) != 0)
             rr = hostfile_write(path, back);
-        if (rr < 0 && rr != -ENOENT && first == 0)
-            first = vmrun_fail(err, -rr, "restore the governor %s in %s", back ? back : "?",
-                               path);
-        if (other == NULL && host != NULL && (rr == 0 || rr == -ENOENT))
-            gov_ledger_remove(&l, host);
-        i = 0; /* lines before i may have moved: look again from the start */
+        if (rr < 0 && rr != -ENOENT) {
+            if (first == 0)
+                first = vmrun_fail(err, -rr, "restore the governor %s in %s",
+                                   back ? back : "?", path);
+            i++;
+            continue;
+        }
+        bool last = other == NULL;
+        gov_ledger_remove(&l, self); /* the next line is at i now */
+        struct gov_line *h = last ? gov_ledger_host(&l, path) : NULL;
+        if (h != NULL) {
+            if ((size_t)(h - l.lines) < i)
+                i--;
+            gov_ledger_remove(&l, h);
+        }
     }
     if (!found)
         return 0; /* given up already, or never made */

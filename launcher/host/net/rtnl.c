@@ -38,8 +38,13 @@ static int transact(struct nlmsghdr *req, char *reply, size_t reply_len, size_t 
             continue;
         if (n < 0)
             return errno == EAGAIN ? -ETIMEDOUT : -errno;
-        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
-             h = NLMSG_NEXT(h, n)) {
+        /* NLMSG_NEXT steps through a char pointer, which clang's
+         * -Wcast-align rejects; messages are NLMSG_ALIGN-ed, and n
+         * stays signed so a short last message ends the walk. */
+        for (struct nlmsghdr *h = (void *)buf;
+             n >= (ssize_t)sizeof(*h) && h->nlmsg_len >= sizeof(*h) && h->nlmsg_len <= (size_t)n;
+             n -= (ssize_t)NLMSG_ALIGN(h->nlmsg_len),
+                             h = (void *)((unsigned char *)h + NLMSG_ALIGN(h->nlmsg_len))) {
             if (h->nlmsg_seq != req->nlmsg_seq)
                 continue;
             if (h->nlmsg_type == NLMSG_ERROR) {
@@ -57,16 +62,32 @@ static int transact(struct nlmsghdr *req, char *reply, size_t reply_len, size_t 
     }
 }
 
+/* The kernel's RTA_NEXT and IFLA_RTA step through char pointers, which
+ * clang's -Wcast-align rejects; netlink attributes are 4-byte aligned by
+ * the protocol (RTA_ALIGN), so stepping through void is exact. */
+static const struct rtattr *rta_next(const struct rtattr *a, int *len)
+{
+    *len -= (int)RTA_ALIGN(a->rta_len);
+    return (const void *)((const unsigned char *)a + RTA_ALIGN(a->rta_len));
+}
+
+static uint32_t rta_u32(const struct rtattr *a)
+{
+    uint32_t v;
+    memcpy(&v, RTA_DATA(a), sizeof(v));
+    return v;
+}
+
 static void parse_tun(const struct rtattr *data, struct rtnl_link *out)
 {
     int len = (int)RTA_PAYLOAD(data);
-    for (const struct rtattr *a = RTA_DATA(data); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+    for (const struct rtattr *a = RTA_DATA(data); RTA_OK(a, len); a = rta_next(a, &len)) {
         if (a->rta_type == IFLA_TUN_OWNER && RTA_PAYLOAD(a) >= sizeof(uint32_t)) {
             out->has_owner = true;
-            out->owner = *(const uint32_t *)RTA_DATA(a);
+            out->owner = rta_u32(a);
         } else if (a->rta_type == IFLA_TUN_GROUP && RTA_PAYLOAD(a) >= sizeof(uint32_t)) {
             out->has_group = true;
-            out->group = *(const uint32_t *)RTA_DATA(a);
+            out->group = rta_u32(a);
         } else if (a->rta_type == IFLA_TUN_TYPE && RTA_PAYLOAD(a) >= 1) {
             /* IFF_TAP is 2, IFF_TUN 1 */
             out->tap = *(const uint8_t *)RTA_DATA(a) == 2;
@@ -93,7 +114,7 @@ int rtnl_link_get(int ifindex, const char *name, struct rtnl_link *out)
         size_t n = name != NULL ? strlen(name) : 0;
         if (n == 0 || n >= IFNAMSIZ)
             return -ENODEV;
-        struct rtattr *a = (struct rtattr *)((char *)&req + NLMSG_ALIGN(req.h.nlmsg_len));
+        struct rtattr *a = (void *)((unsigned char *)&req + NLMSG_ALIGN(req.h.nlmsg_len));
         a->rta_type = IFLA_IFNAME;
         a->rta_len = (unsigned short)RTA_LENGTH(n + 1);
         memcpy(RTA_DATA(a), name, n + 1);
@@ -110,14 +131,16 @@ int rtnl_link_get(int ifindex, const char *name, struct rtnl_link *out)
     const struct ifinfomsg *ifi = NLMSG_DATA(h);
     out->ifindex = ifi->ifi_index;
     int len = (int)IFLA_PAYLOAD(h);
-    for (const struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+    for (const struct rtattr *a =
+             (const void *)((const unsigned char *)ifi + NLMSG_ALIGN(sizeof(*ifi)));
+         RTA_OK(a, len); a = rta_next(a, &len)) {
         if (a->rta_type == IFLA_IFNAME)
             snprintf(out->name, sizeof(out->name), "%.*s", (int)RTA_PAYLOAD(a),
                      (const char *)RTA_DATA(a));
         if (a->rta_type != IFLA_LINKINFO)
             continue;
         int ilen = (int)RTA_PAYLOAD(a);
-        for (const struct rtattr *i = RTA_DATA(a); RTA_OK(i, ilen); i = RTA_NEXT(i, ilen)) {
+        for (const struct rtattr *i = RTA_DATA(a); RTA_OK(i, ilen); i = rta_next(i, &ilen)) {
             if (i->rta_type == IFLA_INFO_KIND)
                 snprintf(out->kind, sizeof(out->kind), "%.*s", (int)RTA_PAYLOAD(i),
                          (const char *)RTA_DATA(i));
