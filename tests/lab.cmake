@@ -105,3 +105,7 @@ vmrun_lab_test(lab_usb usb.sh TIMEOUT 480 WRITABLE_ROOT CHECKOUT_GUEST)
 vmrun_lab_test(lab_handoff handoff.sh TIMEOUT 480 WRITABLE_ROOT CHECKOUT_GUEST)
 vmrun_lab_test(lab_handoff_efifb handoff_efifb.sh TIMEOUT 480 WRITABLE_ROOT UEFI CHECKOUT_GUEST)
 vmrun_lab_test(lab_health health.sh TIMEOUT 480 WRITABLE_ROOT CHECKOUT_GUEST)
+# The VM's keyboards and mice (input[]): uinput devices of L1's own unplugged,
+# plugged in again, the hotkey, the LEDs, a crash (~80-110 s; the lab guest of
+# this checkout, which has uinput).
+vmrun_lab_test(lab_input input.sh TIMEOUT 480 WRITABLE_ROOT CHECKOUT_GUEST)

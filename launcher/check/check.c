@@ -315,12 +315,6 @@ static void check_files(const struct vm_profile *p, struct check_report *r)
         if (d->format == VM_DISK_QCOW2)
             check_backing(r, name, d->path);
     }
-    for (size_t i = 0; i < p->n_inputs; i++) {
-        char name[32];
-        snprintf(name, sizeof(name), "input[%zu]", i);
-        if (p->inputs[i].evdev != NULL)
-            check_file(r, name, p->inputs[i].evdev, FILE_CHARDEV, false);
-    }
     if (p->looking_glass.present && p->looking_glass.device != NULL &&
         strcmp(p->looking_glass.device, "shm") != 0)
         check_file(r, "looking_glass.device", p->looking_glass.device, FILE_CHARDEV, true);
@@ -405,6 +399,7 @@ int check_profile(const struct vm_profile *p, const struct check_options *opt,
     check_handoff(p, out);
     check_network(p, out);
     check_usb(p, out);
+    check_input(p, out);
     if (out->oom) {
         check_report_free(out);
         return vmrun_failx(err, ENOMEM, "out of memory while checking the host");

@@ -17,10 +17,9 @@
  *                           check_qemu.c)
  *   qemu.audio, qemu.display  the backends the argv uses are in this build
  *   firmware.code, firmware.vars_template, boot.kernel, boot.initrd,
- *   disks[i], input[i], looking_glass.device
+ *   disks[i], looking_glass.device
  *                           the files the profile names exist and are
- *                           readable (a character device for evdev and
- *                           kvmfr)
+ *                           readable (a character device for kvmfr)
  *   firmware                BIOS, or the UEFI build: the descriptor chosen
  *                           and why (qemu/firmware.h), or why none fits
  *   firmware.secure_boot    the Secure Boot state of the variables
@@ -54,11 +53,18 @@
  *   pci                     only when the PCI bus cannot be scanned, or
  *                           when pci_prepare's plan refuses what the
  *                           per-device checks let through
+ *   input[i]                the device the entry names, as plugged in now:
+ *                           none (WARN; FAIL when required), two (FAIL),
+ *                           an /dev/input/eventN path (WARN: it changes)
+ *   input: uinput, input: kernel, input: LEDs
+ *                           /dev/uinput, a kernel that inhibits input
+ *                           devices (5.11), VNC in QEMU for the LEDs
  * A WARN does not stop `vmrun start`; a FAIL does.
  *
  * Files: check.c (the report, name, KVM, files, CPUs), check_qemu.c,
  * check_firmware.c (firmware and TPM),
- * check_memory.c (memory, hugepages, memlock), check_pci.c, check_usb.c. */
+ * check_memory.c (memory, hugepages, memlock), check_pci.c, check_usb.c,
+ * check_network.c, check_input.c. */
 #ifndef VMRUN_CHECK_H
 #define VMRUN_CHECK_H
 

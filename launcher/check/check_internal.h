@@ -41,4 +41,7 @@ void check_network(const struct vm_profile *p, struct check_report *r);
 /* check_usb.c: QEMU's usb-host on a descriptor; what each usb[] rule takes now. */
 void check_usb(const struct vm_profile *p, struct check_report *r);
 
+/* check_input.c: each input[] entry's device now, uinput, the kernel, LEDs. */
+void check_input(const struct vm_profile *p, struct check_report *r);
+
 #endif

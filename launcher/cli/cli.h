@@ -6,6 +6,7 @@
 int cli_print_cmd(int argc, char **argv);
 int cli_start(int argc, char **argv);
 int cli_stop(int argc, char **argv);
+int cli_input(int argc, char **argv);
 int cli_status(int argc, char **argv);
 int cli_list(int argc, char **argv);
 int cli_recover(int argc, char **argv);

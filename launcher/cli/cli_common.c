@@ -12,6 +12,7 @@
 #include "priv/profile_open.h"
 #include "qemu/cmdline.h"
 #include "qemu/qemu_probe.h"
+#include "supervisor/control.h"
 #include "sys/keylog.h"
 
 int cli_load_profile(const char *arg, bool trust_profile, struct vm_profile *p, char *path,
@@ -139,6 +140,27 @@ int cli_may_manage(const char *name)
         return VMRUN_EXIT_FAILURE;
     }
     return 0;
+}
+
+int cli_control_request(const char *name, cJSON *req, int timeout_ms)
+{
+    struct vmrun_error err = {0};
+    cJSON *reply = NULL;
+    if (control_call(name, req, &reply, timeout_ms, &err) < 0) {
+        fprintf(stderr, "vmrun: %s\n", err.msg);
+        return VMRUN_EXIT_FAILURE;
+    }
+    int rc = VMRUN_EXIT_OK;
+    const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "message"));
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "ok"))) {
+        printf("%s\n", msg != NULL ? msg : "done");
+    } else {
+        const char *e = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "error"));
+        fprintf(stderr, "vmrun: %s\n", e != NULL ? e : "the supervisor refused");
+        rc = VMRUN_EXIT_FAILURE;
+    }
+    cJSON_Delete(reply);
+    return rc;
 }
 
 bool cli_valid_name(const char *name)

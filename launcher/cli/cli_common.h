@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include <cjson/cJSON.h>
+
 #include "profile/profile.h"
 
 /* Load and validate the profile named by arg (a path or a name), with
@@ -55,6 +57,12 @@ void cli_say_left(const char *name, const char *left);
  * sudo or pkexec only on the VMs they started (priv/access.h). 0, or
  * VMRUN_EXIT_FAILURE after saying why not. */
 int cli_may_manage(const char *name);
+
+/* Sends req (taken) to the running VM name's supervisor on its request
+ * channel (supervisor/control.h) and prints the answer: its "message" on
+ * stdout when "ok", its "error" on stderr otherwise. VMRUN_EXIT_OK or
+ * VMRUN_EXIT_FAILURE. */
+int cli_control_request(const char *name, cJSON *req, int timeout_ms);
 
 /* Is name a valid VM name (the profile's rules)? Prints why not. */
 bool cli_valid_name(const char *name);

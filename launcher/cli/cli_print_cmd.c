@@ -113,6 +113,15 @@ int cli_print_cmd(int argc, char **argv)
             continue;
         qemu_fds_add(&fds, -1, what);
     }
+    for (size_t i = 0; i < p.n_inputs && i < VM_INPUTS_MAX; i++) {
+        char what[160];
+        snprintf(what, sizeof(what),
+                 "input[%zu]: the virtual input device vmrun makes for %s (O_PATH)", i,
+                 p.inputs[i].evdev != NULL    ? p.inputs[i].evdev
+                 : p.inputs[i].device != NULL ? p.inputs[i].device
+                                              : "its device");
+        qemu_fds_add(&fds, -1, what);
+    }
     qemu_fds_print(stdout, &fds);
     /* Host USB devices are not on the command line: vmrun plugs them in
      * while the VM runs (supervisor/usb_hotplug.h). */

@@ -11,7 +11,10 @@
  *            "vfio_groups": [N, ...],
  *            "usb": [{"id", "port", "bus", "device", "vendor", "product",
  *                     "serial", "manufacturer", "name", "speed", "rule",
- *                     "since"}]}  (supervisor/usb_hotplug.h)
+ *                     "since"}]  (supervisor/usb_hotplug.h),
+ *            "input" (with input devices): {"side", "leds", "leds_follow_guest", "moved",
+ *                    "devices": [{"input", "match", "required", "hotkey", "virtual",
+ *                                 "attached": [{"node", "name"}]}]}}
  * state is "running", "preparing", "stopping" or "stale" (a dead supervisor;
  * cleaned up when run as root). */
 #include <dirent.h>
@@ -35,6 +38,7 @@
 #include "supervisor/runtime.h"
 #include "supervisor/usb_hotplug.h"
 #include "supervisor/vmstate.h"
+#include "host/input/input.h"
 #include "sys/hostpath.h"
 
 static int read_state(const char *name, struct vm_state *st)
@@ -84,15 +88,22 @@ static bool in_list(pid_t t, const pid_t *l, size_t n)
 
 /* The host USB devices in the VM, as its supervisor publishes them
  * (supervisor/usb_hotplug.h): an array, empty without any. */
-static cJSON *usb_json(const char *name)
+/* A JSON file the supervisor keeps in the runtime directory, parsed (NULL
+ * when there is none). */
+static cJSON *runtime_json(const char *name, const char *file)
 {
     char path[PATH_MAX];
-    runtime_path(path, sizeof(path), name, USB_HOTPLUG_FILE);
+    runtime_path(path, sizeof(path), name, file);
     cleanup_fclose FILE *f = fopen(path, "re");
     static char buf[256 * 1024];
     size_t n = f != NULL ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
     buf[n] = '\0';
-    cJSON *raw = cJSON_Parse(buf);
+    return cJSON_Parse(buf);
+}
+
+static cJSON *usb_json(const char *name)
+{
+    cJSON *raw = runtime_json(name, USB_HOTPLUG_FILE);
     cJSON *usb = cJSON_DetachItemFromObjectCaseSensitive(raw, "usb");
     cJSON_Delete(raw);
     if (!cJSON_IsArray(usb)) {
@@ -211,6 +222,12 @@ static cJSON *vm_json(const char *name, bool clean_stale)
     for (size_t i = 0; i < st.n_vfio_groups; i++)
         cJSON_AddItemToArray(g, cJSON_CreateNumber(st.vfio_groups[i]));
     cJSON_AddItemToObject(j, "usb", usb_json(name));
+    /* The input devices, as the supervisor last wrote them. */
+    cJSON *in = runtime_json(name, INPUT_STATUS_FILE);
+    if (cJSON_IsObject(in))
+        cJSON_AddItemToObject(j, "input", in);
+    else
+        cJSON_Delete(in);
     return j;
 }
 
@@ -230,6 +247,55 @@ static void format_uptime(double s, char *buf, size_t len)
 {
     long t = (long)s;
     snprintf(buf, len, "%ldh%02ldm%02lds", t / 3600, (t / 60) % 60, t % 60);
+}
+
+/* input: which side has it, the LEDs, and what each entry has attached. */
+static void print_input(const cJSON *in)
+{
+    if (in == NULL)
+        return;
+    const cJSON *leds = cJSON_GetObjectItemCaseSensitive(in, "leds");
+    printf("  input       with the %s", jstr(in, "side"));
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(in, "leds_follow_guest")) &&
+        cJSON_IsObject(leds)) {
+        static const char *const names[] = {"caps_lock", "num_lock", "scroll_lock"};
+        printf("; the guest's LEDs:");
+        bool any = false;
+        for (size_t i = 0; i < 3; i++)
+            if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(leds, names[i]))) {
+                printf(" %s", names[i]);
+                any = true;
+            }
+        printf("%s", any ? "" : " none");
+    }
+    printf("\n");
+    if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(in, "error")))
+        printf("              %s\n", jstr(in, "error"));
+    const cJSON *moved = cJSON_GetObjectItemCaseSensitive(in, "moved");
+    if (moved != NULL) {
+        const cJSON *lat = cJSON_GetObjectItemCaseSensitive(moved, "added_latency_us");
+        printf("              %.0f frames moved, vmrun added p50 %.0f us, p99 %.0f us, max %.0f "
+               "us; %.0f buffer overflows\n",
+               jnum(moved, "frames"), jnum(lat, "p50"), jnum(lat, "p99"), jnum(lat, "max"),
+               jnum(moved, "dropped"));
+    }
+    const cJSON *d;
+    cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(in, "devices"))
+    {
+        printf("  input[%.0f]    %s (QEMU reads %s):", jnum(d, "input"), jstr(d, "match"),
+               jstr(d, "virtual"));
+        const cJSON *att = cJSON_GetObjectItemCaseSensitive(d, "attached");
+        if (cJSON_GetArraySize(att) == 0)
+            printf(" not plugged in");
+        const cJSON *a;
+        bool first = true;
+        cJSON_ArrayForEach(a, att)
+        {
+            printf("%s %s \"%s\"", first ? "" : ",", jstr(a, "node"), jstr(a, "name"));
+            first = false;
+        }
+        printf("\n");
+    }
 }
 
 static void print_vm(const cJSON *j)
@@ -293,6 +359,7 @@ static void print_vm(const cJSON *j)
                jstr(v, "vendor"), jstr(v, "product"), jstr(v, "port"), jstr(v, "speed"), by,
                what[0] ? " " : "", what);
     }
+    print_input(cJSON_GetObjectItemCaseSensitive(j, "input"));
 }
 
 static void status_help(FILE *out)

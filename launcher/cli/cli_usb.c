@@ -16,7 +16,6 @@
 #include "cli/cli.h"
 #include "cli/cli_common.h"
 #include "host/usb/usb_dev.h"
-#include "supervisor/control.h"
 #include "supervisor/runtime.h"
 
 /* QMP answers within seconds even on a loaded host; the supervisor bounds
@@ -113,27 +112,11 @@ int cli_usb(int argc, char **argv)
     }
     if (cli_may_manage(name) != 0)
         return VMRUN_EXIT_FAILURE;
-    struct vmrun_error err = {0};
 
     cJSON *req = cJSON_CreateObject();
     cJSON_AddStringToObject(req, "request", "usb");
     cJSON_AddStringToObject(req, "action", action);
     cJSON_AddStringToObject(req, "device", spec);
     cJSON_AddBoolToObject(req, "force", force);
-    cJSON *reply = NULL;
-    if (control_call(name, req, &reply, USB_REQUEST_TIMEOUT_MS, &err) < 0) {
-        fprintf(stderr, "vmrun: %s\n", err.msg);
-        return VMRUN_EXIT_FAILURE;
-    }
-    int rc = VMRUN_EXIT_OK;
-    const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "message"));
-    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "ok"))) {
-        printf("%s\n", msg != NULL ? msg : "done");
-    } else {
-        const char *e = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "error"));
-        fprintf(stderr, "vmrun: %s\n", e != NULL ? e : "the supervisor refused");
-        rc = VMRUN_EXIT_FAILURE;
-    }
-    cJSON_Delete(reply);
-    return rc;
+    return cli_control_request(name, req, USB_REQUEST_TIMEOUT_MS);
 }

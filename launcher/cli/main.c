@@ -18,6 +18,7 @@ struct command {
 static const struct command commands[] = {
     {"start", cli_start, "start a VM from a profile and supervise it (the default)"},
     {"stop", cli_stop, "stop a running VM gracefully (ACPI, then quit)"},
+    {"input", cli_input, "give a running VM's keyboards and mice to the host or the guest"},
     {"status", cli_status, "show a VM's state, pids, pinning and memory"},
     {"list", cli_list, "list VMs with a runtime directory"},
     {"print-cmd", cli_print_cmd, "print the QEMU command line a profile gives"},

@@ -770,8 +770,9 @@ static void map_inputs(struct imp *im, xmlNodePtr devs)
             else if (toggle != NULL)
                 imp_note_attr(im, src, "grabToggle", IMPORT_NOT_SUPPORTED,
                               "not a grab toggle QEMU knows");
-            /* vmrun grabs every evdev device with the keyboard (grab_all)
-             * and repeats keys. */
+            /* vmrun's hotkey moves all of the VM's input devices
+             * together (what grab='all' asks of libvirt), and the
+             * keyboard's own repeats reach the guest (repeat='on'). */
             imp_attr(im, src, "grab");
             const char *repeat = imp_attr(im, src, "repeat");
             if (imp_onoff(repeat) == 0)

@@ -13,6 +13,7 @@
 
 #include "host/cpu/cpu_prep.h"
 #include "host/display/display.h"
+#include "host/input/input.h"
 #include "host/memory/memory_prep.h"
 #include "host/net/tap.h"
 #include "host/pci/pci_bind.h"
@@ -34,6 +35,7 @@ const struct journal_op *journal_find_op(const char *name)
         tpm_journal_ops,
         net_journal_ops,
         usb_journal_ops,
+        input_journal_ops,
     };
     for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
         for (const struct journal_op *op = tables[t]; op->name != NULL; op++)

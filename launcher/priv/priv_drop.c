@@ -93,6 +93,35 @@ int priv_drop(const struct priv_target *t, struct vmrun_error *err)
     return priv_verify(t, err);
 }
 
+int priv_verify_no_capabilities(struct vmrun_error *err)
+{
+    /* Straight from the kernel: effective, permitted and inheritable. */
+    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[2] = {{0}};
+    if (syscall(SYS_capget, &hdr, data) < 0)
+        return vmrun_fail(err, errno, "capget");
+    for (int i = 0; i < 2; i++)
+        if (data[i].effective || data[i].permitted || data[i].inheritable)
+            return vmrun_failx(err, EPERM, "privilege drop failed: capabilities remain");
+
+    /* And libcap-ng's view of the same, which also reads the bounding set. */
+    if (capng_get_caps_process() < 0)
+        return vmrun_fail(err, errno, "capng_get_caps_process");
+    if (capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE)
+        return vmrun_failx(err, EPERM, "privilege drop failed: libcap-ng sees capabilities");
+
+    int last = last_cap();
+    for (int c = 0; c <= last; c++) {
+        if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) > 0)
+            return vmrun_failx(err, EPERM,
+                               "privilege drop failed: capability %d is in the bounding set", c);
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, c, 0, 0) > 0)
+            return vmrun_failx(err, EPERM,
+                               "privilege drop failed: capability %d is in the ambient set", c);
+    }
+    return 0;
+}
+
 static bool same_groups(const struct priv_target *t, const gid_t *have, int n)
 {
     /* Both directions: every expected group present, nothing extra. The
@@ -138,30 +167,9 @@ int priv_verify(const struct priv_target *t, struct vmrun_error *err)
         return vmrun_failx(
             err, EPERM, "privilege drop failed: supplementary groups are not those of %s", t->user);
 
-    /* Straight from the kernel: effective, permitted and inheritable. */
-    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-    struct __user_cap_data_struct data[2] = {{0}};
-    if (syscall(SYS_capget, &hdr, data) < 0)
-        return vmrun_fail(err, errno, "capget");
-    for (int i = 0; i < 2; i++)
-        if (data[i].effective || data[i].permitted || data[i].inheritable)
-            return vmrun_failx(err, EPERM, "privilege drop failed: capabilities remain");
-
-    /* And libcap-ng's view of the same, which also reads the bounding set. */
-    if (capng_get_caps_process() < 0)
-        return vmrun_fail(err, errno, "capng_get_caps_process");
-    if (capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE)
-        return vmrun_failx(err, EPERM, "privilege drop failed: libcap-ng sees capabilities");
-
-    int last = last_cap();
-    for (int c = 0; c <= last; c++) {
-        if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) > 0)
-            return vmrun_failx(err, EPERM,
-                               "privilege drop failed: capability %d is in the bounding set", c);
-        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, c, 0, 0) > 0)
-            return vmrun_failx(err, EPERM,
-                               "privilege drop failed: capability %d is in the ambient set", c);
-    }
+    int r = priv_verify_no_capabilities(err);
+    if (r < 0)
+        return r;
 
     if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
         return vmrun_failx(err, EPERM, "privilege drop failed: no_new_privs is off");

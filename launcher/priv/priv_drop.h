@@ -75,6 +75,11 @@ int priv_drop(const struct priv_target *t, struct vmrun_error *err);
  * capability, and cannot become root again. */
 int priv_verify(const struct priv_target *t, struct vmrun_error *err);
 
+/* No capability in any set (effective, permitted, inheritable, bounding,
+ * ambient), asked of the kernel: part of priv_verify(), and the check of a
+ * helper that keeps its uid but gives up its capabilities. */
+int priv_verify_no_capabilities(struct vmrun_error *err);
+
 /* RLIMIT_MEMLOCK QEMU needs: guest RAM + 1 GiB when VFIO devices are
  * present (VFIO pins all guest memory), else 0 (leave the limit alone). */
 uint64_t priv_memlock_bytes(const struct vm_profile *p);

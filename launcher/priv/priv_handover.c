@@ -266,7 +266,7 @@ static void describe_device_claim(const cJSON *args, char *buf, size_t len)
  * followed. The journal records the file's canonical path and inode, so
  * the undo gives back exactly this file. */
 static int handover_one(struct host_prep *hp, const struct who *w, const char *what,
-                        const char *path, int want, enum handover_kind kind,
+                        const char *path, int want, enum handover_kind kind, cJSON **record,
                         struct vmrun_error *err)
 {
     char user[64];
@@ -325,6 +325,10 @@ static int handover_one(struct host_prep *hp, const struct who *w, const char *w
         priv_acl_to_hex(&cur, hex, sizeof(hex));
         cJSON_AddStringToObject(args, "acl", hex);
     }
+    if (record != NULL && (*record = cJSON_Duplicate(args, true)) == NULL) {
+        cJSON_Delete(args);
+        return vmrun_fail(err, ENOMEM, "journal");
+    }
     if ((r = journal_record(hp->journal, "chown", args, err)) < 0)
         return r;
     r = ra == 0 ? priv_acl_write(sp.fd, &granted) : -EOPNOTSUPP;
@@ -350,11 +354,22 @@ int priv_handover(struct host_prep *hp, const char *const *paths, size_t n, stru
         if (paths[i] == NULL || paths[i][0] == '\0')
             continue;
         int r = handover_one(hp, &w, "vmrun's file", paths[i], WANT_R | WANT_W,
-                             HANDOVER_OWN_FILE, err);
+                             HANDOVER_OWN_FILE, NULL, err);
         if (r < 0)
             return r;
     }
     return 0;
+}
+
+int priv_handover_node(struct host_prep *hp, const char *what, const char *path,
+                       cJSON **record, struct vmrun_error *err)
+{
+    *record = NULL;
+    if (hp->qemu_uid == geteuid())
+        return 0;
+    struct who w;
+    who_init(&w, hp->qemu_uid, hp->qemu_gid);
+    return handover_one(hp, &w, what, path, WANT_R | WANT_W, HANDOVER_EVDEV, record, err);
 }
 
 static int check_kvm(const struct who *w, const char *user, struct vmrun_error *err)
@@ -443,25 +458,19 @@ int priv_prepare(struct host_prep *hp, struct vmrun_error *err)
         if (host_path(path, sizeof(path), HOST_DEV, "/vfio/%u", hp->vfio_groups[i]) < 0)
             return vmrun_failx(err, ENAMETOOLONG, "vfio group path");
         if ((r = handover_one(hp, &w, "VFIO group", path, WANT_R | WANT_W, HANDOVER_VFIO_GROUP,
-                              err)) < 0)
+                              NULL, err)) < 0)
             return r;
     }
     if (hp->memory_file[0] != '\0' &&
         (r = handover_one(hp, &w, "the guest memory file", hp->memory_file, WANT_R | WANT_W,
-                          HANDOVER_OWN_FILE, err)) < 0)
+                          HANDOVER_OWN_FILE, NULL, err)) < 0)
         return r;
-    for (size_t i = 0; p != NULL && i < p->n_inputs; i++) {
-        char what[32];
-        snprintf(what, sizeof(what), "input[%zu].evdev", i);
-        if (p->inputs[i].evdev != NULL &&
-            (r = handover_one(hp, &w, what, p->inputs[i].evdev, WANT_R | WANT_W, HANDOVER_EVDEV,
-                              err)) < 0)
-            return r;
-    }
+    /* The profile's input devices are never handed over: QEMU reads the
+     * virtual devices vmrun makes for them (host/input/input.h). */
     if (p != NULL && p->looking_glass.present && p->looking_glass.device != NULL &&
         p->looking_glass.device[0] == '/' &&
         (r = handover_one(hp, &w, "looking_glass.device", p->looking_glass.device,
-                          WANT_R | WANT_W, HANDOVER_KVMFR, err)) < 0)
+                          WANT_R | WANT_W, HANDOVER_KVMFR, NULL, err)) < 0)
         return r;
     /* Disks, firmware, kernel, initrd and ROMs are not handed over: QEMU
      * gets them as fds, opened with the rights their paths deserve

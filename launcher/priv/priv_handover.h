@@ -3,9 +3,11 @@
  *
  * QEMU runs without privileges (priv_drop.h). Most files reach it as
  * fds (qemu/cmdline.h, priv/priv_files.h) and are never chowned. What QEMU
- * 7.2 can only open by path is handed over: /dev/vfio/N, evdev devices
- * (input-linux), a Looking Glass /dev/kvmfr0, and vmrun's own guest memory
- * file. Each is resolved by the root-controlled walk (sys/safepath.h), its
+ * 7.2 can only open by path is handed over: /dev/vfio/N, a Looking Glass
+ * /dev/kvmfr0, vmrun's own guest memory file, and, only until QEMU has
+ * opened it, the event node of the virtual input device vmrun makes for
+ * each input[] entry (host/input/input.h; the physical devices a profile
+ * names are never handed over). Each is resolved by the root-controlled walk (sys/safepath.h), its
  * kind checked on that fd (a character device of the vfio, input or kvmfr
  * driver; a regular file of vmrun's), and a path someone else controls is
  * refused; a file QEMU's user can already use with its own groups is left
@@ -54,6 +56,15 @@
  * hp->vfio_groups, hp->memory_file, the profile's evdev inputs and Looking
  * Glass device; checks /dev/kvm (KVM guests). */
 int priv_prepare(struct host_prep *hp, struct vmrun_error *err);
+
+/* Hand the event node of one of vmrun's virtual input devices over to
+ * QEMU's user (hp->qemu_uid), journaled as op "chown" like the others;
+ * *record gets a copy of the journal record's arguments (NULL when nothing
+ * was handed over: QEMU keeps vmrun's uid, or can already open it), which
+ * priv_chown_undo() takes to give the node back as soon as QEMU has opened
+ * it. The caller frees *record. */
+int priv_handover_node(struct host_prep *hp, const char *what, const char *path,
+                       cJSON **record, struct vmrun_error *err);
 
 /* What handover_one() accepts. */
 enum handover_kind {

@@ -152,9 +152,16 @@ bool profile_usb_port_valid(const char *s);
  * NULL for a class without one. */
 const char *profile_usb_class_name(int code);
 
+/* An input device given to the guest (host/input/): exactly one of evdev
+ * and device names it. */
 struct vm_input {
-    char *evdev;
-    char *grab_toggle; /* NULL: QEMU's default (both Ctrl keys) */
+    char *evdev;  /* one event node, by path ("/dev/input/by-id/...-event-kbd") */
+    char *device; /* device as a path: every event node of that physical device */
+    bool by_ids;  /* device "VVVV:PPPP[:SERIAL]": the physical device with these ids */
+    unsigned vendor, product;
+    char *serial;      /* NULL: any serial number */
+    char *grab_toggle; /* the hotkey, QEMU's grab-toggle names; NULL: both Ctrl keys */
+    bool required;     /* no device at start is an error, not a warning */
 };
 
 /* The largest memory.size a profile may ask for. */

@@ -64,6 +64,8 @@ void profile_free(struct vm_profile *p)
     free(p->usb);
     for (size_t i = 0; i < p->n_inputs; i++) {
         free(p->inputs[i].evdev);
+        free(p->inputs[i].device);
+        free(p->inputs[i].serial);
         free(p->inputs[i].grab_toggle);
     }
     free(p->inputs);

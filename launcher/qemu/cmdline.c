@@ -288,6 +288,14 @@ int vm_host_facts_files(const struct vm_profile *p, struct vm_host_facts *h)
         if (h->net_fd[i] >= QEMU_FDS_FIRST + QEMU_FDS_MAX)
             r = -E2BIG;
     }
+    /* Then the virtual input devices, in profile order. */
+    for (size_t i = 0; i < VM_INPUTS_MAX; i++)
+        h->input_fd[i] = 0;
+    for (size_t i = 0; r == 0 && i < p->n_inputs && i < VM_INPUTS_MAX; i++) {
+        h->input_fd[i] = next++;
+        if (h->input_fd[i] >= QEMU_FDS_FIRST + QEMU_FDS_MAX)
+            r = -E2BIG;
+    }
     h->files_err = r;
     return r;
 }

@@ -30,10 +30,14 @@
  *     open()/fopen(): they get /proc/self/fd/F, which reopens exactly the
  *     file vmrun resolved and checked (QEMU's user needs read permission
  *     on it, which vmrun checks first);
- *   - evdev devices (input-linux), memory-backend-file mem-path (the
- *     hugepage file, Looking Glass) and VFIO's /dev/vfio/N are opened with
- *     open() on a path QEMU computes or keeps: they stay paths, on which
- *     vmrun gives QEMU's user access (priv/priv_handover.h). */
+ *   - input-linux opens its evdev with plain open(): it gets
+ *     /proc/self/fd/F of an O_PATH descriptor of the virtual device vmrun
+ *     made for the input[] entry (host/input/input.h), which reopens that
+ *     node and no other;
+ *   - memory-backend-file mem-path (the hugepage file, Looking Glass) and
+ *     VFIO's /dev/vfio/N are opened with open() on a path QEMU computes or
+ *     keeps: they stay paths, on which vmrun gives QEMU's user access
+ *     (priv/priv_handover.h). */
 enum qemu_file_role {
     QEMU_FILE_FIRMWARE_CODE,
     QEMU_FILE_UEFI_VARS,
@@ -84,6 +88,12 @@ struct vm_host_facts {
      * vmrun opens: QEMU's fd for it, after the TPM's; 0: none (a "user"
      * network, or facts laid out without vm_host_facts_files()). */
     int net_fd[VM_NETS_MAX];
+    /* The O_PATH descriptor of input[i]'s virtual device (host/input/),
+     * after the taps; 0: none. */
+    int input_fd[VM_INPUTS_MAX];
+    /* QEMU has VNC: a VNC server with nothing to listen on (-vnc none)
+     * gives vmrun the guest's keyboard LEDs (host/input/vnc_led.h). */
+    bool input_leds;
     const char *serial_log;        /* file for serial "log" */
     /* The VM's user directory (priv/user_dir.h), when the profile needs
      * one; and in it the file for looking_glass.device "shm" and the
@@ -117,8 +127,8 @@ int vm_host_facts_fd(const struct vm_host_facts *h, enum qemu_file_role role, si
  * UEFI variables, kernel, initrd, disks, ROMs, serial log), so that
  * print-cmd and the supervisor agree; then h->tpm_fd, swtpm's control
  * channel, right after them when the profile has a TPM, then the taps of
- * the "bridge" and "tap" networks (h->net_fd). -E2BIG when they do not
- * fit. Pure. */
+ * the "bridge" and "tap" networks (h->net_fd), then the virtual input
+ * devices (h->input_fd). -E2BIG when they do not fit. Pure. */
 int vm_host_facts_files(const struct vm_profile *p, struct vm_host_facts *h);
 
 /* The host facts of a VM, laid out as the supervisor lays them out:

@@ -871,23 +871,31 @@ static int build_usb(struct build *b)
     return push2(b, "-device", xhci);
 }
 
+/* input-linux reads the virtual device vmrun made for each entry
+ * (host/input/input.h), by the O_PATH descriptor QEMU inherits: which
+ * physical device it stands for, and the hotkey, are vmrun's business.
+ * QEMU's own grab-toggle stays at its default and cannot let go (its
+ * ungrab is refused by the filter vmrun puts on QEMU); repeat=on passes
+ * the physical keyboard's repeats on. */
 static int build_inputs(struct build *b)
 {
     const struct vm_profile *p = b->p;
     cleanup_opt struct opt o = {0};
 
-    for (size_t i = 0; i < p->n_inputs; i++) {
-        const struct vm_input *in = &p->inputs[i];
-        if (check_value(b, "inputs[].evdev", in->evdev) < 0)
-            return -EINVAL;
-        opt_addf(&o, "input-linux,id=input%zu", i);
-        opt_kv(&o, "evdev", in->evdev);
-        opt_addf(&o, "grab_all=on,repeat=on");
-        if (in->grab_toggle != NULL)
-            opt_kv(&o, "grab-toggle", in->grab_toggle);
+    for (size_t i = 0; i < p->n_inputs && i < VM_INPUTS_MAX; i++) {
+        if (b->h->input_fd[i] <= 0)
+            return vmrun_failx(b->err, EINVAL, "input[%zu]: no descriptor for its virtual device",
+                               i);
+        opt_addf(&o, "input-linux,id=input%zu,evdev=/proc/self/fd/%d,repeat=on", i,
+                 b->h->input_fd[i]);
         if (push_opt(b, "-object", &o) < 0)
             return -ENOMEM;
     }
+    /* The guest's LEDs: a VNC server vmrun alone connects to (the
+     * profile's own when it has one). */
+    if (p->n_inputs > 0 && b->h->input_leds && p->display != VM_DISPLAY_VNC &&
+        push2(b, "-vnc", "none") < 0)
+        return -ENOMEM;
     return 0;
 }
 

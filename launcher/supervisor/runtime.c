@@ -15,6 +15,7 @@
 #include "base/cleanup.h"
 #include "priv/access.h"
 #include "sys/dirs.h"
+#include "sys/hostfile.h"
 #include "sys/hostpath.h"
 
 int runtime_path(char *buf, size_t len, const char *name, const char *file)
@@ -87,18 +88,10 @@ int runtime_check_manage(const char *name, struct vmrun_error *err)
 int runtime_write_file(const struct vm_runtime *rt, const char *file, const char *content,
                        struct vmrun_error *err)
 {
-    char path[PATH_MAX], tmp[PATH_MAX];
-    snprintf(path, sizeof(path), "%s/%s", rt->dir, file);
-    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", rt->dir, file);
-    cleanup_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0)
-        return vmrun_fail(err, errno, "create %s", tmp);
-    size_t len = strlen(content);
-    if (write(fd, content, len) != (ssize_t)len)
-        return vmrun_fail(err, errno, "write %s", tmp);
     /* Readers see either the old or the new file, never half of one. */
-    if (rename(tmp, path) < 0)
-        return vmrun_fail(err, errno, "rename %s", tmp);
+    int r = hostfile_replace(rt->dir, file, content);
+    if (r < 0)
+        return vmrun_fail(err, -r, "write %s/%s", rt->dir, file);
     return 0;
 }
 

@@ -9,6 +9,8 @@
  *   stop-request    what `vmrun stop` asks for (timeout, force, reply path)
  *   started_by      the uid of who started it (priv/access.h: through sudo
  *                   or pkexec only they may stop or recover it)
+ *   control         the request channel of other vmrun commands (control.h)
+ *   input.json      the VM's input devices, for `vmrun status` (vm_input.h)
  *
  * The lock decides whether a VM runs: a directory whose lock nobody holds
  * belongs to a dead supervisor (stale), whatever its pid files say. */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "host/input/input.h"
 #include "host/net/tap.h"
 #include "host/tpm/tpm.h"
 #include "journal/journal.h"
@@ -26,6 +27,7 @@
 #include "priv/priv_drop.h"
 #include "priv/priv_handover.h"
 #include "priv/priv_notify.h"
+#include "priv/seccomp.h"
 #include "priv/spawn.h"
 #include "qemu/cmdline.h"
 #include "qemu/pin.h"
@@ -37,6 +39,7 @@
 #include "supervisor/runtime.h"
 #include "supervisor/stop.h"
 #include "supervisor/usb_hotplug.h"
+#include "supervisor/vm_input.h"
 #include "supervisor/vmstate.h"
 #include "sys/child_env.h"
 #include "sys/filecopy.h"
@@ -73,8 +76,9 @@ struct sup {
     struct firmware_choice fw;
     struct swtpm_proc swtpm; /* pid 0 without a TPM */
     bool tpm_died;           /* swtpm ended while QEMU ran */
-    struct usb_hotplug *usb; /* host USB devices following the rules; NULL without */
-    int control_fd;          /* requests from other vmrun commands (control.h) */
+    struct usb_hotplug *usb;  /* host USB devices following the rules; NULL without */
+    struct input_host *input; /* NULL without input[] (host/input/input.h) */
+    int control_fd;           /* requests from other vmrun commands (control.h) */
 
     /* stop state */
     enum vm_stop_stage stop_stage;
@@ -331,6 +335,10 @@ static int qemu_child_setup(void *ctx, struct vmrun_error *err)
     }
     uint64_t memlock = priv_memlock_bytes(s->p);
     if (memlock > 0 && priv_set_memlock(memlock, err) < 0)
+        return -1;
+    /* QEMU reads vmrun's virtual input devices: it may not let go of
+     * their grab (host/input/input.h). */
+    if (s->input != NULL && seccomp_keep_evdev_grabs(err) < 0)
         return -1;
     return 0;
 }
@@ -608,7 +616,8 @@ static cJSON *on_request(void *ctx, const cJSON *req)
     struct sup *s = ctx;
     if (s->stop_stage != VM_STOP_NONE)
         return control_error_reply("'%s' is stopping", s->p->name);
-    return usb_hotplug_request(s->usb, req);
+    cJSON *reply = usb_hotplug_request(s->usb, req);
+    return reply != NULL ? reply : vm_input_request(s->input, &s->rt, req);
 }
 
 /* Before the vCPUs run: the request channel, and the host USB devices the
@@ -636,19 +645,24 @@ static int watch(struct sup *s, struct vmrun_error *err)
     for (;;) {
         if (reap_qemu(s, false))
             return 0;
-        struct pollfd pfd[4] = {
+        struct pollfd pfd[6] = {
             {.fd = s->sigfd, .events = POLLIN},
             {.fd = s->qmp != NULL ? qmp_fd(s->qmp) : -1, .events = POLLIN},
             {.fd = usb_hotplug_fd(s->usb), .events = POLLIN},
             {.fd = s->control_fd, .events = POLLIN},
         };
+        /* The input devices' mover and uevents (host/input/input.h). */
+        size_t npfd = 4 + input_host_pollfds(s->input, pfd + 4, 2);
         int timeout = s->stop_stage > VM_STOP_NONE && s->stop_stage < VM_STOP_KILLED
                           ? ms_until(&s->deadline)
                           : -1;
         int usb_due = usb_hotplug_timeout_ms(s->usb);
         if (usb_due >= 0 && (timeout < 0 || usb_due < timeout))
             timeout = usb_due;
-        int r = poll(pfd, 4, timeout);
+        int input_due = input_host_timeout_ms(s->input);
+        if (input_due >= 0 && (timeout < 0 || input_due < timeout))
+            timeout = input_due;
+        int r = poll(pfd, npfd, timeout);
         if (r < 0 && errno != EINTR) {
             int e = errno;
             kill(s->qemu, SIGKILL);
@@ -658,6 +672,8 @@ static int watch(struct sup *s, struct vmrun_error *err)
         }
         if (r < 0)
             continue;
+        if (input_host_dispatch(s->input, pfd + 4, npfd - 4))
+            vm_input_publish(s->input, &s->rt);
         if (r == 0 && s->stop_stage > VM_STOP_NONE && s->stop_stage < VM_STOP_KILLED &&
             ms_until(&s->deadline) == 0) {
             on_deadline(s);
@@ -667,6 +683,8 @@ static int watch(struct sup *s, struct vmrun_error *err)
             struct signalfd_siginfo si;
             while (read(s->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
                 if (si.ssi_signo == SIGCHLD) {
+                    if (input_host_reap(s->input))
+                        vm_input_publish(s->input, &s->rt);
                     /* QEMU is reaped at the top of the loop. */
                     if (s->swtpm.pid > 0 && !s->tpm_died && !s->swtpm.reaped &&
                         swtpm_reap(&s->swtpm, false) && !qemu_ending(s))
@@ -856,6 +874,10 @@ static int prepare_run(struct sup *s, struct vmrun_error *err)
 
 static int prepare_host(struct sup *s, struct vmrun_error *err)
 {
+    /* The input devices the profile names, before any change. */
+    int r = input_host_check(s->p, &s->input, say_cb, s, err);
+    if (r < 0)
+        return r;
     s->hp = (struct host_prep){
         .profile = s->p,
         .journal = &s->journal,
@@ -866,7 +888,7 @@ static int prepare_host(struct sup *s, struct vmrun_error *err)
         .say = say_cb,
         .say_opaque = s,
     };
-    int r = host_prep_run(&s->hp, err);
+    r = host_prep_run(&s->hp, err);
     if (r < 0) {
         /* The plan has undone what it did; a journal still there lists
          * what it could not, for `vmrun recover`: keep it. */
@@ -909,6 +931,7 @@ static int prepare_qemu(struct sup *s, struct vmrun_error *err)
         (r = qemu_files_open(&files, &s->facts, &s->fds, err)) < 0 ||
         (r = prepare_tpm(s, err)) < 0 || (r = prepare_nets(s, err)) < 0 ||
         (r = qemu_env_prepare(s, err)) < 0 ||
+        (r = vm_input_prepare(s->input, &s->hp, s->qemu_exe, &s->facts, &s->fds, err)) < 0 ||
         (r = qemu_build_argv(s->p, &s->facts, &s->argv, err)) < 0)
         return r;
     return 0;
@@ -925,7 +948,10 @@ static int pin_and_resume(struct sup *s, struct vmrun_error *err)
      * must not run. */
     if ((r = runtime_write_file(&s->rt, "qemu.pid", pidbuf, err)) < 0)
         return r;
-    if ((r = connect_qmp(s, err)) < 0 || (r = read_threads(s, err)) < 0)
+    if ((r = connect_qmp(s, err)) < 0 ||
+        (r = vm_input_qemu_started(s->input, s->qemu, s->o->target, s->facts.input_leds, s->qmp,
+                                   err)) < 0 ||
+        (r = read_threads(s, err)) < 0)
         return r;
     if ((r = pin_qemu(s->qemu, s->p, &s->threads, err)) < 0) {
         vmrun_error_prefix(err, "pinning failed, the VM will not run");
@@ -970,6 +996,7 @@ static int launch(struct sup *s, struct vmrun_error *err)
     }
     update_state(s, "running");
     usb_hotplug_running(s->usb);
+    vm_input_running(s->input, &s->rt);
     say(s, "'%s' is running (QEMU pid %ld); Ctrl-C or 'vmrun stop %s' powers it off", s->p->name,
         (long)s->qemu, s->p->name);
     ready(s, "ok\n");
@@ -1028,6 +1055,9 @@ static void end_qemu(struct sup *s, enum vm_outcome outcome)
         kill(s->qemu, SIGKILL);
         reap_qemu(s, true);
     }
+    /* The input devices go back to the host. */
+    input_host_stop(s->input);
+    s->input = NULL;
     if (s->swtpm.pid > 0) {
         /* swtpm ends by itself once QEMU, which used it, is gone; one that
          * never served a QEMU is stopped at once. */
@@ -1072,6 +1102,8 @@ static void finish(struct sup *s, enum vm_outcome outcome, const struct vmrun_er
         snprintf(msg, sizeof(msg), "error: %s\n", err->msg);
         ready(s, msg);
     }
+    input_host_stop(s->input); /* checked, never prepared */
+    s->input = NULL;
     argv_list_free(&s->argv);
     qemu_fds_close(&s->fds);
     if (s->qmp_peer >= 0)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,4 +122,21 @@ int hostfile_write_ulong(const char *path, unsigned long value)
 bool hostfile_exists(const char *path)
 {
     return access(path, F_OK) == 0;
+}
+
+int hostfile_replace(const char *dir, const char *name, const char *content)
+{
+    char path[PATH_MAX], tmp[PATH_MAX];
+    if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path) ||
+        snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >= (int)sizeof(tmp))
+        return -ENAMETOOLONG;
+    cleanup_close int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return -errno;
+    size_t len = strlen(content);
+    if (write(fd, content, len) != (ssize_t)len)
+        return errno != 0 ? -errno : -EIO;
+    if (rename(tmp, path) < 0)
+        return -errno;
+    return 0;
 }

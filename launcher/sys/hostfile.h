@@ -31,4 +31,10 @@ int hostfile_write_ulong(const char *path, unsigned long value);
 
 bool hostfile_exists(const char *path);
 
+/* vmrun's own small files (state.json, what it remembers of a VM): write
+ * content into dir/.name.tmp (mode 0600, never through a link), then
+ * rename it over dir/name, so a reader sees the old file or the new one,
+ * never half of one. 0 or a negative errno. */
+int hostfile_replace(const char *dir, const char *name, const char *content);
+
 #endif

@@ -614,33 +614,54 @@ static void test_usb_input_audio(void **state)
     p.n_inputs = 2;
     p.audio.present = true;
     p.audio.backend = VM_AUDIO_PIPEWIRE;
-    struct built b = build_ok(&p, &base_facts);
+    /* Inputs need the descriptors of their virtual devices. */
+    build_fails(&p, &base_facts, "input[0]: no descriptor for its virtual device");
+    struct vm_host_facts facts = base_facts;
+    facts.input_fd[0] = 11;
+    facts.input_fd[1] = 12;
+    struct built b = build_ok(&p, &facts);
     /* Every port QEMU's xHCI has; the devices are not on the command line:
      * vmrun plugs them in over QMP. */
     assert_pair(&b.a, "-device", "qemu-xhci,id=xhci,p2=15,p3=15");
     assert_false(any_contains(&b.a, "usb-host"));
-    assert_pair(&b.a, "-object",
-                "input-linux,id=input0,evdev=/dev/input/by-id/usb-Logitech-event-kbd,"
-                "grab_all=on,repeat=on");
-    assert_pair(&b.a, "-object",
-                "input-linux,id=input1,evdev=/dev/input/by-id/mouse,,1,grab_all=on,repeat=on,"
-                "grab-toggle=scrolllock");
+    /* QEMU reads the virtual devices, never the paths the profile names;
+     * the hotkey is vmrun's, not QEMU's grab-toggle. */
+    assert_pair(&b.a, "-object", "input-linux,id=input0,evdev=/proc/self/fd/11,repeat=on");
+    assert_pair(&b.a, "-object", "input-linux,id=input1,evdev=/proc/self/fd/12,repeat=on");
+    assert_false(any_contains(&b.a, "grab"));
+    assert_false(any_contains(&b.a, "/dev/input"));
+    /* No VNC in QEMU: no LED channel. */
+    assert_false(any_contains(&b.a, "-vnc"));
     /* QEMU 7.2 has no pipewire driver: PipeWire's PulseAudio server. */
     assert_pair(&b.a, "-audiodev", "pa,id=snd0");
     assert_pair(&b.a, "-device", "ich9-intel-hda,id=sound0");
     assert_pair(&b.a, "-device", "hda-duplex,audiodev=snd0,bus=sound0.0");
     argv_list_free(&b.a);
     /* A QEMU with its own (8.1 and later): that one. */
-    struct vm_host_facts pw = base_facts;
+    struct vm_host_facts pw = facts;
     pw.audio_pipewire = true;
     b = build_ok(&p, &pw);
     assert_pair(&b.a, "-audiodev", "pipewire,id=snd0");
     argv_list_free(&b.a);
 
+    facts.input_leds = true;
+    b = build_ok(&p, &facts);
+    assert_pair(&b.a, "-vnc", "none");
+    argv_list_free(&b.a);
+    /* The profile's own VNC display serves the LEDs too. */
+    p.display = VM_DISPLAY_VNC;
+    b = build_ok(&p, &facts);
+    size_t vncs = 0;
+    for (size_t i = 0; i < b.a.n; i++)
+        vncs += strcmp(b.a.v[i], "-vnc") == 0;
+    assert_int_equal(vncs, 1);
+    argv_list_free(&b.a);
+    p.display = VM_DISPLAY_NONE;
+
     p.n_usb = 0;
     p.audio.backend = VM_AUDIO_ALSA;
     p.audio.device = (char *)"usb";
-    b = build_ok(&p, &base_facts);
+    b = build_ok(&p, &facts);
     assert_pair(&b.a, "-audiodev", "alsa,id=snd0");
     /* usb-audio needs the controller */
     assert_pair(&b.a, "-device", "qemu-xhci,id=xhci,p2=15,p3=15");
@@ -648,10 +669,11 @@ static void test_usb_input_audio(void **state)
     argv_list_free(&b.a);
 
     p.audio.device = (char *)"sb16";
-    build_fails(&p, &base_facts, "audio.device \"sb16\"");
+    build_fails(&p, &facts, "audio.device \"sb16\"");
     p.audio.present = false;
     p.n_inputs = 0;
-    b = build_ok(&p, &base_facts);
+    b = build_ok(&p, &facts);
+    assert_false(any_contains(&b.a, "-vnc"));
     assert_false(any_contains(&b.a, "xhci"));
     assert_false(any_contains(&b.a, "audiodev"));
     argv_list_free(&b.a);

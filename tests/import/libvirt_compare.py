@@ -15,7 +15,8 @@ Both argvs are normalised into facts and compared: the vfio-pci host
 addresses with their boot index and ROM options, memory size and the backend's
 page size, the SMP topology, CPU model, features and Hyper-V flags, the
 SMBIOS strings and UUID, disks (file, format, cache, aio, discard, read-only,
-kind of device, boot index, serial), NIC models and MACs, evdev objects and
+kind of device, boot index, serial), NIC models and MACs, evdev inputs (vmrun's from its
+profile: its QEMU reads the virtual devices vmrun makes) and
 shared memory. What vmrun reports as not carried over must be absent from its
 side and present in its notes (a note naming the element); anything else
 differing fails. Pinning never appears in libvirt's argv (libvirt applies it
@@ -656,7 +657,11 @@ def compare(name, xml_path, lv, tmp):
     each("NIC models and MACs", [(m, a if a in macs else None) for m, a in L["nics"]],
          V["nics"], "interface", lambda n: n[1],
          lambda at, ch: (child(ch, "mac", "address") or "").lower() or None)
-    each("evdev objects", L["evdev"], V["evdev"], "input", lambda ev: ev[0],
+    # vmrun's QEMU reads the virtual devices vmrun makes (/proc/self/fd/N):
+    # what carried over is in the profile's input entries.
+    vin = sorted(((e.get("evdev"), e.get("grab_toggle")) for e in profile.get("input", [])),
+                 key=str)
+    each("evdev inputs", L["evdev"], vin, "input", lambda ev: ev[0],
          lambda at, ch: child(ch, "source", "dev"))
     # QEMU's argv names no shared memory by its libvirt name: one note on a
     # <shmem> element per device vmrun lacks.

@@ -131,7 +131,14 @@ static void test_example_gaming(void **state)
     assert_string_equal(p.pci[4].address, "0000:04:00.0");
     assert_int_equal(p.pci[4].bootindex, 1);
     assert_string_equal(p.firmware.code, "/usr/share/OVMF/OVMF_CODE_4M.fd");
-    assert_int_equal(p.n_inputs, 2);
+    /* The receiver's keyboard and mouse: one device, by its ids. */
+    assert_int_equal(p.n_inputs, 1);
+    assert_true(p.inputs[0].by_ids && p.inputs[0].required);
+    assert_int_equal(p.inputs[0].vendor, 0x046d);
+    assert_int_equal(p.inputs[0].product, 0xc52b);
+    assert_null(p.inputs[0].serial);
+    assert_null(p.inputs[0].device);
+    assert_string_equal(p.inputs[0].grab_toggle, "ctrl-ctrl");
     assert_int_equal(p.n_nets, 1);
     assert_int_equal(p.nets[0].type, VM_NET_USER);
     assert_int_equal(p.display, VM_DISPLAY_NONE);

@@ -15,6 +15,7 @@
 #include "journal/opargs.h"
 #include "sys/hostfile.h"
 #include "sys/hostpath.h"
+#include "sys/proc_stat.h"
 #include "sys/timed_write.h"
 
 #define HOLDERS_MAX 64
@@ -343,26 +344,6 @@ static int stop_unit(struct host_prep *hp, const char *unit, const char *user,
     return journal_done(hp->journal, err);
 }
 
-/* The start time of a process (field 22 of /proc/PID/stat), 0 if gone:
- * what tells a process from a later one with its pid. */
-static unsigned long long start_time(pid_t pid)
-{
-    char path[PATH_MAX], buf[1024];
-    if (host_path(path, sizeof(path), HOST_PROC, "/%d/stat", (int)pid) < 0 ||
-        hostfile_read(path, buf, sizeof(buf)) < 0)
-        return 0;
-    const char *p = strrchr(buf, ')');
-    if (p == NULL)
-        return 0;
-    unsigned long long t = 0;
-    /* After ") ": state is field 3; starttime is field 22. */
-    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d "
-                      "%llu",
-               &t) != 1)
-        return 0;
-    return t;
-}
-
 /* Wait until the GPUs' nodes are free, at most limit_ms. The holders left
  * are in *left (to free). */
 static int wait_free(const struct display_gpus *g, const struct vm_profile *p, long long limit_ms,
@@ -394,7 +375,7 @@ static int end_holders(struct host_prep *hp, const struct display_gpus *g, struc
     host_prep_say(hp, "handoff: ending what holds the GPU (handoff.kill_holders): %s", who);
     unsigned long long started[HOLDERS_MAX];
     for (size_t i = 0; i < h->n && i < HOLDERS_MAX; i++) {
-        started[i] = start_time(h->items[i].pid);
+        started[i] = proc_start_time(h->items[i].pid);
         if (started[i] != 0)
             kill(h->items[i].pid, SIGTERM);
     }
@@ -404,7 +385,7 @@ static int end_holders(struct host_prep *hp, const struct display_gpus *g, struc
         return r;
     if (left.n > 0) {
         for (size_t i = 0; i < h->n && i < HOLDERS_MAX; i++)
-            if (started[i] != 0 && start_time(h->items[i].pid) == started[i])
+            if (started[i] != 0 && proc_start_time(h->items[i].pid) == started[i])
                 kill(h->items[i].pid, SIGKILL);
         devnodes_holders_free(&left);
         if ((r = wait_free(g, hp->profile, KILL_GRACE_S * 1000, &left, err)) < 0)

@@ -19,6 +19,7 @@
 #include "journal/opargs.h"
 #include "sys/child_env.h"
 #include "sys/hostpath.h"
+#include "sys/modprobe.h"
 
 #define VFIO_DRIVER "vfio-pci"
 #define PCI_TAKE_MAX 256
@@ -217,29 +218,10 @@ int pci_load_vfio(struct vmrun_error *err)
                            "vfio-pci is not loaded (%s is missing); modprobe is not run for a "
                            "test sysfs root",
                            path);
-    /* Root's modprobe from root's directories, with a fixed environment
-     * (sys/child_env.h): nothing of the caller's reaches it. */
-    char modprobe[PATH_MAX];
-    if (child_find_program("modprobe", modprobe, sizeof(modprobe)) < 0)
-        return vmrun_failx(err, ENOENT, "modprobe is not installed (in %s): cannot load vfio-pci",
-                           CHILD_ENV_PATH);
-    pid_t pid = fork();
-    if (pid < 0)
-        return vmrun_fail(err, errno, "modprobe vfio-pci: fork");
-    if (pid == 0) {
-        char *const argv[] = {(char *)"modprobe", (char *)VFIO_DRIVER, NULL};
-        execve(modprobe, argv, child_env_plain());
-        _exit(127);
-    }
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return vmrun_fail(err, errno, "modprobe vfio-pci: waitpid");
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return vmrun_failx(err, ENOENT,
-                           "modprobe vfio-pci failed (exit status %d): the kernel needs the "
-                           "vfio-pci module (CONFIG_VFIO_PCI)",
-                           WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    int r = host_modprobe(VFIO_DRIVER, "the kernel needs the vfio-pci module (CONFIG_VFIO_PCI)",
+                          err);
+    if (r < 0)
+        return r;
     for (int waited = 0; !pci_sysfs_exists(path); waited += 20) {
         if (waited >= VFIO_NODE_WAIT_MS)
             return vmrun_failx(err, ENOENT, "modprobe vfio-pci succeeded but %s did not appear",
