@@ -59,26 +59,13 @@ static void parse_disk_serial(struct pj *pj, const cJSON *o, struct vm_disk *d)
 void profile_parse_disks(struct pj *pj, const cJSON *root, struct vm_profile *p,
                          struct profile_where *w)
 {
-    const cJSON *a = pj_member(root, "disks");
-    if (a == NULL)
+    struct pj_list l;
+    p->disks =
+        pj_list_open(pj, root, "disks", "an array of disks", VM_DISKS_MAX, sizeof(*p->disks), &l);
+    if (p->disks == NULL)
         return;
-    size_t saved = pj_push_key(pj, "disks");
-    if (!pj_is_array(pj, a, "an array of disks")) {
-        pj_pop(pj, saved);
-        return;
-    }
-    size_t n = pj_array_len(a);
-    if (pj_too_long(pj, a, n, VM_DISKS_MAX)) {
-        pj_pop(pj, saved);
-        return;
-    }
-    w->disk_items = pj_items(a, &n);
-    p->disks = calloc(n + 1, sizeof(*p->disks));
-    if (w->disk_items == NULL || p->disks == NULL) {
-        pj_error(pj, a, "out of memory");
-        pj_pop(pj, saved);
-        return;
-    }
+    size_t saved = l.saved, n = l.n;
+    w->disk_items = l.items;
     p->n_disks = n;
     unsigned sata = 0;
     for (size_t i = 0; i < n; i++) {

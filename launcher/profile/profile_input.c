@@ -81,25 +81,14 @@ static bool same_device(const struct vm_input *a, const struct vm_input *b)
 
 void profile_parse_input(struct pj *pj, const cJSON *root, struct vm_profile *p)
 {
-    const cJSON *a = pj_member(root, "input");
-    if (a == NULL)
+    struct pj_list l;
+    p->inputs = pj_list_open(pj, root, "input", "an array of input devices", VM_INPUTS_MAX,
+                             sizeof(*p->inputs), &l);
+    if (p->inputs == NULL)
         return;
-    size_t saved = pj_push_key(pj, "input");
-    if (!pj_is_array(pj, a, "an array of input devices")) {
-        pj_pop(pj, saved);
-        return;
-    }
-    size_t n = pj_array_len(a);
-    if (pj_too_long(pj, a, n, VM_INPUTS_MAX)) {
-        pj_pop(pj, saved);
-        return;
-    }
-    p->inputs = calloc(n + 1, sizeof(*p->inputs));
-    if (p->inputs == NULL) {
-        pj_error(pj, a, "out of memory");
-        pj_pop(pj, saved);
-        return;
-    }
+    free(l.items); /* the entries are walked as a list */
+    const cJSON *a = l.array;
+    size_t saved = l.saved, n = l.n;
     p->n_inputs = n;
     size_t i = 0;
     for (const cJSON *o = a->child; o != NULL; o = o->next, i++) {

@@ -491,6 +491,34 @@ const cJSON **pj_items(const cJSON *a, size_t *n)
     return items;
 }
 
+void *pj_list_open(struct pj *pj, const cJSON *root, const char *key, const char *expected,
+                   size_t max, size_t elem, struct pj_list *l)
+{
+    memset(l, 0, sizeof(*l));
+    l->array = pj_member(root, key);
+    if (l->array == NULL)
+        return NULL;
+    l->saved = pj_push_key(pj, key);
+    size_t n = pj_array_len(l->array);
+    void *table = NULL;
+    if (!pj_is_array(pj, l->array, expected) || pj_too_long(pj, l->array, n, max))
+        goto fail;
+    l->items = pj_items(l->array, &l->n);
+    table = calloc(l->n + 1, elem);
+    if (l->items == NULL || table == NULL) {
+        pj_error(pj, l->array, "out of memory");
+        goto fail;
+    }
+    return table;
+fail:
+    free(table);
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+    pj_pop(pj, l->saved);
+    return NULL;
+}
+
 int pj_hexval(char c)
 {
     if (c >= '0' && c <= '9')

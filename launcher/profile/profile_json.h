@@ -104,6 +104,22 @@ bool pj_too_long(struct pj *pj, const cJSON *a, size_t n, size_t max);
  * NULL when out of memory. */
 const cJSON **pj_items(const cJSON *a, size_t *n);
 
+/* A list section of the profile ("disks", "pci", ...): its array, its
+ * members and the path pushed at its key. */
+struct pj_list {
+    const cJSON *array;
+    const cJSON **items; /* NULL-terminated; free() it */
+    size_t n;
+    size_t saved; /* pj_pop(pj, saved) once the entries are read */
+};
+
+/* Open root's list key: an array (else an error saying expected) of at
+ * most max entries. Returns a zeroed table of n + 1 entries of elem bytes
+ * for the caller's structs, with *l filled and the path at key; NULL when
+ * the key is absent or after an error, with the path as it was. */
+void *pj_list_open(struct pj *pj, const cJSON *root, const char *key, const char *expected,
+                   size_t max, size_t elem, struct pj_list *l);
+
 /* One hex digit's value, or -1. */
 int pj_hexval(char c);
 /* Exactly n hex digits at s into *out. */

@@ -41,26 +41,13 @@ static void parse_ifname(struct pj *pj, const cJSON *o, const char *key, char **
 void profile_parse_network(struct pj *pj, const cJSON *root, struct vm_profile *p,
                            struct profile_where *w)
 {
-    const cJSON *a = pj_member(root, "network");
-    if (a == NULL)
+    struct pj_list l;
+    p->nets = pj_list_open(pj, root, "network", "an array of network interfaces", VM_NETS_MAX,
+                           sizeof(*p->nets), &l);
+    if (p->nets == NULL)
         return;
-    size_t saved = pj_push_key(pj, "network");
-    if (!pj_is_array(pj, a, "an array of network interfaces")) {
-        pj_pop(pj, saved);
-        return;
-    }
-    size_t n = pj_array_len(a);
-    if (pj_too_long(pj, a, n, VM_NETS_MAX)) {
-        pj_pop(pj, saved);
-        return;
-    }
-    w->net_items = pj_items(a, &n);
-    p->nets = calloc(n + 1, sizeof(*p->nets));
-    if (w->net_items == NULL || p->nets == NULL) {
-        pj_error(pj, a, "out of memory");
-        pj_pop(pj, saved);
-        return;
-    }
+    size_t saved = l.saved, n = l.n;
+    w->net_items = l.items;
     p->n_nets = n;
     for (size_t i = 0; i < n; i++) {
         const cJSON *o = w->net_items[i];

@@ -40,26 +40,13 @@ static bool parse_bdf(const char *s, struct vm_pci *d)
 void profile_parse_pci(struct pj *pj, const cJSON *root, struct vm_profile *p,
                        struct profile_where *w)
 {
-    const cJSON *a = pj_member(root, "pci");
-    if (a == NULL)
+    struct pj_list l;
+    p->pci =
+        pj_list_open(pj, root, "pci", "an array of PCI devices", VM_PCI_MAX, sizeof(*p->pci), &l);
+    if (p->pci == NULL)
         return;
-    size_t saved = pj_push_key(pj, "pci");
-    if (!pj_is_array(pj, a, "an array of PCI devices")) {
-        pj_pop(pj, saved);
-        return;
-    }
-    size_t n = pj_array_len(a);
-    if (pj_too_long(pj, a, n, VM_PCI_MAX)) {
-        pj_pop(pj, saved);
-        return;
-    }
-    w->pci_items = pj_items(a, &n);
-    p->pci = calloc(n + 1, sizeof(*p->pci));
-    if (w->pci_items == NULL || p->pci == NULL) {
-        pj_error(pj, a, "out of memory");
-        pj_pop(pj, saved);
-        return;
-    }
+    size_t saved = l.saved, n = l.n;
+    w->pci_items = l.items;
     p->n_pci = n;
     const char *expected =
         "a PCI address \"DDDD:BB:SS.F\" or \"BB:SS.F\" (hex; slot 00-1f, function 0-7)";

@@ -187,27 +187,14 @@ static void parse_rule(struct pj *pj, const cJSON *o, struct vm_usb *u)
 void profile_parse_usb(struct pj *pj, const cJSON *root, struct vm_profile *p,
                        struct profile_where *w)
 {
-    const cJSON *a = pj_member(root, "usb");
-    if (a == NULL)
+    struct pj_list l;
+    p->usb = pj_list_open(pj, root, "usb", "an array of rules for host USB devices", VM_USB_MAX,
+                          sizeof(*p->usb), &l);
+    if (p->usb == NULL)
         return;
-    size_t saved = pj_push_key(pj, "usb");
-    if (!pj_is_array(pj, a, "an array of rules for host USB devices")) {
-        pj_pop(pj, saved);
-        return;
-    }
     p->usb_present = true;
-    size_t n = pj_array_len(a);
-    if (pj_too_long(pj, a, n, VM_USB_MAX)) {
-        pj_pop(pj, saved);
-        return;
-    }
-    w->usb_items = pj_items(a, &n);
-    p->usb = calloc(n + 1, sizeof(*p->usb));
-    if (w->usb_items == NULL || p->usb == NULL) {
-        pj_error(pj, a, "out of memory");
-        pj_pop(pj, saved);
-        return;
-    }
+    size_t saved = l.saved, n = l.n;
+    w->usb_items = l.items;
     p->n_usb = n;
     bool *good = calloc(n + 1, sizeof(*good)); /* read without an error */
     for (size_t i = 0; i < n; i++) {
