@@ -650,6 +650,7 @@ static void test_usb_input_audio(void **state)
     argv_list_free(&b.a);
     /* The profile's own VNC display serves the LEDs too. */
     p.display = VM_DISPLAY_VNC;
+    facts.console_socket = "/run/vmrun/.user/t/vnc.sock";
     b = build_ok(&p, &facts);
     size_t vncs = 0;
     for (size_t i = 0; i < b.a.n; i++)
@@ -657,6 +658,7 @@ static void test_usb_input_audio(void **state)
     assert_int_equal(vncs, 1);
     argv_list_free(&b.a);
     p.display = VM_DISPLAY_NONE;
+    facts.console_socket = NULL;
 
     p.n_usb = 0;
     p.audio.backend = VM_AUDIO_ALSA;

@@ -52,13 +52,13 @@ DEFAULTS = {
     "disks[].iothread": False,
     "network[].type": "user", "network[].model": "virtio-net-pci",
     "audio.backend": "pipewire", "audio.device": "hda",
+    "input[].grab_toggle": "ctrl-ctrl", "input[].required": False,
     "looking_glass.device": "/dev/kvmfr0",
     "shutdown.timeout": 120,
 }
 # Defaults that are QEMU's own (the README's cell starts "QEMU's").
 QEMU_DEFAULTS = {
     "disks[].cache": "writeback", "disks[].aio": "threads", "disks[].discard": "ignore",
-    "input[].grab_toggle": "ctrl-ctrl",
 }
 # Defaults that depend on the rest of the object the key is in.
 CONDITIONAL = {

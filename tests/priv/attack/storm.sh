@@ -9,7 +9,8 @@
 #   ok        it runs, then is stopped (vmrun stop), or its supervisor is
 #             killed with SIGKILL (left for recover);
 #   disk      a disk that cannot be opened (after the host is prepared);
-#   device    an evdev node QEMU cannot open (it fails after the hand-over);
+#   device    an evdev node on this host without uinput (refused before
+#             anything changes; vmrun never hands an input device over);
 #   memory    the reservation fails half way or its supervisor dies inside
 #             it (the test build's fault injection at the reservation's
 #             points, as the same user through the environment sudo gives:
