@@ -90,10 +90,14 @@ down() {
     [ ! -e "/run/vmrun/$1" ] || fail "$1: its runtime directory is still there"
 }
 
-# smaps_of PID FILE: QEMU's smaps block for its mapping of FILE.
+# smaps_of PID FILE: QEMU's smaps block for its mapping of FILE. The
+# kernel names a file on a mount of another mount namespace by its path
+# from that namespace's root, which in a stack leg's root (scripts/
+# stack-leg.sh) starts with the root's own host path: FILE is matched
+# anywhere in the name.
 smaps_of() {
     awk -v f="$2" '
-        /^[0-9a-f]+-[0-9a-f]+ / { on = (index($0, " " f) > 0) }
+        /^[0-9a-f]+-[0-9a-f]+ / { on = (index($0, f) > 0) }
         on { print }' "/proc/$1/smaps"
 }
 
@@ -104,7 +108,7 @@ smaps_field() {
 
 # numa_line PID FILE: QEMU's numa_maps line for FILE.
 numa_line() {
-    grep -F " file=$2 " "/proc/$1/numa_maps"
+    grep -F "$2 " "/proc/$1/numa_maps"
 }
 
 # No claim of NAME left in vmrun's hugepage ledger.
