@@ -78,8 +78,11 @@ SUDO_UID=65534 SUDO_GID=65534 SUDO_USER=nobody "$V" rom check "$T/private/p.rom"
 ok "rom check through sudo opens the file with the caller's rights"
 
 # --- real ROMs, as Debian ships them for QEMU (ipxe-qemu and seabios, which
-# QEMU depends on)
-for f in /usr/lib/ipxe/qemu/efi-e1000e.rom /usr/share/seabios/vgabios-stdvga.bin; do
+# QEMU depends on). ipxe-qemu keeps its ROMs in /usr/lib/ipxe/qemu up to
+# Debian 13 and in /usr/share/qemu itself from unstable on.
+efi=/usr/lib/ipxe/qemu/efi-e1000e.rom
+[ -f "$efi" ] || efi=/usr/share/qemu/efi-e1000e.rom
+for f in "$efi" /usr/share/seabios/vgabios-stdvga.bin; do
     [ -f "$f" ] || fail "$f is not installed (QEMU's packages ship it)"
     case $f in
     *efi-e1000e*) expect 0 "$f" --uefi -- "EFI x64 8086:10d3" ;;
