@@ -141,7 +141,8 @@ run_suite "this machine" normal "$VMRUN_TOP/build" -LE 'lab|package'
 # end to end once, in the normal build; the sanitizer build runs everything
 # else.
 run_suite "this machine, ASan + UBSan" asan "$VMRUN_TOP/build-asan" -LE 'lab|guest'
-run_suite "this machine, fuzzing (clang)" fuzz "$VMRUN_TOP/build-fuzz" -L fuzz
+# Each fuzz target runs for a minute on one core: two at a time.
+run_suite "this machine, fuzzing (clang)" fuzz "$VMRUN_TOP/build-fuzz" -L fuzz -j 2
 # scripts/stack-root.sh itself: a run leaves nothing behind however it
 # ends, runs at once share apt's cache without waiting for each other.
 # shellcheck disable=SC2086 # the first suite of the list
