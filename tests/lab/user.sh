@@ -45,8 +45,12 @@ check "/dev/vfio/$group exists" wait_for 5 test -c "/dev/vfio/$group"
 # A mode the kernel would not give it, so that a restore to a fixed mode
 # would show.
 chmod 0640 "/dev/vfio/$group"
+# can_use USER NODE: USER may open NODE for reading and writing (access(2),
+# which counts ACL entries).
+can_use() { su -s /bin/sh "$1" -c "test -r '$2' && test -w '$2'" </dev/null; }
 dev_before=$(stat -c '%u:%g %a' "/dev/vfio/$group")
 check "/dev/vfio/$group is root's with mode 640 before ($dev_before)" [ "$dev_before" = "0:0 640" ]
+check "$user may not use /dev/vfio/$group before" eval '! can_use "$user" "/dev/vfio/$group"'
 
 # user_profile MEMBERS: the VM with edu, and who may start it (and how).
 user_profile() {
@@ -101,9 +105,14 @@ v=$(proc_field "$qemu_pid" NoNewPrivs)
 check "QEMU has no_new_privs ($v)" [ "$v" = 1 ]
 v=$(proc_field "$qemu_pid" Seccomp)
 check "QEMU runs under a seccomp filter (Seccomp $v)" [ "$v" = 2 ]
+# Handed over by one ACL entry for QEMU's uid, never by chown
+# (priv/priv_handover.h): the node stays root's, so QEMU's user can
+# neither chmod it nor add entries of their own.
 dev_during=$(stat -c '%u:%g %a' "/dev/vfio/$group")
-check "/dev/vfio/$group is $user's while the VM runs ($dev_during)" \
-    [ "${dev_during%%:*}" = "$uid" ]
+check "/dev/vfio/$group stays root's while the VM runs ($dev_during)" \
+    [ "${dev_during%%:*}" = 0 ]
+check "$user may read and write /dev/vfio/$group while the VM runs (its ACL entry)" \
+    can_use "$user" "/dev/vfio/$group"
 check "QEMU holds /dev/vfio/$group open" \
     eval 'ls -l "/proc/$qemu_pid/fd" | grep -q " /dev/vfio/$group\$"'
 
@@ -112,6 +121,7 @@ check "QEMU has exited" eval '! proc_alive "$qemu_pid"'
 check "edu stays on vfio-pci, where it was before" [ "$(pci_driver "$edu")" = vfio-pci ]
 dev_after=$(stat -c '%u:%g %a' "/dev/vfio/$group" 2>&1)
 check "/dev/vfio/$group is root:root with mode 640 again ($dev_after)" [ "$dev_after" = "$dev_before" ]
+check "$user may no longer use /dev/vfio/$group" eval '! can_use "$user" "/dev/vfio/$group"'
 check "the runtime directory is gone" test ! -e "$(vm_run_dir $NAME)"
 
 check "edu back to no driver (the scenario's own bind undone)" \
@@ -129,8 +139,11 @@ if vmrun_sudo $user start --detach "$profile" >"$out/start2.txt" 2>&1; then
     check "run_as nobody: QEMU runs as nobody ($nobody_uid), not as $user" \
         [ "$(proc_field "$qemu_pid" Uid)" = "$nobody_uid $nobody_uid $nobody_uid $nobody_uid" ]
     dev_during=$(stat -c '%u:%g %a' "/dev/vfio/$group")
-    check "/dev/vfio/$group is nobody's while the VM runs ($dev_during)" \
-        [ "${dev_during%%:*}" = "$nobody_uid" ]
+    check "/dev/vfio/$group stays root's while the VM runs ($dev_during)" \
+        [ "${dev_during%%:*}" = 0 ]
+    check "nobody may read and write /dev/vfio/$group while the VM runs" \
+        can_use nobody "/dev/vfio/$group"
+    check "... and $user, who started it, may not" eval '! can_use "$user" "/dev/vfio/$group"'
     check "as $user: sudo vmrun stop $NAME --force" vmrun_sudo $user stop $NAME --force
     check "edu is back on no driver, driver_override clear" \
         [ "$(pci_driver "$edu")" = none -a "$(pci_override "$edu")" = "(null)" ]
