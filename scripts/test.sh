@@ -69,9 +69,12 @@ run_suite() {
     echo "=== $leg ($(basename "$dir")): ctest $*"
     started=$(date +%s)
     runs=$((runs + 1))
-    { ctest --test-dir "$dir" --output-on-failure --no-tests=error --timeout 900 \
-        --output-junit "$junit/$runs-$tag.xml" "$@" 2>&1
-        echo $? >"$dir/ctest-$tag.rc"; } | tee "$dir/ctest-$tag.log"
+    # (set -e would end the left side at a failing ctest, before its status
+    # is written.)
+    { rc=0
+        ctest --test-dir "$dir" --output-on-failure --no-tests=error --timeout 900 \
+            --output-junit "$junit/$runs-$tag.xml" "$@" 2>&1 || rc=$?
+        echo $rc >"$dir/ctest-$tag.rc"; } | tee "$dir/ctest-$tag.log"
     [ "$(cat "$dir/ctest-$tag.rc")" = 0 ] || status=1
     "$VMRUN_TOP/scripts/stack-leg.sh" --record "$leg" "$dir/leg-$tag.txt" "$dir/ctest-$tag.log" \
         $(($(date +%s) - started)) "ctest $*"
