@@ -17,6 +17,7 @@ trusts the profiles written there: qemu.extra_args needs that).
 """
 
 import json
+import re
 import os
 import shutil
 import signal
@@ -479,13 +480,33 @@ def report_lines(text):
     return [l[4:].rstrip("\r") for l in text.splitlines() if l.startswith("E2E ")]
 
 
-def wait_report(t, get_text, where, timeout=240):
+def guest_state(vm):
+    """What a guest that says nothing is doing: vmrun's status, QEMU's run
+    state and each vCPU's instruction pointer (twice, a second apart: a
+    vCPU that does not move is stuck), for the failure message."""
+    lines = ["vmrun status: %s" % json.dumps(vm.status())]
+    try:
+        q = vm.qmp()
+        lines.append("QEMU: %s" % json.dumps(q.cmd("query-status")))
+        for _ in range(2):
+            regs = q.cmd("human-monitor-command", **{"command-line": "info registers -a"})
+            lines.append("vCPU RIPs: " + " ".join(re.findall(r"RIP=([0-9a-f]+)", regs)))
+            time.sleep(1)
+    except (QmpError, OSError) as ex:
+        lines.append("QMP: %s" % ex)
+    return "\n".join(lines)
+
+
+def wait_report(t, get_text, where, timeout=240, vm=None):
     """Waits for the guest's "E2E done" in get_text() (the console as
-    `where` has it), a check of its own; returns the report lines."""
+    `where` has it), a check of its own; returns the report lines. With
+    vm, a guest that never reports is described (guest_state)."""
     if not t.check(wait_until(lambda: "E2E done" in get_text(), timeout, 0.5),
                    "the guest's console, with its report, is in %s" % where):
         tail = "\n".join(get_text().splitlines()[-30:])
-        t.fatal("the guest did not finish its report within %d s; there:\n%s" % (timeout, tail))
+        state = guest_state(vm) if vm is not None else ""
+        t.fatal("the guest did not finish its report within %d s; there:\n%s\n%s" %
+                (timeout, tail, state))
     lines = report_lines(get_text())
     t.log("the guest's report:\n    " + "\n    ".join(lines))
     return lines

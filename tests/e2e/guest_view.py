@@ -31,7 +31,7 @@ def body(t):
     t.at_exit(lambda: os.path.exists("/dev/shm/looking-glass-" + vm.name) and
               os.unlink("/dev/shm/looking-glass-" + vm.name))
     vm.start()
-    rep = e.wait_report(t, vm.serial_log, "serial.log")
+    rep = e.wait_report(t, vm.serial_log, "serial.log", vm=vm)
 
     want_release = e.read_file(os.path.join(e.guest_dir(), "kernel-release"), "?").strip()
     t.check("kernel " + want_release in rep, "boot.kernel: the guest runs kernel %s" % want_release)

@@ -160,7 +160,7 @@ def body(t):
         fetch.append("vmrun.fetch=%s,%s,http://%s:%d/%s" % (mac, addr, host, PORT, kind))
     vm = t.vm("net", e.guest_profile(" ".join(fetch), serial="stdio", network=nets), wrap=ns)
     proc = vm.start_foreground()
-    rep = e.wait_report(t, vm.output, "serial stdio: vmrun's standard output")
+    rep = e.wait_report(t, vm.output, "serial stdio: vmrun's standard output", vm=vm)
     t.check("E2E done" not in vm.serial_log(), "serial stdio: the console is not (also) in a log "
             "file", os.path.join(vm.state_dir, "serial.log"))
 

@@ -126,7 +126,7 @@ def body(t):
     vm.start()
     q = vm.qmp()
     pid = vm.qemu_pid
-    rep = e.wait_report(t, vm.serial_log, "serial log: %s" % os.path.join(vm.state_dir, "serial.log"))
+    rep = e.wait_report(t, vm.serial_log, "serial log: %s" % os.path.join(vm.state_dir, "serial.log"), vm=vm)
 
     seen = {}
     for l in rep:
