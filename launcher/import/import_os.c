@@ -239,8 +239,9 @@ static void map_kernel(struct imp *im, xmlNodePtr os)
         char *s = imp_keep(im, strdup(v));
         if (s == NULL)
             return;
+        /* Profile strings hold no control characters (DEL included). */
         for (char *c = s; *c != '\0'; c++)
-            if ((unsigned char)*c < 0x20)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f)
                 *c = ' ';
         imp_set_str(im, boot, els[i], s);
     }
