@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
@@ -18,6 +19,8 @@
 #include "sys/hostfile.h"
 #include "sys/hostpath.h"
 
+/* 100 tries 50 ms apart: 5 s for the last processes to exit. */
+#define ISOLATE_RMDIR_TRIES 100
 #define OP_CONTROLLER "cgroup-controller"
 #define OP_MOVE "cgroup-move"
 #define OP_CPUSET "cgroup-cpuset"
@@ -336,12 +339,10 @@ static int move_out_of_slices(struct host_prep *hp, const struct cgroup_layout *
     return journal_done(hp->journal, err);
 }
 
-int isolate_move_undo(const cJSON *args, struct vmrun_error *err)
+/* Moves every process listed in DIR's cgroup.procs back to FROM (or, when
+ * FROM is gone, to DIR's parent). */
+static int move_procs_out(const char *dir, const char *from, struct vmrun_error *err)
 {
-    const char *dir = oparg_string(args, "path");
-    const char *from = oparg_string(args, "from");
-    if (dir == NULL || from == NULL || dir[0] != '/' || from[0] != '/')
-        return vmrun_failx(err, EINVAL, "malformed %s record", OP_MOVE);
     char file[PATH_MAX + 32];
     snprintf(file, sizeof(file), "%s/cgroup.procs", dir);
     cleanup_fclose FILE *f = fopen(file, "re");
@@ -372,11 +373,29 @@ int isolate_move_undo(const cJSON *args, struct vmrun_error *err)
         if (r < 0 && r != -ESRCH && first == 0)
             first = vmrun_fail(err, -r, "move process %s out of %s", line, dir);
     }
-    if (first < 0)
-        return first;
-    if (rmdir(dir) < 0 && errno != ENOENT)
-        return vmrun_fail(err, errno, "remove cgroup %s", dir);
-    return 0;
+    return first;
+}
+
+int isolate_move_undo(const cJSON *args, struct vmrun_error *err)
+{
+    const char *dir = oparg_string(args, "path");
+    const char *from = oparg_string(args, "from");
+    if (dir == NULL || from == NULL || dir[0] != '/' || from[0] != '/')
+        return vmrun_failx(err, EINVAL, "malformed %s record", OP_MOVE);
+    /* A process that is still exiting (QEMU killed with its supervisor,
+     * not yet reaped) cannot be moved (ESRCH) but keeps the cgroup busy
+     * until it is gone: look again for a while, then give up. */
+    for (int tries = 0;; tries++) {
+        int r = move_procs_out(dir, from, err);
+        if (r < 0)
+            return r;
+        if (rmdir(dir) == 0 || errno == ENOENT)
+            return 0;
+        if (errno != EBUSY || tries >= ISOLATE_RMDIR_TRIES)
+            return vmrun_fail(err, errno, "remove cgroup %s", dir);
+        struct timespec pause = {.tv_nsec = 50 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
 }
 
 void isolate_move_describe(const cJSON *args, char *buf, size_t len)
