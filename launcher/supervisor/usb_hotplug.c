@@ -349,6 +349,14 @@ static void pending_add(struct usb_hotplug *h, const char *port, bool bound, lon
     p->due_ms = bound ? at : at + ADD_WAIT_MS;
 }
 
+static bool rules_name_a_port(const struct usb_hotplug *h)
+{
+    for (size_t i = 0; i < h->n_rules; i++)
+        if (h->rules[i].port != NULL)
+            return true;
+    return false;
+}
+
 /* Look at a device that appeared: give it when a rule takes it. Returns
  * true when done with it (given, not wanted, refused, gone). */
 static bool settle(struct usb_hotplug *h, struct pending *p, long long now)
@@ -363,6 +371,11 @@ static bool settle(struct usb_hotplug *h, struct pending *p, long long now)
     if (!d.configured && !p->bound && !last)
         return false;
     int rule = usb_rule_first_match(h->rules, h->n_rules, &d);
+    /* A rule by port also takes the connector's other port, which the
+     * device's "port" link leads to; the kernel adds that link after the
+     * add and bind events, so a device without it is looked at again. */
+    if (rule < 0 && !d.port_linked && rules_name_a_port(h) && !last)
+        return false;
     if (rule < 0)
         return true;
     struct attached *a = find_port(h, d.port);

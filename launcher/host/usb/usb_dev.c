@@ -94,10 +94,12 @@ static void port_of_port_device(const char *name, char *out, size_t len)
 
 /* The connector's other port: the device's port ("port", a link to its hub
  * port) and that port's "peer". */
-static void read_peer(const char *port, char *out, size_t len)
+static void read_peer(const char *port, char *out, size_t len, bool *linked)
 {
     char path[PATH_MAX], target[PATH_MAX];
+    struct stat st;
     out[0] = '\0';
+    *linked = attr_path(path, sizeof(path), port, "port") == 0 && lstat(path, &st) == 0;
     if (attr_path(path, sizeof(path), port, "port/peer") < 0)
         return;
     ssize_t n = readlink(path, target, sizeof(target) - 1);
@@ -161,7 +163,7 @@ int usb_dev_read(const char *port, struct usb_dev *out, struct vmrun_error *err)
     out->configured = config[0] != '\0' && strcmp(config, "0") != 0;
     add_class(out, out->device_class);
     read_interface_classes(port, out);
-    read_peer(port, out->peer, sizeof(out->peer));
+    read_peer(port, out->peer, sizeof(out->peer), &out->port_linked);
     return 0;
 }
 

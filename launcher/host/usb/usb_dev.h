@@ -37,6 +37,9 @@ struct usb_dev {
      * of one of its interfaces (in the active configuration) is c. */
     uint32_t classes[8];
     bool configured;     /* a configuration is active: its interfaces exist */
+    /* Its "port" link (to its hub port, and through it the peer) exists:
+     * the kernel makes it just after announcing the device. */
+    bool port_linked;
     unsigned major, minor; /* the device number of its node */
 };
 
