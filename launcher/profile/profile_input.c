@@ -86,12 +86,10 @@ void profile_parse_input(struct pj *pj, const cJSON *root, struct vm_profile *p)
                              sizeof(*p->inputs), &l);
     if (p->inputs == NULL)
         return;
-    free(l.items); /* the entries are walked as a list */
-    const cJSON *a = l.array;
     size_t saved = l.saved, n = l.n;
     p->n_inputs = n;
-    size_t i = 0;
-    for (const cJSON *o = a->child; o != NULL; o = o->next, i++) {
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *o = l.items[i];
         struct vm_input *in = &p->inputs[i];
         size_t s2 = pj_push_index(pj, i);
         if (pj_object(pj, o, profile_input_keys)) {
@@ -123,5 +121,6 @@ void profile_parse_input(struct pj *pj, const cJSON *root, struct vm_profile *p)
         }
         pj_pop(pj, s2);
     }
+    free(l.items);
     pj_pop(pj, saved);
 }
